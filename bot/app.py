@@ -1,0 +1,352 @@
+"""The App: owns the transport, database, scheduler and plugins; routes every event.
+
+Delivery contract: the transport hands over each sync batch, the App handles it (rooms in
+parallel, events of one room in order), records every handled event id, and only then is
+the sync token saved. A crash replays at most the unfinished batch; handled ids are skipped
+and replies reuse their transaction ids, so each command is answered exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import importlib
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from bot import content
+from bot.config import Config, ConfigError, build
+from bot.events import (
+    Attachment,
+    Edit,
+    Event,
+    MemberChange,
+    Message,
+    Reaction,
+    Redaction,
+    RoomInfo,
+    StateChange,
+    Undecryptable,
+)
+from bot.i18n import LANGUAGES, Catalog
+from bot.logs import report_exception
+from bot.plugin import Context, Fired, Plugin, stable_id
+from bot.router import BadArguments, CommandSpec, Many, find, parse_args, split_command
+from bot.scheduler import MIGRATIONS as TIMER_MIGRATIONS
+from bot.scheduler import Scheduler
+from bot.storage import Database
+
+log = logging.getLogger(__name__)
+
+CORE_MIGRATIONS = (
+    """
+    CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE handled_events (event_id TEXT PRIMARY KEY, handled_at REAL NOT NULL);
+    CREATE INDEX handled_events_at ON handled_events (handled_at);
+    CREATE TABLE room_settings (
+        room_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (room_id, key)
+    )
+    """,
+)
+HANDLED_RETENTION = 7 * 86400
+
+
+class Transport(Protocol):
+    """What the App needs from Matrix (`bot.matrix.MatrixTransport`, or the test fake)."""
+
+    user_id: str
+
+    def room(self, room_id: str) -> RoomInfo | None: ...
+    async def send(self, room_id: str, event_type: str, body: dict[str, Any],
+                   txn_id: str) -> str: ...
+    async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> bool: ...
+    async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
+                        state_key: str) -> bool: ...
+    async def download(self, attachment: Attachment) -> bytes: ...
+
+
+def known_plugins() -> tuple[str, ...]:
+    from plugins import DEFAULT_PLUGINS
+
+    return DEFAULT_PLUGINS
+
+
+def load_plugin_classes(config: Config) -> list[tuple[type[Plugin], Any]]:
+    """Import the enabled plugins and validate their config sections (ConfigError if bad)."""
+    problems: list[str] = []
+    found: list[tuple[type[Plugin], Any]] = []
+    for name in config.plugins if config.plugins is not None else known_plugins():
+        try:
+            cls: type[Plugin] = importlib.import_module(f"plugins.{name}").PLUGIN
+        except (ImportError, AttributeError):
+            problems.append(f"plugins: unknown plugin {name!r}")
+            continue
+        section = config.sections.get(name)
+        cfg = build(cls.Config, section, name, problems) if cls.Config else None
+        if cls.Config is None and section:
+            problems.append(f"{name}: this plugin takes no settings")
+        found.append((cls, cfg))
+    if problems:
+        raise ConfigError(problems)
+    return found
+
+
+class App:
+    """Implements `bot.plugin.BotAPI` for the plugins and the event sink for the transport."""
+
+    def __init__(self, config: Config, transport: Transport, db: Database,
+                 plugins: Sequence[tuple[type[Plugin], Any]],
+                 now: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.transport = transport
+        self.db = db
+        self.user_id = transport.user_id
+        self.now = now
+        self.catalog = Catalog()
+        self.scheduler = Scheduler(db, now, self._fire_timer)
+        self.started_at = now()
+        self._plugin_specs = plugins
+        self.plugins: dict[str, Plugin] = {}
+        self.commands: list[CommandSpec] = []
+        self._hooks: list[tuple[tuple[type[Event], ...], Callable[..., Awaitable[Any]], str]] = []
+        self._timers: dict[tuple[str, str], Callable[..., Awaitable[Any]]] = {}
+        self._settings: dict[str, dict[str, str]] = defaultdict(dict)
+        self._room_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._recent: dict[str, deque[float]] = defaultdict(deque)
+        self._warned_rate: dict[str, float] = {}
+
+    # ---- start / stop -------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.db.migrate("core", CORE_MIGRATIONS)
+        await self.db.migrate("timers", TIMER_MIGRATIONS)
+        await self.db.execute("DELETE FROM handled_events WHERE handled_at < ?",
+                              (self.now() - HANDLED_RETENTION,))
+        for row in await self.db.fetchall("SELECT room_id, key, value FROM room_settings"):
+            self._settings[row["room_id"]][row["key"]] = row["value"]
+        self.commands.append(CommandSpec(
+            "help", self._help, (Many("command", optional=True),), ("aide",),
+            "help.summary", "core"))
+        for cls, cfg in self._plugin_specs:
+            self.catalog.add(cls.strings)
+            plugin = cls(self, cfg)
+            await self.db.migrate(cls.name, cls.migrations)
+            self.plugins[cls.name] = plugin
+            decls = plugin.declarations()
+            for decl, func in decls.commands:
+                self.commands.append(CommandSpec(decl.name, func, decl.args, decl.aliases,
+                                                 decl.summary, cls.name))
+            self._hooks.extend((kinds, func, cls.name) for kinds, func in decls.hooks)
+            self._timers.update({(cls.name, k): f for k, f in decls.timers.items()})
+        names = [n for spec in self.commands for n in (spec.name, *spec.aliases)]
+        duplicated = {n for n in names if names.count(n) > 1}
+        if duplicated:
+            raise RuntimeError(f"commands declared twice: {', '.join(sorted(duplicated))}")
+        for plugin in self.plugins.values():
+            await plugin.start()
+
+    async def stop(self) -> None:
+        for plugin in reversed(list(self.plugins.values())):
+            try:
+                await plugin.stop()
+            except Exception as exc:  # noqa: BLE001 - stop the others anyway
+                report_exception(log, f"stopping {plugin.name}", exc)
+
+    # ---- BotAPI ------------------------------------------------------------------------
+    def room(self, room_id: str) -> RoomInfo:
+        return self.transport.room(room_id) or RoomInfo(room_id)
+
+    def lang(self, room_id: str) -> str:
+        lang = self._settings.get(room_id, {}).get("language")
+        return lang if lang in LANGUAGES else self.config.language
+
+    def t(self, lang: str, key: str, /, **values: object) -> str:
+        return self.catalog.t(lang, key, **values)
+
+    def prefix(self, room_id: str) -> str:
+        return self.config.command_prefix
+
+    def is_bot_admin(self, user_id: str) -> bool:
+        return any(fnmatch.fnmatchcase(user_id, pattern) for pattern in self.config.admins)
+
+    def plugin(self, name: str) -> Plugin | None:
+        return self.plugins.get(name)
+
+    async def send(self, room_id: str, body: dict[str, Any], txn_key: str,
+                   event_type: str = "m.room.message") -> str:
+        return await self.transport.send(room_id, event_type, body, stable_id(txn_key))
+
+    async def redact(self, room_id: str, event_id: str, reason: str, txn_key: str) -> bool:
+        return await self.transport.redact(room_id, event_id, reason, stable_id(txn_key))
+
+    async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
+                        state_key: str = "") -> bool:
+        return await self.transport.put_state(room_id, event_type, body, state_key)
+
+    async def download(self, attachment: Attachment) -> bytes:
+        return await self.transport.download(attachment)
+
+    async def schedule(self, component: str, key: str, due: float,
+                       payload: Mapping[str, Any] | None = None) -> None:
+        await self.scheduler.schedule(component, key, due, payload)
+
+    async def cancel(self, component: str, key: str) -> None:
+        await self.scheduler.cancel(component, key)
+
+    async def room_setting(self, room_id: str, key: str) -> str | None:
+        return self._settings.get(room_id, {}).get(key)
+
+    async def set_room_setting(self, room_id: str, key: str, value: str | None) -> None:
+        if value is None:
+            await self.db.execute("DELETE FROM room_settings WHERE room_id = ? AND key = ?",
+                                  (room_id, key))
+            self._settings[room_id].pop(key, None)
+        else:
+            await self.db.execute(
+                "INSERT INTO room_settings (room_id, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(room_id, key) DO UPDATE SET value = excluded.value",
+                (room_id, key, value))
+            self._settings[room_id][key] = value
+
+    # ---- event sink --------------------------------------------------------------------
+    async def load_sync_token(self) -> str | None:
+        return await self.db.fetchval("SELECT value FROM kv WHERE key = 'sync_token'")
+
+    async def save_sync_token(self, token: str) -> None:
+        await self.db.execute(
+            "INSERT INTO kv (key, value) VALUES ('sync_token', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (token,))
+
+    async def handle_batch(self, events: Sequence[Event]) -> None:
+        """Handle a sync batch: rooms in parallel, each room's events in order."""
+        by_room: dict[str, list[Event]] = defaultdict(list)
+        for event in events:
+            by_room[event.room_id].append(event)
+        await asyncio.gather(*(self._handle_room(evs) for evs in by_room.values()))
+
+    async def _handle_room(self, events: list[Event]) -> None:
+        async with self._room_locks[events[0].room_id]:
+            for event in events:
+                await self.handle(event)
+
+    async def handle(self, event: Event) -> None:
+        """Handle one event once; events already handled (replayed after a crash) are skipped."""
+        if event.sender == self.user_id:
+            return
+        if await self.db.fetchval("SELECT 1 FROM handled_events WHERE event_id = ?",
+                                  (event.event_id,)):
+            return
+        ctx = Context.for_event(self, event)
+        if isinstance(event, Undecryptable):
+            await self._guard("undecryptable notice", ctx, ctx.reply(ctx.t("undecryptable")))
+        if isinstance(event, Message):
+            await self._maybe_command(ctx, event)
+        for kinds, func, owner in self._hooks:
+            if isinstance(event, kinds):
+                await self._guard(f"{owner}.{func.__name__}", ctx, func(ctx, event))
+        await self.db.execute(
+            "INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?, ?)",
+            (event.event_id, self.now()))
+
+    async def _guard(self, where: str, ctx: Context, work: Awaitable[Any]) -> None:
+        """Run one handler; a failure is logged (no text) and answered with a reference."""
+        try:
+            await work
+        except Exception as exc:  # noqa: BLE001 - isolation is the point
+            ref = report_exception(log, where, exc)
+            try:
+                await ctx.reply(ctx.t("internal_error", ref=ref))
+            except Exception as again:  # noqa: BLE001
+                report_exception(log, f"{where} error notice", again)
+
+    def _rate_limited(self, user_id: str) -> float:
+        """Seconds to wait before `user_id` may run another command (0 when allowed)."""
+        window = self._recent[user_id]
+        now = self.now()
+        while window and window[0] <= now - self.config.rate_limit.per:
+            window.popleft()
+        if len(window) >= self.config.rate_limit.commands:
+            return window[0] + self.config.rate_limit.per - now
+        window.append(now)
+        return 0.0
+
+    async def _maybe_command(self, ctx: Context, event: Message) -> None:
+        if event.msgtype == "m.notice":
+            return
+        split = split_command(event.body, ctx.prefix)
+        if split is None:
+            return
+        name, text = split
+        spec = find(self.commands, name)
+        if spec is None:
+            if name.isalpha():
+                await self._guard("unknown command", ctx, ctx.reply(
+                    ctx.t("unknown_command", name=f"{ctx.prefix}{name}", prefix=ctx.prefix)))
+            return
+        wait = self._rate_limited(event.sender)
+        if wait:
+            if self._warned_rate.get(event.sender, 0) < self.now() - self.config.rate_limit.per:
+                self._warned_rate[event.sender] = self.now()
+                await self._guard("rate limit notice", ctx, ctx.reply(
+                    ctx.t("rate_limited", seconds=max(1, round(wait)))))
+            return
+        try:
+            values = parse_args(spec, text)
+        except BadArguments as bad:
+            await self._guard("usage", ctx, self._usage_error(ctx, spec, bad))
+            return
+        await self._guard(f"{spec.owner}.{spec.name}", ctx, spec.handler(ctx, **values))
+
+    async def _usage_error(self, ctx: Context, spec: CommandSpec, bad: BadArguments) -> None:
+        values = dict(bad.values)
+        if "name" in values and self.catalog.has(f"arg.{values['name']}"):
+            values["name"] = ctx.t(f"arg.{values['name']}")
+        reason = ctx.t(bad.key, **values)
+        usage = spec.usage(ctx.prefix, self.catalog, ctx.lang)
+        await ctx.reply(content.Rich.of(f"{reason}.", ctx.t("usage", usage=usage)))
+
+    async def _help(self, ctx: Context, command: list[str]) -> None:
+        if command:
+            spec = find(self.commands, command[0].lstrip(ctx.prefix).lower())
+            if spec is None:
+                await ctx.reply(ctx.t("unknown_command", name=command[0], prefix=ctx.prefix))
+                return
+            lines: list[Any] = [content.Bold(spec.usage(ctx.prefix, self.catalog, ctx.lang))]
+            if spec.summary:
+                lines.append(ctx.t(spec.summary))
+            if spec.aliases:
+                lines.append(ctx.t("help.aliases", aliases=", ".join(
+                    f"{ctx.prefix}{a}" for a in spec.aliases)))
+            await ctx.reply(content.Rich.of(*lines))
+            return
+        lines = [ctx.t("help.header")]
+        for spec in self.commands:
+            summary = ctx.t(spec.summary) if spec.summary else ""
+            lines.append((content.Bold(spec.usage(ctx.prefix, self.catalog, ctx.lang)),
+                          f" — {summary}" if summary else ""))
+        lines.append(ctx.t("help.footer", prefix=ctx.prefix))
+        await ctx.reply(content.Rich.of(*lines))
+
+    async def _fire_timer(self, fired: Fired) -> None:
+        name = fired.key.split(":", 1)[0]
+        handler = self._timers.get((fired.component, name))
+        if handler is None:
+            log.warning("no handler for timer %s:%s; dropped", fired.component, name)
+            return
+        await handler(fired)
+
+
+__all__ = [
+    "App",
+    "Attachment",
+    "Edit",
+    "MemberChange",
+    "Reaction",
+    "Redaction",
+    "StateChange",
+    "Transport",
+    "load_plugin_classes",
+]

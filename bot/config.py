@@ -1,0 +1,275 @@
+"""Configuration: YAML plus environment into frozen dataclasses.
+
+Every problem is reported with the key path and the reason, all at once. Secrets never come
+from the YAML: they are read from the environment (or a `.env` file beside the config).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from dotenv import dotenv_values
+
+ENV_PREFIX = "CASEBOT__"
+SECRET_ENV = ("CASEBOT_PASSWORD", "CASEBOT_ACCESS_TOKEN", "CASEBOT_PICKLE_KEY")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|j|w)?\s*$", re.IGNORECASE)
+_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "j": 86400, "w": 604800}
+
+
+class ConfigError(Exception):
+    """Raised with every problem found, one `path: reason` line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Duration(float):
+    """Seconds, written in YAML as a number or as `30s`, `30m`, `4h`, `14d` (`j` for jours)."""
+
+
+def parse_duration(value: object) -> Duration:
+    """Parse `30m`, `4h`, `14d`, `90` (seconds); raise ValueError on anything else."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 30m, 4h or 14d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError("expected a duration like 30m, 4h or 14d")
+        seconds = float(match.group(1)) * _UNITS[(match.group(2) or "s").lower()]
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return Duration(seconds)
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest exact way to write a duration: 90 -> `90s`, 1800 -> `30m`, 86400 -> `1d`."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixConfig:
+    homeserver: str = "http://127.0.0.1:8008"
+    user_id: str = "@casebot:localhost"
+    device_name: str = "casebot"
+    allowed_inviters: tuple[str, ...] = ()
+    undecryptable_grace: Duration = Duration(60)
+    max_catch_up: Duration = Duration(3600)
+    sync_timeout: Duration = Duration(30)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitConfig:
+    commands: int = 20
+    per: Duration = Duration(60)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    matrix: MatrixConfig = field(default_factory=MatrixConfig)
+    data_dir: Path = Path("data")
+    command_prefix: str = "!"
+    language: Literal["fr", "en"] = "fr"
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    admins: tuple[str, ...] = ()
+    plugins: tuple[str, ...] | None = None
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    """Raw plugin sections, validated by each plugin against its own dataclass."""
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    password: str | None = None
+    access_token: str | None = None
+    pickle_key: str | None = None
+
+    def masked(self) -> dict[str, str]:
+        return {
+            name: ("***" if value else "(unset)")
+            for name, value in (
+                ("CASEBOT_PASSWORD", self.password),
+                ("CASEBOT_ACCESS_TOKEN", self.access_token),
+                ("CASEBOT_PICKLE_KEY", self.pickle_key),
+            )
+        }
+
+
+def _convert(tp: Any, value: Any, path: str, problems: list[str]) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(inner[0], value, path, problems)
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, path, problems)
+    if origin is Literal:
+        if value not in args:
+            problems.append(f"{path}: must be one of {', '.join(map(str, args))}")
+            return args[0]
+        return value
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            problems.append(f"{path}: expected a list")
+            return ()
+        return tuple(_convert(args[0], v, f"{path}[{i}]", problems) for i, v in enumerate(value))
+    if origin in (dict, Mapping) or tp is Mapping:
+        if not isinstance(value, dict):
+            problems.append(f"{path}: expected a mapping")
+            return {}
+        return dict(value)
+    if tp is Duration:
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            problems.append(f"{path}: {exc}")
+            return Duration(0)
+    if tp is Path:
+        if not isinstance(value, str | Path):
+            problems.append(f"{path}: expected a path")
+            return Path(".")
+        return Path(value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            problems.append(f"{path}: expected true or false")
+        return bool(value)
+    if tp in (int, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.append(f"{path}: expected a number")
+            return tp(0)
+        if tp is int and not float(value).is_integer():
+            problems.append(f"{path}: expected a whole number")
+        return tp(value)
+    if tp is str:
+        if not isinstance(value, str):
+            problems.append(f"{path}: expected text")
+            return str(value)
+        return value
+    return value
+
+
+def build(cls: type[Any], data: Any, path: str, problems: list[str]) -> Any:
+    """Build dataclass `cls` from a mapping, appending `path: reason` lines to `problems`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.append(f"{path or '(top)'}: expected a mapping")
+        return cls()
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in names:
+            problems.append(f"{path + '.' if path else ''}{key}: unknown key")
+    values = {}
+    for name in names:
+        if name in data:
+            values[name] = _convert(hints[name], data[name], f"{path + '.' if path else ''}{name}",
+                                    problems)
+    return cls(**values)
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX):].split("__") if k]
+        target = data
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+            if not isinstance(target, dict):
+                break
+        else:
+            target[keys[-1]] = yaml.safe_load(raw) if raw else raw
+
+
+def load(path: Path | None, environ: Mapping[str, str] | None = None,
+         plugin_sections: frozenset[str] = frozenset()) -> tuple[Config, Secrets]:
+    """Read the YAML file (if any), apply `CASEBOT__A__B` overrides and read the secrets.
+
+    A `.env` file beside the configuration is read first; the real environment wins over it.
+    """
+    env: dict[str, str] = {}
+    if path is not None:
+        dotenv = path.parent / ".env"
+        if dotenv.is_file():
+            env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+    problems: list[str] = []
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from exc
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark else ""
+            raise ConfigError([f"{path}:{where} not valid YAML"]) from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError([f"{path}: the top level must be a mapping"])
+        data = loaded or {}
+    _apply_env(data, env)
+    for secret in ("password", "access_token", "pickle_key"):
+        for key in (secret, f"matrix.{secret}"):
+            parent, _, leaf = key.rpartition(".")
+            holder = data.get(parent) if parent else data
+            if isinstance(holder, dict) and leaf in holder:
+                problems.append(f"{key}: secrets are not read from YAML; set "
+                                f"CASEBOT_{secret.upper()} in the environment or .env")
+                del holder[leaf]
+    sections = {k: data.pop(k) for k in list(data) if k in plugin_sections}
+    config = build(Config, data, "", problems)
+    config = dataclasses.replace(config, sections=sections)
+    if config.command_prefix.strip() == "" or " " in config.command_prefix:
+        problems.append("command_prefix: must be non-empty and without spaces")
+    if not config.matrix.homeserver.startswith(("http://", "https://")):
+        problems.append("matrix.homeserver: must start with http:// or https://")
+    if not re.fullmatch(r"@[^:\s]+:\S+", config.matrix.user_id):
+        problems.append("matrix.user_id: must look like @name:server")
+    if problems:
+        raise ConfigError(problems)
+    if path is not None and not config.data_dir.is_absolute():
+        config = dataclasses.replace(config, data_dir=path.parent / config.data_dir)
+    secrets = Secrets(
+        password=env.get("CASEBOT_PASSWORD") or None,
+        access_token=env.get("CASEBOT_ACCESS_TOKEN") or None,
+        pickle_key=env.get("CASEBOT_PICKLE_KEY") or None,
+    )
+    return config, secrets
+
+
+def as_dict(obj: Any) -> Any:
+    """A dataclass tree as plain YAML-friendly values (durations written back as `30m`)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: as_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Duration):
+        return format_duration(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, tuple | list):
+        return [as_dict(v) for v in obj]
+    if isinstance(obj, Mapping):
+        return {k: as_dict(v) for k, v in obj.items()}
+    return obj

@@ -1,0 +1,111 @@
+"""The bot's own event and room types: what plugins see instead of nio's classes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class RoomInfo:
+    """A snapshot of what the client knows about a room (kept from sync, no request)."""
+
+    room_id: str
+    name: str = ""
+    encrypted: bool = True
+    join_rule: str = "invite"
+    history_visibility: str = "shared"
+    members: frozenset[str] = frozenset()
+    display_names: Mapping[str, str] = field(default_factory=dict)
+    power_users: Mapping[str, int] = field(default_factory=dict)
+    power_users_default: int = 0
+    power_events: Mapping[str, int] = field(default_factory=dict)
+    power_events_default: int = 0
+    power_redact: int = 50
+    pinned_events: tuple[str, ...] = ()
+
+    def power_level(self, user_id: str) -> int:
+        return int(self.power_users.get(user_id, self.power_users_default))
+
+    def display_name(self, user_id: str) -> str:
+        return self.display_names.get(user_id) or user_id
+
+    def can_send_state(self, user_id: str, event_type: str) -> bool:
+        needed = self.power_events.get(event_type, max(self.power_events_default, 50))
+        return self.power_level(user_id) >= needed
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    room_id: str
+    event_id: str
+    sender: str
+    timestamp: int
+    """Origin server timestamp, milliseconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message(Event):
+    """A text message (m.text, m.notice, m.emote). Edits arrive as `Edit`, not as Message."""
+
+    body: str
+    msgtype: str = "m.text"
+    formatted_body: str | None = None
+    thread_root: str | None = None
+    in_reply_to: str | None = None
+    mentions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Edit(Event):
+    """An m.replace of `original`; `body` is the new content's body (without the `* `)."""
+
+    original: str
+    body: str
+    msgtype: str = "m.text"
+    thread_root: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction(Event):
+    relates_to: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction(Event):
+    redacts: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberChange(Event):
+    user_id: str
+    membership: str
+    prev_membership: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange(Event):
+    """A room state event other than membership (encryption, join rules, power levels…)."""
+
+    event_type: str
+    state_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment(Event):
+    """An image or file; its bytes come from `Context.download` (decrypted in memory)."""
+
+    msgtype: str
+    mimetype: str = ""
+    size: int = 0
+    url: str = ""
+    encryption: Mapping[str, object] | None = None
+    thread_root: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Undecryptable(Event):
+    """A message the bot could not decrypt within the grace period."""
+
+    thread_root: str | None = None

@@ -1,0 +1,187 @@
+"""A throwaway local Synapse homeserver, for the demo, the tests and the benchmarks.
+
+Synapse runs as a child process on 127.0.0.1 with SQLite in a temporary directory and the
+overrides that keep it fast and deterministic (no rate limits, no key servers, no presence).
+Users are registered through the shared-secret admin API, so open registration stays off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SERVER_NAME = "localhost"
+_OPEN_LIMIT = {"per_second": 1000, "burst_count": 1000}
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _overrides(base: Path, port: int) -> dict[str, Any]:
+    return {
+        "listeners": [
+            {
+                "port": port,
+                "bind_addresses": ["127.0.0.1"],
+                "type": "http",
+                "tls": False,
+                "x_forwarded": False,
+                "resources": [{"names": ["client"], "compress": False}],
+            }
+        ],
+        "database": {"name": "sqlite3", "args": {"database": str(base / "homeserver.db")}},
+        "public_baseurl": f"http://127.0.0.1:{port}/",
+        "bcrypt_rounds": 4,
+        "trusted_key_servers": [],
+        "suppress_key_server_warning": True,
+        "presence": {"enabled": False},
+        "enable_registration": False,
+        "report_stats": False,
+        "url_preview_enabled": False,
+        "federation_domain_whitelist": [],
+        "rc_message": _OPEN_LIMIT,
+        "rc_registration": _OPEN_LIMIT,
+        "rc_login": {
+            "address": _OPEN_LIMIT,
+            "account": _OPEN_LIMIT,
+            "failed_attempts": _OPEN_LIMIT,
+        },
+        "rc_joins": {"local": _OPEN_LIMIT, "remote": _OPEN_LIMIT},
+        "rc_joins_per_room": _OPEN_LIMIT,
+        "rc_invites": {
+            "per_room": _OPEN_LIMIT,
+            "per_user": _OPEN_LIMIT,
+            "per_issuer": _OPEN_LIMIT,
+        },
+        "rc_room_creation": _OPEN_LIMIT,
+        "rc_key_requests": _OPEN_LIMIT,
+        "rc_3pid_validation": _OPEN_LIMIT,
+        "rc_admin_redaction": _OPEN_LIMIT,
+        "rc_media_create": _OPEN_LIMIT,
+        "rc_delayed_event_mgmt": _OPEN_LIMIT,
+        "rc_reports": _OPEN_LIMIT,
+    }
+
+
+class LocalSynapse:
+    """One Synapse process in a temporary directory, removed on stop."""
+
+    def __init__(self, base_dir: Path | None = None, port: int | None = None) -> None:
+        self._own_dir = base_dir is None
+        self.base = Path(base_dir or tempfile.mkdtemp(prefix="casebot-synapse-"))
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server_name = SERVER_NAME
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._secret = ""
+
+    @property
+    def log_path(self) -> Path:
+        return self.base / "homeserver.log"
+
+    def start(self, timeout: float = 90.0) -> None:
+        """Generate a configuration, start Synapse and wait until it answers."""
+        config = self.base / "homeserver.yaml"
+        subprocess.run(
+            [
+                sys.executable, "-m", "synapse.app.homeserver",
+                "--server-name", SERVER_NAME,
+                "--config-path", str(config),
+                "--data-directory", str(self.base),
+                "--generate-config", "--report-stats=no",
+            ],
+            check=True, cwd=self.base, stdout=subprocess.DEVNULL,
+        )
+        data = yaml.safe_load(config.read_text())
+        data.update(_overrides(self.base, self.port))
+        self._secret = str(data["registration_shared_secret"])
+        config.write_text(yaml.safe_dump(data))
+        log_config = Path(str(data["log_config"]))
+        log_config.write_text(
+            log_config.read_text().replace("level: INFO", "level: WARNING")
+        )
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(config)],
+            cwd=self.base,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.base / "stderr.log", "wb"),  # noqa: SIM115 - owned by the child
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(
+                    f"Synapse exited with {self._proc.returncode}; see {self.base}/stderr.log"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"Synapse did not answer within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        """Stop Synapse and remove its directory if this object created it."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.killpg(self._proc.pid, signal.SIGTERM)
+            try:
+                self._proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+                self._proc.wait()
+        self._proc = None
+        if self._own_dir:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None,
+                 token: str | None = None) -> dict[str, Any]:
+        req = urllib.request.Request(
+            f"{self.url}{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read() or b"{}")
+
+    def register(self, localpart: str, password: str, admin: bool = False) -> str:
+        """Register a user through the shared-secret admin API; return its user id."""
+        nonce = self._request("GET", "/_synapse/admin/v1/register")["nonce"]
+        role = "admin" if admin else "notadmin"
+        # The MAC covers the fields joined by NUL bytes, without a trailing separator.
+        message = b"\x00".join(p.encode() for p in (nonce, localpart, password, role))
+        mac = hmac.new(self._secret.encode(), message, digestmod=hashlib.sha1).hexdigest()
+        body = {"nonce": nonce, "username": localpart, "password": password,
+                "admin": admin, "mac": mac}
+        return str(self._request("POST", "/_synapse/admin/v1/register", body)["user_id"])
+
+    def __enter__(self) -> LocalSynapse:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,95 @@
+"""Translations: every user-facing string exists in French (default) and English.
+
+Each component registers its own strings as `{key: {"fr": ..., "en": ...}}`; registering a
+string without both languages is an error at start, not a surprise in a room.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+LANGUAGES = ("fr", "en")
+DEFAULT_LANGUAGE = "fr"
+
+Strings = Mapping[str, Mapping[str, str]]
+
+CORE_STRINGS: Strings = {
+    "usage": {"fr": "Utilisation : {usage}", "en": "Usage: {usage}"},
+    "unknown_command": {
+        "fr": "Commande inconnue : {name}. Tapez {prefix}help pour la liste.",
+        "en": "Unknown command: {name}. Type {prefix}help for the list.",
+    },
+    "help.header": {"fr": "Commandes disponibles :", "en": "Available commands:"},
+    "help.footer": {
+        "fr": "Détail d’une commande : {prefix}help <commande>",
+        "en": "Details of a command: {prefix}help <command>",
+    },
+    "help.aliases": {"fr": "Alias : {aliases}", "en": "Aliases: {aliases}"},
+    "help.summary": {
+        "fr": "Affiche l’aide des commandes.", "en": "Shows help about the commands.",
+    },
+    "arg.command": {"fr": "commande", "en": "command"},
+    "internal_error": {
+        "fr": "Erreur interne, référence {ref}. Votre message n’est pas perdu ; "
+              "réessayez ou signalez la référence à l’administrateur.",
+        "en": "Internal error, reference {ref}. Your message is not lost; "
+              "try again or give the reference to the administrator.",
+    },
+    "rate_limited": {
+        "fr": "Trop de commandes d’affilée : réessayez dans {seconds} s.",
+        "en": "Too many commands in a row: try again in {seconds} s.",
+    },
+    "undecryptable": {
+        "fr": "Je n’ai pas pu déchiffrer ce message (clé de chiffrement non reçue). "
+              "Vérifiez que votre session partage ses clés avec les sessions non vérifiées "
+              "ou vérifiez la session du bot, puis renvoyez le message.",
+        "en": "I could not decrypt this message (encryption key not received). "
+              "Check that your session shares keys with this bot's session, or verify it, "
+              "then send the message again.",
+    },
+    "bad.int": {"fr": "« {value} » n’est pas un nombre entier", "en": "“{value}” is not a whole number"},
+    "bad.range": {
+        "fr": "{name} doit être entre {low} et {high}",
+        "en": "{name} must be between {low} and {high}",
+    },
+    "bad.duration": {
+        "fr": "« {value} » n’est pas une durée (ex. 30m, 4h, 14j)",
+        "en": "“{value}” is not a duration (e.g. 30m, 4h, 14d)",
+    },
+    "bad.choice": {
+        "fr": "« {value} » : choisir parmi {choices}",
+        "en": "“{value}”: choose one of {choices}",
+    },
+    "bad.user": {
+        "fr": "« {value} » n’est pas un identifiant Matrix (@nom:serveur)",
+        "en": "“{value}” is not a Matrix user id (@name:server)",
+    },
+    "bad.missing": {"fr": "il manque {name}", "en": "{name} is missing"},
+    "bad.extra": {"fr": "argument en trop : « {value} »", "en": "unexpected argument: “{value}”"},
+    "bad.quote": {"fr": "guillemet non fermé", "en": "unclosed quote"},
+}
+
+
+class Catalog:
+    """All registered strings; `t` picks the language, falling back to French."""
+
+    def __init__(self) -> None:
+        self._strings: dict[str, Mapping[str, str]] = {}
+        self.add(CORE_STRINGS)
+
+    def add(self, strings: Strings, prefix: str = "") -> None:
+        for key, texts in strings.items():
+            missing = [lang for lang in LANGUAGES if not texts.get(lang)]
+            if missing:
+                raise ValueError(f"string {prefix}{key} lacks {', '.join(missing)}")
+            self._strings[f"{prefix}{key}"] = texts
+
+    def has(self, key: str) -> bool:
+        return key in self._strings
+
+    def t(self, lang: str, key: str, /, **values: object) -> str:
+        texts = self._strings.get(key)
+        if texts is None:
+            raise KeyError(f"no string {key!r}")
+        text = texts.get(lang) or texts[DEFAULT_LANGUAGE]
+        return text.format(**values) if values else text

@@ -1,0 +1,228 @@
+"""What a plugin is made of: declarations (commands, hooks, timers) and the API it may use.
+
+A plugin never sees nio. It gets events of `bot.events`, replies through `Context`, keeps its
+own tables (migrations), config section (a dataclass) and strings (French and English).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+
+from bot import content
+from bot.content import Rich
+from bot.events import Attachment, Event, Message, RoomInfo
+from bot.i18n import Strings
+from bot.router import Arg
+from bot.storage import Database, Step
+
+if TYPE_CHECKING:
+    from bot.config import Config
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+class BotAPI(Protocol):
+    """The core services a plugin may use (implemented by `bot.app.App`)."""
+
+    db: Database
+    config: Config
+    user_id: str
+
+    def now(self) -> float: ...
+    def room(self, room_id: str) -> RoomInfo: ...
+    def lang(self, room_id: str) -> str: ...
+    def t(self, lang: str, key: str, /, **values: object) -> str: ...
+    def prefix(self, room_id: str) -> str: ...
+    def is_bot_admin(self, user_id: str) -> bool: ...
+    def plugin(self, name: str) -> Plugin | None: ...
+    async def send(self, room_id: str, body: dict[str, Any], txn_key: str,
+                   event_type: str = "m.room.message") -> str: ...
+    async def redact(self, room_id: str, event_id: str, reason: str, txn_key: str) -> bool: ...
+    async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
+                        state_key: str = "") -> bool: ...
+    async def download(self, attachment: Attachment) -> bytes: ...
+    async def schedule(self, component: str, key: str, due: float,
+                       payload: Mapping[str, Any] | None = None) -> None: ...
+    async def cancel(self, component: str, key: str) -> None: ...
+    async def room_setting(self, room_id: str, key: str) -> str | None: ...
+    async def set_room_setting(self, room_id: str, key: str, value: str | None) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    """A persistent timer that came due."""
+
+    component: str
+    key: str
+    due: float
+    payload: Mapping[str, Any]
+
+    @property
+    def txn_key(self) -> str:
+        return f"timer:{self.component}:{self.key}:{self.due}"
+
+
+class Context:
+    """Everything a handler needs to answer one event, in the room's language.
+
+    Sends get transaction ids derived from the triggering event, so a replay after a crash
+    sends nothing twice (the homeserver answers the same transaction id with the same event).
+    """
+
+    def __init__(self, bot: BotAPI, room_id: str, source: Event | Fired,
+                 thread_root: str | None = None, latest: str | None = None) -> None:
+        self.bot = bot
+        self.room_id = room_id
+        self.source = source
+        self.lang = bot.lang(room_id)
+        self.thread_root = thread_root
+        self.latest = latest
+        self._count = 0
+
+    @classmethod
+    def for_event(cls, bot: BotAPI, event: Event) -> Context:
+        root = getattr(event, "thread_root", None) or event.event_id
+        return cls(bot, event.room_id, event, thread_root=root, latest=event.event_id)
+
+    @property
+    def event(self) -> Event:
+        assert isinstance(self.source, Event)
+        return self.source
+
+    @property
+    def room(self) -> RoomInfo:
+        return self.bot.room(self.room_id)
+
+    @property
+    def prefix(self) -> str:
+        return self.bot.prefix(self.room_id)
+
+    def t(self, key: str, /, **values: object) -> str:
+        return self.bot.t(self.lang, key, **values)
+
+    def next_txn(self) -> str:
+        self._count += 1
+        base = self.source.event_id if isinstance(self.source, Event) else self.source.txn_key
+        return f"{base}#{self._count}"
+
+    async def send(self, message: str | Rich | dict[str, Any], *,
+                   thread_root: str | None = None, in_thread: bool = True,
+                   event_type: str = "m.room.message") -> str:
+        """Send a notice, in the context's thread (or the given one) unless `in_thread=False`."""
+        body = message if isinstance(message, dict) else content.render(message)
+        root = thread_root or self.thread_root
+        if in_thread and root and "m.relates_to" not in body:
+            latest = self.latest if root == self.thread_root else None
+            body = content.in_thread(body, root, latest)
+        return await self.bot.send(self.room_id, body, self.next_txn(), event_type)
+
+    async def reply(self, message: str | Rich) -> str:
+        return await self.send(message)
+
+    async def edit(self, event_id: str, message: str | Rich) -> str:
+        return await self.send(content.edit_of(event_id, content.render(message)))
+
+    async def react(self, event_id: str, key: str) -> str:
+        return await self.send(content.reaction(event_id, key), event_type="m.reaction")
+
+    async def redact(self, event_id: str, reason: str) -> bool:
+        return await self.bot.redact(self.room_id, event_id, reason, self.next_txn())
+
+    async def usage(self, usage_line: str) -> str:
+        return await self.reply(self.t("usage", usage=usage_line))
+
+
+@dataclass(frozen=True, slots=True)
+class _CommandDecl:
+    name: str
+    aliases: tuple[str, ...]
+    args: tuple[Arg, ...]
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class _HookDecl:
+    kinds: tuple[type[Event], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _TimerDecl:
+    name: str
+
+
+def command(name: str, *aliases: str, args: Sequence[Arg] = (), summary: str = "") -> Callable[[F], F]:
+    """Declare a command. The handler is `async def h(self, ctx, **args)`.
+
+    `summary` is the i18n key of the help line; usage is generated from `args`.
+    """
+    def mark(func: F) -> F:
+        func.__casebot_command__ = _CommandDecl(name, aliases, tuple(args), summary)  # type: ignore[attr-defined]
+        return func
+    return mark
+
+
+def on(*kinds: type[Event]) -> Callable[[F], F]:
+    """Declare an event hook: `async def h(self, ctx, event)` for the given event types."""
+    def mark(func: F) -> F:
+        func.__casebot_hook__ = _HookDecl(kinds)  # type: ignore[attr-defined]
+        return func
+    return mark
+
+
+def timer(name: str) -> Callable[[F], F]:
+    """Declare the handler of this plugin's persistent timers whose key starts with `name:`."""
+    def mark(func: F) -> F:
+        func.__casebot_timer__ = _TimerDecl(name)  # type: ignore[attr-defined]
+        return func
+    return mark
+
+
+@dataclass
+class Declarations:
+    commands: list[tuple[_CommandDecl, Callable[..., Awaitable[Any]]]] = field(default_factory=list)
+    hooks: list[tuple[tuple[type[Event], ...], Callable[..., Awaitable[Any]]]] = field(
+        default_factory=list)
+    timers: dict[str, Callable[..., Awaitable[Any]]] = field(default_factory=dict)
+
+
+class Plugin:
+    """Base class of a feature. Subclasses set the class attributes they need."""
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type | None] = None
+    """A frozen dataclass for this plugin's config section (defaults for every field)."""
+    strings: ClassVar[Strings] = {}
+    migrations: ClassVar[Sequence[Step]] = ()
+
+    def __init__(self, bot: BotAPI, config: Any) -> None:
+        self.bot = bot
+        self.config = config
+
+    async def start(self) -> None:
+        """Called once tables are migrated, before events flow."""
+
+    async def stop(self) -> None:
+        """Called on shutdown, before the database closes."""
+
+    def declarations(self) -> Declarations:
+        found = Declarations()
+        for attr in dir(type(self)):
+            func = getattr(self, attr)
+            if decl := getattr(func, "__casebot_command__", None):
+                found.commands.append((decl, func))
+            if decl := getattr(func, "__casebot_hook__", None):
+                found.hooks.append((decl.kinds, func))
+            if decl := getattr(func, "__casebot_timer__", None):
+                found.timers[decl.name] = func
+        return found
+
+
+def stable_id(*parts: str) -> str:
+    """A short deterministic id (used for transaction ids and error references)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+
+
+__all__ = ["BotAPI", "Context", "Fired", "Message", "Plugin", "command", "on", "timer"]

@@ -1,0 +1,3 @@
+"""casebot's features, one plugin each. `DEFAULT_PLUGINS` are loaded unless the config lists others."""
+
+DEFAULT_PLUGINS: tuple[str, ...] = ()

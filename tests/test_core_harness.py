@@ -1,0 +1,158 @@
+"""The core's routing, usage errors, isolation, rate limits and timers, on the fake transport."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bot.config import Config, RateLimitConfig
+from bot.plugin import Context, Fired, Plugin, command, on, timer
+from bot.router import Int, Rest
+from bot.events import Message
+from bot.testing import Harness
+
+ALICE = "@alice:test"
+
+
+class Echo(Plugin):
+    name = "echo"
+    strings = {
+        "echo.summary": {"fr": "Répète le texte.", "en": "Repeats the text."},
+        "arg.text": {"fr": "texte", "en": "text"},
+        "arg.times": {"fr": "fois", "en": "times"},
+    }
+    migrations = ("CREATE TABLE echo_seen (event_id TEXT PRIMARY KEY)",)
+
+    @command("echo", "repete", args=(Int("times", low=1, high=3), Rest("text")),
+             summary="echo.summary")
+    async def echo(self, ctx: Context, times: int, text: str) -> None:
+        for _ in range(times):
+            await ctx.reply(text)
+
+    @command("boom", args=(Rest("text"),))
+    async def boom(self, ctx: Context, text: str) -> None:
+        raise ValueError(text)
+
+    @command("later", args=(Int("seconds", low=1),))
+    async def later(self, ctx: Context, seconds: int) -> None:
+        await self.bot.schedule(self.name, f"ping:{ctx.event.event_id}", self.bot.now() + seconds,
+                                {"room_id": ctx.room_id, "root": ctx.event.event_id})
+
+    @timer("ping")
+    async def on_ping(self, fired: Fired) -> None:
+        ctx = Context(self.bot, fired.payload["room_id"], fired, fired.payload["root"])
+        await ctx.reply("pong")
+
+    @on(Message)
+    async def seen(self, ctx: Context, event: Message) -> None:
+        await self.bot.db.execute("INSERT OR IGNORE INTO echo_seen VALUES (?)", (event.event_id,))
+
+
+@pytest.fixture
+async def h():
+    async with Harness([Echo]) as harness:
+        harness.add_room(members=[ALICE])
+        yield harness
+
+
+async def test_command_answers_in_thread(h: Harness) -> None:
+    root = await h.say(ALICE, "!echo 2 bonjour <b>")
+    assert [s.body for s in h.in_thread(root)] == ["bonjour <b>", "bonjour <b>"]
+    assert "&lt;b&gt;" in h.last().html
+    assert h.last().content["msgtype"] == "m.notice"
+
+
+async def test_alias_and_accents(h: Harness) -> None:
+    await h.say(ALICE, "!RÉPÈTE 1 ok")
+    assert h.last().body == "ok"
+
+
+async def test_bad_arguments_get_usage_in_french(h: Harness) -> None:
+    root = await h.say(ALICE, "!echo deux fois")
+    body = h.in_thread(root)[-1].body
+    assert "« deux » n’est pas un nombre entier" in body
+    assert "Utilisation : !echo <fois> <texte>" in body
+
+
+async def test_missing_argument_in_english(h: Harness) -> None:
+    await h.app.set_room_setting("!room:test", "language", "en")
+    await h.say(ALICE, "!echo 2")
+    assert "text is missing" in h.last().body
+    assert "Usage: !echo <times> <text>" in h.last().body
+
+
+async def test_failing_handler_is_isolated_and_not_logged(h: Harness, caplog) -> None:
+    root = await h.say(ALICE, "!boom Mme Dupont secret clinical")
+    assert "Erreur interne, référence" in h.in_thread(root)[-1].body
+    assert "secret clinical" not in caplog.text
+    assert "ValueError" in caplog.text
+    # the message hook still ran and the next command still works
+    assert await h.db.fetchval("SELECT COUNT(*) FROM echo_seen") == 1
+    await h.say(ALICE, "!echo 1 encore")
+    assert h.last().body == "encore"
+
+
+async def test_help_lists_commands_and_details(h: Harness) -> None:
+    await h.say(ALICE, "!help")
+    assert "!echo <fois> <texte> — Répète le texte." in h.last().body
+    await h.say(ALICE, "!aide echo")
+    assert "Alias : !repete" in h.last().body
+
+
+async def test_unknown_command(h: Harness) -> None:
+    await h.say(ALICE, "!nope")
+    assert "Commande inconnue : !nope" in h.last().body
+    count = len(h.sent)
+    await h.say(ALICE, "! pas une commande")
+    await h.say(ALICE, "bonjour")
+    assert len(h.sent) == count
+
+
+async def test_replayed_event_is_handled_once(h: Harness) -> None:
+    event = Message("!room:test", "$dup", ALICE, 0, "!echo 1 une fois")
+    await h.deliver(event)
+    await h.deliver(event)
+    assert [s.body for s in h.sent] == ["une fois"]
+
+
+async def test_timer_fires_once_and_survives_restart(tmp_path) -> None:
+    db = tmp_path / "bot.db"
+    async with Harness([Echo], db_path=db) as h1:
+        h1.add_room(members=[ALICE])
+        root = await h1.say(ALICE, "!later 60")
+        assert await h1.advance(30) == 0
+    async with Harness([Echo], db_path=db, clock=h1.clock) as h2:
+        h2.add_room(members=[ALICE])
+        assert await h2.advance(31) == 1
+        assert [s.body for s in h2.in_thread(root)] == ["pong"]
+        assert await h2.advance(100) == 0
+
+
+async def test_rate_limit_answers_once() -> None:
+    config = Config(rate_limit=RateLimitConfig(commands=2, per=60.0))
+    async with Harness([Echo], config=config) as h:
+        h.add_room(members=[ALICE])
+        for _ in range(5):
+            await h.say(ALICE, "!echo 1 x")
+        bodies = [s.body for s in h.sent]
+        assert bodies.count("x") == 2
+        assert sum("Trop de commandes" in b for b in bodies) == 1
+        await h.advance(61)
+        await h.say(ALICE, "!echo 1 y")
+        assert h.last().body == "y"
+
+
+async def test_database_newer_than_code_is_refused(tmp_path) -> None:
+    from bot.storage import Database, SchemaTooNew
+
+    db = await Database.open(tmp_path / "x.db")
+    await db.migrate("echo", ("CREATE TABLE a (x)", "CREATE TABLE b (x)"))
+    with pytest.raises(SchemaTooNew):
+        await db.migrate("echo", ("CREATE TABLE a (x)",))
+    await db.close()
+
+
+def test_config_dataclasses_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Config().language = "en"  # type: ignore[misc]
