@@ -152,7 +152,7 @@ class App:
         for plugin in reversed(list(self.plugins.values())):
             try:
                 await plugin.stop()
-            except Exception as exc:  # noqa: BLE001 - stop the others anyway
+            except Exception as exc:
                 report_exception(log, f"stopping {plugin.name}", exc)
 
     # ---- BotAPI ------------------------------------------------------------------------
@@ -255,11 +255,11 @@ class App:
         """Run one handler; a failure is logged (no text) and answered with a reference."""
         try:
             await work
-        except Exception as exc:  # noqa: BLE001 - isolation is the point
+        except Exception as exc:
             ref = report_exception(log, where, exc)
             try:
                 await ctx.reply(ctx.t("internal_error", ref=ref))
-            except Exception as again:  # noqa: BLE001
+            except Exception as again:
                 report_exception(log, f"{where} error notice", again)
 
     def _rate_limited(self, user_id: str) -> float:

@@ -47,7 +47,9 @@ CORE_STRINGS: Strings = {
               "Check that your session shares keys with this bot's session, or verify it, "
               "then send the message again.",
     },
-    "bad.int": {"fr": "« {value} » n’est pas un nombre entier", "en": "“{value}” is not a whole number"},
+    "bad.int": {
+        "fr": "« {value} » n’est pas un nombre entier", "en": "“{value}” is not a whole number",
+    },
     "bad.range": {
         "fr": "{name} doit être entre {low} et {high}",
         "en": "{name} must be between {low} and {high}",

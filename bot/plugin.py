@@ -153,7 +153,8 @@ class _TimerDecl:
     name: str
 
 
-def command(name: str, *aliases: str, args: Sequence[Arg] = (), summary: str = "") -> Callable[[F], F]:
+def command(name: str, *aliases: str, args: Sequence[Arg] = (),
+            summary: str = "") -> Callable[[F], F]:
     """Declare a command. The handler is `async def h(self, ctx, **args)`.
 
     `summary` is the i18n key of the help line; usage is generated from `args`.

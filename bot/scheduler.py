@@ -9,6 +9,7 @@ transaction ids, so nothing shows twice).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -73,7 +74,7 @@ class Scheduler:
             fired = Fired(row["component"], row["key"], row["due"], json.loads(row["payload"]))
             try:
                 await self._fire(fired)
-            except Exception as exc:  # noqa: BLE001 - one failing timer must not stop the others
+            except Exception as exc:
                 report_exception(log, f"timer {fired.component}:{fired.key.split(':')[0]}", exc)
             await self._db.execute(
                 "DELETE FROM timers WHERE component = ? AND key = ? AND due = ?",
@@ -87,7 +88,5 @@ class Scheduler:
             await self.run_due()
             due = await self.next_due()
             delay = 3600.0 if due is None else max(0.0, min(3600.0, due - self._now()))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass

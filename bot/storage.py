@@ -53,7 +53,7 @@ class Database:
         if str(path) != ":memory:":
             for suffix in ("", "-wal", "-shm"):
                 extra = Path(f"{path}{suffix}")
-                if extra.exists():
+                if extra.exists():  # noqa: ASYNC240 - once, at start
                     os.chmod(extra, 0o600)
         return cls(conn)
 

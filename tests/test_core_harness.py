@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from bot.config import Config, RateLimitConfig
+from bot.events import Message
 from bot.plugin import Context, Fired, Plugin, command, on, timer
 from bot.router import Int, Rest
-from bot.events import Message
 from bot.testing import Harness
 
 ALICE = "@alice:test"

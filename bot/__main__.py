@@ -1,0 +1,106 @@
+"""The `casebot` command: run, login, check-config, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from pathlib import Path
+
+import yaml
+
+from bot import logs
+from bot.app import known_plugins, load_plugin_classes
+from bot.config import Config, ConfigError, Secrets, as_dict, load
+
+log = logging.getLogger("casebot")
+
+
+def _load(path: str | None) -> tuple[Config, Secrets]:
+    return load(Path(path) if path else None, plugin_sections=frozenset(known_plugins()))
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    try:
+        config, secrets = _load(args.config)
+        plugins = load_plugin_classes(config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    effective = as_dict(config)
+    effective.pop("sections")
+    for cls, cfg in plugins:
+        effective[cls.name] = as_dict(cfg) if cfg is not None else {}
+    effective["secrets"] = secrets.masked()
+    print(yaml.safe_dump(effective, allow_unicode=True, sort_keys=False), end="")
+    return 0
+
+
+def _login(args: argparse.Namespace) -> int:
+    from bot.matrix import MatrixTransport
+
+    config, secrets = _load(args.config)
+    password = secrets.password or getpass.getpass(f"Password for {config.matrix.user_id}: ")
+    transport = MatrixTransport(config, secrets, insecure_dev=args.insecure_dev)
+    creds = asyncio.run(transport.login(password))
+    print(f"Logged in as {creds.user_id}, device {creds.device_id}. Credentials saved in "
+          f"{transport.credentials_path}; CASEBOT_PASSWORD can now leave .env.")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.service import serve
+
+    config, secrets = _load(args.config)
+    logs.setup(config.logging.level, config.logging.format)
+    asyncio.run(serve(config, secrets, insecure_dev=args.insecure_dev))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import main as demo_main
+
+    logs.setup("WARNING")
+    return demo_main(script_only=args.script_only)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="casebot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func, text in (
+        ("run", _run, "run the bot until SIGINT/SIGTERM"),
+        ("login", _login, "create the bot's device once and save its credentials"),
+        ("check-config", _check_config, "validate and print the effective configuration"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("-c", "--config", default="config.yaml", help="YAML configuration")
+        cmd.add_argument("--insecure-dev", action="store_true",
+                         help="allow a crypto store without CASEBOT_PICKLE_KEY (tests only)")
+        cmd.set_defaults(func=func)
+    demo = sub.add_parser("demo", help="a throwaway homeserver, the bot and two physicians")
+    demo.add_argument("--script-only", action="store_true",
+                      help="play the scripted exchange, print it and exit")
+    demo.set_defaults(func=_demo)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:
+        from bot.matrix import TransportError
+
+        if isinstance(exc, TransportError):
+            print(f"casebot: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Running the bot for real: transport + database + App, until a signal says stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from bot.app import App, load_plugin_classes
+from bot.config import Config, Secrets
+from bot.matrix import MatrixTransport, secure_tree
+from bot.storage import Database
+
+log = logging.getLogger(__name__)
+
+
+async def serve(config: Config, secrets: Secrets, insecure_dev: bool = False,
+                stop: asyncio.Event | None = None,
+                ready: asyncio.Event | None = None) -> None:
+    """Run until `stop` is set (or SIGINT/SIGTERM), then shut down in order.
+
+    Order on the way out: leave the sync loop after the batch in hand (its replies are sent
+    and its token saved), stop the timers, stop the plugins, close the database.
+    """
+    plugins = load_plugin_classes(config)
+    transport = MatrixTransport(config, secrets, insecure_dev=insecure_dev)
+    await transport.connect()
+    db = await Database.open(config.data_dir / "casebot.db")
+    app = App(config, transport, db, plugins)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await app.start()
+        sync = asyncio.create_task(transport.run(app), name="sync")
+        timers = asyncio.create_task(app.scheduler.run(), name="timers")
+        log.info("casebot running as %s (device %s)", transport.user_id, transport.device_id)
+        if ready is not None:
+            ready.set()
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({sync, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        transport.stop()
+        timers.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await timers
+        stopper.cancel()
+        await sync  # raises if the loop died of an error
+    finally:
+        await app.stop()
+        await db.close()
+        await transport.close()
+        secure_tree(config.data_dir)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+        log.info("casebot stopped")

@@ -1,0 +1,27 @@
+"""Shared fixtures: one real Synapse for the whole session, fresh users and rooms per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.homeserver import LocalSynapse
+from tests.support.live import Live, live_session
+
+
+@pytest.fixture(scope="session")
+def synapse() -> Iterator[LocalSynapse]:
+    hs = LocalSynapse()
+    hs.start()
+    try:
+        yield hs
+    finally:
+        hs.stop()
+
+
+@pytest.fixture
+async def live(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[Live]:
+    async with live_session(synapse, tmp_path) as session:
+        yield session
