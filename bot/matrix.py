@@ -558,6 +558,7 @@ class Seen:
     type: str
     content: dict[str, Any]
     decrypted: bool
+    state_key: str | None = None
 
     @property
     def body(self) -> str:
@@ -630,7 +631,8 @@ class UserClient:
         self.seen.append(Seen(room.room_id, event.event_id, event.sender,
                               str(source.get("type", "")),
                               dict(source.get("content") or {}),
-                              decrypted or not isinstance(event, MegolmEvent)))
+                              decrypted or not isinstance(event, MegolmEvent),
+                              source.get("state_key")))
         self._changed.set()
 
     async def wait_for(self, match: Callable[[Seen], bool], timeout: float = 20.0) -> Seen:
@@ -732,8 +734,17 @@ class UserClient:
                                        "m.in_reply_to": {"event_id": thread_root}}
         return await self.send(room_id, content)
 
-    def withhold_keys_from(self, user_id: str) -> None:
+    async def withhold_keys_from(self, user_id: str, timeout: float = 20.0) -> None:
         """Blacklist every device of `user_id`: our messages become unreadable to it."""
         assert self.client is not None
-        for device in self.client.device_store.active_user_devices(user_id):
+        deadline = time.monotonic() + timeout
+        devices = list(self.client.device_store.active_user_devices(user_id))
+        while not devices:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no device known for {user_id}")
+            if self.client.should_query_keys:
+                await self.client.keys_query()
+            await asyncio.sleep(0.1)
+            devices = list(self.client.device_store.active_user_devices(user_id))
+        for device in devices:
             self.client.blacklist_device(device)

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from tests.support.live import Live
+import asyncio
+import dataclasses
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from tests.support.live import Live, bot_process, stop_process
 
 
 async def test_help_in_encrypted_room_is_a_threaded_notice(live: Live) -> None:
@@ -15,3 +26,94 @@ async def test_help_in_encrypted_room_is_a_threaded_notice(live: Live) -> None:
     assert reply.content["msgtype"] == "m.notice"
     assert "Commandes disponibles" in reply.body
     assert "!help" in reply.body
+
+
+async def test_restart_keeps_device_and_still_decrypts(live: Live, tmp_path: Path) -> None:
+    bot = live.bot_config(plugins=[])
+    config_path = bot.write_config(tmp_path / "bot.yaml")
+    alice = await live.physician("alice")
+    proc = bot_process(config_path, tmp_path / "bot.log")
+    try:
+        room = await live.room_with(alice, bot)
+        first = await alice.say(room, "!help")
+        await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == first)
+        device = json.loads((bot.config.data_dir / "credentials.json").read_text())["device_id"]
+    finally:
+        assert stop_process(proc) == 0
+    mode = stat.S_IMODE((bot.config.data_dir / "credentials.json").stat().st_mode)
+    assert mode == 0o600
+    assert stat.S_IMODE(bot.config.data_dir.stat().st_mode) == 0o700
+    proc = bot_process(config_path, tmp_path / "bot.log")
+    try:
+        second = await alice.say(room, "!aide")
+        reply = await alice.wait_for(
+            lambda e: e.sender == bot.user_id and e.thread_root == second, timeout=40)
+        assert reply.decrypted and "Commandes disponibles" in reply.body
+        again = json.loads((bot.config.data_dir / "credentials.json").read_text())["device_id"]
+        assert again == device
+    finally:
+        stop_process(proc)
+
+
+async def test_kill_9_during_burst_answers_every_command_once(live: Live, tmp_path: Path) -> None:
+    bot = live.bot_config(plugins=[])
+    config_path = bot.write_config(tmp_path / "bot.yaml", rate_limit={"commands": 1000})
+    alice = await live.physician("alice")
+    proc = bot_process(config_path, tmp_path / "bot.log")
+    roots: list[str] = []
+    try:
+        room = await live.room_with(alice, bot)
+        for i in range(30):
+            roots.append(await alice.say(room, "!help" if i % 2 else "!aide"))
+            if i == 2:
+                await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root)
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    finally:
+        stop_process(proc)
+    proc = bot_process(config_path, tmp_path / "bot.log")
+    try:
+        for root in roots:
+            await alice.wait_for(
+                lambda e, r=root: e.sender == bot.user_id and e.thread_root == r, timeout=60)
+        await asyncio.sleep(3)  # give a duplicate the time to show up
+        replies = Counter(e.thread_root for e in alice.seen
+                          if e.sender == bot.user_id and e.thread_root in roots)
+        assert all(replies[r] == 1 for r in roots), replies
+    finally:
+        stop_process(proc)
+
+
+async def test_invite_from_stranger_is_declined(live: Live) -> None:
+    bot = await live.bot(plugins=[])
+    mallory = await live.physician("mallory")
+    bot_cfg = dataclasses.replace(bot.config.matrix, allowed_inviters=("@alice*:localhost",))
+    await bot.stop()
+    bot.config = dataclasses.replace(bot.config, matrix=bot_cfg)
+    await bot.start()
+    room = await mallory.create_room("pas pour toi", invite=[bot.user_id])
+    left = await mallory.wait_for(lambda e: e.room_id == room and e.type == "m.room.member"
+                                  and e.state_key == bot.user_id
+                                  and e.content.get("membership") == "leave")
+    assert left.sender == bot.user_id
+
+
+async def test_undecryptable_message_gets_a_thread_notice(live: Live) -> None:
+    bot = await live.bot(plugins=[])
+    alice = await live.physician("alice")
+    room = await live.room_with(alice, bot)
+    await alice.withhold_keys_from(bot.user_id)
+    root = await alice.say(room, "!help")
+    reply = await alice.wait_for(
+        lambda e: e.sender == bot.user_id and e.thread_root == root, timeout=30)
+    assert "pas pu déchiffrer" in reply.body
+
+
+def test_demo_script_only_plays_the_encrypted_exchange() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-m", "bot", "demo", "--script-only"],
+                            cwd=repo, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "chiffré de bout en bout" in result.stdout
+    assert "casebot : Commandes disponibles" in result.stdout
+    assert "[non déchiffré]" not in result.stdout

@@ -60,7 +60,7 @@ class BotHandle:
             await asyncio.wait_for(self.task, timeout=30)
             self.task = None
 
-    def write_config(self, path: Path) -> Path:
+    def write_config(self, path: Path, **extra: Any) -> Path:
         """The same bot as a YAML file + .env, for running it as a separate process."""
         data = {
             "matrix": {
@@ -75,6 +75,7 @@ class BotHandle:
         if self.config.plugins is not None:
             data["plugins"] = list(self.config.plugins)
         data.update(dict(self.config.sections))
+        data.update(extra)
         path.write_text(yaml.safe_dump(data))
         (path.parent / ".env").write_text(
             f"CASEBOT_PASSWORD={self.secrets.password}\nCASEBOT_PICKLE_KEY={PICKLE_KEY}\n")
@@ -143,7 +144,7 @@ def bot_process(config_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "run", "-c", str(config_path)],
         cwd=config_path.parent, env=env, stdout=subprocess.DEVNULL,
-        stderr=open(log_path, "ab"),  # noqa: SIM115 - owned by the child
+        stderr=open(log_path, "ab"),
         start_new_session=True)
 
 

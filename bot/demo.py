@@ -1,0 +1,177 @@
+"""`casebot demo`: a throwaway Synapse, the bot and two physicians in an encrypted room.
+
+Everything lives in a temporary directory that is removed on exit. The transcript printed is
+what a physician's client received and decrypted, threads indented under their case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.app import known_plugins
+from bot.config import Config, Duration, MatrixConfig, Secrets
+from bot.homeserver import LocalSynapse
+from bot.matrix import Seen, UserClient
+from bot.service import serve
+
+ROOM_NAME = "Cas cliniques (démo)"
+DEMO_PASSWORD = "demo-casebot"
+DOCTORS = (("dr.martin", "Dr Claire Martin"), ("dr.benali", "Dr Karim Benali"))
+
+
+class Demo:
+    def __init__(self, base: Path, hs: LocalSynapse) -> None:
+        self.base = base
+        self.hs = hs
+        self.names: dict[str, str] = {}
+        self.clients: list[UserClient] = []
+        self.bot_id = ""
+        self.room_id = ""
+
+    async def setup(self) -> tuple[UserClient, UserClient]:
+        self.bot_id = self.hs.register("casebot", DEMO_PASSWORD)
+        self.names[self.bot_id] = "casebot"
+        for localpart, name in DOCTORS:
+            user_id = self.hs.register(localpart, DEMO_PASSWORD)
+            client = UserClient(self.hs.url, user_id, DEMO_PASSWORD, self.base / localpart)
+            await client.start()
+            assert client.client is not None
+            await client.client.set_displayname(name)
+            self.names[user_id] = name
+            self.clients.append(client)
+        return self.clients[0], self.clients[1]
+
+    def bot_config(self) -> tuple[Config, Secrets]:
+        matrix = MatrixConfig(homeserver=self.hs.url, user_id=self.bot_id,
+                              allowed_inviters=("@*:localhost",), sync_timeout=Duration(5))
+        config = Config(matrix=matrix, data_dir=self.base / "bot")
+        return config, Secrets(password=DEMO_PASSWORD, pickle_key=secrets.token_urlsafe(24))
+
+    async def open_room(self, martin: UserClient, benali: UserClient) -> None:
+        self.room_id = await martin.create_room(
+            ROOM_NAME, invite=[self.bot_id, benali.user_id], encrypted=True)
+        await martin.wait_joined(self.room_id, self.bot_id)
+        await benali.wait_joined(self.room_id, benali.user_id)
+        await martin.wait_joined(self.room_id, benali.user_id)
+
+    async def bot_answer(self, client: UserClient, root: str, count: int = 1) -> None:
+        """Wait until the bot posted `count` messages in the thread on `root`."""
+        def enough(_: Seen) -> bool:
+            return sum(1 for e in client.seen if e.sender == self.bot_id
+                       and e.thread_root == root) >= count
+        await client.wait_for(enough, timeout=30)
+
+    async def play(self, martin: UserClient, benali: UserClient) -> None:
+        """The scripted exchange; it uses whatever features are loaded."""
+        root = await martin.say(self.room_id, "!help")
+        await self.bot_answer(benali, root)
+        if "cases" not in known_plugins():
+            return
+        case = await martin.say(
+            self.room_id,
+            "!case Femme 45 ans, plaques érythémato-squameuses des coudes et genoux depuis "
+            "2 mois, prurit modéré, pas d'atcd. Dermocorticoïdes sans effet. Psoriasis ? "
+            "Quel traitement en 1re intention ?")
+        await self.bot_answer(benali, case)
+        answer = await benali.say(
+            self.room_id, "Tableau typique de psoriasis en plaques. Dermocorticoïde classe "
+            "forte + analogue de la vitamine D, réévaluer à 4 semaines.", thread_root=case)
+        await asyncio.sleep(0.5)
+        await martin.react(self.room_id, answer, "✅")
+        await self.bot_answer(benali, case, count=2)
+        listing = await benali.say(self.room_id, "!cases")
+        await self.bot_answer(benali, listing)
+
+    def transcript(self, client: UserClient) -> str:
+        """The room as the client decrypted it: threads under their root, edits applied."""
+        events = [e for e in client.seen if e.room_id == self.room_id]
+        messages = [e for e in events if e.type == "m.room.message"
+                    and e.relation.get("rel_type") != "m.replace"]
+        edits = {e.relation["event_id"]: e.content.get("m.new_content", {})
+                 for e in events if e.relation.get("rel_type") == "m.replace"}
+        reactions = [e for e in events if e.type == "m.reaction"]
+        lines: list[str] = [f"— {ROOM_NAME} (chiffré de bout en bout), vu par "
+                            f"{self.names[client.user_id]} —"]
+        top = [m for m in messages if m.thread_root is None]
+        for msg in top:
+            lines.extend(self._render(msg, edits, reactions, ""))
+            for reply in (m for m in messages if m.thread_root == msg.event_id):
+                lines.extend(self._render(reply, edits, reactions, "    ↳ "))
+        return "\n".join(lines)
+
+    def _render(self, msg: Seen, edits: dict[str, dict[str, object]],
+                reactions: list[Seen], indent: str) -> list[str]:
+        body = str(edits.get(msg.event_id, {}).get("body", msg.body))
+        who = self.names.get(msg.sender, msg.sender)
+        lock = "" if msg.decrypted else " [non déchiffré]"
+        text = body.replace("\n", "\n" + " " * len(indent) + "  ")
+        out = [f"{indent}{who}{lock} : {text}"]
+        keys = [r.relation.get("key") for r in reactions
+                if r.relation.get("event_id") == msg.event_id]
+        if keys:
+            out.append(f"{indent}  (réactions : {' '.join(str(k) for k in keys)})")
+        return out
+
+
+async def _main(script_only: bool, out: Callable[[str], None]) -> int:
+    base = Path(tempfile.mkdtemp(prefix="casebot-demo-"))
+    hs = LocalSynapse(base / "synapse")
+    (base / "synapse").mkdir()
+    stop = asyncio.Event()
+    bot_task: asyncio.Task[None] | None = None
+    demo = Demo(base, hs)
+    try:
+        out("Démarrage d’un Synapse local jetable…")
+        await asyncio.to_thread(hs.start)
+        martin, benali = await demo.setup()
+        config, secret = demo.bot_config()
+        ready = asyncio.Event()
+        bot_task = asyncio.create_task(serve(config, secret, stop=stop, ready=ready))
+        await asyncio.wait({bot_task, asyncio.create_task(ready.wait())},
+                           return_when=asyncio.FIRST_COMPLETED)
+        if bot_task.done():
+            bot_task.result()
+        await demo.open_room(martin, benali)
+        started = time.monotonic()
+        await demo.play(martin, benali)
+        await asyncio.sleep(1)
+        out(demo.transcript(benali))
+        out(f"(échange joué en {time.monotonic() - started:.1f} s)")
+        if script_only:
+            return 0
+        out("\nLa démo tourne. Connectez-vous depuis Element (Element Desktop : « Se "
+            "connecter », serveur personnalisé) :")
+        out(f"  serveur d’accueil : {hs.url}")
+        for localpart, name in DOCTORS:
+            out(f"  {name} : identifiant {localpart}, mot de passe {DEMO_PASSWORD}")
+        out(f"Le salon « {ROOM_NAME} » vous attend. Ctrl-C pour tout arrêter et effacer.")
+        await stop.wait()
+        return 0
+    finally:
+        stop.set()
+        if bot_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(bot_task, timeout=20)
+        for client in demo.clients:
+            await client.close()
+        await asyncio.to_thread(hs.stop)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def main(script_only: bool = False) -> int:
+    """Run the demo; Ctrl-C stops the bot and Synapse and removes the temporary directory."""
+    def out(line: str) -> None:
+        print(line, flush=True)
+    try:
+        return asyncio.run(_main(script_only, out))
+    except KeyboardInterrupt:
+        print("Démo arrêtée, fichiers temporaires effacés.", file=sys.stderr)
+        return 0
