@@ -190,6 +190,23 @@ def build(cls: type[Any], data: Any, path: str, problems: list[str]) -> Any:
     return cls(**values)
 
 
+def parse_setting(cls: type[Any], name: str, raw: str) -> Any:
+    """Convert a room setting stored as text to the type of field `name` of dataclass `cls`.
+
+    Raises ValueError with the reason when the text does not fit the field.
+    """
+    hints = typing.get_type_hints(cls)
+    if name not in hints:
+        raise ValueError(f"unknown setting {name}")
+    tp = hints[name]
+    value: Any = raw if tp in (str, Duration) else yaml.safe_load(raw)
+    problems: list[str] = []
+    converted = _convert(tp, value, name, problems)
+    if problems:
+        raise ValueError(problems[0].split(": ", 1)[1])
+    return converted
+
+
 def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX):

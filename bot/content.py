@@ -42,6 +42,27 @@ Part = str | Pill | Link | Bold
 """A piece of a message: plain text (escaped in HTML), a pill, a link or bold text."""
 
 
+def fill(template: str, **parts: Part) -> tuple[Part, ...]:
+    """Split a translated `template` on its `{name}` fields and put `parts` in their place.
+
+    Lets a translation place a pill or a link anywhere in its sentence.
+    """
+    out: list[Part] = []
+    rest = template
+    while rest:
+        start = rest.find("{")
+        end = rest.find("}", start)
+        if start < 0 or end < 0:
+            out.append(rest)
+            break
+        if start:
+            out.append(rest[:start])
+        name = rest[start + 1:end]
+        out.append(parts[name] if name in parts else rest[start:end + 1])
+        rest = rest[end + 1:]
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class Rich:
     """A message made of parts and lines; `render` turns it into body + formatted_body."""
@@ -83,9 +104,13 @@ def _html(part: Part) -> str:
     return html.escape(part)
 
 
-def render(message: str | Rich, msgtype: str = "m.notice") -> dict[str, Any]:
+Say = str | Rich | tuple[Part, ...]
+"""What a handler can say: plain text, one line of parts, or several lines."""
+
+
+def render(message: Say, msgtype: str = "m.notice") -> dict[str, Any]:
     """Content for an m.room.message: plain body, escaped HTML and m.mentions."""
-    rich = Rich.of(message) if isinstance(message, str) else message
+    rich = message if isinstance(message, Rich) else Rich.of(message)
     body = "\n".join("".join(_plain(p) for p in line) for line in rich.lines)
     formatted = "<br>".join("".join(_html(p) for p in line) for line in rich.lines)
     mentioned = sorted({p.user_id for line in rich.lines for p in line

@@ -72,6 +72,13 @@ CORE_STRINGS: Strings = {
 }
 
 
+class _KeepMissing(dict[str, object]):
+    """Leaves `{field}`s with no value in place, for `bot.content.fill` to put pills there."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 class Catalog:
     """All registered strings; `t` picks the language, falling back to French."""
 
@@ -94,4 +101,4 @@ class Catalog:
         if texts is None:
             raise KeyError(f"no string {key!r}")
         text = texts.get(lang) or texts[DEFAULT_LANGUAGE]
-        return text.format(**values) if values else text
+        return text.format_map(_KeepMissing(values)) if values else text

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from bot import content
-from bot.content import Rich
+from bot.config import parse_setting
+from bot.content import Say
 from bot.events import Attachment, Event, Message, RoomInfo
 from bot.i18n import Strings
 from bot.router import Arg
@@ -108,7 +109,7 @@ class Context:
         base = self.source.event_id if isinstance(self.source, Event) else self.source.txn_key
         return f"{base}#{self._count}"
 
-    async def send(self, message: str | Rich | dict[str, Any], *,
+    async def send(self, message: Say | dict[str, Any], *,
                    thread_root: str | None = None, in_thread: bool = True,
                    event_type: str = "m.room.message") -> str:
         """Send a notice, in the context's thread (or the given one) unless `in_thread=False`."""
@@ -119,10 +120,10 @@ class Context:
             body = content.in_thread(body, root, latest)
         return await self.bot.send(self.room_id, body, self.next_txn(), event_type)
 
-    async def reply(self, message: str | Rich) -> str:
+    async def reply(self, message: Say) -> str:
         return await self.send(message)
 
-    async def edit(self, event_id: str, message: str | Rich) -> str:
+    async def edit(self, event_id: str, message: Say) -> str:
         return await self.send(content.edit_of(event_id, content.render(message)))
 
     async def react(self, event_id: str, key: str) -> str:
@@ -130,6 +131,11 @@ class Context:
 
     async def redact(self, event_id: str, reason: str) -> bool:
         return await self.bot.redact(self.room_id, event_id, reason, self.next_txn())
+
+    def may(self, level: int, user_id: str | None = None) -> bool:
+        """Whether the sender (or `user_id`) has power `level` here or is a bot admin."""
+        user = user_id or self.event.sender
+        return self.room.power_level(user) >= level or self.bot.is_bot_admin(user)
 
     async def usage(self, usage_line: str) -> str:
         return await self.reply(self.t("usage", usage=usage_line))
@@ -204,6 +210,16 @@ class Plugin:
 
     async def start(self) -> None:
         """Called once tables are migrated, before events flow."""
+
+    async def setting(self, room_id: str, name: str) -> Any:
+        """This plugin's setting `name` for a room: the room's own value, else the config's."""
+        raw = await self.bot.room_setting(room_id, f"{self.name}.{name}")
+        if raw is None or self.Config is None:
+            return getattr(self.config, name)
+        try:
+            return parse_setting(self.Config, name, raw)
+        except ValueError:
+            return getattr(self.config, name)
 
     async def stop(self) -> None:
         """Called on shutdown, before the database closes."""

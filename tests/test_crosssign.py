@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -74,18 +74,13 @@ def test_load_with_wrong_pickle_key_fails(tmp_path: Path) -> None:
     assert load_keys(tmp_path / "missing.json", PICKLE_KEY) is None
 
 
-# --- live, against a real Synapse -------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def synapse() -> Iterator[LocalSynapse]:
-    with LocalSynapse() as server:
-        yield server
+# --- live, against the session's real Synapse (the `synapse` fixture of tests/conftest.py) -----
 
 
 async def _nio_login(synapse: LocalSynapse, localpart: str, password: str,
                      store: Path) -> AsyncClient:
     """A plain nio client with encryption, logged in, its device keys uploaded."""
-    user_id = synapse.register(localpart, password)
+    user_id = synapse.register(f"{localpart}{uuid.uuid4().hex[:8]}", password)
     client = AsyncClient(synapse.url, user_id, store_path=str(store),
                          config=AsyncClientConfig(encryption_enabled=True,
                                                   pickle_key=PICKLE_KEY))

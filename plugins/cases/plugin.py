@@ -1,0 +1,481 @@
+"""Cases: `!case` opens a numbered case answered in a thread, tagged by specialty, tracked
+until it is resolved, withdrawn or closed. The card at the head of the thread is edited in
+place so it always shows the current state.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.config import Duration
+from bot.content import Bold, Link, Part, Pill, Rich, fill, permalink
+from bot.events import Edit, Message, Reaction, Redaction
+from bot.plugin import Context, Fired, Plugin, command, on, timer
+from bot.router import Int, Rest, split_command
+from plugins.cases.store import CLOSED, OPEN, RESOLVED, WITHDRAWN, Case, CaseStore
+from plugins.cases.store import MIGRATIONS as CASE_MIGRATIONS
+from plugins.cases.strings import STRINGS
+from plugins.specialties import Specialty, classify, load_defaults, normalize
+
+RESOLVE_KEYS = frozenset({"✅", "✔️", "☑️", "✔"})
+MAX_TAGS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class CasesConfig:
+    unanswered_reminder: Duration = Duration(4 * 3600)
+    resolve_reminder: Duration = Duration(3 * 86400)
+    auto_close: Duration = Duration(14 * 86400)
+    resolve_power_level: int = 50
+    list_limit: int = 15
+
+
+class CaseExtension(Protocol):
+    """What another feature (volunteers, secrecy) may add to a case's life."""
+
+    async def case_opened(self, ctx: Context, case: Case) -> None: ...
+    async def case_changed(self, ctx: Context, case: Case) -> None: ...
+    def card_lines(self, case: Case, lang: str) -> list[tuple[Part, ...]]: ...
+
+
+class SpecialtySource(Protocol):
+    def for_room(self, room_id: str) -> tuple[Specialty, ...]: ...
+
+
+def tag_source(tags: Sequence[Any]) -> str:
+    """How the tags were found: `hashtag`, `keywords` or `none`."""
+    if not tags:
+        return "none"
+    return "hashtag" if tags[0].evidence[0].startswith("#") else "keywords"
+
+
+def human_duration(ctx_t: Any, seconds: float) -> str:
+    """3 min, 2 h, 4 j (rounded down to the largest unit)."""
+    if seconds >= 86400:
+        return ctx_t("unit.d", n=int(seconds // 86400))
+    if seconds >= 3600:
+        return ctx_t("unit.h", n=int(seconds // 3600))
+    return ctx_t("unit.min", n=max(1, int(seconds // 60)))
+
+
+class Cases(Plugin):
+    name = "cases"
+    Config = CasesConfig
+    strings = STRINGS
+    migrations = CASE_MIGRATIONS
+
+    def __init__(self, bot: Any, config: CasesConfig) -> None:
+        super().__init__(bot, config)
+        self.store = CaseStore(bot.db)
+        self.extensions: list[CaseExtension] = []
+        self._defaults = load_defaults()
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def specialties(self, room_id: str) -> tuple[Specialty, ...]:
+        source: SpecialtySource | None = self.bot.plugin("specialties")  # type: ignore[assignment]
+        return source.for_room(room_id) if source is not None else self._defaults
+
+    def specialty_name(self, room_id: str, specialty_id: str, lang: str) -> str:
+        for spec in self.specialties(room_id):
+            if spec.id == specialty_id:
+                return spec.name(lang)
+        return specialty_id
+
+    def _names(self, ctx: Context, case: Case) -> str:
+        if not case.specialties:
+            return ctx.t("cases.unclassified")
+        return ", ".join(self.specialty_name(case.room_id, s, ctx.lang) for s in case.specialties)
+
+    def _pill(self, ctx: Context, user_id: str, notify: bool = False) -> Pill:
+        return Pill(user_id, ctx.room.display_name(user_id), notify)
+
+    def card(self, ctx: Context, case: Case, evidence: Sequence[str] = ()) -> Rich:
+        """The case card: title line, then what a reader needs to act on it."""
+        status = ctx.t(f"cases.status.{case.status}")
+        lines: list[tuple[Part, ...]] = [(Bold(ctx.t(
+            "cases.card.title", number=case.number, specialties=self._names(ctx, case),
+            status=status)),)]
+        lines.append(fill(ctx.t("cases.card.poster"), poster=self._pill(ctx, case.poster)))
+        if case.tag_source == "hashtag":
+            lines.append((ctx.t("cases.card.hashtag", tags=", ".join(
+                f"#{e}" for e in evidence)) if evidence else ctx.t("cases.card.keywords"),))
+        elif case.tag_source == "keywords":
+            lines.append((ctx.t("cases.card.detected", words=", ".join(evidence))
+                          if evidence else ctx.t("cases.card.keywords"),))
+        elif case.tag_source == "manual":
+            lines.append((ctx.t("cases.card.manual"),))
+        elif case.is_open:
+            lines.append((ctx.t("cases.card.untagged", prefix=ctx.prefix),))
+        for ext in self.extensions:
+            lines.extend(ext.card_lines(case, ctx.lang))
+        if case.status == RESOLVED:
+            if case.resolved_by:
+                lines.append(fill(ctx.t("cases.card.resolved_by"),
+                                  who=self._pill(ctx, case.resolved_by)))
+            if case.accepted_event_id:
+                lines.append(fill(ctx.t("cases.card.accepted"), link=Link(
+                    permalink(case.room_id, case.accepted_event_id),
+                    ctx.t("cases.card.this_answer"))))
+            if case.resolution_event_id:
+                lines.append(fill(ctx.t("cases.card.summary_link"), link=Link(
+                    permalink(case.room_id, case.resolution_event_id),
+                    ctx.t("cases.card.this_summary"))))
+        elif case.status == WITHDRAWN:
+            lines.append((ctx.t("cases.card.withdrawn"),))
+        elif case.status == CLOSED:
+            lines.append((ctx.t("cases.card.closed"),))
+        if case.is_open:
+            lines.append((ctx.t("cases.card.how", prefix=ctx.prefix),))
+        elif case.status in (RESOLVED, CLOSED):
+            lines.append((ctx.t("cases.card.reopen", prefix=ctx.prefix),))
+        return Rich(tuple(lines))
+
+    def _case_ctx(self, ctx: Context, case: Case) -> Context:
+        """A context that answers in the case's thread, whatever thread `ctx` came from."""
+        if ctx.thread_root == case.root_event_id:
+            return ctx
+        return Context(self.bot, case.room_id, ctx.source, thread_root=case.root_event_id)
+
+    async def refresh_card(self, ctx: Context, case: Case) -> None:
+        """Edit the card in place so the thread head shows the current state."""
+        if case.card_event_id:
+            await self._case_ctx(ctx, case).edit(case.card_event_id, self.card(ctx, case))
+        for ext in self.extensions:
+            await ext.case_changed(ctx, case)
+
+    async def _timers(self, case: Case) -> None:
+        """(Re)arm the reminders that fit the case's state; cancel the others."""
+        keys = {k: f"{k}:{case.room_id}:{case.number}" for k in ("unanswered", "resolve",
+                                                                 "autoclose")}
+        payload = {"room_id": case.room_id, "number": case.number}
+        if not case.is_open:
+            for key in keys.values():
+                await self.bot.cancel(self.name, key)
+            return
+        if case.replies == 0:
+            delay = await self.setting(case.room_id, "unanswered_reminder")
+            await self.bot.schedule(self.name, keys["unanswered"], case.opened_at + delay,
+                                    payload)
+            await self.bot.cancel(self.name, keys["resolve"])
+        else:
+            await self.bot.cancel(self.name, keys["unanswered"])
+            delay = await self.setting(case.room_id, "resolve_reminder")
+            start = case.first_reply_at or case.opened_at
+            await self.bot.schedule(self.name, keys["resolve"], start + delay, payload)
+        close = await self.setting(case.room_id, "auto_close")
+        await self.bot.schedule(self.name, keys["autoclose"], case.opened_at + close, payload)
+
+    async def _may_manage(self, ctx: Context, case: Case) -> bool:
+        if ctx.event.sender == case.poster:
+            return True
+        level = await self.setting(ctx.room_id, "resolve_power_level")
+        if ctx.may(level):
+            return True
+        await ctx.reply(fill(ctx.t("cases.refused"), poster=self._pill(ctx, case.poster)))
+        return False
+
+    async def _target(self, ctx: Context, text: str | None, usage: str
+                      ) -> tuple[Case | None, str]:
+        """The case a command is about: its thread's, else a leading number; and the rest."""
+        words = (text or "").split(maxsplit=1)
+        if words and words[0].lstrip("#").isdigit():
+            number = int(words[0].lstrip("#"))
+            case = await self.store.get(ctx.room_id, number)
+            if case is None:
+                await ctx.reply(ctx.t("cases.unknown", number=number))
+            return case, words[1] if len(words) > 1 else ""
+        event = ctx.event
+        root = getattr(event, "thread_root", None)
+        case = await self.store.by_root(ctx.room_id, root) if root else None
+        if case is None:
+            await ctx.reply(ctx.t("cases.which", usage=f"{ctx.prefix}{usage}"))
+        return case, text or ""
+
+    # ---- opening -----------------------------------------------------------------------------
+    @command("case", "cas", args=(Rest("text", optional=True),), summary="cases.case.summary")
+    async def case(self, ctx: Context, text: str | None) -> None:
+        if not text:
+            await ctx.reply(ctx.t("cases.template", prefix=ctx.prefix))
+            return
+        if text.strip().lstrip("#").isdigit():
+            number = int(text.strip().lstrip("#"))
+            case = await self.store.get(ctx.room_id, number)
+            if case is None:
+                await ctx.reply(ctx.t("cases.unknown", number=number))
+                return
+            await ctx.reply(self.card(ctx, case) + Rich.of(
+                ctx.t("cases.card.replies", count=case.replies),
+                (Link(permalink(case.room_id, case.root_event_id),
+                      ctx.t("cases.list.open_thread")),)))
+            return
+        message = ctx.event
+        assert isinstance(message, Message)
+        if message.thread_root:
+            # A case is a new post, not a reply inside another case's thread.
+            await ctx.reply(ctx.t("cases.template", prefix=ctx.prefix))
+            return
+        guard = self.bot.plugin("secrecy")
+        refusal = await guard.refuse_case(ctx) if guard is not None else None  # type: ignore[attr-defined]
+        if refusal:
+            return
+        tags = classify(text, self.specialties(ctx.room_id), MAX_TAGS)
+        source = tag_source(tags)
+        case = await self.store.open_case(ctx.room_id, message.event_id, message.sender,
+                                          [t.specialty_id for t in tags], source, self.bot.now())
+        evidence = self._evidence(tags)
+        for ext in self.extensions:
+            await ext.case_opened(ctx, case)
+        case = await self.store.get(case.room_id, case.number) or case
+        card_id = await ctx.reply(self.card(ctx, case, evidence))
+        case = await self.store.update(case, card_event_id=card_id)
+        await self._timers(case)
+
+    @staticmethod
+    def _evidence(tags: Sequence[Any]) -> list[str]:
+        words: list[str] = []
+        for tag in tags:
+            for word in tag.evidence:
+                clean = word.lstrip("#")
+                if clean not in words:
+                    words.append(clean)
+        return words[:5]
+
+    # ---- thread tracking -----------------------------------------------------------------------
+    @on(Message)
+    async def track_reply(self, ctx: Context, event: Message) -> None:
+        if not event.thread_root:
+            return
+        case = await self.store.by_root(event.room_id, event.thread_root)
+        if case is None:
+            return
+        is_command = split_command(event.body, ctx.prefix) is not None
+        counts = event.sender != case.poster and not is_command
+        before = case.replies
+        case = await self.store.add_reply(case, event.event_id, event.sender,
+                                          event.timestamp / 1000, counts)
+        if case.replies != before and before == 0 and case.is_open:
+            await self._timers(case)
+
+    @on(Reaction)
+    async def reaction(self, ctx: Context, event: Reaction) -> None:
+        if event.key not in RESOLVE_KEYS:
+            return
+        case = await self.store.by_root(event.room_id, event.relates_to)
+        accepted = None
+        if case is None:
+            case = await self.store.by_reply(event.room_id, event.relates_to)
+            accepted = event.relates_to
+        if case is None or event.sender != case.poster or not case.is_open:
+            return
+        if accepted is not None and await self._is_own(case, accepted):
+            accepted = None
+        await self._resolve(ctx, case, event.sender, accepted=accepted)
+
+    async def _is_own(self, case: Case, event_id: str) -> bool:
+        sender = await self.bot.db.fetchval(
+            "SELECT sender FROM case_replies WHERE event_id = ?", (event_id,))
+        return sender == case.poster
+
+    @on(Redaction)
+    async def redaction(self, ctx: Context, event: Redaction) -> None:
+        case = await self.store.by_root(event.room_id, event.redacts)
+        if case is None or case.status == WITHDRAWN:
+            return
+        case = await self.store.update(case, status=WITHDRAWN, closed_at=self.bot.now())
+        await self._timers(case)
+        await self.refresh_card(ctx, case)
+
+    @on(Edit)
+    async def edited(self, ctx: Context, event: Edit) -> None:
+        case = await self.store.by_root(event.room_id, event.original)
+        if case is None or event.sender != case.poster:
+            return
+        split = split_command(event.body, ctx.prefix)
+        if split is None or split[0] not in ("case", "cas") or case.tag_source == "manual":
+            return
+        tags = classify(split[1], self.specialties(event.room_id), MAX_TAGS)
+        ids = tuple(t.specialty_id for t in tags)
+        if ids == case.specialties:
+            return
+        case = await self.store.update(case, specialties=ids, tag_source=tag_source(tags))
+        if case.card_event_id:
+            await self._case_ctx(ctx, case).edit(case.card_event_id,
+                                                 self.card(ctx, case, self._evidence(tags)))
+        for ext in self.extensions:
+            await ext.case_changed(ctx, case)
+
+    # ---- resolution ----------------------------------------------------------------------------
+    async def _resolve(self, ctx: Context, case: Case, who: str, accepted: str | None = None,
+                       summary_event: str | None = None) -> None:
+        case = await self.store.update(case, status=RESOLVED, resolved_at=self.bot.now(),
+                                       resolved_by=who, accepted_event_id=accepted,
+                                       resolution_event_id=summary_event)
+        await self._timers(case)
+        await self.refresh_card(ctx, case)
+        await self._case_ctx(ctx, case).reply(ctx.t("cases.resolved", number=case.number))
+
+    @command("resolve", "resolu", "resolved", args=(Rest("text", optional=True),),
+             summary="cases.resolve.summary")
+    async def resolve(self, ctx: Context, text: str | None) -> None:
+        case, _summary = await self._target(ctx, text, "resolve <n°> [résumé]")
+        if case is None or not await self._may_manage(ctx, case):
+            return
+        if not case.is_open:
+            await ctx.reply(ctx.t("cases.already", number=case.number,
+                                  status=ctx.t(f"cases.status.{case.status}")))
+            return
+        await self._resolve(ctx, case, ctx.event.sender, summary_event=ctx.event.event_id)
+
+    @command("reopen", "rouvrir", args=(Rest("text", optional=True),),
+             summary="cases.reopen.summary")
+    async def reopen(self, ctx: Context, text: str | None) -> None:
+        case, _ = await self._target(ctx, text, "reopen <n°>")
+        if case is None or not await self._may_manage(ctx, case):
+            return
+        if case.is_open or case.status == WITHDRAWN:
+            await ctx.reply(ctx.t("cases.already", number=case.number,
+                                  status=ctx.t(f"cases.status.{case.status}")))
+            return
+        case = await self.store.update(case, status=OPEN, resolved_at=None, resolved_by=None,
+                                       accepted_event_id=None, resolution_event_id=None,
+                                       closed_at=None, opened_at=case.opened_at)
+        await self._timers(case)
+        await self.refresh_card(ctx, case)
+        await self._case_ctx(ctx, case).reply(ctx.t("cases.reopened", number=case.number))
+
+    @command("tag", args=(Rest("specialty"),), summary="cases.tag.summary")
+    async def tag(self, ctx: Context, specialty: str) -> None:
+        case, rest = await self._target(ctx, specialty, "tag <spécialité>…")
+        if case is None or not await self._may_manage(ctx, case):
+            return
+        known = self.specialties(ctx.room_id)
+        chosen: list[str] = []
+        unknown: list[str] = []
+        for word in rest.split():
+            key = normalize(word.lstrip("#")).replace(" ", "")
+            match = next((s for s in known if key in {
+                normalize(x).replace(" ", "") for x in (s.id, *s.aliases)}), None)
+            if match is None:
+                unknown.append(word)
+            elif match.id not in chosen:
+                chosen.append(match.id)
+        if unknown or not chosen:
+            await ctx.reply(ctx.t("cases.unknown_specialty", names=", ".join(unknown) or "—",
+                                  prefix=ctx.prefix))
+            return
+        case = await self.store.update(case, specialties=tuple(chosen[:MAX_TAGS]),
+                                       tag_source="manual")
+        await self.refresh_card(ctx, case)
+        await ctx.reply(ctx.t("cases.retagged", number=case.number,
+                              specialties=self._names(ctx, case)))
+
+    # ---- listing and stats -----------------------------------------------------------------------
+    @command("cases", args=(Rest("filter", optional=True),), summary="cases.cases.summary")
+    async def list_cases(self, ctx: Context, filter: str | None) -> None:
+        specialty = poster = None
+        if filter:
+            word = filter.strip().lstrip("#")
+            if normalize(word) in ("mine", "moi", "mes cas", "miens"):
+                poster = ctx.event.sender
+            else:
+                key = normalize(word).replace(" ", "")
+                match = next((s for s in self.specialties(ctx.room_id) if key in {
+                    normalize(x).replace(" ", "") for x in (s.id, *s.aliases)}), None)
+                if match is None:
+                    await ctx.reply(ctx.t("cases.unknown_specialty", names=word,
+                                          prefix=ctx.prefix))
+                    return
+                specialty = match.id
+        cases = await self.store.listing(ctx.room_id, self.config.list_limit, specialty, poster)
+        if not cases:
+            await ctx.reply(ctx.t("cases.none_open"))
+            return
+        lines: list[tuple[Part, ...]] = [(ctx.t("cases.list.header", count=len(cases)),)]
+        now = self.bot.now()
+        for case in cases:
+            lines.append((ctx.t("cases.list.line", number=case.number,
+                                specialties=self._names(ctx, case),
+                                age=human_duration(ctx.t, now - case.opened_at),
+                                replies=case.replies),
+                          Link(permalink(case.room_id, case.root_event_id),
+                               ctx.t("cases.list.open_thread"))))
+        await ctx.reply(Rich(tuple(lines)))
+
+    @command("stats", args=(Int("days", optional=True, default=30, low=1, high=3650),),
+             summary="cases.stats.summary")
+    async def stats(self, ctx: Context, days: int) -> None:
+        cases = await self.store.since(ctx.room_id, self.bot.now() - days * 86400)
+        by_status = {s: sum(1 for c in cases if c.status == s)
+                     for s in (OPEN, RESOLVED, WITHDRAWN, CLOSED)}
+        firsts = [c.first_reply_at - c.opened_at for c in cases if c.first_reply_at]
+        resolutions = [c.resolved_at - c.opened_at for c in cases
+                       if c.resolved_at and c.status == RESOLVED]
+        counted = [c for c in cases if c.status != WITHDRAWN]
+
+        def median(values: list[float]) -> str:
+            return human_duration(ctx.t, statistics.median(values)) if values else ctx.t(
+                "cases.stats.na")
+
+        within = sum(1 for c in counted if c.first_reply_at
+                     and c.first_reply_at - c.opened_at <= 3600)
+        share = f"{round(100 * within / len(counted))} %" if counted else ctx.t("cases.stats.na")
+        lines: list[tuple[Part, ...]] = [
+            (Bold(ctx.t("cases.stats.header", days=days)),),
+            (ctx.t("cases.stats.counts", opened=len(cases), resolved=by_status[RESOLVED],
+                   withdrawn=by_status[WITHDRAWN], closed=by_status[CLOSED],
+                   still_open=by_status[OPEN]),),
+            (ctx.t("cases.stats.times", first=median(firsts), resolution=median(resolutions),
+                   within_hour=share),),
+        ]
+        per: dict[str, list[Case]] = {}
+        for case in cases:
+            for spec in case.specialties or ("",):
+                per.setdefault(spec, []).append(case)
+        for spec, items in sorted(per.items(), key=lambda kv: -len(kv[1])):
+            name = self.specialty_name(ctx.room_id, spec, ctx.lang) if spec else ctx.t(
+                "cases.unclassified")
+            lines.append((ctx.t("cases.stats.specialty", name=name, opened=len(items),
+                                resolved=sum(1 for c in items if c.status == RESOLVED)),))
+        await ctx.reply(Rich(tuple(lines)))
+
+    # ---- reminders -------------------------------------------------------------------------------
+    async def _fired_case(self, fired: Fired) -> tuple[Context, Case] | None:
+        case = await self.store.get(fired.payload["room_id"], int(fired.payload["number"]))
+        if case is None or not case.is_open:
+            return None
+        return Context(self.bot, case.room_id, fired, thread_root=case.root_event_id), case
+
+    @timer("unanswered")
+    async def remind_unanswered(self, fired: Fired) -> None:
+        found = await self._fired_case(fired)
+        if found is None or found[1].replies:
+            return
+        ctx, case = found
+        delay = await self.setting(case.room_id, "unanswered_reminder")
+        await ctx.reply(fill(ctx.t("cases.remind.unanswered", delay=human_duration(
+            ctx.t, delay)), poster=self._pill(ctx, case.poster, notify=True)))
+
+    @timer("resolve")
+    async def remind_resolve(self, fired: Fired) -> None:
+        found = await self._fired_case(fired)
+        if found is None:
+            return
+        ctx, case = found
+        await ctx.reply(fill(ctx.t("cases.remind.resolve", prefix=ctx.prefix),
+                             poster=self._pill(ctx, case.poster, notify=True)))
+
+    @timer("autoclose")
+    async def auto_close(self, fired: Fired) -> None:
+        found = await self._fired_case(fired)
+        if found is None:
+            return
+        ctx, case = found
+        delay = await self.setting(case.room_id, "auto_close")
+        case = await self.store.update(case, status=CLOSED, closed_at=self.bot.now())
+        await self._timers(case)
+        await self.refresh_card(ctx, case)
+        await ctx.reply(ctx.t("cases.autoclosed", number=case.number, prefix=ctx.prefix,
+                              delay=human_duration(ctx.t, delay)))

@@ -1,0 +1,177 @@
+"""The cases table: ids, event ids, specialty ids, timestamps, status and counts — no text."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.storage import Database
+
+OPEN, RESOLVED, WITHDRAWN, CLOSED = "open", "resolved", "withdrawn", "closed"
+
+MIGRATIONS = (
+    """
+    CREATE TABLE cases (
+        room_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        root_event_id TEXT NOT NULL UNIQUE,
+        card_event_id TEXT,
+        poster TEXT NOT NULL,
+        specialties TEXT NOT NULL DEFAULT '',
+        tag_source TEXT NOT NULL DEFAULT 'none',
+        status TEXT NOT NULL DEFAULT 'open',
+        opened_at REAL NOT NULL,
+        first_reply_at REAL,
+        first_reply_by TEXT,
+        replies INTEGER NOT NULL DEFAULT 0,
+        resolved_at REAL,
+        resolved_by TEXT,
+        resolution_event_id TEXT,
+        accepted_event_id TEXT,
+        closed_at REAL,
+        taken_by TEXT,
+        PRIMARY KEY (room_id, number)
+    );
+    CREATE INDEX cases_room_status ON cases (room_id, status, opened_at);
+    CREATE INDEX cases_room_opened ON cases (room_id, opened_at);
+    CREATE TABLE case_replies (
+        event_id TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        sender TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX case_replies_case ON case_replies (room_id, number)
+    """,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    room_id: str
+    number: int
+    root_event_id: str
+    card_event_id: str | None
+    poster: str
+    specialties: tuple[str, ...]
+    tag_source: str
+    status: str
+    opened_at: float
+    first_reply_at: float | None = None
+    first_reply_by: str | None = None
+    replies: int = 0
+    resolved_at: float | None = None
+    resolved_by: str | None = None
+    resolution_event_id: str | None = None
+    accepted_event_id: str | None = None
+    closed_at: float | None = None
+    taken_by: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Case:
+        values = dict(row)
+        values["specialties"] = tuple(s for s in values["specialties"].split(",") if s)
+        return cls(**values)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OPEN
+
+
+_COLUMNS = ", ".join(f.name for f in dataclasses.fields(Case))
+
+
+class CaseStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def open_case(self, room_id: str, root: str, poster: str,
+                        specialties: Sequence[str], tag_source: str, at: float) -> Case:
+        """Create the next case of the room (or return the one already made for `root`)."""
+        async with self.db.transaction():
+            existing = await self.by_root(room_id, root)
+            if existing is not None:
+                return existing
+            number = await self.db.fetchval(
+                "SELECT COALESCE(MAX(number), 0) + 1 FROM cases WHERE room_id = ?", (room_id,))
+            await self.db.execute(
+                "INSERT INTO cases (room_id, number, root_event_id, poster, specialties, "
+                "tag_source, status, opened_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
+                (room_id, number, root, poster, ",".join(specialties), tag_source, at))
+        case = await self.get(room_id, int(number))
+        assert case is not None
+        return case
+
+    async def get(self, room_id: str, number: int) -> Case | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM cases WHERE room_id = ? AND number = ?", (room_id, number))
+        return Case.from_row(row) if row else None
+
+    async def by_root(self, room_id: str, root: str) -> Case | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM cases WHERE room_id = ? AND root_event_id = ?",
+            (room_id, root))
+        return Case.from_row(row) if row else None
+
+    async def by_reply(self, room_id: str, event_id: str) -> Case | None:
+        row = await self.db.fetchone(
+            "SELECT number FROM case_replies WHERE room_id = ? AND event_id = ?",
+            (room_id, event_id))
+        return await self.get(room_id, row["number"]) if row else None
+
+    async def update(self, case: Case, **changes: Any) -> Case:
+        if "specialties" in changes:
+            changes["specialties"] = ",".join(changes["specialties"])
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        await self.db.execute(
+            f"UPDATE cases SET {sets} WHERE room_id = ? AND number = ?",
+            (*changes.values(), case.room_id, case.number))
+        fresh = await self.get(case.room_id, case.number)
+        assert fresh is not None
+        return fresh
+
+    async def add_reply(self, case: Case, event_id: str, sender: str, at: float,
+                        counts: bool) -> Case:
+        """Record a thread message; `counts` says whether it is an answer (not the poster's)."""
+        async with self.db.transaction():
+            added = await self.db.execute(
+                "INSERT OR IGNORE INTO case_replies (event_id, room_id, number, sender, at) "
+                "VALUES (?, ?, ?, ?, ?)", (event_id, case.room_id, case.number, sender, at))
+            if added and counts:
+                await self.db.execute(
+                    "UPDATE cases SET replies = replies + 1, "
+                    "first_reply_at = COALESCE(first_reply_at, ?), "
+                    "first_reply_by = COALESCE(first_reply_by, ?) "
+                    "WHERE room_id = ? AND number = ?",
+                    (at, sender, case.room_id, case.number))
+        fresh = await self.get(case.room_id, case.number)
+        assert fresh is not None
+        return fresh
+
+    async def responders(self, case: Case) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT sender FROM case_replies WHERE room_id = ? AND number = ? AND sender != ? "
+            "GROUP BY sender ORDER BY MIN(at)", (case.room_id, case.number, case.poster))
+        return [r["sender"] for r in rows]
+
+    async def listing(self, room_id: str, limit: int, specialty: str | None = None,
+                      poster: str | None = None) -> list[Case]:
+        query = f"SELECT {_COLUMNS} FROM cases WHERE room_id = ? AND status = 'open'"
+        params: list[Any] = [room_id]
+        if specialty:
+            query += " AND (',' || specialties || ',') LIKE ?"
+            params.append(f"%,{specialty},%")
+        if poster:
+            query += " AND poster = ?"
+            params.append(poster)
+        query += " ORDER BY opened_at DESC, number DESC LIMIT ?"
+        params.append(limit)
+        return [Case.from_row(r) for r in await self.db.fetchall(query, params)]
+
+    async def since(self, room_id: str, start: float) -> list[Case]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM cases WHERE room_id = ? AND opened_at >= ?",
+            (room_id, start))
+        return [Case.from_row(r) for r in rows]

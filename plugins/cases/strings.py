@@ -1,0 +1,144 @@
+"""What the cases feature says, in French and English."""
+
+STRINGS = {
+    "arg.text": {"fr": "texte", "en": "text"},
+    "arg.number": {"fr": "n°", "en": "number"},
+    "arg.filter": {"fr": "spécialité|mine", "en": "specialty|mine"},
+    "arg.days": {"fr": "jours", "en": "days"},
+    "arg.specialty": {"fr": "spécialité", "en": "specialty"},
+    "cases.case.summary": {
+        "fr": "Ouvre un cas (en un seul message, comme un tweet) ; avec un numéro, affiche ce cas.",
+        "en": "Opens a case (one message, like a tweet); with a number shows that case.",
+    },
+    "cases.resolve.summary": {
+        "fr": "Marque le cas résolu (dans son fil, ou avec son numéro).",
+        "en": "Marks the case resolved (in its thread, or with its number).",
+    },
+    "cases.reopen.summary": {"fr": "Rouvre un cas.", "en": "Reopens a case."},
+    "cases.cases.summary": {
+        "fr": "Liste les cas ouverts du salon (par spécialité, ou les vôtres : mine).",
+        "en": "Lists the room's open cases (by specialty, or yours: mine).",
+    },
+    "cases.tag.summary": {
+        "fr": "Change la ou les spécialités du cas (dans son fil).",
+        "en": "Changes the case's specialties (in its thread).",
+    },
+    "cases.stats.summary": {
+        "fr": "Statistiques du salon sur la période (30 jours par défaut).",
+        "en": "The room's statistics over the period (30 days by default).",
+    },
+    "cases.template": {
+        "fr": "Postez le cas en un seul message, sans nom ni date de naissance :\n"
+              "{prefix}case Âge, sexe · contexte (antécédents, traitements) · ce qui a été "
+              "fait (examens, résultats) · votre question · #spécialité (facultatif)\n"
+              "Exemple : {prefix}case F 45 ans, plaques squameuses coudes depuis 2 mois, "
+              "dermocorticoïdes sans effet. Psoriasis ? Quel traitement ? #dermato",
+        "en": "Post the case as one message, without names or birth dates:\n"
+              "{prefix}case Age, sex · context (history, treatments) · what was done "
+              "(tests, results) · your question · #specialty (optional)\n"
+              "Example: {prefix}case F 45, scaly plaques on elbows for 2 months, topical "
+              "steroids failed. Psoriasis? Which treatment? #dermato",
+    },
+    "cases.status.open": {"fr": "ouvert", "en": "open"},
+    "cases.status.resolved": {"fr": "résolu", "en": "resolved"},
+    "cases.status.withdrawn": {"fr": "retiré", "en": "withdrawn"},
+    "cases.status.closed": {"fr": "clos sans résolution", "en": "closed without resolution"},
+    "cases.unclassified": {"fr": "non classé", "en": "unclassified"},
+    "cases.card.title": {"fr": "Cas #{number} · {specialties} · {status}",
+                         "en": "Case #{number} · {specialties} · {status}"},
+    "cases.card.poster": {"fr": "Posté par {poster}", "en": "Posted by {poster}"},
+    "cases.card.hashtag": {"fr": "Spécialité choisie par hashtag : {tags}",
+                           "en": "Specialty chosen by hashtag: {tags}"},
+    "cases.card.detected": {"fr": "Détecté : {words}", "en": "Detected: {words}"},
+    "cases.card.keywords": {"fr": "Spécialité détectée par mots-clés",
+                            "en": "Specialty detected from keywords"},
+    "cases.card.manual": {"fr": "Spécialité choisie dans le fil",
+                          "en": "Specialty chosen in the thread"},
+    "cases.card.untagged": {
+        "fr": "Non classé : ajoutez un #hashtag de spécialité, ou {prefix}tag <spécialité> "
+              "dans ce fil.",
+        "en": "Unclassified: add a specialty #hashtag, or {prefix}tag <specialty> in this "
+              "thread.",
+    },
+    "cases.card.how": {
+        "fr": "Pour clore : {prefix}resolve [résumé] dans ce fil, ou ✅ sur la réponse qui "
+              "vous a aidé.",
+        "en": "To close: {prefix}resolve [summary] in this thread, or ✅ on the answer that "
+              "helped.",
+    },
+    "cases.card.resolved_by": {"fr": "Résolu par {who}", "en": "Resolved by {who}"},
+    "cases.card.accepted": {"fr": "Réponse retenue : {link}", "en": "Accepted answer: {link}"},
+    "cases.card.summary_link": {"fr": "Résumé : {link}", "en": "Summary: {link}"},
+    "cases.card.this_answer": {"fr": "voir la réponse", "en": "see the answer"},
+    "cases.card.this_summary": {"fr": "voir le message", "en": "see the message"},
+    "cases.card.withdrawn": {"fr": "Le message du cas a été supprimé.",
+                             "en": "The case message was deleted."},
+    "cases.card.closed": {"fr": "Clos automatiquement faute de clôture.",
+                          "en": "Closed automatically, nobody closed it."},
+    "cases.card.reopen": {"fr": "Rouvrir : {prefix}reopen dans ce fil.",
+                          "en": "Reopen: {prefix}reopen in this thread."},
+    "cases.card.replies": {"fr": "{count} réponse(s)", "en": "{count} answer(s)"},
+    "cases.resolved": {"fr": "Cas #{number} résolu. Merci à tous !",
+                       "en": "Case #{number} resolved. Thanks, everyone!"},
+    "cases.reopened": {"fr": "Cas #{number} rouvert.", "en": "Case #{number} reopened."},
+    "cases.retagged": {"fr": "Cas #{number} : {specialties}.",
+                       "en": "Case #{number}: {specialties}."},
+    "cases.already": {"fr": "Le cas #{number} est déjà {status}.",
+                      "en": "Case #{number} is already {status}."},
+    "cases.refused": {
+        "fr": "Seuls l’auteur du cas ({poster}) ou un modérateur peuvent faire cela.",
+        "en": "Only the case's author ({poster}) or a moderator can do that.",
+    },
+    "cases.unknown": {"fr": "Aucun cas n°{number} dans ce salon.",
+                      "en": "No case #{number} in this room."},
+    "cases.which": {
+        "fr": "Dans le fil d’un cas, ou avec son numéro : {usage}",
+        "en": "In a case's thread, or with its number: {usage}",
+    },
+    "cases.unknown_specialty": {
+        "fr": "Spécialité inconnue : {names}. Voir {prefix}specialties.",
+        "en": "Unknown specialty: {names}. See {prefix}specialties.",
+    },
+    "cases.none_open": {"fr": "Aucun cas ouvert.", "en": "No open case."},
+    "cases.list.header": {"fr": "Cas ouverts ({count}) :", "en": "Open cases ({count}):"},
+    "cases.list.line": {"fr": "#{number} · {specialties} · il y a {age} · {replies} réponse(s) · ",
+                        "en": "#{number} · {specialties} · {age} ago · {replies} answer(s) · "},
+    "cases.list.open_thread": {"fr": "ouvrir le fil", "en": "open the thread"},
+    "cases.remind.unanswered": {
+        "fr": "{poster} : pas encore de réponse après {delay}. Précisez la question ou "
+              "ajoutez un #hashtag de spécialité pour toucher d’autres confrères.",
+        "en": "{poster}: no answer yet after {delay}. Sharpen the question or add a specialty "
+              "#hashtag to reach other colleagues.",
+    },
+    "cases.remind.resolve": {
+        "fr": "{poster} : ce cas est-il résolu ? {prefix}resolve [résumé] ou ✅ sur la réponse "
+              "utile.",
+        "en": "{poster}: is this case resolved? {prefix}resolve [summary] or ✅ on the useful "
+              "answer.",
+    },
+    "cases.autoclosed": {
+        "fr": "Cas #{number} clos sans résolution après {delay}. {prefix}reopen pour le rouvrir.",
+        "en": "Case #{number} closed without resolution after {delay}. {prefix}reopen to "
+              "reopen it.",
+    },
+    "cases.stats.header": {"fr": "Statistiques sur {days} jours :",
+                           "en": "Statistics over {days} days:"},
+    "cases.stats.counts": {
+        "fr": "Cas ouverts : {opened} · résolus : {resolved} · retirés : {withdrawn} · "
+              "clos sans résolution : {closed} · encore ouverts : {still_open}",
+        "en": "Cases opened: {opened} · resolved: {resolved} · withdrawn: {withdrawn} · "
+              "closed unresolved: {closed} · still open: {still_open}",
+    },
+    "cases.stats.times": {
+        "fr": "Délai médian de première réponse : {first} · de résolution : {resolution} · "
+              "répondus en moins d’1 h : {within_hour}",
+        "en": "Median time to first answer: {first} · to resolution: {resolution} · "
+              "answered within 1 h: {within_hour}",
+    },
+    "cases.stats.specialty": {"fr": "{name} : {opened} ouverts, {resolved} résolus",
+                              "en": "{name}: {opened} opened, {resolved} resolved"},
+    "cases.stats.na": {"fr": "—", "en": "—"},
+    "unit.min": {"fr": "{n} min", "en": "{n} min"},
+    "unit.h": {"fr": "{n} h", "en": "{n} h"},
+    "unit.d": {"fr": "{n} j", "en": "{n} d"},
+}

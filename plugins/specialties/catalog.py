@@ -1,0 +1,127 @@
+"""The specialty catalogue: what a specialty is, the shipped defaults, and their validation."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+# NFKD leaves these ligatures whole; French medical text is full of them (œdème, cœur, œil).
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_ID_RE = re.compile(r"[a-z][a-z0-9_]*")
+_HASHTAG_BODY_RE = re.compile(r"\w+")
+_FIELDS = frozenset({"id", "name_fr", "name_en", "aliases", "keywords"})
+
+
+def normalize(text: str) -> str:
+    """Lowercase, strip accents and collapse every run of non-alphanumerics to one space."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    ascii_ish = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_ALNUM.sub(" ", ascii_ish.lower()).strip()
+
+
+def hashtag_key(tag: str) -> str:
+    """The form under which a hashtag body (without '#') is compared: `Gynéco_Obs` → `gynecoobs`."""
+    return normalize(tag).replace(" ", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Specialty:
+    """A medical specialty cases can be tagged with; hashable so matchers can be cached per set."""
+
+    id: str
+    name_fr: str
+    name_en: str
+    aliases: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+    def name(self, lang: str) -> str:
+        """Display name: English for `en`/`en-GB`..., French otherwise (the bot's default)."""
+        return self.name_en if lang.lower().startswith("en") else self.name_fr
+
+
+def _str_list(entry: Mapping[str, Any], field: str, where: str) -> tuple[str, ...]:
+    value = entry.get(field, [])
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{where}: '{field}' must be a list of strings")
+    return tuple(value)
+
+
+def _parse_entry(index: int, entry: object) -> Specialty:
+    where = f"specialty #{index}"
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"{where}: expected a mapping, got {type(entry).__name__}")
+    sid = entry.get("id")
+    if not isinstance(sid, str) or not _ID_RE.fullmatch(sid):
+        raise ValueError(
+            f"{where}: 'id' must be a lowercase ascii slug (letters, digits, _), got {sid!r}"
+        )
+    where = f"specialty #{index} ({sid!r})"
+    unknown = set(entry) - _FIELDS
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {sorted(map(str, unknown))}")
+    names = {}
+    for field in ("name_fr", "name_en"):
+        value = entry.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{where}: '{field}' is missing or empty")
+        names[field] = value.strip()
+    aliases = _str_list(entry, "aliases", where)
+    for alias in aliases:
+        if not _HASHTAG_BODY_RE.fullmatch(alias):
+            raise ValueError(
+                f"{where}: alias {alias!r} is not usable as a hashtag (letters, digits, _ only)"
+            )
+    keywords = _str_list(entry, "keywords", where)
+    seen: set[str] = set()
+    for keyword in keywords:
+        norm = normalize(keyword)
+        if not norm:
+            raise ValueError(f"{where}: keyword {keyword!r} is empty once normalized")
+        if norm in seen:
+            raise ValueError(f"{where}: duplicate keyword {keyword!r}")
+        seen.add(norm)
+    return Specialty(id=sid, aliases=aliases, keywords=keywords, **names)
+
+
+def specialties_from_data(data: Sequence[Mapping[str, Any]]) -> tuple[Specialty, ...]:
+    """Build and validate a specialty set from parsed YAML/JSON (a list of mappings).
+
+    Ids and aliases share one hashtag namespace, compared accent- and case-insensitively, so
+    `#cardio` can never mean two specialties. Raises ValueError naming the faulty entry.
+    """
+    if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
+        raise ValueError(f"specialties must be a list, got {type(data).__name__}")
+    specialties = tuple(_parse_entry(i, entry) for i, entry in enumerate(data))
+    ids = [spec.id for spec in specialties]
+    for sid in ids:
+        if ids.count(sid) > 1:
+            raise ValueError(f"duplicate specialty id {sid!r}")
+    owner: dict[str, str] = {}
+    for spec in specialties:
+        for tag in (spec.id, *spec.aliases):
+            key = hashtag_key(tag)
+            previous = owner.setdefault(key, spec.id)
+            if previous != spec.id:
+                what = "id" if tag == spec.id else "alias"
+                raise ValueError(
+                    f"specialty {spec.id!r}: duplicate {what} {tag!r}"
+                    f" (already used by {previous!r})"
+                )
+    return specialties
+
+
+@functools.cache
+def load_defaults() -> tuple[Specialty, ...]:
+    """The specialty set shipped in `defaults.yaml` (parsed once, then cached)."""
+    text = resources.files(__package__).joinpath("defaults.yaml").read_text(encoding="utf-8")
+    return specialties_from_data(yaml.safe_load(text))
