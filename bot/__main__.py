@@ -51,6 +51,27 @@ def _login(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cross_sign(args: argparse.Namespace) -> int:
+    from bot.matrix import MatrixTransport
+
+    config, secrets = _load(args.config)
+    logs.setup(config.logging.level, config.logging.format)
+
+    async def go() -> str:
+        transport = MatrixTransport(config, secrets, insecure_dev=args.insecure_dev)
+        try:
+            await transport.connect()
+            if args.reset:
+                return (await transport.cross_sign(reset=True)).message
+            done = transport.cross_signing
+            return done.message if done else "cross-signing failed: see the log above"
+        finally:
+            await transport.close()
+
+    print(asyncio.run(go()))
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from bot.service import serve
 
@@ -80,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--insecure-dev", action="store_true",
                          help="allow a crypto store without CASEBOT_PICKLE_KEY (tests only)")
         cmd.set_defaults(func=func)
+    cross = sub.add_parser("cross-sign", help="cross-sign the bot's device (Element strict mode)")
+    cross.add_argument("-c", "--config", default="config.yaml", help="YAML configuration")
+    cross.add_argument("--insecure-dev", action="store_true", help=argparse.SUPPRESS)
+    cross.add_argument("--reset", action="store_true",
+                       help="replace the bot's cross-signing keys (rooms show an identity change)")
+    cross.set_defaults(func=_cross_sign)
     demo = sub.add_parser("demo", help="a throwaway homeserver, the bot and two physicians")
     demo.add_argument("--script-only", action="store_true",
                       help="play the scripted exchange, print it and exit")

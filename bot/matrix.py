@@ -18,7 +18,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -61,6 +61,7 @@ from nio.api import Api
 from nio.crypto.attachments import decrypt_attachment, encrypt_attachment
 
 from bot.config import Config, Secrets
+from bot.crosssign import CrossSignError, CrossSignResult, ensure_cross_signed
 from bot.events import (
     Attachment,
     Edit,
@@ -258,7 +259,7 @@ class MatrixTransport:
         self._pinned: dict[str, tuple[str, ...]] = {}
         self._state = "starting"
         self.started_at = time.time()
-        self.on_invite_declined: Callable[[str, str], Awaitable[None]] | None = None
+        self.cross_signing: CrossSignResult | None = None
 
     # ---- paths -----------------------------------------------------------------------------
     @property
@@ -314,6 +315,30 @@ class MatrixTransport:
         secure_tree(self.data_dir)
         await self._keys_upkeep()
         log.info("device %s restored for %s", creds.device_id, creds.user_id)
+        try:
+            await self.cross_sign()
+        except (CrossSignError, aiohttp.ClientError, OSError) as exc:
+            log.warning("cross-signing skipped (%s): Element's strict mode will not trust "
+                        "the bot until `casebot cross-sign` succeeds", type(exc).__name__)
+
+    async def cross_sign(self, reset: bool = False) -> CrossSignResult:
+        """Sign the bot's device with its own cross-signing keys (Element's strict mode).
+
+        Without it, clients that exclude insecure devices (MSC4153) share no room keys with
+        the bot and flag its messages. Logs the master key fingerprint for admins to check.
+        """
+        client = self.client
+        assert client is not None
+        result = await ensure_cross_signed(
+            self.config.matrix.homeserver, str(client.access_token), self.user_id,
+            str(client.device_id), self.data_dir / "cross_signing.keys", self._pickle_key,
+            self.secrets.password, reset=reset)
+        level = logging.INFO if result.status in ("created", "signed", "already") \
+            else logging.WARNING
+        log.log(level, "%s", result.message)
+        secure_tree(self.data_dir)
+        self.cross_signing = result
+        return result
 
     async def _adopt_token(self, token: str) -> Credentials:
         client = self._new_client()

@@ -7,6 +7,7 @@ own tables (migrations), config section (a dataclass) and strings (French and En
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
@@ -81,7 +82,18 @@ class Context:
         self.lang = bot.lang(room_id)
         self.thread_root = thread_root
         self.latest = latest
-        self._count = 0
+        self._counter = itertools.count(1)
+
+    def in_thread_of(self, root: str) -> Context:
+        """The same context answering in the thread on `root`.
+
+        It shares the transaction counter, so its sends never reuse one of ours.
+        """
+        if root == self.thread_root:
+            return self
+        other = Context(self.bot, self.room_id, self.source, thread_root=root)
+        other._counter = self._counter
+        return other
 
     @classmethod
     def for_event(cls, bot: BotAPI, event: Event) -> Context:
@@ -105,9 +117,8 @@ class Context:
         return self.bot.t(self.lang, key, **values)
 
     def next_txn(self) -> str:
-        self._count += 1
         base = self.source.event_id if isinstance(self.source, Event) else self.source.txn_key
-        return f"{base}#{self._count}"
+        return f"{base}#{next(self._counter)}"
 
     async def send(self, message: Say | dict[str, Any], *,
                    thread_root: str | None = None, in_thread: bool = True,

@@ -135,6 +135,8 @@ async def test_check_reaction_by_poster_on_reply_accepts_it(h: Harness) -> None:
     row = (await rows(h))[0]
     assert row["status"] == "resolved" and row["accepted_event_id"] == answer
     assert "Réponse retenue" in card_of(h, root)
+    assert h.last().body == "Cas #1 résolu. Merci à tous !"
+    assert h.last().thread_root == root
 
 
 async def test_reopen_and_refused_reopen(h: Harness) -> None:

@@ -133,16 +133,10 @@ class Cases(Plugin):
             lines.append((ctx.t("cases.card.reopen", prefix=ctx.prefix),))
         return Rich(tuple(lines))
 
-    def _case_ctx(self, ctx: Context, case: Case) -> Context:
-        """A context that answers in the case's thread, whatever thread `ctx` came from."""
-        if ctx.thread_root == case.root_event_id:
-            return ctx
-        return Context(self.bot, case.room_id, ctx.source, thread_root=case.root_event_id)
-
     async def refresh_card(self, ctx: Context, case: Case) -> None:
         """Edit the card in place so the thread head shows the current state."""
         if case.card_event_id:
-            await self._case_ctx(ctx, case).edit(case.card_event_id, self.card(ctx, case))
+            await ctx.in_thread_of(case.root_event_id).edit(case.card_event_id, self.card(ctx, case))
         for ext in self.extensions:
             await ext.case_changed(ctx, case)
 
@@ -302,7 +296,7 @@ class Cases(Plugin):
             return
         case = await self.store.update(case, specialties=ids, tag_source=tag_source(tags))
         if case.card_event_id:
-            await self._case_ctx(ctx, case).edit(case.card_event_id,
+            await ctx.in_thread_of(case.root_event_id).edit(case.card_event_id,
                                                  self.card(ctx, case, self._evidence(tags)))
         for ext in self.extensions:
             await ext.case_changed(ctx, case)
@@ -315,7 +309,7 @@ class Cases(Plugin):
                                        resolution_event_id=summary_event)
         await self._timers(case)
         await self.refresh_card(ctx, case)
-        await self._case_ctx(ctx, case).reply(ctx.t("cases.resolved", number=case.number))
+        await ctx.in_thread_of(case.root_event_id).reply(ctx.t("cases.resolved", number=case.number))
 
     @command("resolve", "resolu", "resolved", args=(Rest("text", optional=True),),
              summary="cases.resolve.summary")
@@ -344,7 +338,7 @@ class Cases(Plugin):
                                        closed_at=None, opened_at=case.opened_at)
         await self._timers(case)
         await self.refresh_card(ctx, case)
-        await self._case_ctx(ctx, case).reply(ctx.t("cases.reopened", number=case.number))
+        await ctx.in_thread_of(case.root_event_id).reply(ctx.t("cases.reopened", number=case.number))
 
     @command("tag", args=(Rest("specialty"),), summary="cases.tag.summary")
     async def tag(self, ctx: Context, specialty: str) -> None:

@@ -1,0 +1,68 @@
+"""casebot with Element's own SDK (matrix-js-sdk, Rust crypto), strict mode and default mode.
+
+In strict mode ("exclude insecure devices", MSC4153) the physician's client shares room keys
+only with cross-signed devices: this proves the bot signs its own device and is trusted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.jsclient import JsClient
+from tests.support.live import PASSWORD, Live, unique
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture
+async def js(tmp_path: Path) -> AsyncIterator[JsClient]:
+    client = JsClient(log_path=tmp_path / "jsclient.log")
+    await client.start()
+    yield client
+    await client.stop()
+
+
+async def wait(js: JsClient, room_id: str, **match: Any) -> dict[str, Any]:
+    found = await js.call("wait_event", room_id=room_id, timeout_ms=30000, match=match)
+    return dict(found["event"])
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["strict", "default"])
+async def test_case_flow_from_element(live: Live, js: JsClient, strict: bool) -> None:
+    bot = await live.bot(cases={"unanswered_reminder": "3s"})
+    device = json.loads((bot.config.data_dir / "credentials.json").read_text())["device_id"]
+    doc = live.hs.register(unique("element"), PASSWORD)
+    await js.call("login", homeserver=live.hs.url, user_id=doc, password=PASSWORD)
+    await js.call("bootstrap_cross_signing", password=PASSWORD)
+    await js.call("set_strict", strict=strict)
+    room_id = str((await js.call("create_room", name="Cas (Element)", encrypted=True,
+                                 invite=[bot.user_id]))["room_id"])
+    await js.call("wait_member", room_id=room_id, user_id=bot.user_id, membership="join")
+    await js.call("wait_device_signed", user_id=bot.user_id, device_id=device, timeout_ms=20000)
+
+    root = (await js.call("send_text", room_id=room_id,
+                          body="!case H 52 ans, plaques squameuses des coudes #dermato"))[
+        "event_id"]
+    card = await wait(js, room_id, sender=bot.user_id, thread_root=root, body_contains="Cas #1")
+    assert card["encryption"]["decrypt_error"] is None
+    assert card["encryption"]["verified_by_owner"] is True
+    assert card["encryption"]["shield_colour"] == "NONE"
+    assert card["content"]["msgtype"] == "m.notice"
+    assert "Dermatologie · ouvert" in card["content"]["body"]
+
+    reminder = await wait(js, room_id, sender=bot.user_id, thread_root=root,
+                          body_contains="pas encore de réponse")
+    assert reminder["content"]["m.mentions"]["user_ids"] == [doc]
+    assert "https://matrix.to/#/" + doc in reminder["content"]["formatted_body"]
+
+    await js.call("react", room_id=room_id, event_id=root, key="✅", encrypted=strict)
+    resolved = await wait(js, room_id, sender=bot.user_id, thread_root=root,
+                          body_contains="Dermatologie · résolu")
+    assert resolved["event_id"] == card["event_id"], "the card is edited in place"
+    assert "résolu" in resolved["replaced_by_content"]["body"]
+    await wait(js, room_id, sender=bot.user_id, body_contains="Cas #1 résolu")
