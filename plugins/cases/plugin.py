@@ -136,7 +136,8 @@ class Cases(Plugin):
     async def refresh_card(self, ctx: Context, case: Case) -> None:
         """Edit the card in place so the thread head shows the current state."""
         if case.card_event_id:
-            await ctx.in_thread_of(case.root_event_id).edit(case.card_event_id, self.card(ctx, case))
+            thread = ctx.in_thread_of(case.root_event_id)
+            await thread.edit(case.card_event_id, self.card(ctx, case))
         for ext in self.extensions:
             await ext.case_changed(ctx, case)
 
@@ -309,7 +310,8 @@ class Cases(Plugin):
                                        resolution_event_id=summary_event)
         await self._timers(case)
         await self.refresh_card(ctx, case)
-        await ctx.in_thread_of(case.root_event_id).reply(ctx.t("cases.resolved", number=case.number))
+        thread = ctx.in_thread_of(case.root_event_id)
+        await thread.reply(ctx.t("cases.resolved", number=case.number))
 
     @command("resolve", "resolu", "resolved", args=(Rest("text", optional=True),),
              summary="cases.resolve.summary")
@@ -338,7 +340,8 @@ class Cases(Plugin):
                                        closed_at=None, opened_at=case.opened_at)
         await self._timers(case)
         await self.refresh_card(ctx, case)
-        await ctx.in_thread_of(case.root_event_id).reply(ctx.t("cases.reopened", number=case.number))
+        thread = ctx.in_thread_of(case.root_event_id)
+        await thread.reply(ctx.t("cases.reopened", number=case.number))
 
     @command("tag", args=(Rest("specialty"),), summary="cases.tag.summary")
     async def tag(self, ctx: Context, specialty: str) -> None:
