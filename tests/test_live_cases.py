@@ -1,0 +1,54 @@
+"""Cases end to end: real Synapse, encrypted room, nio physicians."""
+
+from __future__ import annotations
+
+from bot.matrix import Seen
+from tests.support.live import Live
+
+
+async def test_case_thread_reply_check_reaction_listing_and_stats(live: Live) -> None:
+    bot = await live.bot()
+    alice = await live.physician("alice")
+    bob = await live.physician("bob")
+    room = await live.room_with(alice, bot, others=[bob])
+
+    def from_bot(root: str, text: str):
+        return lambda e: e.sender == bot.user_id and e.thread_root == root and text in e.body
+
+    root = await alice.say(room, "!case Femme 45 ans, plaques érythémato-squameuses des "
+                                 "coudes depuis 2 mois, psoriasis ? Quel traitement ?")
+    card = await alice.wait_for(from_bot(root, "Cas #1"))
+    assert card.decrypted
+    assert card.body.startswith("Cas #1 · Dermatologie · ouvert")
+    assert "psoriasis" in card.body
+
+    answer = await bob.say(room, "Dermocorticoïde + calcipotriol, réévaluer à 4 semaines",
+                           thread_root=root)
+    await bob.wait_for(lambda e: e.event_id == answer)
+    await alice.wait_for(lambda e: e.event_id == answer)
+    await alice.react(room, answer, "✅")
+
+    def card_edit(e: Seen) -> bool:
+        return (e.sender == bot.user_id and e.relation.get("rel_type") == "m.replace"
+                and e.relation.get("event_id") == card.event_id)
+    edit = await bob.wait_for(card_edit)
+    assert edit.decrypted
+    new = edit.content["m.new_content"]
+    assert new["body"].startswith("Cas #1 · Dermatologie · résolu")
+    assert answer in new["formatted_body"]
+    await bob.wait_for(from_bot(root, "Cas #1 résolu"))
+
+    listing = await bob.say(room, "!cases")
+    reply = await bob.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == listing)
+    assert reply.body == "Aucun cas ouvert."
+    second = await bob.say(room, "!cas #cardio palpitations à l'effort, ECG normal")
+    await bob.wait_for(from_bot(second, "Cas #2 · Cardiologie"))
+    listing = await alice.say(room, "!cases")
+    reply = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == listing)
+    assert "#2 · Cardiologie" in reply.body and "#1" not in reply.body
+    assert f"https://matrix.to/#/{room}/{second}" in reply.content["formatted_body"]
+
+    stats = await alice.say(room, "!stats 7")
+    reply = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == stats)
+    assert "Cas ouverts : 2 · résolus : 1" in reply.body
+    assert "Dermatologie : 1 ouverts, 1 résolus" in reply.body
