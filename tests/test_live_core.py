@@ -117,3 +117,4 @@ def test_demo_script_only_plays_the_encrypted_exchange() -> None:
     assert "chiffré de bout en bout" in result.stdout
     assert "casebot : Commandes disponibles" in result.stdout
     assert "[non déchiffré]" not in result.stdout
+    assert "casebot : Cas #1 · Dermatologie" in result.stdout

@@ -313,10 +313,10 @@ class Cases(Plugin):
         thread = ctx.in_thread_of(case.root_event_id)
         await thread.reply(ctx.t("cases.resolved", number=case.number))
 
-    @command("resolve", "resolu", "resolved", args=(Rest("text", optional=True),),
+    @command("resolve", "resolu", "resolved", args=(Rest("resolution", optional=True),),
              summary="cases.resolve.summary")
-    async def resolve(self, ctx: Context, text: str | None) -> None:
-        case, _summary = await self._target(ctx, text, "resolve <n°> [résumé]")
+    async def resolve(self, ctx: Context, resolution: str | None) -> None:
+        case, _summary = await self._target(ctx, resolution, "resolve <n°> [résumé]")
         if case is None or not await self._may_manage(ctx, case):
             return
         if not case.is_open:
@@ -325,10 +325,10 @@ class Cases(Plugin):
             return
         await self._resolve(ctx, case, ctx.event.sender, summary_event=ctx.event.event_id)
 
-    @command("reopen", "rouvrir", args=(Rest("text", optional=True),),
+    @command("reopen", "rouvrir", args=(Rest("number", optional=True),),
              summary="cases.reopen.summary")
-    async def reopen(self, ctx: Context, text: str | None) -> None:
-        case, _ = await self._target(ctx, text, "reopen <n°>")
+    async def reopen(self, ctx: Context, number: str | None) -> None:
+        case, _ = await self._target(ctx, number, "reopen <n°>")
         if case is None or not await self._may_manage(ctx, case):
             return
         if case.is_open or case.status == WITHDRAWN:
@@ -343,9 +343,9 @@ class Cases(Plugin):
         thread = ctx.in_thread_of(case.root_event_id)
         await thread.reply(ctx.t("cases.reopened", number=case.number))
 
-    @command("tag", args=(Rest("specialty"),), summary="cases.tag.summary")
-    async def tag(self, ctx: Context, specialty: str) -> None:
-        case, rest = await self._target(ctx, specialty, "tag <spécialité>…")
+    @command("tag", args=(Rest("specialties"),), summary="cases.tag.summary")
+    async def tag(self, ctx: Context, specialties: str) -> None:
+        case, rest = await self._target(ctx, specialties, "tag <spécialité>…")
         if case is None or not await self._may_manage(ctx, case):
             return
         known = self.specialties(ctx.room_id)

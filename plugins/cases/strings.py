@@ -6,6 +6,8 @@ STRINGS = {
     "arg.filter": {"fr": "spécialité|mine", "en": "specialty|mine"},
     "arg.days": {"fr": "jours", "en": "days"},
     "arg.specialty": {"fr": "spécialité", "en": "specialty"},
+    "arg.specialties": {"fr": "spécialité…", "en": "specialty…"},
+    "arg.resolution": {"fr": "n°] [résumé", "en": "number] [summary"},
     "cases.case.summary": {
         "fr": "Ouvre un cas (en un seul message, comme un tweet) ; avec un numéro, affiche ce cas.",
         "en": "Opens a case (one message, like a tweet); with a number shows that case.",
