@@ -7,8 +7,6 @@ only with cross-signed devices: this proves the bot signs its own device and is 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,12 +17,6 @@ from tests.support.live import PASSWORD, Live, unique
 pytestmark = pytest.mark.live
 
 
-@pytest.fixture
-async def js(tmp_path: Path) -> AsyncIterator[JsClient]:
-    client = JsClient(log_path=tmp_path / "jsclient.log")
-    await client.start()
-    yield client
-    await client.stop()
 
 
 async def wait(js: JsClient, room_id: str, **match: Any) -> dict[str, Any]:

@@ -114,12 +114,6 @@ class NioPeer:
         return None
 
 
-@pytest.fixture
-async def js(tmp_path: Path) -> AsyncIterator[JsClient]:
-    client = JsClient(log_path=tmp_path / "jsclient.log")
-    await client.start()
-    yield client
-    await client.stop()
 
 
 @pytest.fixture
