@@ -148,8 +148,6 @@ class Context:
         user = user_id or self.event.sender
         return self.room.power_level(user) >= level or self.bot.is_bot_admin(user)
 
-    async def usage(self, usage_line: str) -> str:
-        return await self.reply(self.t("usage", usage=usage_line))
 
 
 @dataclass(frozen=True, slots=True)

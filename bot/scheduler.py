@@ -57,11 +57,6 @@ class Scheduler:
         await self._db.execute(
             "DELETE FROM timers WHERE component = ? AND key = ?", (component, key))
 
-    async def pending(self, component: str, key: str) -> float | None:
-        """The due time of a timer, or None when it is not scheduled."""
-        return await self._db.fetchval(
-            "SELECT due FROM timers WHERE component = ? AND key = ?", (component, key))
-
     async def next_due(self) -> float | None:
         return await self._db.fetchval("SELECT MIN(due) FROM timers")
 

@@ -52,9 +52,19 @@ async def test_case_flow_from_element(live: Live, js: JsClient, strict: bool) ->
     assert reminder["content"]["m.mentions"]["user_ids"] == [doc]
     assert "https://matrix.to/#/" + doc in reminder["content"]["formatted_body"]
 
+    # Element's edit of the case (m.replace): the bot retags and edits its card in place
+    await js.call("edit", room_id=room_id, event_id=root,
+                  body="!case H 52 ans, plaques squameuses des coudes #rhumato")
+    retagged = await wait(js, room_id, sender=bot.user_id, thread_root=root,
+                          body_contains="Rhumatologie · ouvert")
+    assert retagged["event_id"] == card["event_id"]
+    # an Element thread reply by the poster (a precision) is tracked, not taken as an answer
+    await js.call("send_text", room_id=room_id, body="précision : pas de prurit",
+                  thread_root=root)
+
     await js.call("react", room_id=room_id, event_id=root, key="✅", encrypted=strict)
     resolved = await wait(js, room_id, sender=bot.user_id, thread_root=root,
-                          body_contains="Dermatologie · résolu")
+                          body_contains="Rhumatologie · résolu")
     assert resolved["event_id"] == card["event_id"], "the card is edited in place"
     assert "résolu" in resolved["replaced_by_content"]["body"]
     await wait(js, room_id, sender=bot.user_id, body_contains="Cas #1 résolu")
