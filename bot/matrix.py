@@ -163,10 +163,22 @@ def _thread_root(source: dict[str, Any]) -> str | None:
     return rel.get("event_id") if rel.get("rel_type") == "m.thread" else None
 
 
-def room_info(room: MatrixRoom, pinned: Sequence[str] = ()) -> RoomInfo:
+CREATOR_POWER = 2**53 - 1
+"""Room version 12 gives creators unlimited power; they are absent from the users map."""
+
+
+def _privileged_creators(room: MatrixRoom, creators: Sequence[str]) -> bool:
+    return room.room_version.isdigit() and int(room.room_version) >= 12 and bool(creators)
+
+
+def room_info(room: MatrixRoom, pinned: Sequence[str] = (),
+              creators: Sequence[str] = ()) -> RoomInfo:
     """Our snapshot of a nio room (no request: all from the synced state)."""
     joined = frozenset(u for u in room.users if u not in room.invited_users)
     levels = room.power_levels
+    users = dict(levels.users)
+    if _privileged_creators(room, creators):
+        users.update(dict.fromkeys(creators, CREATOR_POWER))
     return RoomInfo(
         room_id=room.room_id,
         name=room.display_name,
@@ -175,7 +187,7 @@ def room_info(room: MatrixRoom, pinned: Sequence[str] = ()) -> RoomInfo:
         history_visibility=room.history_visibility,
         members=joined,
         display_names={u: (room.user_name(u) or u) for u in joined},
-        power_users=dict(levels.users),
+        power_users=users,
         power_users_default=levels.defaults.users_default,
         power_events=dict(levels.events),
         power_events_default=levels.defaults.events_default,
@@ -257,6 +269,7 @@ class MatrixTransport:
         self._pending: dict[str, _Pending] = {}
         self._background: set[asyncio.Future[Any]] = set()
         self._pinned: dict[str, tuple[str, ...]] = {}
+        self._creators: dict[str, tuple[str, ...]] = {}
         self._state = "starting"
         self.started_at = time.time()
         self.cross_signing: CrossSignResult | None = None
@@ -434,10 +447,7 @@ class MatrixTransport:
         out: list[Event] = []
         for room_id, info in resp.rooms.join.items():
             for nio_event in info.timeline.events:
-                source = nio_event.source or {}
-                if source.get("type") == "m.room.pinned_events":
-                    pinned = (source.get("content") or {}).get("pinned") or []
-                    self._pinned[room_id] = tuple(p for p in pinned if isinstance(p, str))
+                self._note_state(room_id, nio_event.source or {})
                 if nio_event.sender == self.user_id:
                     continue
                 if getattr(nio_event, "server_timestamp", 0) < oldest:
@@ -449,11 +459,19 @@ class MatrixTransport:
                 if event is not None:
                     out.append(event)
             for state_event in info.state:
-                source = state_event.source or {}
-                if source.get("type") == "m.room.pinned_events":
-                    pinned = (source.get("content") or {}).get("pinned") or []
-                    self._pinned[room_id] = tuple(p for p in pinned if isinstance(p, str))
+                self._note_state(room_id, state_event.source or {})
         return out
+
+    def _note_state(self, room_id: str, source: dict[str, Any]) -> None:
+        """Keep the state nio does not: pinned events and room creators (v12 power)."""
+        content = source.get("content") or {}
+        if source.get("type") == "m.room.pinned_events":
+            pinned = content.get("pinned") or []
+            self._pinned[room_id] = tuple(p for p in pinned if isinstance(p, str))
+        elif source.get("type") == "m.room.create":
+            extra = content.get("additional_creators") or []
+            self._creators[room_id] = (str(source.get("sender", "")),
+                                       *(c for c in extra if isinstance(c, str)))
 
     def _hold(self, event: MegolmEvent, room_id: str) -> None:
         """Keep an undecryptable event and ask the sender's devices for its key."""
@@ -521,7 +539,8 @@ class MatrixTransport:
     def room(self, room_id: str) -> RoomInfo | None:
         if self.client is None or room_id not in self.client.rooms:
             return None
-        return room_info(self.client.rooms[room_id], self._pinned.get(room_id, ()))
+        return room_info(self.client.rooms[room_id], self._pinned.get(room_id, ()),
+                         self._creators.get(room_id, ()))
 
     async def send(self, room_id: str, event_type: str, body: dict[str, Any],
                    txn_id: str) -> str:
@@ -653,9 +672,11 @@ class UserClient:
     async def _on_event(self, room: MatrixRoom, event: NioEvent) -> None:
         source = event.source or {}
         decrypted = bool(getattr(event, "decrypted", False))
+        content = dict(source.get("content") or {})
+        if "redacts" in source:  # room versions before 11 keep it outside the content
+            content.setdefault("redacts", source["redacts"])
         self.seen.append(Seen(room.room_id, event.event_id, event.sender,
-                              str(source.get("type", "")),
-                              dict(source.get("content") or {}),
+                              str(source.get("type", "")), content,
                               decrypted or not isinstance(event, MegolmEvent),
                               source.get("state_key")))
         self._changed.set()
@@ -675,13 +696,14 @@ class UserClient:
                 await asyncio.wait_for(self._changed.wait(), timeout=remaining)
 
     async def create_room(self, name: str, invite: Sequence[str] = (), encrypted: bool = True,
-                          public: bool = False) -> str:
+                          public: bool = False, powers: dict[str, int] | None = None) -> str:
         assert self.client is not None
         state = [{"type": "m.room.encryption", "state_key": "",
                   "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if encrypted else []
         resp = await self.client.room_create(
             name=name, invite=list(invite), initial_state=state,
-            preset=RoomPreset.public_chat if public else RoomPreset.private_chat)
+            preset=RoomPreset.public_chat if public else RoomPreset.private_chat,
+            power_level_override={"users": dict(powers)} if powers else None)
         if isinstance(resp, RoomCreateError):
             raise TransportError(f"room creation failed: {resp.message}")
         return str(resp.room_id)

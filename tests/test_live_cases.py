@@ -52,3 +52,18 @@ async def test_case_thread_reply_check_reaction_listing_and_stats(live: Live) ->
     reply = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == stats)
     assert "Cas ouverts : 2 · résolus : 1" in reply.body
     assert "Dermatologie : 1 ouverts, 1 résolus" in reply.body
+
+
+async def test_room_creator_counts_as_moderator(live: Live) -> None:
+    """Room version 12 gives creators unlimited power without listing them in power levels."""
+    bot = await live.bot()
+    creator = await live.physician("creator")
+    bob = await live.physician("bob")
+    room = await live.room_with(creator, bot, others=[bob])
+    root = await bob.say(room, "!case #cardio palpitations à l'effort, ECG normal")
+    await bob.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root)
+    await creator.wait_for(lambda e: e.event_id == root)
+    await creator.say(room, "!resolve", thread_root=root)
+    done = await bob.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root
+                              and ("résolu" in e.body or "Seuls" in e.body))
+    assert done.body == "Cas #1 résolu. Merci à tous !"

@@ -118,11 +118,12 @@ class Live:
 
     async def room_with(self, owner: UserClient, bot: BotHandle | str,
                         others: Sequence[UserClient] = (), encrypted: bool = True,
-                        public: bool = False) -> str:
+                        public: bool = False, bot_power: int | None = None) -> str:
         bot_id = bot if isinstance(bot, str) else bot.user_id
         room_id = await owner.create_room(unique("cases"), invite=[bot_id] +
                                           [o.user_id for o in others],
-                                          encrypted=encrypted, public=public)
+                                          encrypted=encrypted, public=public,
+                                          powers={bot_id: bot_power} if bot_power else None)
         await owner.wait_joined(room_id, bot_id)
         for other in others:
             await other.wait_joined(room_id, other.user_id)

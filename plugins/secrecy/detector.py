@@ -1,0 +1,838 @@
+"""Pure detector of identifying data in French clinical posts.
+
+``scan(text)`` returns non-overlapping :class:`Finding` objects (kind + character span +
+confidence). It never logs, never touches the network, and keeps no state between calls
+apart from precompiled regexes and a small cache of phone-number validations.
+
+Design: each detector proposes candidates with a priority; overlaps are resolved by priority,
+then confidence, then length. Validation is done where a format carries a check
+(NIR key, phone numbering plans via ``phonenumbers``); formats without a check are only
+reported next to a context word, or with a lower confidence.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from plugins.secrecy._gazetteer import FIRST_NAMES, SURNAMES
+
+__all__ = ["HIGH_CONFIDENCE", "KINDS", "Finding", "scan"]
+
+KINDS: tuple[str, ...] = (
+    "name",
+    "nir",
+    "phone",
+    "email",
+    "address",
+    "birth_date",
+    "date",
+    "record_number",
+    "url_with_token",
+)
+HIGH_CONFIDENCE: float = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    kind: str  # one of KINDS
+    start: int  # character offsets into the scanned text
+    end: int
+    confidence: float  # 0..1; >= HIGH_CONFIDENCE means validated (NIR key, phone plan, email)
+
+
+# A candidate: (priority, confidence, start, end, kind). Higher priority wins an overlap.
+_Cand = tuple[int, float, int, int, str]
+
+_P_EMAIL, _P_URL, _P_NIR_KEY, _P_PHONE_OK = 100, 95, 90, 85
+_P_RECORD_CTX, _P_BIRTH, _P_ADDRESS, _P_NIR_CTX = 80, 75, 70, 65
+_P_DATE, _P_PHONE_SHAPE, _P_NAME, _P_RECORD_BARE = 60, 55, 50, 30
+
+_UP = "A-ZÀ-ÖØ-Þ"
+_LO = "a-zß-öø-ÿ"
+
+
+@lru_cache(maxsize=16384)
+def _norm(word: str) -> str:
+    """Lower-case, strip accents and curly apostrophes (gazetteer key)."""
+    s = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in s if not unicodedata.combining(c)).replace("’", "'")
+
+
+def _words(text: str) -> frozenset[str]:
+    """A word list written as one string (normalised, one set)."""
+    return frozenset(_norm(w) for w in text.split())
+
+
+# ---------------------------------------------------------------------------------------------
+# E-mail and URLs
+# ---------------------------------------------------------------------------------------------
+_EMAIL = re.compile(
+    r"(?<![\w.+\-])[\w.+\-]*\w(?:@| @ )[\w\-]+(?:(?:\.| \. )[\w\-]+)*(?:\.| \. )[A-Za-z]{2,}\b"
+)
+_URL = re.compile(r"\bhttps?://[^\s<>\"'`]+", re.IGNORECASE)
+_URL_TOKEN_PARAM = re.compile(
+    r"[?&#;](?:[\w\-]*?(?:token|jeton|key|cle|clef|auth|sig|signature|secret|password|passwd|pwd"
+    r"|pass|otp|ticket|session|sessionid|sid|code|hash|jwt|share|uuid|guid|access|acces|accession"
+    r"|patient|pid|ipp|nda|study|examen|exam|id|k|t|s))=([^&#\s]{6,})",
+    re.IGNORECASE,
+)
+_URL_RANDOM_SEGMENT = re.compile(r"/(?=[A-Za-z0-9_\-]{20,})(?=[^/?#]*\d)(?=[^/?#]*[A-Za-z])")
+
+
+# ---------------------------------------------------------------------------------------------
+# Phones
+# ---------------------------------------------------------------------------------------------
+_OVERSEAS_CC = ("262", "590", "594", "596", "269", "508", "681", "687", "689")
+# Between two digits: nothing, a space, or a dot/dash possibly padded ("0 4 - 0 7 - ...").
+_DS = r"(?: ?[.\-] ?| )?"
+_PHONE = re.compile(
+    r"(?=[0+(])(?<![\d+])(?<!\d[ .\-])(?<!\d[AB])"
+    r"(?:"
+    r"(?P<intl>(?:\+ ?|00 ?)(?P<cc>33|262|590|594|596|269|508|681|687|689)"
+    r"[ .\-]?(?:\(0\)[ .\-]?|0[ .\-]?)?(?P<nat>[1-9](?:[ .\-]?\d){8}))"
+    rf"|(?P<paren>\( ?(?P<pcc>\d(?: ?\d){{0,2}}) ?\)[ .\-]?"
+    rf"(?P<pnat>0?{_DS}[1-9](?:{_DS}\d){{7,9}}))"
+    rf"|(?P<plus>\+ ?\d(?:{_DS}\d){{8,13}})"
+    rf"|(?P<fr>0{_DS}[1-9](?:{_DS}\d){{8}})"
+    r"|(?P<pairs>0\d(?P<ps>[ .\-])\d\d(?:(?P=ps)\d\d){3})"
+    rf"|(?P<bare>0(?:{_DS}\d){{9}})"
+    r")(?!\d)(?![.,]\d)"
+)
+_PHONE_CONTEXT = re.compile(
+    r"(?:t[ée]l[ée]?(?:phone)?|tel|portable|mobile|fax|gsm|joignable|joindre|appeler|rappeler"
+    r"|contacter|contact|num[ée]ro|n°)\b[^\n]{0,25}$",
+    re.IGNORECASE,
+)
+_CONSISTENT_PAIRS = re.compile(r"0\d(?:([ .\-]?)\d\d(?:\1\d\d){3})$")
+
+
+@lru_cache(maxsize=4096)
+def _phone_valid(cc: str, national: str) -> bool:
+    """Validate a number with ``phonenumbers``; a French national number is tried against
+    metropolitan France then the overseas plans (0692... is a valid Réunion mobile)."""
+    import phonenumbers  # imported lazily: ~30 ms, only paid when a candidate shows up
+
+    def ok(code: int, nat: str) -> bool:
+        try:
+            num = phonenumbers.PhoneNumber(country_code=code, national_number=int(nat))
+            return phonenumbers.is_valid_number(num)
+        except (ValueError, TypeError):
+            return False
+
+    if cc:
+        return ok(int(cc), national.lstrip("0") if cc in ("33", *_OVERSEAS_CC) else national)
+    nat = national[1:]  # drop the national trunk 0
+    return any(ok(code, nat) for code in (33, 262, 590, 594, 596))
+
+
+@lru_cache(maxsize=1024)
+def _intl_valid(digits: str) -> bool:
+    import phonenumbers
+
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse("+" + digits, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+_DIGIT_SPLIT = re.compile(r"\d")
+_DATE_PREFIX = re.compile(r"\d{1,2}([./\-])\d{1,2}\1(?:1[89]|20)\d\d")
+_CONTINUES = re.compile(r" \d")
+_LONE_SPACED = re.compile(r"(?<!\d)\d \d \d(?!\d)")
+
+
+def _layout(raw: str) -> str:
+    """'regular' for 0612345678, 06 12 34 56 78, 0 6 1 2 ..., 0 6 - 1 2 - ...; else 'mixed'."""
+    seps = _DIGIT_SPLIT.split(raw)[1:-1]
+    if len(set(seps)) <= 1:
+        return "regular"
+    odd, even = set(seps[1::2]), set(seps[0::2])
+    if len(odd) == 1 and len(even) == 1 and even <= {"", " "}:
+        return "regular"
+    return "mixed"
+
+
+def _digits(s: str) -> str:
+    return "".join(c for c in s if c.isdigit())
+
+
+def _phones(text: str, out: list[_Cand]) -> None:
+    for m in _PHONE.finditer(text):
+        s, e = m.span()
+        context = bool(_PHONE_CONTEXT.search(text, max(0, s - 40), s))
+        if m.group("intl"):
+            valid = _phone_valid(m.group("cc"), _digits(m.group("nat")))
+            shape = 0.65
+        elif m.group("paren"):
+            pcc, pnat = m.group("pcc"), _digits(m.group("pnat"))
+            if pcc in ("33", *_OVERSEAS_CC):
+                valid = _phone_valid(pcc, pnat)
+            else:
+                valid = pnat.startswith("0") and len(pnat) == 10 and _phone_valid("", pnat)
+                if valid:  # "(34) 02 29 ..." : the national part alone is a French number
+                    s = m.start("pnat")
+            shape = 0.6
+        elif m.group("plus"):
+            valid = _intl_valid(_digits(m.group("plus")))
+            shape = 0.5
+        else:
+            raw = m.group(0)
+            nat = _digits(raw)
+            valid = nat[1] != "0" and _phone_valid("", nat)
+            if " " in raw and _CONTINUES.match(text, e):
+                continue  # part of a longer run of spaced digits
+            if _layout(raw) == "mixed" and (
+                not valid or _DATE_PREFIX.match(raw) or _LONE_SPACED.search(raw)
+            ):
+                continue  # "01-03-1970 2 7": a date followed by other digits
+            shape = 0.65 if _CONSISTENT_PAIRS.match(raw) else 0.5
+        if valid:
+            out.append((_P_PHONE_OK, 0.95, s, e, "phone"))
+        else:
+            out.append(
+                (_P_PHONE_SHAPE, min(0.85, shape + (0.2 if context else 0.0)), s, e, "phone")
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# NIR (n° de sécurité sociale / INS)
+# ---------------------------------------------------------------------------------------------
+# Any run of 13 or 15 digits (2A/2B allowed) written with optional single separators.
+_NIR = re.compile(
+    r"[1-478](?<![\w+.\-][1-478])(?<!\d[ .\-][1-478])"
+    r"(?:[ .\-]?[\dAB]){12}(?:[ .\-]?\d{2}|[ .\-]?\d[ .\-]\d)?"
+    r"(?![\w])(?![ .\-]\d)",
+    re.IGNORECASE,
+)
+_NIR_CONTEXT = re.compile(
+    r"(?:s[ée]cu\w*|\bnir|\bins\b|\bnss\b|carte\s+vitale|n°\s*(?:de\s+)?ss\b|n°\s*s[ée]cu"
+    r"|immatricul\w*|assur[ée]\w*|assurance\s+maladie|num[ée]ro\s+national)[^\n]{0,30}$",
+    re.IGNORECASE,
+)
+
+
+def _nir_parts(raw: str) -> tuple[str, str] | None:
+    """Return (13-char body, key) for a NIR-shaped string, key "" when absent; None otherwise."""
+    s = re.sub(r"[ .\-]", "", raw).upper()
+    if len(s) not in (13, 15):
+        return None
+    body, key = s[:13], s[13:]
+    if not (body[:5].isdigit() and body[7:].isdigit() and (not key or key.isdigit())):
+        return None
+    dept = body[5:7]
+    if not (dept.isdigit() or dept in ("2A", "2B")):
+        return None
+    if body[0] not in "123478":
+        return None
+    month = int(body[3:5])
+    if not (1 <= month <= 12 or 20 <= month <= 42 or 50 <= month <= 99):
+        return None
+    return body, key
+
+
+def nir_key(body: str) -> int:
+    """Key of a 13-character NIR body: 97 − (N mod 97), Corsica 2A → 19, 2B → 18."""
+    n = int(body.upper().replace("2A", "19").replace("2B", "18"))
+    return 97 - n % 97
+
+
+def _nir_candidate(text: str, s: int, e: int, raw: str, out: list[_Cand]) -> bool:
+    parts = _nir_parts(raw)
+    if parts is None:
+        return False
+    body, key = parts
+    if key and nir_key(body) == int(key):
+        out.append((_P_NIR_KEY, 0.97, s, e, "nir"))
+        return True
+    if _NIR_CONTEXT.search(text, max(0, s - 45), s):
+        out.append((_P_NIR_CTX, 0.6, s, e, "nir"))
+        return True
+    return False
+
+
+def _nirs(text: str, out: list[_Cand]) -> None:
+    for m in _NIR.finditer(text):
+        _nir_candidate(text, m.start(), m.end(), m.group(0), out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates
+# ---------------------------------------------------------------------------------------------
+_MONTHS = (
+    r"janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[ûu]t|septembre|octobre|novembre"
+    r"|d[ée]cembre|janv|f[ée]vr?|avr|juil|sept|oct|nov|d[ée]c"
+)
+_DATE_NUM = re.compile(
+    r"(?P<d>[0-9](?<![\d/.][0-9])(?<!\d-[0-9])[0-9]?)"
+    r"(?P<sep>[/.\-|])(?P<m>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})"
+    r"(?!\d)(?![/.\-]\d)"
+)
+_DATE_TXT = re.compile(
+    r"(?P<d>[0-9](?<!\w[0-9])(?:[0-9]|er)?)\s*,?\s*(?:"
+    + _MONTHS
+    + r")\.?\s+(?P<y>(?:19|20)\d{2})\b",
+    re.IGNORECASE,
+)
+_BIRTH_CONTEXT = re.compile(
+    r"(?:\bn[ée]e?s?|\bn[ée]\s?\(e\)|\bddn|\bd\.d\.n\.?|naissance|naiss\.?|mise?\s+au\s+monde"
+    r"|\bborn|date\s+of\s+birth|\bdob)\W{0,3}(?:le|en|du|:)?\s*:?\s*$",
+    re.IGNORECASE,
+)
+_LEGAL_BEFORE = re.compile(
+    r"\b(?:loi|d[ée]cret|arr[êe]t[ée]|circulaire|ordonnance\s+n|directive|r[èe]glement|article"
+    r"|journal\s+officiel|jorf|instruction|note\s+d['’]information)\b[^\n]{0,30}$",
+    re.IGNORECASE,
+)
+_AGE_AFTER = re.compile(r"\s*\(\s*\d{1,3}\s*ans?\s*\)")
+
+
+def _date_ok(d: int, m: int) -> bool:
+    return 1 <= d <= 31 and 1 <= m <= 12
+
+
+def _date_candidate(text: str, s: int, e: int, out: list[_Cand]) -> None:
+    if _LEGAL_BEFORE.search(text, max(0, s - 40), s):
+        return  # "Loi du 4 mars 2002": a law, not a person
+    if _BIRTH_CONTEXT.search(text, max(0, s - 30), s) or _AGE_AFTER.match(text, e):
+        out.append((_P_BIRTH, 0.85, s, e, "birth_date"))
+    else:
+        out.append((_P_DATE, 0.5, s, e, "date"))
+
+
+def _dates(text: str, out: list[_Cand]) -> None:
+    for m in _DATE_NUM.finditer(text):
+        d, mo, y, sep = m.group("d"), m.group("m"), m.group("y"), m.group("sep")
+        if not _date_ok(int(d), int(mo)):
+            continue
+        if len(y) == 4 and not ("1880" <= y <= "2099"):
+            continue
+        # "3.4.24" is too close to version numbers and scores: 2-digit years need 2-digit fields
+        if len(y) == 2 and sep in ".-" and (len(d) < 2 or len(mo) < 2):
+            continue
+        _date_candidate(text, m.start(), m.end(), out)
+    for m in _DATE_TXT.finditer(text):
+        d = m.group("d")
+        if d.isdigit() and not 1 <= int(d) <= 31:
+            continue
+        _date_candidate(text, m.start(), m.end(), out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Digits written one by one ("1 2 0 5 1 9 5 0"), as copied from forms: segment the run into
+# dates (8 digits), NIRs (13/15) and phones (10).
+# ---------------------------------------------------------------------------------------------
+_SPACED = re.compile(r"(?=\d)(?<![\w.,/\-])(?<!\b\d )\d(?: \d){7,}(?! \d\b)(?![\w/])")
+
+
+def _spaced(text: str, out: list[_Cand]) -> None:
+    for m in _SPACED.finditer(text):
+        digits = m.group(0)[::2]
+        n = len(digits)
+        base = m.start()
+        # best[i] = (score, pieces) for digits[i:]; a piece scores its length, less when its
+        # format carries no check (NIR without key). A spaced phone is a run of its own.
+        best: list[tuple[float, list[tuple[int, int, str]]]] = [(0.0, [])] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            cand = best[i + 1]
+            for length, kind in ((15, "nir"), (13, "nir"), (10, "phone"), (8, "date")):
+                j = i + length
+                if j > n or (kind == "phone" and (i or j != n)):
+                    continue
+                piece = digits[i:j]
+                weight = 1.0
+                if kind == "date":
+                    ok = _date_ok(int(piece[:2]), int(piece[2:4])) and "1880" <= piece[4:] <= "2099"
+                elif kind == "phone":
+                    ok = piece[0] == "0"
+                else:
+                    parts = _nir_parts(piece)
+                    ok = parts is not None
+                    if parts and not (parts[1] and nir_key(parts[0]) == int(parts[1])):
+                        weight = 0.7
+                if ok and best[j][0] + length * weight > cand[0]:
+                    cand = (best[j][0] + length * weight, [(i, j, kind), *best[j][1]])
+            best[i] = cand
+        for i, j, kind in best[0][1]:
+            s, e = base + 2 * i, base + 2 * j - 1
+            if kind == "date":
+                _date_candidate(text, s, e, out)
+            elif kind == "nir":
+                _nir_candidate(text, s, e, text[s:e], out)
+            else:
+                valid = _phone_valid("", digits[i:j])
+                out.append(
+                    (_P_PHONE_OK, 0.95, s, e, "phone")
+                    if valid
+                    else (_P_PHONE_SHAPE, 0.5, s, e, "phone")
+                )
+
+
+# ---------------------------------------------------------------------------------------------
+# Record numbers
+# ---------------------------------------------------------------------------------------------
+_RECORD_CTX = re.compile(
+    r"(?=[iIndNDpP])(?:\b(?:IPP|NIP|NDA|IEP|IP)\b|\bn°\s*(?:de\s+|du\s+)?(?:dossier|s[ée]jour|patient)"
+    r"|\bnum[ée]ro\s+(?:de\s+|du\s+|d['’]\s*)?(?:dossier|s[ée]jour|patient|identification|hospitalisation)"
+    r"|\bdossier(?:\s+(?:patient|m[ée]dical|n°))?|\bidentifiant(?:\s+[\w'’]+){0,3}|\bID\b|\bpatient)"
+    r"[^\w\n]{0,6}(?:(?:est|étant|etant|:)\s*(?:le\s+)?)?"
+    r"(?P<num>[A-Z]{0,3}\d{6,12}[A-Z]?)\b",
+    re.IGNORECASE,
+)
+_BARE_NUMBER = re.compile(r"(?=\d{8})(?<![\w.,/\-])\d{8,12}(?![\w/])(?![.,]\d)")
+_NOT_PATIENT_ID = re.compile(
+    r"(?:rpps|adeli|finess|siret|siren|\buai|\blot|\bcip|\bucd|\bean|\bisbn|\bpmid|\bdoi)"
+    r"[\s\S]{0,30}$",
+    re.IGNORECASE,
+)
+
+
+_SIX_DIGITS = re.compile(r"\d{6}")
+
+
+def _records(text: str, out: list[_Cand]) -> None:
+    if not _SIX_DIGITS.search(text):
+        return  # both patterns need a run of 6+ digits
+    for m in _RECORD_CTX.finditer(text):
+        out.append((_P_RECORD_CTX, 0.85, m.start("num"), m.end("num"), "record_number"))
+    for m in _BARE_NUMBER.finditer(text):
+        if _NOT_PATIENT_ID.search(text, max(0, m.start() - 35), m.start()):
+            continue
+        out.append((_P_RECORD_BARE, 0.45, m.start(), m.end(), "record_number"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Addresses
+# ---------------------------------------------------------------------------------------------
+# Street types that are never ordinary clinical words after a number.
+_STREET_SURE = (
+    r"rue|avenue|av\.?|bd|boulevard|all[ée]e|impasse|chemin|quai|faubourg|fbg|lieu[\- ]dit"
+    r"|square|esplanade|sentier|chauss[ée]e|parvis|rond[\- ]point"
+)
+# Street types that are also common words ("3 cours de chimio", "2 voies veineuses"):
+# only an address when the name that follows is capitalised.
+_STREET_AMBIGUOUS = (
+    r"cours|place|route|voie|cit[ée]|r[ée]sidence|passage|villa|clos|domaine|hameau|lotissement"
+    r"|promenade|traverse|mont[ée]e|square|vc|zac|za|zi"
+)
+_PARTICLE = r"(?:de\s+la|de\s+l['’]|du|des|de|d['’]|la|le|les|l['’]|aux|au|sur|sous|en|et|à)"
+_STREET_NAME_ANY = (
+    rf"(?:[ \t]+{_PARTICLE})?[ \t]*[\w'’\-]+"
+    rf"(?:[ \t]+(?:{_PARTICLE}[ \t]*)?[{_UP}0-9][\w'’\-]*){{0,5}}"
+)
+# After an ambiguous type the name must look like a proper noun: "place Bellecour", not
+# "1 place en EHPAD"; an all-caps address ("2 PLACE DE LA GARE") is matched case by case.
+_STREET_NAME_CAP = (
+    rf"(?:[ \t]+{_PARTICLE})?[ \t]*[{_UP}][{_LO}][\w'’\-]*"
+    rf"(?:[ \t]+(?:{_PARTICLE}[ \t]*)?[{_UP}0-9][\w'’\-]*){{0,5}}"
+)
+
+
+def _capitalised_alternatives(alternatives: str) -> str:
+    return "|".join(a[:1].upper() + a[1:] for a in alternatives.split("|"))
+
+
+_STREET_NAME_UPPER = rf"(?:[ \t]+(?:[{_UP}'’\-]+|\d+)){{1,6}}"
+_NUMBER = (
+    r"[0-9](?<![\d,./\-][0-9])\d{0,3}(?:-\d{1,4})?(?:[ \t]?(?:bis|ter|quater|[A-Da-d]\b))?,?[ \t]+"
+)
+_STREET = re.compile(
+    rf"{_NUMBER}(?:(?i:(?:{_STREET_SURE}))(?!\w){_STREET_NAME_ANY}"
+    rf"|(?:{_STREET_AMBIGUOUS}|{_capitalised_alternatives(_STREET_AMBIGUOUS)})(?!\w)"
+    rf"{_STREET_NAME_CAP}"
+    rf"|(?:{_STREET_AMBIGUOUS.upper()})(?!\w){_STREET_NAME_UPPER})"
+)
+_ZIP = re.compile(
+    r"[0-9](?<![\w.][0-9])(?<!\d,[0-9])(?<!\d [0-9])"
+    r"(?:(?:(?<=0)[1-9]|(?<=[1-8])\d|(?<=9)[0-5]) ?\d{3}|(?<=9)7[1-6] ?\d{2})"
+    r"(?![\w/%])(?![.,]\d)"
+)
+_CITY_AFTER = re.compile(
+    rf"[ \t]*[,–\-]?[ \t]*(?:[{_UP}][{_LO}]+|[{_UP}]{{3,}})"
+    rf"(?:[\- '’](?:sur|sous|en|le|la|lès|les|de|du|[{_UP}][{_LO}]+|[{_UP}]{{2,}}))*"
+    rf"(?:[ \t]+(?:CEDEX|Cedex|cedex)(?:[ \t]+\d{{1,2}})?)?"
+)
+_NOT_CITY = frozenset(
+    {"ui", "mg", "ml", "mmol", "umol", "mm", "unites", "unités", "cp", "gelules", "kg", "an", "ans"}
+)
+_ZIP_BEFORE = re.compile(
+    rf"(?:[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)*,[ \t]*|\bdans\s+le\s+|\bcode\s+postal\s*:?\s*)$"
+)
+_RESIDENCE = re.compile(
+    rf"(?=[hrdvo])\b(?:habite|habitant|r[ée]sid(?:e|ant|ent)|domicili[ée]e?s?|demeurant|vit|vivant|originaire)"
+    rf"\s+(?:à|a|au|en|sur)\s+(?P<city>[{_UP}][{_LO}'’]+(?:[\- ](?:sur|sous|en|le|la|lès|les|de|du"
+    rf"|[{_UP}][{_LO}]+))*)"
+)
+
+
+_RESIDENCE_HINTS = ("habit", "résid", "resid", "domicil", "demeur", "vit ", "vivant", "originaire")
+
+
+def _addresses(text: str, out: list[_Cand]) -> None:
+    for m in _STREET.finditer(text):
+        out.append((_P_ADDRESS, 0.8, m.start(), m.end(), "address"))
+    for m in _ZIP.finditer(text):
+        s, e = m.span()
+        city = _CITY_AFTER.match(text, e)
+        if city and _norm(city.group(0).strip(" \t,–-").split()[0]) not in _NOT_CITY:
+            out.append((_P_ADDRESS, 0.75, s, city.end(), "address"))
+        elif _ZIP_BEFORE.search(text, max(0, s - 40), s):
+            out.append((_P_ADDRESS, 0.6, s, e, "address"))
+    if not any(h in text for h in _RESIDENCE_HINTS):
+        return
+    for m in _RESIDENCE.finditer(text):
+        out.append((_P_ADDRESS, 0.5, m.start("city"), m.end("city"), "address"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Names
+# ---------------------------------------------------------------------------------------------
+_TOKEN_TAIL = r"[^\W\d_]*(?:[.'’\-]+[^\W\d_]+)*\.?"
+_TOKEN = rf"[{_UP}]{_TOKEN_TAIL}"
+_NAME_PARTICLE = r"(?:de|du|des|d['’]|van|von|der|da|di|del|della|dos|das|ben|el|al|bin|ibn)"
+_CHAIN = re.compile(
+    rf"[{_UP}](?<![\w/\-.'’][{_UP}]){_TOKEN_TAIL}"
+    rf"(?:(?:[ \t]{{1,2}}(?:{_NAME_PARTICLE}[ \t]+)?|(?<=\.)){_TOKEN})*"
+)
+_TOKEN_RE = re.compile(_TOKEN)
+
+_CIVIL = _words(
+    """
+m m. mr mr. mme mme. mmes mlle mlle. mlles monsieur madame mademoiselle messieurs mesdames mrs
+mrs. ms ms.
+"""
+)
+_DOCTOR = _words(
+    """
+dr dr. drs pr pr. docteur docteurs professeur professeurs doctoresse prof prof.
+"""
+)
+_PATIENT = frozenset({"patient", "patiente"})
+# Capitalised words that start sentences or headings and are never a person here.
+_COMMON = _words(
+    """
+le la les l un une des du de d il elle ils elles on je j nous vous tu ce cet cette ces c son sa
+ses mon ma mes ton ta leur leurs pas pour par avec sans sous sur dans en et ou mais donc car ni
+or au aux apres avant depuis lors chez vers selon entre contre puis alors ensuite enfin aussi
+bonjour bonsoir salut merci cordialement bien coucou hello hi svp qui que quoi quel quelle quels
+comment pourquoi quand combien est sont a ont fait faut peut avez avons suis etes oui non ok
+homme femme enfant bebe nourrisson fille fils mere pere epoux epouse conjoint mari sœur soeur
+frere famille maman papa grand mamie papi bilan examen antecedents atcd traitement traitements
+conclusion diagnostic hypothese hypotheses avis question questions suite hier aujourd demain
+matin soir nuit semaine mois jour jours annee lundi mardi mercredi jeudi vendredi samedi
+dimanche janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre
+service hopital clinique urgences urgence consultation ordonnance scanner echo echographie radio
+biologie cabinet centre maison ehpad laboratoire labo pharmacie pharmacien cas dossier motif
+histoire contexte mode vie allergie allergies poids taille tabac alcool clinique paraclinique
+evolution plan objectif objectifs note notes rappel resume synthese compte rendu cr interne
+internes externe ide infirmier infirmiere kine aide sage secretariat secretaire medecin medecins
+chirurgien chirurgie cardiologue pneumologue neurologue dermato dermatologue psychiatre
+gynecologue pediatre rhumato rhumatologue endocrino ophtalmo orl gastro urologue nephrologue
+angiologue geriatre oncologue hematologue radiologue anesthesiste confrere consoeur collegue
+correspondant specialiste generaliste remplacant remplacante tel telephone portable mobile fax
+mail email adresse nom prenom ne nee sexe age date lieu ville commune code departement region
+pays france mr mme mlle monsieur madame dr pr attention important urgent rdv rendez cr info
+infos nb ps rq pb positif negatif normal normale normaux anormal stable bon bonne mauvais traite
+traitee vu vue revu revue adresse adressee hospitalise hospitalisee sorti sortie fievre toux
+douleur douleurs dyspnee asthenie nausees vomissements diarrhee constipation cephalees vertiges
+malaise chute chutes plaie brulure eruption prurit oedeme oedemes neurologie cardiologie
+pneumologie dermatologie rhumatologie gastro-enterologie gastroenterologie nephrologie urologie
+geriatrie pediatrie psychiatrie oncologie hematologie radiologie medecine gynecologie
+obstetrique endocrinologie ophtalmologie reanimation infectiologie addictologie universite
+faculte departement pole unite secteur
+"""
+)
+# Medical eponyms: capitalised surnames that name diseases, signs and scores.
+_EPONYMS = _words(
+    """
+parkinson alzheimer crohn hodgkin basedow horton raynaud addison cushing wilson gilbert charcot
+guillain barre babinski lasegue murphy kaposi paget lyme barrett tinel phalen hashimoto
+dupuytren osgood schlatter scheuermann meniere marfan down turner kawasaki still behcet wegener
+sjogren gougerot willebrand glasgow apgar wells genève geneve child pugh meld nyha killip
+framingham epworth folstein katz barthel norton braden fagerstrom mallampati cormack lachman
+mcmurray trendelenburg romberg kernig brudzinski rovsing blumberg mcburney kehr bouveret
+forestier bechterew bouchard heberden tietze zollinger ellison fallot eisenmenger wolff white
+brugada lown ganong levine holter doppler seldinger foley kocher pfannenstiel whipple hartmann
+nissen dukes gleason breslow clark ann arbor binet rai ziehl neelsen gram papanicolaou ziehl
+mantoux quick tanner bishop silverman bristol hamilton beck mini moca zarit
+"""
+)
+# All-caps tokens that are acronyms, not surnames.
+_ACRONYMS = _words(
+    """
+HTA BPCO AVC IRM ECG TDM SAMU CHU CHR CH EHPAD DT DT1 DT2 DNID DID AINS IEC ARA AOMI IDM SCA FA
+ACFA TVP EP IC ICC IR IRC IRA DFG CRP PCT NFS VS TSH ASAT ALAT GGT PAL LDH CPK BNP INR TP TCA
+ECBU BU PSA AFP ACE CA PNN HB VGM IMC TA PA FC FR SAT EVA ATCD TTT RAS RDV CR CRH SAU SMUR UHCD
+USIC REA HDJ MPR SSR HAD IDE AS MT MG PH CCA DES DU DIU COVID SARS VIH VHB VHC HPV IST MST TB BK
+SEP SLA MICI RCH SPA LED PPR DMLA HBP RGO SII UGD OMI OAP SDRA PNP PNA TC PCI HSA HSD AIT TCE
+LCR EEG EMG ETT ETO EFR VEMS CVF DEP TEP RX ASP FOGD IPP AVK AOD HBPM NACO ISRS IRSNA BZD ATB
+AMM HAS ANSM CNOM ARS CPAM MSA ALD CMU AME PMI ASE MDPH APA AAH CAF SOS SMS VSL ALR AG ORL NYHA
+ASA GCS MMS MMSE MOCA TSA TDAH TOC TAG EDM IVG FCS GEU DDR AMP FIV PMA HPP MAP RPM RCIU HGPO
+SOPK OK NB PS RQ CAT NA SDF AEG BAV BBD BBG ESV TSV FEVG HVG SAOS PPC VNI OGD MCV HTAP EI SCORE
+URGENT URGENCE IMPORTANT BILAN EXAMEN SYNTHESE CONCLUSION TRAITEMENT ANTECEDENTS MOTIF HISTOIRE
+CLINIQUE PARACLINIQUE EVOLUTION DIAGNOSTIC AVIS QUESTION RESUME COMPTE RENDU HOPITAL SERVICE
+CENTRE MEDECIN MEDECINE DOCTEUR PATIENT PATIENTE DATE NOM PRENOM ADRESSE TEL FAX MAIL IPP NDA
+OMS ONU UE USA UK CEDEX FINESS RPPS ADELI INS NIR NSS SECU APHP AP HP CHI CHG GH HIA CLCC PDF
+JPG PNG URL WEB APP BOT
+"""
+)
+# Words after which the next capitalised run is an eponym, a place or a law, not a person:
+# "maladie de Horton", "hôpital Necker", "rue Victor Hugo", "loi Kouchner".
+_SKIP_NEXT = _words(
+    """
+maladie syndrome signe test manoeuvre score classification critere echelle reflexe loi triade
+fracture ulcere hernie tumeur lymphome sarcome kyste cellule methode technique procedure operation
+intervention protocole abord incision point canal ligament diverticule thyroidite encephalopathie
+purpura angor paralysie contracture choree dystrophie sclerose fievre myopathie anevrisme anemie
+osteochondrite dysplasie polype nevralgie tendinite bursite sonde catheter classe stade grade type
+hopital hop hop. chu chr ch chi clinique centre institut fondation gh lycee college ecole
+universite faculte rue avenue av av. boulevard bd place allee quai impasse chemin square cours
+pont gare station metro pavillon batiment residence ehpad maison cabinet pole unite service salle
+hotel stade parc bibliotheque prix decret arrete circulaire article laboratoire labo pharmacie
+association societe groupe groupement reseau hospitalier hospitaliere universitaire
+"""
+)
+_OF = frozenset({"de", "d'", "du", "des", "la", "l'"})
+_CIVIL_WORDS = _words("monsieur madame mademoiselle patient patiente mr mme mlle")
+_DOCTOR_WORDS = _words("dr pr docteur docteurs professeur doctoresse prof")
+
+
+_CIVIL_ENDINGS = ("monsieur", "madame", "mademoiselle", "patient", "patiente", "mr", "mme", "mlle")
+
+
+def _civil_before(text: str, start: int) -> bool:
+    """Cheap test for a civil title or "patient(e)" right before ``start``."""
+    tail = text[max(0, start - 14) : start].rstrip(" \t:").lower()
+    if not tail.endswith(_CIVIL_ENDINGS):
+        return False
+    return any(
+        tail.endswith(w) and (len(tail) == len(w) or not tail[-len(w) - 1].isalpha())
+        for w in _CIVIL_ENDINGS
+    )
+
+
+def _context_before(text: str, start: int) -> str:
+    """Classify the words just before a capitalised run: 'doctor', 'civil', 'skip' or ''."""
+    words = text[max(0, start - 40) : start].split()
+    if not words:
+        return ""
+    adjacent = start > 0 and (text[start - 1].isspace() or text[start - 1] in ".:'’")
+    last = _norm(words[-1].strip('(),;:«»"')).rstrip(".")
+    if not adjacent:
+        return ""
+    if last in _DOCTOR_WORDS:
+        return "doctor"
+    if last in _CIVIL_WORDS:
+        return "civil"
+    if last.endswith("'") and len(last) > 2:  # "d'" glued to the previous word is rare
+        last = last[-2:]
+    for w in reversed(words[-4:-1] if last in _OF else words[-1:]):
+        key = _norm(w.strip('(),;:«»"')).rstrip(".")
+        if key in _OF:
+            continue
+        key = key.rsplit("'", 1)[-1]  # "l'Hôpital" -> hopital
+        return "skip" if key in _SKIP_NEXT or key.rstrip("s") in _SKIP_NEXT else ""
+    return ""
+
+
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n•\-–]\s*|\(\s*)$")
+
+
+_INITIALS = re.compile(r"[A-Z](?:[.\-]+[A-Z])*\.?$")
+
+
+def _name_like(tok: str) -> str:
+    """Classify a capitalised token: 'I' initial, 'U' upper-case word, 'C' capitalised word,
+    '' when it is a common word, an acronym, an eponym or too short."""
+    letters = [c for c in tok if c.isalpha()]
+    if not letters:
+        return ""
+    key = _norm(tok.rstrip("."))
+    if len(letters) <= 3 and _INITIALS.match(tok):
+        return "I"  # J. / J.-M. / M.M
+    if len(letters) == 1:
+        return "I" if "A" <= letters[0] <= "Z" else ""
+    if key in _COMMON or key in _EPONYMS:
+        return ""
+    if tok.rstrip(".").isupper():
+        if key in _ACRONYMS or len(letters) < 2:
+            return ""
+        if len(letters) <= 3 and key not in FIRST_NAMES and key not in SURNAMES:
+            return ""  # short all-caps words are mostly acronyms
+        if not any(c in "AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŸ" for c in tok):
+            return ""
+        return "U"
+    return "C"
+
+
+def _is_gazetteer(tok: str) -> bool:
+    key = _norm(tok.rstrip("."))
+    if key in FIRST_NAMES or key in SURNAMES:
+        return True
+    if "-" in key:  # Jean-Luc, Marie-Claire
+        return all(part in FIRST_NAMES for part in key.split("-") if part)
+    return False
+
+
+def _names(text: str, out: list[_Cand]) -> None:
+    for chain in _CHAIN.finditer(text):
+        word = chain.group(0)
+        if " " not in word and "\t" not in word and "." not in word[:-1]:
+            _name_chain(text, [(chain.start(), chain.end(), word)], out)
+            continue
+        toks: list[tuple[int, int, str]] = []
+        for t in _TOKEN_RE.finditer(chain.group(0)):
+            s, word = chain.start() + t.start(), t.group(0)
+            head, dot, rest = word.partition(".")
+            if dot and rest and _norm(head + ".") in _CIVIL | _DOCTOR:  # "Pr.Plecis", "M.BRIAT"
+                toks.append((s, s + len(head) + 1, head + "."))
+                toks.append((s + len(head) + 1, s + len(word), rest))
+            else:
+                toks.append((s, s + len(word), word))
+        _name_chain(text, toks, out)
+
+
+def _name_chain(text: str, toks: list[tuple[int, int, str]], out: list[_Cand]) -> None:
+    n = len(toks)
+    if n == 1:  # fast path: a lone capitalised word is a name only if known or after a title
+        key = _norm(toks[0][2].rstrip("."))
+        if key not in FIRST_NAMES and key not in SURNAMES and not _civil_before(text, toks[0][0]):
+            return
+    i = 0
+    # Context just before the chain decides for its first run.
+    mode = _context_before(text, toks[0][0])
+    while i < n:
+        key = _norm(toks[i][2])
+        if key in _DOCTOR:
+            mode, i = "doctor", i + 1
+            continue
+        if key in _SKIP_NEXT:
+            mode, i = "skip", i + 1
+            continue
+        if key in _CIVIL or key in _PATIENT:
+            # "M" without a dot only acts as a title before a name-like word
+            mode, i = ("civil" if key in _CIVIL else "patient"), i + 1
+            continue
+        kinds: list[str] = []
+        j = i
+        while j < n and len(kinds) < 5:
+            k = _name_like(toks[j][2])
+            if not k or _norm(toks[j][2]) in _DOCTOR | _CIVIL | _PATIENT:
+                break
+            kinds.append(k)
+            j += 1
+            if k != "I" and toks[j - 1][2].endswith("."):
+                break  # "...au TROD. Oseltamivir": a sentence ends here
+        if not kinds:
+            mode, i = "", i + 1
+            continue
+        if (
+            j - i >= 2
+            and kinds[0] == "C"
+            and not _is_gazetteer(toks[i][2])
+            and _SENTENCE_START.search(text[max(0, toks[i][0] - 3) : toks[i][0]])
+            and text[toks[i][1] : toks[i + 1][0]].strip()  # joined by a particle: "Résultats de"
+        ):
+            i, kinds = i + 1, kinds[1:]  # "Résultats de DUMONT Paulette": capital of a sentence
+        run = toks[i:j]
+        s, e = run[0][0], run[-1][1]
+        if mode == "doctor" or mode == "skip":
+            pass
+        elif mode in ("civil", "patient"):
+            strong = any(k == "U" for k in kinds) or any(_is_gazetteer(t[2]) for t in run)
+            if any(k != "I" for k in kinds) and (mode == "civil" or strong or len(run) >= 2):
+                out.append((_P_NAME, 0.85 if mode == "civil" else 0.75, s, e, "name"))
+        else:
+            gaz = [_is_gazetteer(t[2]) for t in run]
+            first = [_norm(t[2].rstrip(".")) in FIRST_NAMES for t in run]
+            has_upper = "U" in kinds
+            if len(run) >= 2 and any(gaz) and not all(k == "I" for k in kinds):
+                out.append((_P_NAME, 0.8, s, e, "name"))
+            elif (len(run) >= 2 and has_upper and ("C" in kinds or "I" in kinds)) or (
+                len(run) == 2 and kinds[0] == "I" and "." in run[0][2] and kinds[1] in "UC"
+            ):
+                out.append((_P_NAME, 0.6, s, e, "name"))
+            elif len(run) == 1 and first[0] and kinds[0] == "C":
+                prev = text[max(0, s - 3) : s]
+                if not _SENTENCE_START.search(prev) or _following_is_verbish(text, e):
+                    out.append((_P_NAME, 0.5, s, e, "name"))
+        mode, i = "", j
+
+
+_VERBISH = re.compile(
+    r"[ ,]+(?:\d{1,3}\s*ans|est|a|avait|présente|presente|consulte|vient|revient|se\s|s['’]|"
+    r"qui|dont|âg[ée]e?|age[ée]?)\b",
+    re.IGNORECASE,
+)
+
+
+def _following_is_verbish(text: str, end: int) -> bool:
+    """A sentence-initial first name is still a person when a verb or an age follows."""
+    return bool(_VERBISH.match(text, end))
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolution
+# ---------------------------------------------------------------------------------------------
+_ANY_DIGIT = re.compile(r"\d")
+# Phones, NIRs, spaced-out digits and record numbers all hold 6+ digits close together.
+_LONG_NUMBER = re.compile(r"[0-9](?: ?[.\-]? ?[0-9]){5}")
+_LONG_NUMBER_DETECTORS = (_phones, _nirs, _spaced, _records)
+_OTHER_DIGIT_DETECTORS = (_dates, _addresses)
+
+
+def scan(text: str) -> list[Finding]:
+    """Find identifying data in ``text``; sorted by start, non-overlapping."""
+    if not text:
+        return []
+    cands: list[_Cand] = []
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            cands.append((_P_EMAIL, 0.95, m.start(), m.end(), "email"))
+    if "://" in text:
+        for m in _URL.finditer(text):
+            url = m.group(0).rstrip(".,;:!?)]")
+            if _URL_TOKEN_PARAM.search(url):
+                cands.append((_P_URL, 0.9, m.start(), m.start() + len(url), "url_with_token"))
+            elif _URL_RANDOM_SEGMENT.search(url):
+                cands.append((_P_URL, 0.7, m.start(), m.start() + len(url), "url_with_token"))
+            else:  # a plain URL: its digits are not phones or record numbers
+                cands.append((_P_URL, 0.0, m.start(), m.start() + len(url), ""))
+    if _ANY_DIGIT.search(text):
+        if _LONG_NUMBER.search(text):
+            for detect in _LONG_NUMBER_DETECTORS:
+                detect(text, cands)
+        for detect in _OTHER_DIGIT_DETECTORS:
+            detect(text, cands)
+    _names(text, cands)
+    cands.sort(key=lambda c: (-c[0], -c[1], c[2] - c[3], c[2]))
+    taken: list[tuple[int, int]] = []
+    kept: list[_Cand] = []
+    for c in cands:
+        s, e = c[2], c[3]
+        if any(s < te and ts < e for ts, te in taken):
+            continue
+        taken.append((s, e))
+        if c[4]:
+            kept.append(c)
+    kept.sort(key=lambda c: c[2])
+    return _merge(text, kept)
+
+
+_MERGE_GAP = {"name": re.compile(r"[ \t]{0,2}$"), "address": re.compile(r"[ \t]*[,–\-]?[ \t]*$")}
+
+
+def _merge(text: str, kept: list[_Cand]) -> list[Finding]:
+    """Join adjacent pieces of one name ("MARTIN" "Jean") or one address (street, ZIP city)."""
+    result: list[Finding] = []
+    for _, conf, s, e, kind in kept:
+        if result:
+            last = result[-1]
+            gap = _MERGE_GAP.get(kind)
+            if last.kind == kind and gap and gap.match(text[last.end : s]) and s - last.end <= 4:
+                result[-1] = Finding(kind, last.start, e, max(last.confidence, conf))
+                continue
+        result.append(Finding(kind, s, e, conf))
+    return result

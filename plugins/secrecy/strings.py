@@ -1,0 +1,162 @@
+"""What the secrecy feature says, in French and English. Never a found value: kinds only."""
+
+STRINGS = {
+    "arg.action": {"fr": "pin", "en": "pin"},
+    "secrecy.rules.summary": {
+        "fr": "Affiche les règles d’anonymisation ; « pin » les épingle (modérateurs).",
+        "en": "Shows the anonymization rules; “pin” pins them (moderators).",
+    },
+    "secrecy.redact.summary": {
+        "fr": "Dans le fil d’un cas : masque votre dernier message signalé.",
+        "en": "In a case thread: removes your last flagged message.",
+    },
+    # ---- kinds (never the values) ------------------------------------------------------
+    "secrecy.kind.name": {"fr": "un nom", "en": "a name"},
+    "secrecy.kind.nir": {
+        "fr": "un numéro de sécurité sociale (NIR)",
+        "en": "a French social security number (NIR)",
+    },
+    "secrecy.kind.phone": {"fr": "un numéro de téléphone", "en": "a phone number"},
+    "secrecy.kind.email": {"fr": "une adresse e-mail", "en": "an e-mail address"},
+    "secrecy.kind.address": {"fr": "une adresse", "en": "a postal address"},
+    "secrecy.kind.birth_date": {"fr": "une date de naissance", "en": "a date of birth"},
+    "secrecy.kind.date": {"fr": "une date précise", "en": "an exact date"},
+    "secrecy.kind.record_number": {"fr": "un numéro de dossier", "en": "a record number"},
+    "secrecy.kind.url_with_token": {
+        "fr": "un lien avec jeton d’accès",
+        "en": "a link with an access token",
+    },
+    "secrecy.kind.gps": {"fr": "une position GPS", "en": "a GPS position"},
+    "secrecy.kind.serial": {
+        "fr": "le numéro de série de l’appareil",
+        "en": "the camera’s serial number",
+    },
+    "secrecy.kind.shot_date": {
+        "fr": "la date de prise de vue",
+        "en": "the date the photo was taken",
+    },
+    "secrecy.kind.other": {"fr": "une donnée identifiante", "en": "identifying data"},
+    "secrecy.and": {"fr": " et ", "en": " and "},
+    # ---- warnings ------------------------------------------------------------------------
+    "secrecy.warn": {
+        "fr": "{poster}, ce message semble contenir des données identifiantes : {kinds}.",
+        "en": "{poster}, this message seems to contain identifying data: {kinds}.",
+    },
+    "secrecy.warn.edited": {
+        "fr": "{poster}, après modification, ce message semble encore contenir des données "
+        "identifiantes : {kinds}.",
+        "en": "{poster}, after the edit, this message still seems to contain identifying "
+        "data: {kinds}.",
+    },
+    "secrecy.rule": {
+        "fr": "Rappel : un cas partagé entre confrères ne doit pas permettre d’identifier le "
+        "patient (code de la santé publique, art. R.4127-73 ; secret médical, "
+        "art. R.4127-4).",
+        "en": "Reminder: a case shared with colleagues must not allow identifying the patient "
+        "(French public health code, art. R.4127-73; medical secrecy, art. R.4127-4).",
+    },
+    "secrecy.fix": {
+        "fr": "Pour corriger : tapez {prefix}redact dans ce fil (je masque le message si j’en "
+        "ai le droit, sinon supprimez-le vous-même), puis reposez-le anonymisé "
+        "(âge, sexe, contexte — sans nom, dates précises ni coordonnées).",
+        "en": "To fix it: type {prefix}redact in this thread (I remove the message if I am "
+        "allowed to, otherwise delete it yourself), then post it again anonymized "
+        "(age, sex, context — no names, exact dates or contact details).",
+    },
+    "secrecy.cleared": {
+        "fr": "Merci : après modification, je ne détecte plus de donnée identifiante.",
+        "en": "Thank you: after the edit, I no longer detect identifying data.",
+    },
+    "secrecy.auto_redacted": {
+        "fr": "{poster}, j’ai masqué votre message : il contenait {kinds}. Reposez-le "
+        "anonymisé (sans ces données).",
+        "en": "{poster}, I removed your message: it contained {kinds}. Please post it again "
+        "anonymized (without this data).",
+    },
+    "secrecy.reason": {
+        "fr": "Données identifiantes (secret médical)",
+        "en": "Identifying data (medical secrecy)",
+    },
+    # ---- photos ----------------------------------------------------------------------------
+    "secrecy.photo": {
+        "fr": "{poster}, cette photo contient des métadonnées identifiantes : {kinds}.",
+        "en": "{poster}, this photo carries identifying metadata: {kinds}.",
+    },
+    "secrecy.photo.fix": {
+        "fr": "Supprimez-la ({prefix}redact dans ce fil), retirez les métadonnées (ou faites "
+        "une capture d’écran de la photo) et reposez-la. Vérifiez aussi qu’on ne voit "
+        "ni visage, ni tatouage, ni bracelet d’identification, ni écran avec un nom.",
+        "en": "Remove it ({prefix}redact in this thread), strip the metadata (or post a "
+        "screenshot of the photo) and post it again. Also check that no face, tattoo, "
+        "ID wristband or screen showing a name is visible.",
+    },
+    # ---- !redact ---------------------------------------------------------------------------
+    "secrecy.redact.done": {
+        "fr": "Message masqué. Vous pouvez le reposer anonymisé.",
+        "en": "Message removed. You can post it again anonymized.",
+    },
+    "secrecy.redact.cannot": {
+        "fr": "{poster}, je n’ai pas le droit de masquer des messages dans ce salon : "
+        "supprimez-le vous-même (menu du message → Supprimer), puis reposez-le anonymisé.",
+        "en": "{poster}, I am not allowed to remove messages in this room: please delete it "
+        "yourself (message menu → Remove), then post it again anonymized.",
+    },
+    "secrecy.redact.nothing": {
+        "fr": "Je n’ai rien signalé dans ce fil que vous puissiez masquer.",
+        "en": "I have flagged nothing in this thread that you may remove.",
+    },
+    "secrecy.redact.where": {
+        "fr": "Tapez {prefix}redact dans le fil du cas concerné.",
+        "en": "Type {prefix}redact in the thread of the case concerned.",
+    },
+    # ---- room checks -----------------------------------------------------------------------
+    "secrecy.refuse": {
+        "fr": "Je n’ouvre pas de cas dans ce salon : il n’est pas assez protégé pour des "
+        "données de santé.",
+        "en": "I do not open cases in this room: it is not protected enough for health data.",
+    },
+    "secrecy.refuse.encryption": {
+        "fr": "• le chiffrement de bout en bout n’est pas activé — un administrateur doit "
+        "l’activer (Paramètres du salon → Sécurité → Chiffré) ;",
+        "en": "• end-to-end encryption is off — a room admin must turn it on "
+        "(Room settings → Security → Encrypted);",
+    },
+    "secrecy.refuse.public": {
+        "fr": "• le salon est public — un administrateur doit le passer sur invitation "
+        "(Paramètres du salon → Sécurité → Accès : Privé) ;",
+        "en": "• the room is public — a room admin must make it invite-only "
+        "(Room settings → Security → Access: Private);",
+    },
+    "secrecy.refuse.history": {
+        "fr": "• l’historique est lisible par tous — un administrateur doit le réserver aux "
+        "membres (Paramètres du salon → Sécurité → Historique : Membres uniquement).",
+        "en": "• the history is readable by anyone — a room admin must restrict it to "
+        "members (Room settings → Security → History: Members only).",
+    },
+    # ---- rules -----------------------------------------------------------------------------
+    "secrecy.rules": {
+        "fr": "Règles de partage des cas : un cas partagé entre confrères ne doit pas permettre "
+        "d’identifier le patient (CSP R.4127-73, secret médical R.4127-4). Donnez l’âge, "
+        "le sexe et le contexte clinique ; jamais de nom, initiales, date de naissance, "
+        "date précise, adresse, téléphone, e-mail, NIR ni numéro de dossier. Photos : "
+        "ni visage, ni tatouage, ni bracelet, ni écran avec un nom, et sans métadonnées.",
+        "en": "Case sharing rules: a case shared with colleagues must not allow identifying "
+        "the patient (French public health code R.4127-73, medical secrecy R.4127-4). "
+        "Give age, sex and clinical context; never a name, initials, date of birth, "
+        "exact date, address, phone, e-mail, social security or record number. Photos: "
+        "no face, tattoo, wristband or screen with a name, and no metadata.",
+    },
+    "secrecy.onboarding": {
+        "fr": "{poster}, bienvenue ! Premier cas dans ce salon — rappel des règles :",
+        "en": "{poster}, welcome! Your first case in this room — a reminder of the rules:",
+    },
+    "secrecy.pin.refused": {
+        "fr": "Seul un modérateur (niveau 50) peut épingler les règles.",
+        "en": "Only a moderator (power level 50) can pin the rules.",
+    },
+    "secrecy.pin.failed": {
+        "fr": "Je n’ai pas pu épingler les règles : donnez-moi le droit de modifier les "
+        "messages épinglés.",
+        "en": "I could not pin the rules: give me the right to change pinned messages.",
+    },
+}

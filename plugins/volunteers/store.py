@@ -1,0 +1,189 @@
+"""Volunteer tables: who volunteers for what, their availability and the pages sent.
+
+Only ids, specialty ids, times and counts are stored: never any clinical text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.storage import Database
+
+FOREVER = 1e18
+"""`away_until` of someone away with no end date."""
+
+MIGRATIONS = (
+    """
+    CREATE TABLE volunteers (
+        room_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        specialty TEXT NOT NULL,
+        since REAL NOT NULL,
+        PRIMARY KEY (room_id, user_id, specialty)
+    );
+    CREATE INDEX volunteers_specialty ON volunteers (room_id, specialty);
+    CREATE TABLE volunteer_prefs (
+        user_id TEXT PRIMARY KEY,
+        away_until REAL,
+        quiet_start INTEGER,
+        quiet_end INTEGER,
+        tz TEXT,
+        urgent INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE volunteer_rotation (
+        room_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        last_paged_at REAL NOT NULL,
+        turn INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (room_id, user_id)
+    );
+    CREATE TABLE volunteer_pages (
+        room_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        user_id TEXT NOT NULL,
+        round INTEGER NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (room_id, number, user_id)
+    );
+    CREATE INDEX volunteer_pages_user ON volunteer_pages (user_id, at)
+    """,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Prefs:
+    """One person's availability (the same in every room)."""
+
+    user_id: str
+    away_until: float | None = None
+    quiet: tuple[int, int] | None = None
+    """Quiet hours as (start, end) minutes after local midnight; end < start spans midnight."""
+    tz: str | None = None
+    urgent: bool = False
+
+
+class VolunteerStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # ---- who volunteers ------------------------------------------------------------------
+    async def add(self, room_id: str, user_id: str, specialties: Iterable[str],
+                  at: float) -> None:
+        await self.db.executemany(
+            "INSERT OR IGNORE INTO volunteers (room_id, user_id, specialty, since) "
+            "VALUES (?, ?, ?, ?)", [(room_id, user_id, s, at) for s in specialties])
+
+    async def remove(self, room_id: str, user_id: str,
+                     specialties: Sequence[str] | None = None) -> int:
+        if specialties is None:
+            return await self.db.execute(
+                "DELETE FROM volunteers WHERE room_id = ? AND user_id = ?", (room_id, user_id))
+        marks = ", ".join("?" for _ in specialties)
+        return await self.db.execute(
+            f"DELETE FROM volunteers WHERE room_id = ? AND user_id = ? "
+            f"AND specialty IN ({marks})", (room_id, user_id, *specialties))
+
+    async def of_user(self, room_id: str, user_id: str) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT specialty FROM volunteers WHERE room_id = ? AND user_id = ? "
+            "ORDER BY specialty", (room_id, user_id))
+        return [r["specialty"] for r in rows]
+
+    async def listing(self, room_id: str) -> list[tuple[str, str]]:
+        """(specialty, user) pairs of the room, by specialty then user."""
+        rows = await self.db.fetchall(
+            "SELECT specialty, user_id FROM volunteers WHERE room_id = ? "
+            "ORDER BY specialty, user_id", (room_id,))
+        return [(r["specialty"], r["user_id"]) for r in rows]
+
+    async def candidates(self, room_id: str, specialties: Sequence[str]) -> list[str]:
+        """Volunteers of any of `specialties`, least recently paged here first, then by id.
+
+        People paged in the same round share a time; `turn` keeps the order they were picked
+        in, so the rotation is a true queue rather than favouring low ids.
+        """
+        if not specialties:
+            return []
+        marks = ", ".join("?" for _ in specialties)
+        rows = await self.db.fetchall(
+            "SELECT v.user_id, COALESCE(MAX(r.last_paged_at), 0) AS last, "
+            "COALESCE(MAX(r.turn), 0) AS turn FROM volunteers v "
+            "LEFT JOIN volunteer_rotation r ON r.room_id = v.room_id AND r.user_id = v.user_id "
+            f"WHERE v.room_id = ? AND v.specialty IN ({marks}) "
+            "GROUP BY v.user_id ORDER BY last, turn, v.user_id", (room_id, *specialties))
+        return [r["user_id"] for r in rows]
+
+    # ---- availability --------------------------------------------------------------------
+    async def prefs(self, user_id: str) -> Prefs:
+        row = await self.db.fetchone(
+            "SELECT away_until, quiet_start, quiet_end, tz, urgent FROM volunteer_prefs "
+            "WHERE user_id = ?", (user_id,))
+        if row is None:
+            return Prefs(user_id)
+        quiet = None
+        if row["quiet_start"] is not None and row["quiet_end"] is not None:
+            quiet = (int(row["quiet_start"]), int(row["quiet_end"]))
+        return Prefs(user_id, row["away_until"], quiet, row["tz"], bool(row["urgent"]))
+
+    async def set_prefs(self, user_id: str, **changes: Any) -> None:
+        """Change columns of `volunteer_prefs` (away_until, quiet_start, quiet_end, tz, urgent)."""
+        async with self.db.transaction():
+            await self.db.execute(
+                "INSERT OR IGNORE INTO volunteer_prefs (user_id) VALUES (?)", (user_id,))
+            sets = ", ".join(f"{k} = ?" for k in changes)
+            await self.db.execute(f"UPDATE volunteer_prefs SET {sets} WHERE user_id = ?",
+                                  (*changes.values(), user_id))
+
+    # ---- pages -----------------------------------------------------------------------------
+    async def record(self, room_id: str, number: int, users: Sequence[str], round_: int,
+                     at: float) -> None:
+        async with self.db.transaction():
+            for user in users:
+                await self.db.execute(
+                    "INSERT OR IGNORE INTO volunteer_pages (room_id, number, user_id, round, at) "
+                    "VALUES (?, ?, ?, ?, ?)", (room_id, number, user, round_, at))
+                await self.db.execute(
+                    "INSERT INTO volunteer_rotation (room_id, user_id, last_paged_at, turn) "
+                    "VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(turn), 0) + 1 "
+                    "FROM volunteer_rotation WHERE room_id = ?1)) "
+                    "ON CONFLICT(room_id, user_id) DO UPDATE SET "
+                    "last_paged_at = excluded.last_paged_at, turn = excluded.turn",
+                    (room_id, user, at))
+
+    async def pages_since(self, user_id: str, start: float) -> int:
+        """Pages `user_id` received since `start`, in every room."""
+        return int(await self.db.fetchval(
+            "SELECT COUNT(*) FROM volunteer_pages WHERE user_id = ? AND at > ?",
+            (user_id, start), 0))
+
+    async def paged(self, room_id: str, number: int) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT user_id FROM volunteer_pages WHERE room_id = ? AND number = ? "
+            "ORDER BY round, user_id", (room_id, number))
+        return [r["user_id"] for r in rows]
+
+    async def paged_in_round(self, room_id: str, number: int, round_: int) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT user_id FROM volunteer_pages WHERE room_id = ? AND number = ? AND round = ? "
+            "ORDER BY user_id", (room_id, number, round_))
+        return [r["user_id"] for r in rows]
+
+    async def all_pages(self) -> list[tuple[str, int, str]]:
+        rows = await self.db.fetchall(
+            "SELECT room_id, number, user_id FROM volunteer_pages ORDER BY round, user_id")
+        return [(r["room_id"], int(r["number"]), r["user_id"]) for r in rows]
+
+    async def stats(self, room_id: str) -> list[tuple[str, int, int]]:
+        """(user, pages received, replies written) for the room's volunteers and paged users."""
+        rows = await self.db.fetchall(
+            "SELECT u.user_id, "
+            " (SELECT COUNT(*) FROM volunteer_pages p WHERE p.room_id = ? "
+            "  AND p.user_id = u.user_id) AS pages, "
+            " (SELECT COUNT(*) FROM case_replies c WHERE c.room_id = ? "
+            "  AND c.sender = u.user_id) AS replies "
+            "FROM (SELECT user_id FROM volunteers WHERE room_id = ? "
+            "      UNION SELECT user_id FROM volunteer_pages WHERE room_id = ?) u "
+            "ORDER BY u.user_id", (room_id, room_id, room_id, room_id))
+        return [(r["user_id"], int(r["pages"]), int(r["replies"])) for r in rows]

@@ -1,0 +1,499 @@
+"""Tests and measurement of the identifying-data detector (plugins.secrecy.detector).
+
+Run with ``pytest -s tests/test_secrecy_detector.py`` to see the clean-set and dev-data reports.
+The dev data (eds-pseudo, synthetic, BSD-3) is read from the shared folder, never copied here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from plugins.secrecy import Finding, scan
+from plugins.secrecy.detector import HIGH_CONFIDENCE, KINDS
+
+REPO = Path(__file__).resolve().parent.parent
+CLEAN_POSTS = Path(__file__).resolve().parent / "data" / "clean_posts_fr.txt"
+
+
+def _shared_dir() -> Path:
+    env = os.environ.get("CASEBOT_SHARED_DIR")
+    return Path(env) if env else REPO.parent / "shared"
+
+
+DEV_DATA = _shared_dir() / "data" / "eds-pseudo-dev.jsonl"
+
+
+def kinds(text: str) -> list[str]:
+    return [f.kind for f in scan(text)]
+
+
+def found(text: str, kind: str) -> list[str]:
+    return [text[f.start : f.end] for f in scan(text) if f.kind == kind]
+
+
+def one(text: str, kind: str) -> Finding:
+    hits = [f for f in scan(text) if f.kind == kind]
+    assert len(hits) == 1, (text, scan(text))
+    return hits[0]
+
+
+# --------------------------------------------------------------------------------------------
+# API shape
+# --------------------------------------------------------------------------------------------
+def test_api_shape() -> None:
+    assert set(KINDS) == {
+        "name",
+        "nir",
+        "phone",
+        "email",
+        "address",
+        "birth_date",
+        "date",
+        "record_number",
+        "url_with_token",
+    }
+    assert HIGH_CONFIDENCE == 0.9
+    assert scan("") == []
+    text = "M. Dupont, né le 03/03/1957, tél 06 12 34 56 78, mail j.dupont@free.fr"
+    fs = scan(text)
+    assert [f.start for f in fs] == sorted(f.start for f in fs)
+    for a, b in itertools.pairwise(fs):
+        assert a.end <= b.start
+    for f in fs:
+        assert f.kind in KINDS and 0.0 <= f.confidence <= 1.0
+    with pytest.raises(AttributeError):
+        fs[0].kind = "x"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------------------------
+# NIR
+# --------------------------------------------------------------------------------------------
+def nir_with_key(body: str) -> str:
+    """Append the key computed with the official formula (2A → 19, 2B → 18)."""
+    n = int(body.replace("2A", "19").replace("2B", "18"))
+    return f"{body}{97 - n % 97:02d}"
+
+
+NIR_BODIES = [
+    "1570375123456",
+    "2850992004017",
+    "1691299352011",
+    "2550820123045",
+    "180022A012345",
+    "271052B056123",
+    "1881197411123",
+    "7800199123456",
+]
+
+
+@pytest.mark.parametrize("body", NIR_BODIES)
+@pytest.mark.parametrize("style", ["plain", "spaces", "dots", "dashes"])
+def test_nir_valid_key(body: str, style: str) -> None:
+    nir = nir_with_key(body)
+    groups = [nir[0], nir[1:3], nir[3:5], nir[5:7], nir[7:10], nir[10:13], nir[13:]]
+    sep = {"plain": "", "spaces": " ", "dots": ".", "dashes": "-"}[style]
+    written = sep.join(groups)
+    text = f"Patient vu ce jour, {written}, pour renouvellement."
+    f = one(text, "nir")
+    assert text[f.start : f.end] == written
+    assert f.confidence >= HIGH_CONFIDENCE
+
+
+def test_nir_corsica_keys_differ_from_naive_digits() -> None:
+    body = "180022A012345"
+    good = nir_with_key(body)
+    naive = 97 - int(body.replace("2A", "20")) % 97
+    assert f"{naive:02d}" != good[-2:]  # the 2A → 19 rule matters
+    assert kinds(f"Numéro {body}{naive:02d} ici") == []
+    assert kinds(f"Numéro {good} ici") == ["nir"]
+
+
+def test_nir_invalid_key_needs_context() -> None:
+    nir = nir_with_key("1570375123456")
+    bad = nir[:-2] + f"{(int(nir[-2:]) + 1) % 97:02d}"
+    assert kinds(f"Résultat {bad} reçu") == []
+    for ctx in ("n° sécu", "NIR :", "INS", "carte vitale", "n° SS", "numéro de sécurité sociale"):
+        f = one(f"Son {ctx} {bad} est sur le dossier", "nir")
+        assert f.confidence < HIGH_CONFIDENCE
+    # 13 characters without key, only with context
+    assert kinds("Ref 1570375123456 ok") == []
+    assert kinds("Carte vitale : 1 57 03 75 123 456") == ["nir"]
+
+
+# --------------------------------------------------------------------------------------------
+# Phones
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "06 12 34 56 78",
+        "0612345678",
+        "06.12.34.56.78",
+        "06-12-34-56-78",
+        "01 42 34 56 78",
+        "+33 6 12 34 56 78",
+        "+33612345678",
+        "0033 (0)6 12 34 56 78",
+        "+33 (0)1 42 34 56 78",
+        "0033 6 12 34 56 78",
+        "+262 692 03 10 02",
+        "0692 03 10 02",
+        "+590 590 12 34 56",
+        "+594 694 20 12 34",
+        "+596 696 12 34 56",
+        "+269 773 12 34",
+        "+262 269 61 12 34",
+    ],
+)
+def test_valid_phones(phone: str) -> None:
+    text = f"Joignable au {phone} après 18h."
+    f = one(text, "phone")
+    assert text[f.start : f.end] == phone
+    assert f.confidence >= HIGH_CONFIDENCE
+
+
+def test_phone_shaped_but_unassigned_is_lower_confidence() -> None:
+    f = one("Tél : 08 76 84 35 10", "phone")  # 087x is not assigned
+    assert f.confidence < HIGH_CONFIDENCE
+
+
+def test_phone_negatives() -> None:
+    for text in (
+        "TA 150/90, FC 88, poids 82 kg",
+        "Plaquettes 150 000/mm3, GB 12 000",
+        "Appelez le 15 ou le 3114",
+        "Uvedose 100 000 UI tous les 3 mois",
+        "Bilan du 12.03.2024 : normal",
+    ):
+        assert "phone" not in kinds(text), text
+
+
+# --------------------------------------------------------------------------------------------
+# E-mails and URLs with tokens
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "email", ["jean.dupont@free.fr", "m.le-roy@chu-lyon.fr", "x_y+tag@sub.domain.org"]
+)
+def test_emails(email: str) -> None:
+    text = f"Écrire à {email}."
+    f = one(text, "email")
+    assert text[f.start : f.end] == email and f.confidence >= HIGH_CONFIDENCE
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://imagerie.example.fr/viewer?study=1.2.250.1.59&token=a8F3kQ9zP2",
+        "https://resultats.labo-exemple.fr/r?code=7Gh2Lk9q&patient=4452",
+        "https://pacs.example.org/share/3f9a1c7e5b2d4e6f8a0b1c2d3e4f5a6b",
+    ],
+)
+def test_url_with_token(url: str) -> None:
+    text = f"Images ici : {url} (lien valable 7 jours)"
+    f = one(text, "url_with_token")
+    assert text[f.start : f.end] == url
+
+
+def test_plain_url_is_not_a_finding() -> None:
+    text = "Recos : https://www.has-sante.fr/jcms/c_2059286/fr/prise-en-charge et PMID 31234567."
+    assert "url_with_token" not in kinds(text)
+    assert kinds("Voir https://pubmed.ncbi.nlm.nih.gov/31234567/") == []
+
+
+# --------------------------------------------------------------------------------------------
+# Dates
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Patiente née le 03/03/1957, diabétique", "03/03/1957"),
+        ("Patient né le 3 mars 1957.", "3 mars 1957"),
+        ("DDN : 12.05.1950", "12.05.1950"),
+        ("Date de naissance: 21-01-2007", "21-01-2007"),
+        ("Enfant né(e) le 1er janvier 2019", "1er janvier 2019"),
+        ("Née le 10.05.86, vue pour", "10.05.86"),
+        ("DDN | 1 2 0 5 1 9 5 0 | F", "1 2 0 5 1 9 5 0"),
+        ("Patient de 41 ans | 30-12-1982 (41 ans) | M", "30-12-1982"),
+    ],
+)
+def test_birth_dates(text: str, value: str) -> None:
+    assert found(text, "birth_date") == [value]
+
+
+def test_full_dates_are_lower_confidence_dates() -> None:
+    f = one("Hospitalisée le 03/03/2021 pour pneumopathie", "date")
+    assert f.confidence < one("née le 03/03/1957", "birth_date").confidence
+    assert found("Vu le 14 juillet 2023 aux urgences", "date") == ["14 juillet 2023"]
+    assert found("Dossier | 1 2 0 5 1 9 5 0 | F", "date") == ["1 2 0 5 1 9 5 0"]
+
+
+def test_relative_and_partial_dates_are_not_findings() -> None:
+    for text in (
+        "Scanner le 12/03, contrôle à J3",
+        "Douleurs depuis 3 jours, reprise à S2",
+        "Hospitalisé du 10 au 15 mars, revu en avril",
+        "Né en 1957, suivi depuis 2010",
+        "Loi du 4 mars 2002 relative aux droits des malades",
+    ):
+        assert kinds(text) == [], text
+
+
+# --------------------------------------------------------------------------------------------
+# Record numbers
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("IPP : 5820136284", "5820136284"),
+        ("NIP 00123456", "00123456"),
+        ("NDA: 837264503", "837264503"),
+        ("n° de dossier 20231234", "20231234"),
+        ("Son IPP est 3456721983.", "3456721983"),
+    ],
+)
+def test_record_numbers(text: str, value: str) -> None:
+    assert found(text, "record_number") == [value]
+
+
+def test_rpps_and_short_numbers_are_not_patient_records() -> None:
+    assert kinds("Dr Martin, RPPS 10003456789") == []
+    assert kinds("N° RPPS\n10003456789") == []
+    assert kinds("sous IPP 20 mg depuis 3 mois") == []
+    assert kinds("Son IPP est 8392") == []
+
+
+# --------------------------------------------------------------------------------------------
+# Addresses
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Domicile : 12 rue de la Paix 75002 Paris", "12 rue de la Paix 75002 Paris"),
+        ("vit au 3 bis avenue Jean Jaurès, 69007 Lyon", "3 bis avenue Jean Jaurès, 69007 Lyon"),
+        ("17 RUE DE RENNES, 75011 PARIS", "17 RUE DE RENNES, 75011 PARIS"),
+        ("Adresse: 4 impasse des Lilas", "4 impasse des Lilas"),
+        ("au 28 ter, place de Beaubourg", "28 ter, place de Beaubourg"),
+        ("Résidence à Saint-Denis, 97400 Saint-Denis", "97400 Saint-Denis"),
+        ("habite 5 allée des roses à Chelles", "5 allée des roses à Chelles"),
+    ],
+)
+def test_addresses(text: str, value: str) -> None:
+    assert value in found(text, "address")
+
+
+def test_address_negatives() -> None:
+    for text in (
+        "3 cours de chimiothérapie prévus",
+        "2 voies veineuses posées",
+        "Plaquettes 85 000 G/L",
+        "ZymaD 50 000 UI par mois",
+        "1 place en EHPAD trouvée",
+    ):
+        assert "address" not in kinds(text), text
+
+
+# --------------------------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Vu ce jour M. Dupont pour sa HTA", "Dupont"),
+        ("Mme Lefèvre Ginette, 82 ans", "Lefèvre Ginette"),
+        ("Mlle Victoire Dupont est arrivée", "Victoire Dupont"),
+        ("Monsieur BERNARD Jacques", "BERNARD Jacques"),
+        ("Madame Sophie Garnier a rappelé", "Sophie Garnier"),
+        ("La patiente Dupont revient demain", "Dupont"),
+        ("Mr Kowalczyk se plaint de", "Kowalczyk"),
+        ("Résultats de DUMONT Paulette reçus", "DUMONT Paulette"),
+        ("J'ai revu Jean-Pierre Morel ce matin", "Jean-Pierre Morel"),
+        ("Le fils, Kevin, 17 ans, est inquiet", "Kevin"),
+    ],
+)
+def test_names(text: str, value: str) -> None:
+    assert found(text, "name") == [value]
+
+
+def test_colleagues_are_not_findings() -> None:
+    for text in (
+        "Dr Martin m'a adressé ce patient",
+        "Avis du Pr Durand en rhumato",
+        "Docteur Claire Moreau, cardiologue",
+        "merci au docteur SILVESTRE pour son aide",
+        "Dr. J. Brugiere (CCA)",
+    ):
+        assert kinds(text) == [], text
+    assert found("Dr Martin a vu Mme Dupont hier", "name") == ["Dupont"]
+
+
+def test_clinical_vocabulary_is_not_a_name() -> None:
+    for text in (
+        "HTA, BPCO, AVC ischémique en 2019, IRM et ECG normaux, TDM à faire",
+        "Transféré par le SAMU au CHU puis en EHPAD",
+        "Maladie de Horton, signe de Lasègue, syndrome de Gilbert, score de Wells",
+        "Sous Doliprane, Kardégic et Lasilix",
+        "Mme X., 72 ans, consulte pour toux",
+        "Hôpital Saint-Louis, service de dermatologie",
+        "Vitamine D 18 ng/mL. Hyperparathyroïdie probable.",
+    ):
+        assert "name" not in kinds(text), text
+
+
+# --------------------------------------------------------------------------------------------
+# Negatives from everyday clinical text
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        "amoxicilline 1 g x3/j pendant 7 jours",
+        "Hb 9,8 g/dL, CRP 120, VGM 72 fL",
+        "TA 150/90, FC 110/min, SpO2 91 %",
+        "patiente de 67 ans, IMC 31, HbA1c 7,2 %",
+        "DFG 45 mL/min/1,73 m², EVA 7/10, MMSE 22/30",
+        "depuis 3 jours, J3 d'antibiotique, S2 de grossesse",
+        "Score CHA2DS2-VASc à 4, HAS-BLED 2, NYHA II",
+        "#dermato lésion de 8 mm",
+        "insuline 0,5 UI/kg, Lantus 24 UI, 1-0-1",
+        "pH 7,32 PaCO2 52 mmHg, K 5,8 mmol/L, Na 132",
+    ],
+)
+def test_clinical_numbers_are_not_findings(text: str) -> None:
+    assert scan(text) == [], [(f.kind, text[f.start : f.end]) for f in scan(text)]
+
+
+# --------------------------------------------------------------------------------------------
+# Clean set: false alarms per 100 posts
+# --------------------------------------------------------------------------------------------
+def test_clean_posts_false_alarm_rate() -> None:
+    posts = [p for p in CLEAN_POSTS.read_text(encoding="utf-8").splitlines() if p.strip()]
+    assert len(posts) >= 150
+    flagged = Counter()
+    alarms = 0
+    for post in posts:
+        fs = scan(post)
+        if fs:
+            alarms += 1
+            flagged.update(f.kind for f in fs)
+    rate = 100.0 * alarms / len(posts)
+    print(
+        f"\nclean set: {len(posts)} posts, {alarms} with a finding "
+        f"= {rate:.2f} false alarms per 100 posts; kinds: {dict(flagged)}"
+    )
+    assert rate <= 2.0
+
+
+# --------------------------------------------------------------------------------------------
+# Dev data report (eds-pseudo)
+# --------------------------------------------------------------------------------------------
+LABEL_KIND = {
+    "NOM": "name",
+    "PRENOM": "name",
+    "TEL": "phone",
+    "MAIL": "email",
+    "SECU": "nir",
+    "DATE_NAISSANCE": "birth_date",
+    "DATE": "date",
+    "ADRESSE": "address",
+    "ZIP": "address",
+    "VILLE": "address",
+    "IPP": "record_number",
+    "NDA": "record_number",
+    "HOPITAL": None,
+}
+_TITLE_BEFORE = re.compile(r"\b(?:dr|pr|docteur|professeur|doctoresse|prof)\.?\s*$", re.IGNORECASE)
+
+
+def _valid_key(value: str) -> bool:
+    s = re.sub(r"[ .\-]", "", value).upper()
+    if len(s) != 15 or not s[13:].isdigit():
+        return False
+    body = s[:13].replace("2A", "19").replace("2B", "18")
+    return body.isdigit() and 97 - int(body) % 97 == int(s[13:])
+
+
+def _colleague_spans(text: str, ents: list[dict]) -> set[tuple[int, int]]:
+    """Name spans of a group introduced by Dr/Pr/Docteur: colleagues, out of scope by design."""
+    out: set[tuple[int, int]] = set()
+    prev_end, in_doctor_group = None, False
+    for e in sorted((e for e in ents if e["label"] in ("NOM", "PRENOM")), key=lambda e: e["start"]):
+        if prev_end is None or not re.fullmatch(r"[ \t]{0,2}", text[prev_end : e["start"]]):
+            in_doctor_group = bool(_TITLE_BEFORE.search(text[max(0, e["start"] - 15) : e["start"]]))
+        if in_doctor_group:
+            out.add((e["start"], e["end"]))
+        prev_end = e["end"]
+    return out
+
+
+@pytest.mark.skipif(not DEV_DATA.exists(), reason="shared dev data not available")
+def test_dev_data_report() -> None:
+    total, hit, hit_kind = Counter(), Counter(), Counter()
+    n_findings = n_unmatched = 0
+    unmatched_kinds: Counter[str] = Counter()
+    for line in DEV_DATA.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        text, ents = row["note_text"], row["entities"]
+        findings = scan(text)
+        n_findings += len(findings)
+        for f in findings:
+            if not any(f.start < e["end"] and e["start"] < f.end for e in ents):
+                n_unmatched += 1
+                unmatched_kinds[f.kind] += 1
+        colleagues = _colleague_spans(text, ents)
+        for e in ents:
+            label = e["label"]
+            rows = [label]
+            if label in ("NOM", "PRENOM"):
+                rows.append("NAME (all)")
+                rows.append(
+                    "NAME (colleague)" if (e["start"], e["end"]) in colleagues else "NAME (patient)"
+                )
+            if label == "SECU" and _valid_key(text[e["start"] : e["end"]]):
+                rows.append("SECU (valid key)")
+            if label in ("ADRESSE", "ZIP", "VILLE"):
+                rows.append("ADDRESS (all)")
+            over = [f for f in findings if f.start < e["end"] and e["start"] < f.end]
+            want = LABEL_KIND[label]
+            for r in rows:
+                total[r] += 1
+                hit[r] += bool(over)
+                if label == "DATE_NAISSANCE":
+                    hit_kind[r] += any(f.kind in ("birth_date", "date") for f in over)
+                elif want:
+                    hit_kind[r] += any(f.kind == want for f in over)
+
+    def recall(r: str, strict: bool = True) -> float:
+        return (hit_kind if strict else hit)[r] / total[r] if total[r] else float("nan")
+
+    print(f"\ndev data: {DEV_DATA.name}")
+    print(f"{'label':18s} {'spans':>5s} {'recall(kind)':>12s} {'recall(any)':>11s}")
+    for r in sorted(total):
+        print(f"{r:18s} {total[r]:5d} {recall(r):12.3f} {recall(r, False):11.3f}")
+    precision = 1 - n_unmatched / n_findings
+    print(
+        f"findings: {n_findings}, overlapping no gold span: {n_unmatched} "
+        f"({dict(unmatched_kinds)}) -> precision {precision:.3f}"
+    )
+    print(
+        "recall(kind) counts a gold span when a finding of the mapped kind overlaps it "
+        "(DATE_NAISSANCE: birth_date or date); HOPITAL is reported only."
+    )
+    print(f"SECU spans with a valid key: {total['SECU (valid key)']}")
+
+    assert recall("MAIL") >= 0.95
+    assert recall("TEL") >= 0.95
+    assert recall("DATE_NAISSANCE") >= 0.95
+    if total["SECU (valid key)"]:
+        assert recall("SECU (valid key)") >= 0.95
+    # Names: Dr/Pr/Docteur X are colleagues and not findings by design; the target applies to
+    # the other names (patients, relatives, staff without a doctor title).
+    assert recall("NAME (patient)", strict=False) >= 0.85
+    assert recall("ADRESSE") >= 0.85
+    assert recall("ADDRESS (all)") >= 0.80  # bare city names ("à Paris") are not flagged
+    assert precision >= 0.95

@@ -1,0 +1,261 @@
+"""The secrecy feature on the fake transport: room checks, warnings, redaction, rules, photos."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from bot.testing import BOT, Harness
+from plugins.cases import Cases
+from plugins.secrecy.plugin import Secrecy, photo_metadata
+from plugins.specialties import Specialties
+
+POSTER = "@alice:test"
+DOC = "@bob:test"
+MOD = "@mod:test"
+ROOM = "!room:test"
+CLEAN = "!case Femme 45 ans, plaques érythémato-squameuses des coudes, psoriasis ? traitement"
+DIRTY = "!case Mme Dupont, 45 ans, tél 06 12 34 56 78, douleur thoracique atypique"
+NIR13 = "1850575123456"
+NIR = f"{NIR13}{97 - int(NIR13) % 97:02d}"
+
+
+def harness(**sections: dict[str, str]) -> Harness:
+    return Harness([Specialties, Cases, Secrecy], sections=dict(sections))
+
+
+@pytest.fixture
+async def h():
+    async with harness() as hh:
+        hh.add_room(ROOM, members=[POSTER, DOC, MOD], powers={MOD: 50, BOT: 100})
+        yield hh
+
+
+async def cases(h: Harness) -> list[dict]:
+    return [dict(r) for r in await h.db.fetchall("SELECT * FROM cases")]
+
+
+def warnings(h: Harness, root: str) -> list[str]:
+    return [s.body for s in h.in_thread(root) if "identifiant" in s.body]
+
+
+def jpeg(*, gps: bool = True) -> bytes:
+    """A tiny JPEG whose EXIF holds a GPS latitude (or no EXIF at all)."""
+    if not gps:
+        return b"\xff\xd8\xff\xd9"
+    gps_ifd = 8 + 2 + 12 + 4
+    data_at = gps_ifd + 2 + 2 * 12 + 4
+    tiff = b"II" + struct.pack("<HI", 42, 8)
+    tiff += struct.pack("<H", 1) + struct.pack("<HHII", 0x8825, 4, 1, gps_ifd) + b"\0\0\0\0"
+    tiff += struct.pack("<H", 2)
+    tiff += struct.pack("<HHI", 1, 2, 2) + b"N\0\0\0"
+    tiff += struct.pack("<HHII", 2, 5, 3, data_at) + b"\0\0\0\0"
+    tiff += struct.pack("<6I", 48, 1, 51, 1, 0, 1)
+    payload = b"Exif\0\0" + tiff
+    return b"\xff\xd8\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + b"\xff\xd9"
+
+
+# ---- 1. room checks ----------------------------------------------------------------------------
+async def test_unencrypted_room_refuses_case(h: Harness) -> None:
+    h.add_room("!plain:test", members=[POSTER], encrypted=False)
+    root = await h.say(POSTER, CLEAN, room="!plain:test")
+    reply = h.in_thread(root)
+    assert len(reply) == 1 and "chiffrement" in reply[0].body
+    assert await cases(h) == []
+
+
+async def test_public_room_refuses_case(h: Harness) -> None:
+    h.add_room("!pub:test", members=[POSTER], join_rule="public",
+               history_visibility="world_readable")
+    root = await h.say(POSTER, CLEAN, room="!pub:test")
+    body = h.in_thread(root)[0].body
+    assert "public" in body and "historique" in body and "administrateur" in body
+    assert await cases(h) == []
+
+
+async def test_room_turned_public_refuses_from_then_on(h: Harness) -> None:
+    await h.say(POSTER, CLEAN)
+    assert len(await cases(h)) == 1
+    await h.state_change(ROOM, "m.room.join_rules", join_rule="public")
+    await h.say(POSTER, CLEAN)
+    assert len(await cases(h)) == 1
+    assert "public" in h.last().body
+
+
+# ---- 2. warnings -------------------------------------------------------------------------------
+async def test_identifying_case_gets_thread_warning_with_kinds_only(h: Harness) -> None:
+    root = await h.say(POSTER, DIRTY)
+    assert len(await cases(h)) == 1
+    found = [s for s in h.in_thread(root) if "identifiant" in s.body]
+    assert len(found) == 1
+    warning = found[0]
+    assert POSTER in warning.mentions
+    assert "un nom" in warning.body and "un numéro de téléphone" in warning.body
+    assert "R.4127-73" in warning.body and "!redact" in warning.body
+    for leaked in ("Dupont", "06 12"):
+        assert leaked not in warning.body and leaked not in warning.html
+    for sent in h.sent:
+        assert "Dupont" not in sent.body and "06 12" not in sent.body
+
+
+async def test_clean_case_gets_no_warning(h: Harness) -> None:
+    root = await h.say(POSTER, CLEAN)
+    assert warnings(h, root) == []
+
+
+async def test_thread_reply_with_email_is_warned(h: Harness) -> None:
+    root = await h.say(POSTER, CLEAN)
+    await h.say(DOC, "écrivez-moi à jean.martin@gmail.com pour le bilan", thread_root=root)
+    found = warnings(h, root)
+    assert len(found) == 1 and "une adresse e-mail" in found[0]
+    assert "jean.martin" not in found[0]
+    assert DOC in h.last().mentions
+
+
+async def test_message_outside_case_thread_is_ignored(h: Harness) -> None:
+    await h.say(DOC, "écrivez-moi à jean.martin@gmail.com")
+    assert h.sent == []
+
+
+async def test_edit_updates_the_warning_then_clears_it(h: Harness) -> None:
+    root = await h.say(POSTER, CLEAN)
+    reply = await h.say(DOC, "mail : jean.martin@gmail.com", thread_root=root)
+    warning = h.last()
+    await h.edit(DOC, reply, "mail : jean.martin@gmail.com, tél 06 12 34 56 78",
+                 thread_root=root)
+    edit = h.last()
+    assert edit.replaces == warning.event_id
+    new = edit.content["m.new_content"]["body"]
+    assert "un numéro de téléphone" in new and "une adresse e-mail" in new
+    assert "06 12" not in new
+    await h.edit(DOC, reply, "mail : voir messagerie sécurisée", thread_root=root)
+    assert h.last().replaces == warning.event_id
+    assert "ne détecte plus" in h.last().content["m.new_content"]["body"]
+
+
+async def test_edit_of_case_root_adding_data_is_warned(h: Harness) -> None:
+    root = await h.say(POSTER, CLEAN)
+    await h.edit(POSTER, root, CLEAN + " né le 12/03/1985")
+    found = warnings(h, root)
+    assert len(found) == 1 and "une date de naissance" in found[0]
+
+
+# ---- 3. !redact --------------------------------------------------------------------------------
+async def test_redact_command_redacts_flagged_message(h: Harness) -> None:
+    root = await h.say(POSTER, CLEAN)
+    reply = await h.say(DOC, "mail : jean.martin@gmail.com", thread_root=root)
+    await h.say(DOC, "!redact", thread_root=root)
+    assert h.transport.redacted == [reply]
+    assert "masqué" in h.last().body
+
+
+async def test_redact_by_other_user_is_refused_but_moderator_may(h: Harness) -> None:
+    root = await h.say(POSTER, CLEAN)
+    reply = await h.say(DOC, "mail : jean.martin@gmail.com", thread_root=root)
+    await h.say(POSTER, "!masquer", thread_root=root)
+    assert h.transport.redacted == []
+    assert "rien signalé" in h.last().body
+    await h.say(MOD, "!redact", thread_root=root)
+    assert h.transport.redacted == [reply]
+
+
+async def test_redact_without_power_asks_poster_to_delete(h: Harness) -> None:
+    h.add_room("!weak:test", members=[POSTER, DOC])
+    root = await h.say(POSTER, CLEAN, room="!weak:test")
+    await h.say(DOC, "mail : jean.martin@gmail.com", room="!weak:test", thread_root=root)
+    await h.say(DOC, "!redact", room="!weak:test", thread_root=root)
+    assert h.transport.redacted == []
+    assert "supprimez-le vous-même" in h.last().body and DOC in h.last().mentions
+
+
+async def test_redact_outside_case_thread(h: Harness) -> None:
+    await h.say(DOC, "!redact")
+    assert "fil du cas" in h.last().body
+
+
+async def test_redact_mode_removes_valid_nir_at_once() -> None:
+    async with harness(secrecy={"mode": "redact"}) as h:
+        h.add_room(ROOM, members=[POSTER], powers={BOT: 100})
+        root = await h.say(POSTER, f"!case homme 40 ans NIR {NIR} douleur thoracique")
+        assert h.transport.redacted == [root]
+        last = h.last()
+        assert "masqué" in last.body and "NIR" in last.body and NIR not in last.body
+        assert POSTER in last.mentions
+
+
+async def test_redact_mode_room_setting_keeps_low_confidence_as_warning(h: Harness) -> None:
+    await h.app.set_room_setting(ROOM, "secrecy.mode", "redact")
+    root = await h.say(POSTER, CLEAN)
+    await h.say(DOC, "patient né le 12/03/1985", thread_root=root)
+    assert h.transport.redacted == []
+    assert "une date de naissance" in h.last().body
+
+
+# ---- 4. onboarding -----------------------------------------------------------------------------
+async def test_onboarding_once_per_user_and_room(h: Harness) -> None:
+    first = await h.say(POSTER, CLEAN)
+    assert sum("Premier cas" in s.body for s in h.in_thread(first)) == 1
+    assert POSTER in next(s for s in h.in_thread(first) if "Premier cas" in s.body).mentions
+    second = await h.say(POSTER, CLEAN)
+    assert not any("Premier cas" in s.body for s in h.in_thread(second))
+    third = await h.say(DOC, CLEAN)
+    assert any("Premier cas" in s.body for s in h.in_thread(third))
+
+
+# ---- 5. !rules ---------------------------------------------------------------------------------
+async def test_rules_and_custom_text() -> None:
+    async with harness(secrecy={"rules_text_fr": "Nos règles maison."}) as h:
+        h.add_room(ROOM, members=[POSTER])
+        await h.say(POSTER, "!règles")
+        assert h.last().body == "Nos règles maison."
+    async with harness() as h:
+        h.add_room(ROOM, members=[POSTER])
+        await h.say(POSTER, "!rules")
+        assert "R.4127-73" in h.last().body
+
+
+async def test_rules_pin_needs_moderator(h: Harness) -> None:
+    await h.say(POSTER, "!rules pin")
+    assert "modérateur" in h.last().body
+    assert h.transport.state == []
+    await h.say(MOD, "!rules pin")
+    pinned = h.last()
+    assert "R.4127-73" in pinned.body and pinned.thread_root is None
+    assert h.transport.state == [(ROOM, "m.room.pinned_events", {"pinned": [pinned.event_id]})]
+    assert h.transport.rooms[ROOM].pinned_events == (pinned.event_id,)
+
+
+# ---- 6. photos ---------------------------------------------------------------------------------
+def test_photo_metadata_parser() -> None:
+    assert photo_metadata(jpeg()) == {"gps"}
+    assert photo_metadata(jpeg(gps=False)) == set()
+    assert photo_metadata(b"not a jpeg") == set()
+    assert photo_metadata(jpeg()[:30]) == set()
+
+
+async def test_photo_with_gps_is_warned(h: Harness) -> None:
+    root = await h.say(POSTER, CLEAN)
+    h.clear()
+    await h.attach(DOC, jpeg(gps=False), thread_root=root)
+    assert h.sent == []
+    photo = await h.attach(DOC, jpeg(), thread_root=root)
+    warning = h.last()
+    assert warning.thread_root == root and DOC in warning.mentions
+    assert "position GPS" in warning.body and "tatouage" in warning.body
+    await h.say(DOC, "!redact", thread_root=root)
+    assert h.transport.redacted == [photo]
+
+
+# ---- storage -----------------------------------------------------------------------------------
+async def test_counts_hold_kinds_only(h: Harness) -> None:
+    root = await h.say(POSTER, DIRTY)
+    await h.say(DOC, "mail : jean.martin@gmail.com", thread_root=root)
+    rows = [dict(r) for r in await h.db.fetchall(
+        "SELECT room_id, kind, day, count FROM secrecy_counts ORDER BY kind")]
+    assert [(r["kind"], r["count"]) for r in rows] == [("email", 1), ("name", 1), ("phone", 1)]
+    dump = " ".join(str(v) for r in rows for v in r.values())
+    for leaked in ("Dupont", "06", "jean", "gmail"):
+        assert leaked not in dump
+    onboarded = [dict(r) for r in await h.db.fetchall("SELECT * FROM secrecy_onboarded")]
+    assert onboarded == [{"room_id": ROOM, "user_id": POSTER}]
