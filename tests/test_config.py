@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import known_plugins, load_plugin_classes
 from bot.config import ConfigError, load, parse_duration
 
 REPO = Path(__file__).resolve().parents[1]
@@ -20,7 +21,9 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_example_config_is_valid() -> None:
-    config, _ = load(REPO / "config.example.yaml", environ={})
+    config, _ = load(REPO / "config.example.yaml", environ={},
+                     plugin_sections=frozenset(known_plugins()))
+    assert [cls.name for cls, _ in load_plugin_classes(config)] == list(known_plugins())
     assert config.matrix.user_id == "@casebot:hopital.example"
     assert config.matrix.undecryptable_grace == 60
     assert config.data_dir == REPO / "data"
