@@ -18,7 +18,13 @@ from bot.router import Int, Rest, split_command
 from plugins.cases.store import CLOSED, OPEN, RESOLVED, WITHDRAWN, Case, CaseStore
 from plugins.cases.store import MIGRATIONS as CASE_MIGRATIONS
 from plugins.cases.strings import STRINGS
-from plugins.specialties import Specialty, classify, load_defaults, normalize
+from plugins.specialties import (
+    Specialty,
+    classify,
+    load_defaults,
+    match_specialties,
+    normalize,
+)
 
 RESOLVE_KEYS = frozenset({"✅", "✔️", "☑️", "✔"})
 MAX_TAGS = 3
@@ -348,17 +354,7 @@ class Cases(Plugin):
         case, rest = await self._target(ctx, specialties, "tag <spécialité>…")
         if case is None or not await self._may_manage(ctx, case):
             return
-        known = self.specialties(ctx.room_id)
-        chosen: list[str] = []
-        unknown: list[str] = []
-        for word in rest.split():
-            key = normalize(word.lstrip("#")).replace(" ", "")
-            match = next((s for s in known if key in {
-                normalize(x).replace(" ", "") for x in (s.id, *s.aliases)}), None)
-            if match is None:
-                unknown.append(word)
-            elif match.id not in chosen:
-                chosen.append(match.id)
+        chosen, unknown = match_specialties(rest.split(), self.specialties(ctx.room_id))
         if unknown or not chosen:
             await ctx.reply(ctx.t("cases.unknown_specialty", names=", ".join(unknown) or "—",
                                   prefix=ctx.prefix))
@@ -378,14 +374,12 @@ class Cases(Plugin):
             if normalize(word) in ("mine", "moi", "mes cas", "miens"):
                 poster = ctx.event.sender
             else:
-                key = normalize(word).replace(" ", "")
-                match = next((s for s in self.specialties(ctx.room_id) if key in {
-                    normalize(x).replace(" ", "") for x in (s.id, *s.aliases)}), None)
-                if match is None:
+                found, _ = match_specialties([word], self.specialties(ctx.room_id))
+                if not found:
                     await ctx.reply(ctx.t("cases.unknown_specialty", names=word,
                                           prefix=ctx.prefix))
                     return
-                specialty = match.id
+                specialty = found[0]
         cases = await self.store.listing(ctx.room_id, self.config.list_limit, specialty, poster)
         if not cases:
             await ctx.reply(ctx.t("cases.none_open"))

@@ -32,6 +32,23 @@ def hashtag_key(tag: str) -> str:
     return normalize(tag).replace(" ", "")
 
 
+def match_specialties(words: Sequence[str], specialties: Sequence[Specialty]
+                      ) -> tuple[list[str], list[str]]:
+    """Specialty ids named by `words` (id or alias, `#` optional, any case or accent), in
+    order and without repeats, and the words that name none."""
+    found: list[str] = []
+    unknown: list[str] = []
+    for word in words:
+        key = hashtag_key(word.lstrip("#"))
+        spec = next((s for s in specialties if key and key in {
+            hashtag_key(x) for x in (s.id, *s.aliases)}), None)
+        if spec is None:
+            unknown.append(word)
+        elif spec.id not in found:
+            found.append(spec.id)
+    return found, unknown
+
+
 @dataclass(frozen=True, slots=True)
 class Specialty:
     """A medical specialty cases can be tagged with; hashable so matchers can be cached per set."""

@@ -22,7 +22,7 @@ from bot.plugin import Context, Fired, Plugin, command, on, timer
 from bot.router import Arg, Choice, Many, fold
 from bot.router import Duration as DurationArg
 from plugins.cases import Case, Cases
-from plugins.specialties import Specialty, load_defaults, normalize
+from plugins.specialties import Specialty, match_specialties
 from plugins.volunteers.store import FOREVER, MIGRATIONS, Prefs, VolunteerStore
 from plugins.volunteers.strings import STRINGS
 
@@ -111,25 +111,11 @@ class Volunteers(Plugin):
         return cast(Cases, plugin)
 
     def specialties(self, room_id: str) -> tuple[Specialty, ...]:
-        source = self.bot.plugin("specialties")
-        if source is not None:
-            return cast(tuple[Specialty, ...], source.for_room(room_id))  # type: ignore[attr-defined]
-        return load_defaults()
+        return self.cases.specialties(room_id)
 
     def match(self, room_id: str, words: Sequence[str]) -> tuple[list[str], list[str]]:
         """Specialty ids named by `words` (id or alias, any case or accent) and unknown words."""
-        known = self.specialties(room_id)
-        found: list[str] = []
-        unknown: list[str] = []
-        for word in words:
-            key = normalize(word.lstrip("#")).replace(" ", "")
-            spec = next((s for s in known if key and key in {
-                normalize(x).replace(" ", "") for x in (s.id, *s.aliases)}), None)
-            if spec is None:
-                unknown.append(word)
-            elif spec.id not in found:
-                found.append(spec.id)
-        return found, unknown
+        return match_specialties(words, self.specialties(room_id))
 
     def spec_name(self, room_id: str, specialty_id: str, lang: str) -> str:
         for spec in self.specialties(room_id):
