@@ -259,3 +259,37 @@ async def test_counts_hold_kinds_only(h: Harness) -> None:
         assert leaked not in dump
     onboarded = [dict(r) for r in await h.db.fetchall("SELECT * FROM secrecy_onboarded")]
     assert onboarded == [{"room_id": ROOM, "user_id": POSTER}]
+
+
+# ---- 6. counts in !stats, English rooms ------------------------------------------------------
+async def test_stats_show_counts_by_kind_never_values(h: Harness) -> None:
+    await h.say(POSTER, DIRTY)
+    root = await h.say(POSTER, CLEAN)
+    await h.say(DOC, "rappelez le 06 98 76 54 32", thread_root=root)
+    await h.say(POSTER, "!stats")
+    body = h.last().body
+    assert "Secret médical : 3 alerte(s) — un numéro de téléphone × 2, un nom × 1." in body
+    assert "06" not in body and "Dupont" not in body
+    rows = await h.db.fetchall("SELECT kind, count FROM secrecy_counts ORDER BY kind")
+    assert [tuple(r) for r in rows] == [("name", 1), ("phone", 2)]
+
+
+async def test_stats_without_warnings(h: Harness) -> None:
+    await h.say(POSTER, CLEAN)
+    await h.say(POSTER, "!stats")
+    assert "Secret médical : aucune alerte." in h.last().body
+
+
+async def test_english_room_warning_and_refusal(h: Harness) -> None:
+    await h.app.set_room_setting(ROOM, "language", "en")
+    root = await h.say(POSTER, DIRTY)
+    body = "\n".join(s.body for s in h.in_thread(root))
+    assert "seems to contain identifying data: a name and a phone number" in body
+    assert "R.4127-73" in body and "!redact" in body
+    assert "Dupont" not in body and "06 12" not in body
+    h.add_room("!plain:test", members=[POSTER], encrypted=False)
+    await h.app.set_room_setting("!plain:test", "language", "en")
+    refused = await h.say(POSTER, CLEAN, room="!plain:test")
+    assert "encrypt" in h.in_thread(refused)[0].body
+    await h.say(POSTER, "!rules")
+    assert "patient" in h.last().body and "secret" not in h.last().body

@@ -5,7 +5,6 @@ place so it always shows the current state.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -47,6 +46,12 @@ class CaseExtension(Protocol):
     def card_lines(self, case: Case, lang: str) -> list[tuple[Part, ...]]: ...
 
 
+class StatsSource(Protocol):
+    """A feature that adds its own figures (counts only) to `!stats`."""
+
+    async def stats_lines(self, ctx: Context, since: float) -> list[tuple[Part, ...]]: ...
+
+
 class SpecialtySource(Protocol):
     def for_room(self, room_id: str) -> tuple[Specialty, ...]: ...
 
@@ -77,6 +82,7 @@ class Cases(Plugin):
         super().__init__(bot, config)
         self.store = CaseStore(bot.db)
         self.extensions: list[CaseExtension] = []
+        self.stats_sources: list[StatsSource] = []
         self._defaults = load_defaults()
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -398,38 +404,31 @@ class Cases(Plugin):
     @command("stats", args=(Int("days", optional=True, default=30, low=1, high=3650),),
              summary="cases.stats.summary")
     async def stats(self, ctx: Context, days: int) -> None:
-        cases = await self.store.since(ctx.room_id, self.bot.now() - days * 86400)
-        by_status = {s: sum(1 for c in cases if c.status == s)
-                     for s in (OPEN, RESOLVED, WITHDRAWN, CLOSED)}
-        firsts = [c.first_reply_at - c.opened_at for c in cases if c.first_reply_at]
-        resolutions = [c.resolved_at - c.opened_at for c in cases
-                       if c.resolved_at and c.status == RESOLVED]
-        counted = [c for c in cases if c.status != WITHDRAWN]
+        since = self.bot.now() - days * 86400
+        figures = await self.store.stats(ctx.room_id, since)
 
-        def median(values: list[float]) -> str:
-            return human_duration(ctx.t, statistics.median(values)) if values else ctx.t(
+        def duration(seconds: float | None) -> str:
+            return human_duration(ctx.t, seconds) if seconds is not None else ctx.t(
                 "cases.stats.na")
 
-        within = sum(1 for c in counted if c.first_reply_at
-                     and c.first_reply_at - c.opened_at <= 3600)
-        share = f"{round(100 * within / len(counted))} %" if counted else ctx.t("cases.stats.na")
+        share = (f"{round(100 * figures.answered_within_hour / figures.counted)} %"
+                 if figures.counted else ctx.t("cases.stats.na"))
+        count = figures.by_status.get
         lines: list[tuple[Part, ...]] = [
             (Bold(ctx.t("cases.stats.header", days=days)),),
-            (ctx.t("cases.stats.counts", opened=len(cases), resolved=by_status[RESOLVED],
-                   withdrawn=by_status[WITHDRAWN], closed=by_status[CLOSED],
-                   still_open=by_status[OPEN]),),
-            (ctx.t("cases.stats.times", first=median(firsts), resolution=median(resolutions),
-                   within_hour=share),),
+            (ctx.t("cases.stats.counts", opened=figures.opened, resolved=count(RESOLVED, 0),
+                   withdrawn=count(WITHDRAWN, 0), closed=count(CLOSED, 0),
+                   still_open=count(OPEN, 0)),),
+            (ctx.t("cases.stats.times", first=duration(figures.median_first_reply),
+                   resolution=duration(figures.median_resolution), within_hour=share),),
         ]
-        per: dict[str, list[Case]] = {}
-        for case in cases:
-            for spec in case.specialties or ("",):
-                per.setdefault(spec, []).append(case)
-        for spec, items in sorted(per.items(), key=lambda kv: -len(kv[1])):
+        for spec, opened, resolved in figures.per_specialty:
             name = self.specialty_name(ctx.room_id, spec, ctx.lang) if spec else ctx.t(
                 "cases.unclassified")
-            lines.append((ctx.t("cases.stats.specialty", name=name, opened=len(items),
-                                resolved=sum(1 for c in items if c.status == RESOLVED)),))
+            lines.append((ctx.t("cases.stats.specialty", name=name, opened=opened,
+                                resolved=resolved),))
+        for source in self.stats_sources:
+            lines.extend(await source.stats_lines(ctx, since))
         await ctx.reply(Rich(tuple(lines)))
 
     # ---- reminders -------------------------------------------------------------------------------

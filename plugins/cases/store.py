@@ -80,6 +80,22 @@ class Case:
         return self.status == OPEN
 
 
+@dataclass(frozen=True, slots=True)
+class CaseStats:
+    by_status: dict[str, int]
+    counted: int
+    """Cases that count for the answer rate (all but withdrawn ones)."""
+    answered_within_hour: int
+    median_first_reply: float | None
+    median_resolution: float | None
+    per_specialty: list[tuple[str, int, int]]
+    """(specialty id or "" for unclassified, opened, resolved), busiest first."""
+
+    @property
+    def opened(self) -> int:
+        return sum(self.by_status.values())
+
+
 _COLUMNS = ", ".join(f.name for f in dataclasses.fields(Case))
 
 
@@ -170,8 +186,44 @@ class CaseStore:
         params.append(limit)
         return [Case.from_row(r) for r in await self.db.fetchall(query, params)]
 
-    async def since(self, room_id: str, start: float) -> list[Case]:
+    async def stats(self, room_id: str, start: float) -> CaseStats:
+        """The room's figures for cases opened since `start`, aggregated by SQLite."""
+        where = "FROM cases WHERE room_id = ? AND opened_at >= ?"
+        params = (room_id, start)
+        by_status = {r["status"]: r["n"] for r in await self.db.fetchall(
+            f"SELECT status, COUNT(*) AS n {where} GROUP BY status", params)}
+        answered = await self.db.fetchone(
+            f"SELECT COUNT(*) AS counted, SUM(first_reply_at - opened_at <= 3600) AS fast "
+            f"{where} AND status != '{WITHDRAWN}'", params)
+        per: dict[str, list[int]] = {}
+        for row in await self.db.fetchall(
+                f"SELECT specialties, COUNT(*) AS n, SUM(status = '{RESOLVED}') AS resolved "
+                f"{where} GROUP BY specialties", params):
+            for spec in row["specialties"].split(",") if row["specialties"] else ("",):
+                totals = per.setdefault(spec, [0, 0])
+                totals[0] += row["n"]
+                totals[1] += row["resolved"]
+        return CaseStats(
+            by_status=by_status,
+            counted=answered["counted"],
+            answered_within_hour=answered["fast"] or 0,
+            median_first_reply=await self._median(
+                "first_reply_at - opened_at", f"{where} AND first_reply_at IS NOT NULL",
+                params),
+            median_resolution=await self._median(
+                "resolved_at - opened_at",
+                f"{where} AND status = '{RESOLVED}' AND resolved_at IS NOT NULL", params),
+            per_specialty=sorted(((s, n, r) for s, (n, r) in per.items()),
+                                 key=lambda item: -item[1]),
+        )
+
+    async def _median(self, expression: str, where: str, params: Sequence[Any]
+                      ) -> float | None:
+        """The median of `expression` over the rows `where` selects, sorted by SQLite."""
+        count = await self.db.fetchval(f"SELECT COUNT(*) {where}", params)
+        if not count:
+            return None
         rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM cases WHERE room_id = ? AND opened_at >= ?",
-            (room_id, start))
-        return [Case.from_row(r) for r in rows]
+            f"SELECT {expression} AS v {where} ORDER BY v LIMIT ? OFFSET ?",
+            (*params, 2 - count % 2, (count - 1) // 2))
+        return sum(r["v"] for r in rows) / len(rows)

@@ -217,6 +217,22 @@ class Secrecy(Plugin):
                 (room_id, kind, day),
             )
 
+    async def start(self) -> None:
+        cases = self.bot.plugin("cases")
+        if cases is not None:
+            cases.stats_sources.append(self)
+
+    async def stats_lines(self, ctx: Context, since: float) -> list[tuple[Part, ...]]:
+        """`!stats`: how many warnings of each kind (counts only) since `since`."""
+        rows = await self.bot.db.fetchall(
+            "SELECT kind, SUM(count) AS n FROM secrecy_counts WHERE room_id = ? AND day >= ? "
+            "GROUP BY kind ORDER BY n DESC, kind", (ctx.room_id, int(since // 86400)))
+        if not rows:
+            return [(ctx.t("secrecy.stats.none"),)]
+        details = ", ".join(ctx.t("secrecy.stats.item", kind=self.kinds_text(ctx, [r["kind"]]),
+                                  count=r["n"]) for r in rows)
+        return [(ctx.t("secrecy.stats", total=sum(r["n"] for r in rows), details=details),)]
+
     def _warning(self, ctx: Context, sender: str, kinds: Iterable[str], edited: bool) -> Rich:
         key = "secrecy.warn.edited" if edited else "secrecy.warn"
         return Rich.of(

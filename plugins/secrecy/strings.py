@@ -37,6 +37,15 @@ STRINGS = {
     },
     "secrecy.kind.other": {"fr": "une donnée identifiante", "en": "identifying data"},
     "secrecy.and": {"fr": " et ", "en": " and "},
+    "secrecy.stats": {
+        "fr": "Secret médical : {total} alerte(s) — {details}.",
+        "en": "Medical secrecy: {total} warning(s) — {details}.",
+    },
+    "secrecy.stats.none": {
+        "fr": "Secret médical : aucune alerte.",
+        "en": "Medical secrecy: no warnings.",
+    },
+    "secrecy.stats.item": {"fr": "{kind} × {count}", "en": "{kind} × {count}"},
     # ---- warnings ------------------------------------------------------------------------
     "secrecy.warn": {
         "fr": "{poster}, ce message semble contenir des données identifiantes : {kinds}.",
