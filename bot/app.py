@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot import content
-from bot.config import Config, ConfigError, build
+from bot.config import Config, ConfigError, Invalid, build, parse_setting
 from bot.events import (
     Attachment,
     Edit,
@@ -34,9 +34,20 @@ from bot.events import (
 from bot.i18n import LANGUAGES, Catalog
 from bot.logs import report_exception
 from bot.plugin import Context, Fired, Plugin, stable_id
-from bot.router import BadArguments, CommandSpec, Many, find, parse_args, split_command
+from bot.router import (
+    BadArguments,
+    CommandSpec,
+    Many,
+    family,
+    find,
+    parse_args,
+    resolve,
+    split_command,
+)
 from bot.scheduler import MIGRATIONS as TIMER_MIGRATIONS
 from bot.scheduler import Scheduler
+from bot.settings import STRINGS as SETTINGS_STRINGS
+from bot.settings import Settings
 from bot.storage import Database
 
 log = logging.getLogger(__name__)
@@ -107,6 +118,8 @@ class App:
         self.user_id = transport.user_id
         self.now = now
         self.catalog = Catalog()
+        self.catalog.add(SETTINGS_STRINGS)
+        self.settings = Settings(self)
         self.scheduler = Scheduler(db, now, self._fire_timer)
         self.started_at = now()
         self._plugin_specs = plugins
@@ -141,6 +154,8 @@ class App:
                                                  decl.summary, cls.name))
             self._hooks.extend((kinds, func, cls.name) for kinds, func in decls.hooks)
             self._timers.update({(cls.name, k): f for k, f in decls.timers.items()})
+        self.settings.load()
+        self.commands.extend(self.settings.commands())
         names = [n for spec in self.commands for n in (spec.name, *spec.aliases)]
         duplicated = {n for n in names if names.count(n) > 1}
         if duplicated:
@@ -159,8 +174,21 @@ class App:
     def room(self, room_id: str) -> RoomInfo:
         return self.transport.room(room_id) or RoomInfo(room_id)
 
+    def room_value(self, room_id: str, key: str) -> str | None:
+        """The room's own text for setting `key` (None when the room did not set it)."""
+        return self._settings.get(room_id, {}).get(key)
+
+    def _core(self, room_id: str, name: str) -> Any:
+        raw = self.room_value(room_id, name)
+        if raw is not None:
+            try:
+                return parse_setting(Config, name, raw)
+            except Invalid:
+                pass
+        return getattr(self.config, name)
+
     def lang(self, room_id: str) -> str:
-        lang = self._settings.get(room_id, {}).get("language")
+        lang = self._core(room_id, "language")
         return lang if lang in LANGUAGES else self.config.language
 
     def t(self, lang: str, key: str, /, **values: object) -> str:
@@ -168,6 +196,15 @@ class App:
 
     def prefix(self, room_id: str) -> str:
         return self.config.command_prefix
+
+    def prefixes(self, room_id: str) -> tuple[str, ...]:
+        return (self.config.command_prefix, *self._core(room_id, "prefix_aliases"))
+
+    def timezone(self, room_id: str) -> str:
+        return str(self._core(room_id, "timezone"))
+
+    def admin_level(self, room_id: str) -> int:
+        return int(self._core(room_id, "admin_power_level"))
 
     def is_bot_admin(self, user_id: str) -> bool:
         return any(fnmatch.fnmatchcase(user_id, pattern) for pattern in self.config.admins)
@@ -197,7 +234,7 @@ class App:
         await self.scheduler.cancel(component, key)
 
     async def room_setting(self, room_id: str, key: str) -> str | None:
-        return self._settings.get(room_id, {}).get(key)
+        return self.room_value(room_id, key)
 
     async def set_room_setting(self, room_id: str, key: str, value: str | None) -> None:
         if value is None:
@@ -276,11 +313,16 @@ class App:
     async def _maybe_command(self, ctx: Context, event: Message) -> None:
         if event.msgtype == "m.notice":
             return
-        split = split_command(event.body, ctx.prefix)
+        split = split_command(event.body, ctx.prefixes)
         if split is None:
             return
         name, text = split
-        spec = find(self.commands, name)
+        spec, text = resolve(self.commands, name, text)
+        if spec is None and (subcommands := family(self.commands, name)):
+            await self._guard("usage", ctx, ctx.reply(content.Rich.of(*(
+                ctx.t("usage", usage=s.usage(ctx.prefix, self.catalog, ctx.lang))
+                for s in subcommands))))
+            return
         if spec is None:
             if name.isalpha():
                 await self._guard("unknown command", ctx, ctx.reply(
@@ -310,7 +352,14 @@ class App:
 
     async def _help(self, ctx: Context, command: list[str]) -> None:
         if command:
-            spec = find(self.commands, command[0].lstrip(ctx.prefix).lower())
+            name = " ".join(command).lstrip(ctx.prefix).lower()
+            subcommands = family(self.commands, name)
+            if subcommands and find(self.commands, name) is None:
+                await ctx.reply(content.Rich.of(*(
+                    (content.Bold(s.usage(ctx.prefix, self.catalog, ctx.lang)),
+                     f" — {ctx.t(s.summary)}" if s.summary else "") for s in subcommands)))
+                return
+            spec = find(self.commands, name)
             if spec is None:
                 await ctx.reply(ctx.t("unknown_command", name=command[0], prefix=ctx.prefix))
                 return

@@ -33,23 +33,48 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+class Invalid(ValueError):
+    """Why one value does not fit its field: a `code` and values, for localized messages."""
+
+    REASONS: typing.ClassVar[dict[str, str]] = {
+        "choice": "must be one of {choices}",
+        "number": "expected a number",
+        "whole": "expected a whole number",
+        "range": "must be between {low} and {high}",
+        "duration": "expected a duration like 30m, 4h or 14d",
+        "negative": "a duration cannot be negative",
+        "bool": "expected true or false",
+        "text": "expected text",
+        "list": "expected a list",
+        "mapping": "expected a mapping",
+        "path": "expected a path",
+        "timezone": "unknown time zone {value} (expected e.g. Europe/Paris)",
+        "prefix": "a prefix is 1 to 3 symbols, no letters or digits (e.g. ? or //)",
+    }
+
+    def __init__(self, code: str, **values: object) -> None:
+        super().__init__(self.REASONS[code].format(**values))
+        self.code = code
+        self.values = values
+
+
 class Duration(float):
     """Seconds, written in YAML as a number or as `30s`, `30m`, `4h`, `14d` (`j` for jours)."""
 
 
 def parse_duration(value: object) -> Duration:
-    """Parse `30m`, `4h`, `14d`, `90` (seconds); raise ValueError on anything else."""
+    """Parse `30m`, `4h`, `14d`, `90` (seconds); raise Invalid (a ValueError) otherwise."""
     if isinstance(value, bool):
-        raise ValueError("expected a duration like 30m, 4h or 14d")
+        raise Invalid("duration")
     if isinstance(value, int | float):
         seconds = float(value)
     else:
         match = _DURATION.match(str(value))
         if not match:
-            raise ValueError("expected a duration like 30m, 4h or 14d")
+            raise Invalid("duration")
         seconds = float(match.group(1)) * _UNITS[(match.group(2) or "s").lower()]
     if seconds < 0:
-        raise ValueError("a duration cannot be negative")
+        raise Invalid("negative")
     return Duration(seconds)
 
 
@@ -59,6 +84,39 @@ def format_duration(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
+
+
+def bounded(default: Any, low: float | None = None, high: float | None = None) -> Any:
+    """A dataclass field whose value (from YAML or a room) must lie in [low, high]."""
+    return field(default=default, metadata={"low": low, "high": high})
+
+
+def timezone_field(default: str) -> Any:
+    """A dataclass field holding an IANA time zone name (checked against the tz database)."""
+    return field(default=default, metadata={"timezone": True})
+
+
+def prefixes_field() -> Any:
+    """A dataclass field holding command prefixes: 1 to 3 symbols each, no letters or digits."""
+    return field(default=(), metadata={"prefixes": True})
+
+
+def _check_field(meta: Mapping[str, Any], value: Any) -> None:
+    low, high = meta.get("low"), meta.get("high")
+    if (low is not None and value < low) or (high is not None and value > high):
+        if isinstance(value, Duration):
+            low, high = format_duration(low or 0), format_duration(high) if high else "∞"
+        raise Invalid("range", low=low, high=high)
+    if meta.get("prefixes") and any(
+            not 1 <= len(p) <= 3 or any(c.isalnum() or c.isspace() for c in p) for p in value):
+        raise Invalid("prefix")
+    if meta.get("timezone"):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise Invalid("timezone", value=value) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +148,11 @@ class Config:
     data_dir: Path = Path("data")
     command_prefix: str = "!"
     language: Literal["fr", "en"] = "fr"
+    prefix_aliases: tuple[str, ...] = prefixes_field()
+    """Other prefixes that also start commands (`command_prefix` stays the one shown)."""
+    timezone: str = timezone_field("Europe/Paris")
+    admin_power_level: int = bounded(50, 0, 100)
+    """Power level needed for room administration commands (or being listed in `admins`)."""
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
     admins: tuple[str, ...] = ()
@@ -115,57 +178,46 @@ class Secrets:
         }
 
 
-def _convert(tp: Any, value: Any, path: str, problems: list[str]) -> Any:
+def convert(tp: Any, value: Any) -> Any:
+    """`value` (from YAML) as type `tp`; raises Invalid when it does not fit."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
-        return _convert(inner[0], value, path, problems)
-    if dataclasses.is_dataclass(tp):
-        return build(tp, value, path, problems)
+        return convert(inner[0], value)
     if origin is Literal:
         if value not in args:
-            problems.append(f"{path}: must be one of {', '.join(map(str, args))}")
-            return args[0]
+            raise Invalid("choice", choices=", ".join(map(str, args)))
         return value
     if origin is tuple:
         if not isinstance(value, list | tuple):
-            problems.append(f"{path}: expected a list")
-            return ()
-        return tuple(_convert(args[0], v, f"{path}[{i}]", problems) for i, v in enumerate(value))
+            raise Invalid("list")
+        return tuple(convert(args[0], v) for v in value)
     if origin in (dict, Mapping) or tp is Mapping:
         if not isinstance(value, dict):
-            problems.append(f"{path}: expected a mapping")
-            return {}
+            raise Invalid("mapping")
         return dict(value)
     if tp is Duration:
-        try:
-            return parse_duration(value)
-        except ValueError as exc:
-            problems.append(f"{path}: {exc}")
-            return Duration(0)
+        return parse_duration(value)
     if tp is Path:
         if not isinstance(value, str | Path):
-            problems.append(f"{path}: expected a path")
-            return Path(".")
+            raise Invalid("path")
         return Path(value)
     if tp is bool:
         if not isinstance(value, bool):
-            problems.append(f"{path}: expected true or false")
-        return bool(value)
+            raise Invalid("bool")
+        return value
     if tp in (int, float):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.append(f"{path}: expected a number")
-            return tp(0)
+            raise Invalid("number")
         if tp is int and not float(value).is_integer():
-            problems.append(f"{path}: expected a whole number")
+            raise Invalid("whole")
         return tp(value)
     if tp is str:
         if not isinstance(value, str):
-            problems.append(f"{path}: expected text")
-            return str(value)
+            raise Invalid("text")
         return value
     return value
 
@@ -178,32 +230,50 @@ def build(cls: type[Any], data: Any, path: str, problems: list[str]) -> Any:
         problems.append(f"{path or '(top)'}: expected a mapping")
         return cls()
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    where = f"{path}." if path else ""
     for key in data:
-        if key not in names:
-            problems.append(f"{path + '.' if path else ''}{key}: unknown key")
+        if key not in fields:
+            problems.append(f"{where}{key}: unknown key")
     values = {}
-    for name in names:
-        if name in data:
-            values[name] = _convert(hints[name], data[name], f"{path + '.' if path else ''}{name}",
-                                    problems)
+    for name, info in fields.items():
+        if name not in data:
+            continue
+        tp = hints[name]
+        if dataclasses.is_dataclass(tp):
+            values[name] = build(tp, data[name], f"{where}{name}", problems)
+            continue
+        try:
+            values[name] = convert(tp, data[name])
+            _check_field(info.metadata, values[name])
+        except Invalid as exc:
+            values.pop(name, None)
+            problems.append(f"{where}{name}: {exc}")
     return cls(**values)
 
 
 def parse_setting(cls: type[Any], name: str, raw: str) -> Any:
-    """Convert a room setting stored as text to the type of field `name` of dataclass `cls`.
+    """Convert a room setting typed as text to the type of field `name` of dataclass `cls`.
 
-    Raises ValueError with the reason when the text does not fit the field.
+    Lists are written as words separated by spaces or commas. Raises Invalid when the text
+    does not fit the field (type, choices, range).
     """
     hints = typing.get_type_hints(cls)
-    if name not in hints:
-        raise ValueError(f"unknown setting {name}")
     tp = hints[name]
-    value: Any = raw if tp in (str, Duration) else yaml.safe_load(raw)
-    problems: list[str] = []
-    converted = _convert(tp, value, name, problems)
-    if problems:
-        raise ValueError(problems[0].split(": ", 1)[1])
+    origin = typing.get_origin(tp)
+    value: Any
+    if tp in (str, Duration) or origin is Literal:
+        value = raw.strip()
+    elif origin is tuple:
+        value = [w for w in re.split(r"[\s,]+", raw.strip()) if w]
+    else:
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+    converted = convert(tp, value)
+    _check_field(next(f for f in dataclasses.fields(cls) if f.name == name).metadata,
+                 converted)
     return converted
 
 

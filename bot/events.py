@@ -23,6 +23,7 @@ class RoomInfo:
     power_events_default: int = 0
     power_redact: int = 50
     pinned_events: tuple[str, ...] = ()
+    canonical_alias: str | None = None
 
     def power_level(self, user_id: str) -> int:
         return int(self.power_users.get(user_id, self.power_users_default))

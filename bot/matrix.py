@@ -193,6 +193,7 @@ def room_info(room: MatrixRoom, pinned: Sequence[str] = (),
         power_events_default=levels.defaults.events_default,
         power_redact=levels.defaults.redact,
         pinned_events=tuple(pinned),
+        canonical_alias=room.canonical_alias,
     )
 
 

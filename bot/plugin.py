@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
@@ -22,6 +23,8 @@ from bot.storage import Database, Step
 
 if TYPE_CHECKING:
     from bot.config import Config
+
+log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -38,6 +41,9 @@ class BotAPI(Protocol):
     def lang(self, room_id: str) -> str: ...
     def t(self, lang: str, key: str, /, **values: object) -> str: ...
     def prefix(self, room_id: str) -> str: ...
+    def prefixes(self, room_id: str) -> tuple[str, ...]: ...
+    def timezone(self, room_id: str) -> str: ...
+    def admin_level(self, room_id: str) -> int: ...
     def is_bot_admin(self, user_id: str) -> bool: ...
     def plugin(self, name: str) -> Plugin | None: ...
     async def send(self, room_id: str, body: dict[str, Any], txn_key: str,
@@ -113,6 +119,11 @@ class Context:
     def prefix(self) -> str:
         return self.bot.prefix(self.room_id)
 
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """Every prefix that starts a command here (the shown one first)."""
+        return self.bot.prefixes(self.room_id)
+
     def t(self, key: str, /, **values: object) -> str:
         return self.bot.t(self.lang, key, **values)
 
@@ -147,6 +158,23 @@ class Context:
         """Whether the sender (or `user_id`) has power `level` here or is a bot admin."""
         user = user_id or self.event.sender
         return self.room.power_level(user) >= level or self.bot.is_bot_admin(user)
+
+    def is_admin(self, user_id: str | None = None) -> bool:
+        """Room administration: power ≥ the room's `admin_power_level`, or a bot admin."""
+        return self.may(self.bot.admin_level(self.room_id), user_id)
+
+    async def require_admin(self) -> bool:
+        """True for a room admin; anyone else gets a polite refusal."""
+        if self.is_admin():
+            return True
+        await self.reply(self.t("admin.refused", level=self.bot.admin_level(self.room_id)))
+        return False
+
+    async def announce(self, message: Say, action: str) -> str:
+        """Tell the whole room about an administration change (the visible audit trail) and
+        log who did what (the action's name only, never a value)."""
+        log.info("room admin: %s in %s by %s", action, self.room_id, self.event.sender)
+        return await self.send(message, in_thread=False)
 
 
 
@@ -212,6 +240,8 @@ class Plugin:
     """A frozen dataclass for this plugin's config section (defaults for every field)."""
     strings: ClassVar[Strings] = {}
     migrations: ClassVar[Sequence[Step]] = ()
+    room_settings: ClassVar[tuple[str, ...]] = ()
+    """Fields of `Config` a room admin may change with `!config set <plugin>.<field>`."""
 
     def __init__(self, bot: BotAPI, config: Any) -> None:
         self.bot = bot

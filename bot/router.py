@@ -137,10 +137,15 @@ class CommandSpec:
         return " ".join(parts)
 
 
-def split_command(body: str, prefix: str) -> tuple[str, str] | None:
-    """`!case 45 ans…` -> ("case", "45 ans…"); None when the text is not a command."""
+def split_command(body: str, prefixes: str | Sequence[str]) -> tuple[str, str] | None:
+    """`!case 45 ans…` -> ("case", "45 ans…"); None when the text is not a command.
+
+    `prefixes` is one prefix or several (the room's aliases); the longest that fits wins.
+    """
     text = _strip_reply_fallback(body).lstrip()
-    if not text.startswith(prefix):
+    choices = (prefixes,) if isinstance(prefixes, str) else prefixes
+    prefix = max((p for p in choices if text.startswith(p)), key=len, default=None)
+    if prefix is None:
         return None
     rest = text[len(prefix):]
     match = re.match(r"(\S+)", rest)
@@ -227,3 +232,21 @@ def find(specs: Sequence[CommandSpec], name: str) -> CommandSpec | None:
         if name == spec.name or name in spec.aliases:
             return spec
     return None
+
+
+def resolve(specs: Sequence[CommandSpec], name: str, text: str
+            ) -> tuple[CommandSpec | None, str]:
+    """The command `name`, or its subcommand named by the first word of `text` (`!specialty
+    add …` is the command "specialty add"), and the text left for its arguments."""
+    word = re.match(r"\S+", text)
+    if word:
+        spec = find(specs, f"{name} {fold(word.group(0))}")
+        if spec is not None:
+            return spec, text[word.end():].lstrip(" \t")
+    return find(specs, name), text
+
+
+def family(specs: Sequence[CommandSpec], name: str) -> list[CommandSpec]:
+    """The subcommands of `name` (`specialty add`, `specialty remove`…), in declaration order."""
+    return [s for s in specs
+            if any(n.startswith(f"{name} ") for n in (s.name, *s.aliases))]

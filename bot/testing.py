@@ -127,8 +127,9 @@ class Harness:
     def __init__(self, plugins: Sequence[type[Plugin]] = (), config: Config | None = None,
                  sections: dict[str, Any] | None = None, db_path: Path | str = ":memory:",
                  clock: FakeClock | None = None, transport: FakeTransport | None = None) -> None:
-        self.config = config or Config(data_dir=Path("/nonexistent"))
-        self.sections = sections or {}
+        base = config or Config(data_dir=Path("/nonexistent"))
+        self.sections = sections if sections is not None else dict(base.sections)
+        self.config = dataclasses.replace(base, sections=self.sections)
         self.plugin_classes = list(plugins)
         self.db_path = db_path
         self.clock = clock or FakeClock()
@@ -167,7 +168,8 @@ class Harness:
 
     # ---- events --------------------------------------------------------------------------
     def _new_id(self) -> str:
-        return f"$ev{next(self._ids)}"
+        """Unique across harnesses too, as on a homeserver (a restarted bot sees new ids)."""
+        return f"$ev{next(self._ids)}.{id(self):x}"
 
     def _ts(self) -> int:
         return int(self.clock() * 1000)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.config import Duration
+from bot.config import Duration, bounded
 from bot.content import Bold, Link, Part, Pill, Rich, fill, permalink
 from bot.events import Edit, Message, Reaction, Redaction
 from bot.plugin import Context, Fired, Plugin, command, on, timer
@@ -31,11 +31,11 @@ MAX_TAGS = 3
 
 @dataclass(frozen=True, slots=True)
 class CasesConfig:
-    unanswered_reminder: Duration = Duration(4 * 3600)
-    resolve_reminder: Duration = Duration(3 * 86400)
-    auto_close: Duration = Duration(14 * 86400)
-    resolve_power_level: int = 50
-    list_limit: int = 15
+    unanswered_reminder: Duration = bounded(Duration(4 * 3600), 1, 30 * 86400)
+    resolve_reminder: Duration = bounded(Duration(3 * 86400), 1, 90 * 86400)
+    auto_close: Duration = bounded(Duration(14 * 86400), 1, 365 * 86400)
+    resolve_power_level: int = bounded(50, 0, 100)
+    list_limit: int = bounded(15, 1, 50)
 
 
 class CaseExtension(Protocol):
@@ -53,7 +53,10 @@ class StatsSource(Protocol):
 
 
 class SpecialtySource(Protocol):
+    listeners: list[Any]
+
     def for_room(self, room_id: str) -> tuple[Specialty, ...]: ...
+    def label(self, room_id: str, specialty_id: str, lang: str) -> str: ...
 
 
 def tag_source(tags: Sequence[Any]) -> str:
@@ -77,6 +80,8 @@ class Cases(Plugin):
     Config = CasesConfig
     strings = STRINGS
     migrations = CASE_MIGRATIONS
+    room_settings = ("unanswered_reminder", "resolve_reminder", "auto_close",
+                     "resolve_power_level")
 
     def __init__(self, bot: Any, config: CasesConfig) -> None:
         super().__init__(bot, config)
@@ -86,15 +91,34 @@ class Cases(Plugin):
         self._defaults = load_defaults()
 
     # ---- helpers ---------------------------------------------------------------------------
+    @property
+    def _source(self) -> SpecialtySource | None:
+        return self.bot.plugin("specialties")  # type: ignore[return-value]
+
+    async def start(self) -> None:
+        if self._source is not None:
+            self._source.listeners.append(self)
+
     def specialties(self, room_id: str) -> tuple[Specialty, ...]:
-        source: SpecialtySource | None = self.bot.plugin("specialties")  # type: ignore[assignment]
+        source = self._source
         return source.for_room(room_id) if source is not None else self._defaults
 
     def specialty_name(self, room_id: str, specialty_id: str, lang: str) -> str:
-        for spec in self.specialties(room_id):
-            if spec.id == specialty_id:
-                return spec.name(lang)
-        return specialty_id
+        """The specialty's name in the room (marked when the room removed it)."""
+        if self._source is not None:
+            return self._source.label(room_id, specialty_id, lang)
+        return next((s.name(lang) for s in self._defaults if s.id == specialty_id),
+                    specialty_id)
+
+    # ---- what the specialties feature asks -----------------------------------------------------
+    async def specialty_removed(self, ctx: Context, specialty: Specialty
+                                ) -> list[tuple[Part, ...]]:
+        count = (await self.store.open_counts(ctx.room_id)).get(specialty.id, 0)
+        return [(ctx.t("cases.specialty_removed", count=count),)] if count else []
+
+    async def specialty_figures(self, ctx: Context) -> dict[str, list[str]]:
+        return {sid: [ctx.t("cases.open_count", count=n)]
+                for sid, n in (await self.store.open_counts(ctx.room_id)).items()}
 
     def _names(self, ctx: Context, case: Case) -> str:
         if not case.specialties:
@@ -258,7 +282,7 @@ class Cases(Plugin):
         case = await self.store.by_root(event.room_id, event.thread_root)
         if case is None:
             return
-        is_command = split_command(event.body, ctx.prefix) is not None
+        is_command = split_command(event.body, ctx.prefixes) is not None
         counts = event.sender != case.poster and not is_command
         before = case.replies
         case = await self.store.add_reply(case, event.event_id, event.sender,
@@ -300,7 +324,7 @@ class Cases(Plugin):
         case = await self.store.by_root(event.room_id, event.original)
         if case is None or event.sender != case.poster:
             return
-        split = split_command(event.body, ctx.prefix)
+        split = split_command(event.body, ctx.prefixes)
         if split is None or split[0] not in ("case", "cas") or case.tag_source == "manual":
             return
         tags = classify(split[1], self.specialties(event.room_id), MAX_TAGS)

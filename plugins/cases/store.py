@@ -186,6 +186,16 @@ class CaseStore:
         params.append(limit)
         return [Case.from_row(r) for r in await self.db.fetchall(query, params)]
 
+    async def open_counts(self, room_id: str) -> dict[str, int]:
+        """How many open cases carry each specialty id."""
+        counts: dict[str, int] = {}
+        for row in await self.db.fetchall(
+                "SELECT specialties, COUNT(*) AS n FROM cases WHERE room_id = ? "
+                "AND status = 'open' AND specialties != '' GROUP BY specialties", (room_id,)):
+            for spec in row["specialties"].split(","):
+                counts[spec] = counts.get(spec, 0) + row["n"]
+        return counts
+
     async def stats(self, room_id: str, start: float) -> CaseStats:
         """The room's figures for cases opened since `start`, aggregated by SQLite."""
         where = "FROM cases WHERE room_id = ? AND opened_at >= ?"

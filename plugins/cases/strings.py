@@ -139,6 +139,11 @@ STRINGS = {
     },
     "cases.stats.specialty": {"fr": "{name} : {opened} ouverts, {resolved} résolus",
                               "en": "{name}: {opened} opened, {resolved} resolved"},
+    "cases.specialty_removed": {
+        "fr": "{count} cas ouvert(s) gardent cette étiquette, affichée « retirée ».",
+        "en": "{count} open case(s) keep this tag, shown as “removed”.",
+    },
+    "cases.open_count": {"fr": "{count} cas ouvert(s)", "en": "{count} open case(s)"},
     "cases.stats.na": {"fr": "—", "en": "—"},
     "unit.min": {"fr": "{n} min", "en": "{n} min"},
     "unit.h": {"fr": "{n} h", "en": "{n} h"},

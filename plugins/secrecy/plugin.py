@@ -23,7 +23,6 @@ from bot.router import Choice, split_command
 from plugins.secrecy.detector import HIGH_CONFIDENCE, KINDS, Finding, scan
 from plugins.secrecy.strings import STRINGS
 
-MODERATOR = 50
 MEMORY = 2000
 """How many flagged events are remembered (older ones are forgotten first)."""
 PHOTO_KINDS = ("gps", "serial", "shot_date")
@@ -50,6 +49,8 @@ MIGRATIONS = (
 @dataclass(frozen=True, slots=True)
 class SecrecyConfig:
     mode: Literal["warn", "redact"] = "warn"
+    rules_text: str = ""
+    """One rules text for every language (a room's own); wins over the per-language ones."""
     rules_text_fr: str = ""
     rules_text_en: str = ""
     """Empty: the built-in rules text."""
@@ -163,6 +164,7 @@ class Secrecy(Plugin):
     Config = SecrecyConfig
     strings = STRINGS
     migrations = MIGRATIONS
+    room_settings = ("mode", "rules_text")
 
     def __init__(self, bot: Any, config: SecrecyConfig) -> None:
         super().__init__(bot, config)
@@ -197,9 +199,11 @@ class Secrecy(Plugin):
             return "".join(words)
         return ", ".join(words[:-1]) + ctx.t("secrecy.and") + words[-1]
 
-    def rules_text(self, lang: str) -> str:
-        custom = self.config.rules_text_en if lang == "en" else self.config.rules_text_fr
-        return custom.strip() or self.bot.t(lang, "secrecy.rules")
+    async def rules_text(self, ctx: Context) -> str:
+        """The room's rules text, else the configured one for its language, else built-in."""
+        shared = (await self.setting(ctx.room_id, "rules_text")).strip()
+        custom = self.config.rules_text_en if ctx.lang == "en" else self.config.rules_text_fr
+        return shared or custom.strip() or ctx.t("secrecy.rules")
 
     def _remember(self, event_id: str, flag: _Flag) -> None:
         self._flags[event_id] = flag
@@ -300,7 +304,7 @@ class Secrecy(Plugin):
     async def message(self, ctx: Context, event: Message) -> None:
         if event.msgtype == "m.notice":
             return
-        split = split_command(event.body, ctx.prefix)
+        split = split_command(event.body, ctx.prefixes)
         if split is not None and split[0] in CASE_COMMANDS and not event.thread_root:
             root = await self._case_root(event.room_id, event.event_id)
             if root is None:  # refused, empty, or showing an existing case
@@ -327,7 +331,7 @@ class Secrecy(Plugin):
         if known is not None and known.sender != event.sender:
             return
         text = event.body
-        split = split_command(text, ctx.prefix)
+        split = split_command(text, ctx.prefixes)
         if case.root_event_id == event.original and split is not None:
             text = split[1]
         await self._check(ctx, event.original, event.sender, case.root_event_id, text, edited=True)
@@ -363,7 +367,7 @@ class Secrecy(Plugin):
         if not root or (not flagged_here and await self._case_root(event.room_id, root) is None):
             await ctx.reply(ctx.t("secrecy.redact.where", prefix=ctx.prefix))
             return
-        target = self._target(event, root, ctx.may(MODERATOR))
+        target = self._target(event, root, ctx.is_admin())
         if target is None:
             await ctx.reply(ctx.t("secrecy.redact.nothing"))
             return
@@ -393,7 +397,7 @@ class Secrecy(Plugin):
         await ctx.in_thread_of(root).reply(
             Rich.of(
                 fill(ctx.t("secrecy.onboarding"), poster=self._pill(ctx, user_id)),
-                self.rules_text(ctx.lang),
+                await self.rules_text(ctx),
             )
         )
 
@@ -405,12 +409,11 @@ class Secrecy(Plugin):
         summary="secrecy.rules.summary",
     )
     async def rules(self, ctx: Context, action: str | None) -> None:
-        text: tuple[Part, ...] = (self.rules_text(ctx.lang),)
+        text: tuple[Part, ...] = (await self.rules_text(ctx),)
         if action != "pin":
             await ctx.reply(text)
             return
-        if not ctx.may(MODERATOR):
-            await ctx.reply(ctx.t("secrecy.pin.refused"))
+        if not await ctx.require_admin():
             return
         event_id = await ctx.send(text, in_thread=False)
         pinned = [*ctx.room.pinned_events, event_id]

@@ -159,10 +159,6 @@ STRINGS = {
         "fr": "{poster}, bienvenue ! Premier cas dans ce salon — rappel des règles :",
         "en": "{poster}, welcome! Your first case in this room — a reminder of the rules:",
     },
-    "secrecy.pin.refused": {
-        "fr": "Seul un modérateur (niveau 50) peut épingler les règles.",
-        "en": "Only a moderator (power level 50) can pin the rules.",
-    },
     "secrecy.pin.failed": {
         "fr": "Je n’ai pas pu épingler les règles : donnez-moi le droit de modifier les "
         "messages épinglés.",

@@ -27,6 +27,16 @@ def normalize(text: str) -> str:
     return _NON_ALNUM.sub(" ", ascii_ish.lower()).strip()
 
 
+def is_valid_id(text: str) -> bool:
+    """A specialty id: a lowercase ascii slug (letters, digits, _), starting with a letter."""
+    return bool(_ID_RE.fullmatch(text))
+
+
+def is_hashtag_body(text: str) -> bool:
+    """Whether `text` can follow `#` as one hashtag (letters, digits, _)."""
+    return bool(_HASHTAG_BODY_RE.fullmatch(text))
+
+
 def hashtag_key(tag: str) -> str:
     """The form under which a hashtag body (without '#') is compared: `Gynéco_Obs` → `gynecoobs`."""
     return normalize(tag).replace(" ", "")
@@ -78,7 +88,7 @@ def _parse_entry(index: int, entry: object) -> Specialty:
     if not isinstance(entry, Mapping):
         raise ValueError(f"{where}: expected a mapping, got {type(entry).__name__}")
     sid = entry.get("id")
-    if not isinstance(sid, str) or not _ID_RE.fullmatch(sid):
+    if not isinstance(sid, str) or not is_valid_id(sid):
         raise ValueError(
             f"{where}: 'id' must be a lowercase ascii slug (letters, digits, _), got {sid!r}"
         )
@@ -94,7 +104,7 @@ def _parse_entry(index: int, entry: object) -> Specialty:
         names[field] = value.strip()
     aliases = _str_list(entry, "aliases", where)
     for alias in aliases:
-        if not _HASHTAG_BODY_RE.fullmatch(alias):
+        if not is_hashtag_body(alias):
             raise ValueError(
                 f"{where}: alias {alias!r} is not usable as a hashtag (letters, digits, _ only)"
             )

@@ -73,7 +73,7 @@ def _word_forms(word: str) -> frozenset[str]:
     return frozenset(forms)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=256)
 def _compile(specialties: tuple[Specialty, ...]) -> _Compiled:
     hashtags: dict[str, str] = {}
     starts: dict[str, list[_Keyword]] = {}

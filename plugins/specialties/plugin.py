@@ -1,29 +1,310 @@
-"""The specialties feature: which specialties a room tags its cases with."""
+"""The specialties feature: which specialties a room tags its cases with, and the commands its
+admins use to change them.
+
+A room's set is the configured defaults, then the YAML override for that room (by room id or
+alias), then the changes its admins made by command (stored per room; `!specialty reset`
+forgets them).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from bot.plugin import Plugin
-from plugins.specialties.catalog import Specialty, load_defaults, specialties_from_data
+from bot.config import ConfigError
+from bot.content import Bold, Part, Pill, Rich, fill
+from bot.plugin import Context, Plugin, command
+from bot.router import Arg, Choice, Many
+from plugins.specialties.catalog import (
+    Specialty,
+    hashtag_key,
+    is_hashtag_body,
+    is_valid_id,
+    load_defaults,
+    match_specialties,
+    normalize,
+    specialties_from_data,
+)
+from plugins.specialties.rooms import (
+    MIGRATIONS,
+    Override,
+    RoomSet,
+    RoomSpecialtyStore,
+    apply,
+    yaml_override,
+)
+from plugins.specialties.strings import STRINGS
+
+MAX_NAME = 60
+MAX_KEYWORD = 60
 
 
 @dataclass(frozen=True, slots=True)
 class SpecialtiesConfig:
     defaults: tuple[dict[str, Any], ...] | None = None
     """A replacement for the shipped set (same fields as defaults.yaml); None keeps it."""
+    rooms: Mapping[str, Any] = field(default_factory=dict)
+    """Per room (id `!…` or alias `#…`): `add` (specialties, replacing same ids), `remove`."""
+
+
+class SpecialtyListener(Protocol):
+    """A feature that keeps something per specialty (cases, volunteers)."""
+
+    async def specialty_removed(self, ctx: Context, specialty: Specialty
+                                ) -> list[tuple[Part, ...]]:
+        """Follow a removal; return the lines to add to its announcement."""
+        ...
+
+    async def specialty_figures(self, ctx: Context) -> dict[str, list[str]]:
+        """Short figures per specialty id for `!specialties` (« 3 volontaires »)."""
+        ...
 
 
 class Specialties(Plugin):
     name = "specialties"
     Config = SpecialtiesConfig
+    strings = STRINGS
+    migrations = MIGRATIONS
 
     def __init__(self, bot: Any, config: SpecialtiesConfig) -> None:
         super().__init__(bot, config)
-        self.defaults: tuple[Specialty, ...] = (
-            specialties_from_data(list(config.defaults)) if config.defaults else load_defaults())
+        try:
+            self.defaults: tuple[Specialty, ...] = (
+                specialties_from_data(list(config.defaults)) if config.defaults
+                else load_defaults())
+            self._configured = {
+                key: yaml_override(self.defaults, value, f"specialties.rooms.{key}")
+                for key, value in config.rooms.items()}
+        except ValueError as exc:
+            raise ConfigError([str(exc) if str(exc).startswith("specialties") else
+                               f"specialties.defaults: {exc}"]) from None
+        self.store = RoomSpecialtyStore(bot.db)
+        self.listeners: list[SpecialtyListener] = []
+        self._cache: dict[tuple[str, str | None], RoomSet] = {}
+
+    async def start(self) -> None:
+        await self.store.load()
+
+    # ---- the room's set --------------------------------------------------------------------
+    def configured(self, room_id: str) -> tuple[Specialty, ...]:
+        """The set the configuration gives the room (what `!specialty reset` returns to)."""
+        if room_id in self._configured:
+            return self._configured[room_id]
+        if self._configured:
+            alias = self.bot.room(room_id).canonical_alias
+            if alias in self._configured:
+                return self._configured[alias]
+        return self.defaults
+
+    def room_set(self, room_id: str) -> RoomSet:
+        alias = self.bot.room(room_id).canonical_alias if self._configured else None
+        key = (room_id, alias)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = apply(self.configured(room_id),
+                                             self.store.of(room_id))
+        return found
 
     def for_room(self, room_id: str) -> tuple[Specialty, ...]:
         """The specialties cases of `room_id` are tagged with."""
-        return self.defaults
+        return self.room_set(room_id).active
+
+    def label(self, room_id: str, specialty_id: str, lang: str) -> str:
+        """A specialty's name in the room, marked when the room removed it."""
+        room = self.room_set(room_id)
+        for spec in room.active:
+            if spec.id == specialty_id:
+                return spec.name(lang)
+        gone = room.removed.get(specialty_id)
+        name = gone.name(lang) if gone else specialty_id
+        return self.bot.t(lang, "specialties.removed_name", name=name)
+
+    async def _save(self, room_id: str, specialty_id: str, change: Override) -> None:
+        await self.store.put(room_id, specialty_id, change)
+        self._forget(room_id)
+
+    def _forget(self, room_id: str) -> None:
+        for key in [k for k in self._cache if k[0] == room_id]:
+            del self._cache[key]
+
+    # ---- checks ------------------------------------------------------------------------------
+    async def _find(self, ctx: Context, word: str) -> Specialty | None:
+        found, _ = match_specialties([word], self.for_room(ctx.room_id))
+        if not found:
+            await ctx.reply(ctx.t("specialties.unknown", name=word, prefix=ctx.prefix))
+            return None
+        return next(s for s in self.for_room(ctx.room_id) if s.id == found[0])
+
+    async def _tags_free(self, ctx: Context, tags: list[str], owner: str) -> bool:
+        """Whether id/alias `tags` name no other specialty of the room (else say which)."""
+        for tag in tags:
+            if not hashtag_key(tag) or not is_hashtag_body(tag):
+                await ctx.reply(ctx.t("specialties.bad_alias", alias=tag))
+                return False
+            for spec in self.for_room(ctx.room_id):
+                if spec.id != owner and hashtag_key(tag) in {
+                        hashtag_key(x) for x in (spec.id, *spec.aliases)}:
+                    await ctx.reply(ctx.t("specialties.taken", tag=tag, other=spec.id))
+                    return False
+        return True
+
+    async def _name_ok(self, ctx: Context, name: str) -> bool:
+        if not name.strip() or len(name) > MAX_NAME:
+            await ctx.reply(ctx.t("specialties.bad_name", max=MAX_NAME))
+            return False
+        return True
+
+    @staticmethod
+    def _who(ctx: Context) -> Pill:
+        return Pill(ctx.event.sender, ctx.room.display_name(ctx.event.sender))
+
+    # ---- commands ------------------------------------------------------------------------------
+    @command("specialties", "specialites", summary="specialties.list.summary")
+    async def list_specialties(self, ctx: Context) -> None:
+        room = self.room_set(ctx.room_id)
+        figures: dict[str, list[str]] = {}
+        for listener in self.listeners:
+            for sid, items in (await listener.specialty_figures(ctx)).items():
+                figures.setdefault(sid, []).extend(items)
+        lines: list[tuple[Part, ...]] = [(Bold(ctx.t("specialties.list.header",
+                                                     count=len(room.active))),)]
+        for spec in room.active:
+            parts = [ctx.t("specialties.list.keywords", count=len(spec.keywords)),
+                     *figures.get(spec.id, [])]
+            if spec.aliases:
+                parts.insert(0, ctx.t("specialties.list.aliases", aliases=", ".join(
+                    f"#{a}" for a in spec.aliases)))
+            if spec.id in room.changed:
+                parts.append(ctx.t("specialties.list.changed"))
+            lines.append((f"#{spec.id} — {spec.name(ctx.lang)} · " + " · ".join(parts),))
+        if room.removed:
+            lines.append((ctx.t("specialties.list.removed", ids=", ".join(
+                f"#{sid}" for sid in room.removed)),))
+        lines.append((ctx.t("specialties.list.footer", prefix=ctx.prefix),))
+        await ctx.reply(Rich(tuple(lines)))
+
+    @command("specialty add", "specialite ajouter",
+             args=(Arg("id"), Arg("name"), Many("aliases", optional=True)),
+             summary="specialties.add.summary")
+    async def add(self, ctx: Context, id: str, name: str, aliases: list[str]) -> None:
+        if not await ctx.require_admin():
+            return
+        sid = id.lstrip("#").lower()
+        if not is_valid_id(sid) or len(sid) > 30:
+            await ctx.reply(ctx.t("specialties.bad_id", id=id))
+            return
+        if any(spec.id == sid for spec in self.for_room(ctx.room_id)):
+            await ctx.reply(ctx.t("specialties.exists", id=sid, prefix=ctx.prefix))
+            return
+        tags = [a.lstrip("#") for a in aliases]
+        if not await self._name_ok(ctx, name) or not await self._tags_free(
+                ctx, [sid, *tags], sid):
+            return
+        before = self.store.of(ctx.room_id).get(sid, Override())
+        await self._save(ctx.room_id, sid, dataclasses.replace(
+            before, removed=False, name=name.strip(), aliases=tuple(tags)))
+        await ctx.announce(fill(ctx.t("specialties.added", id=sid, name=name.strip(),
+                                      prefix=ctx.prefix), who=self._who(ctx)),
+                           f"specialty add {sid}")
+
+    @command("specialty remove", "specialite retirer", args=(Arg("id"),),
+             summary="specialties.remove.summary")
+    async def remove(self, ctx: Context, id: str) -> None:
+        if not await ctx.require_admin():
+            return
+        spec = await self._find(ctx, id)
+        if spec is None:
+            return
+        before = self.store.of(ctx.room_id).get(spec.id, Override())
+        await self._save(ctx.room_id, spec.id, dataclasses.replace(before, removed=True))
+        lines: list[tuple[Part, ...]] = [fill(ctx.t(
+            "specialties.removed", id=spec.id, name=spec.name(ctx.lang)), who=self._who(ctx))]
+        for listener in self.listeners:
+            lines.extend(await listener.specialty_removed(ctx, spec))
+        lines.append((ctx.t("specialties.undo", prefix=ctx.prefix, id=spec.id),))
+        await ctx.announce(Rich(tuple(lines)), f"specialty remove {spec.id}")
+
+    @command("specialty rename", "specialite renommer", args=(Arg("id"), Arg("name")),
+             summary="specialties.rename.summary")
+    async def rename(self, ctx: Context, id: str, name: str) -> None:
+        if not await ctx.require_admin():
+            return
+        spec = await self._find(ctx, id)
+        if spec is None or not await self._name_ok(ctx, name):
+            return
+        before = self.store.of(ctx.room_id).get(spec.id, Override())
+        await self._save(ctx.room_id, spec.id, dataclasses.replace(before, name=name.strip()))
+        await ctx.announce(fill(ctx.t("specialties.renamed", id=spec.id,
+                                      old=spec.name(ctx.lang), new=name.strip()),
+                                who=self._who(ctx)), f"specialty rename {spec.id}")
+
+    @command("specialty keywords", "specialite motscles", "specialite mots-cles",
+             args=(Arg("id"), Choice("action", optional=True,
+                                     choices=("add", "remove", "ajouter", "retirer")),
+                   Many("words", optional=True)),
+             summary="specialties.keywords.summary")
+    async def keywords(self, ctx: Context, id: str, action: str | None,
+                       words: list[str]) -> None:
+        spec = await self._find(ctx, id)
+        if spec is None:
+            return
+        if action is None:
+            await ctx.reply(ctx.t("specialties.keywords.list", id=spec.id,
+                                  words=", ".join(spec.keywords) or "—"))
+            return
+        if not await ctx.require_admin():
+            return
+        if not words:
+            await ctx.reply(ctx.t("usage", usage=f"{ctx.prefix}specialty keywords {spec.id} "
+                                                 f"{action} <{ctx.t('arg.words')}>…"))
+            return
+        bad = [w for w in words if not normalize(w) or len(w) > MAX_KEYWORD]
+        if bad:
+            await ctx.reply(ctx.t("specialties.bad_keyword", word=bad[0], max=MAX_KEYWORD))
+            return
+        have = {normalize(k) for k in spec.keywords}
+        before = self.store.of(ctx.room_id).get(spec.id, Override())
+        if action in ("add", "ajouter"):
+            changed = [w for w in dict.fromkeys(words) if normalize(w) not in have]
+            keep_dropped = {normalize(w) for w in changed}
+            change = dataclasses.replace(
+                before, keywords_added=(*before.keywords_added, *changed),
+                keywords_removed=tuple(k for k in before.keywords_removed
+                                       if normalize(k) not in keep_dropped))
+            key = "specialties.keywords.added"
+        else:
+            changed = [w for w in dict.fromkeys(words) if normalize(w) in have]
+            dropped = {normalize(w) for w in changed}
+            change = dataclasses.replace(
+                before, keywords_removed=(*before.keywords_removed, *changed),
+                keywords_added=tuple(k for k in before.keywords_added
+                                     if normalize(k) not in dropped))
+            key = "specialties.keywords.removed"
+        if not changed:
+            await ctx.reply(ctx.t("specialties.keywords.nothing", id=spec.id))
+            return
+        await self._save(ctx.room_id, spec.id, change)
+        await ctx.announce(fill(ctx.t(key, id=spec.id, count=len(changed),
+                                      words=", ".join(changed)), who=self._who(ctx)),
+                           f"specialty keywords {spec.id}")
+
+    @command("specialty reset", "specialite reinitialiser", summary="specialties.reset.summary")
+    async def reset(self, ctx: Context) -> None:
+        if not await ctx.require_admin():
+            return
+        if not self.store.of(ctx.room_id):
+            await ctx.reply(ctx.t("specialties.reset.nothing"))
+            return
+        before = self.for_room(ctx.room_id)
+        count = await self.store.reset(ctx.room_id)
+        self._forget(ctx.room_id)
+        kept = {spec.id for spec in self.for_room(ctx.room_id)}
+        lines: list[tuple[Part, ...]] = [fill(ctx.t("specialties.reset", count=count),
+                                              who=self._who(ctx))]
+        for spec in before:
+            if spec.id not in kept:
+                for listener in self.listeners:
+                    lines.extend(await listener.specialty_removed(ctx, spec))
+        await ctx.announce(Rich(tuple(lines)), "specialty reset")

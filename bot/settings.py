@@ -1,0 +1,273 @@
+"""Room settings: which values a room may change, where each effective value comes from, and
+the `!config` commands that show and change them.
+
+A value comes from the built-in default, else from config.yaml (or the environment), else
+from the room (set by command, stored in `room_settings`); the room wins. Each plugin names
+the fields of its config section a room may set (`Plugin.room_settings`); the core adds its
+own (language, prefix aliases, time zone, admin power level).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bot.config import Config, Invalid, as_dict, parse_setting
+from bot.content import Bold, Pill, Rich, fill
+from bot.i18n import Strings
+from bot.plugin import Context
+from bot.router import Arg, CommandSpec, Rest
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+CORE_SETTINGS = ("language", "prefix_aliases", "timezone", "admin_power_level")
+SHOWN_CHARS = 60
+"""Longer values (a custom rules text) are shown cut to this length."""
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    key: str
+    """As typed in `!config set` and stored: `language`, `volunteers.per_round`."""
+    holder: type
+    """The config dataclass declaring the field (its type, choices and range)."""
+    field: str
+    configured: Any
+    """The bot-wide value: config.yaml's, else the built-in default."""
+    from_yaml: bool
+
+    def parse(self, raw: str) -> Any:
+        return parse_setting(self.holder, self.field, raw)
+
+
+def _default(holder: type, name: str) -> Any:
+    field = next(f for f in dataclasses.fields(holder) if f.name == name)
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    return field.default_factory()  # type: ignore[misc]
+
+
+def settable(config: Config, plugins: Iterable[Any]) -> list[SettingSpec]:
+    """Every setting a room may change, core first, then each plugin's in load order."""
+    specs = [SettingSpec(name, Config, name, getattr(config, name),
+                         getattr(config, name) != _default(Config, name))
+             for name in CORE_SETTINGS]
+    for plugin in plugins:
+        section = config.sections.get(plugin.name) or {}
+        specs.extend(
+            SettingSpec(f"{plugin.name}.{name}", type(plugin.config), name,
+                        getattr(plugin.config, name), name in section)
+            for name in plugin.room_settings)
+    return specs
+
+
+def show(value: Any) -> str:
+    """A value as a room admin would type it: `30m`, `fr`, `! ?`, `5`."""
+    plain = as_dict(value)
+    if isinstance(plain, list):
+        return " ".join(map(str, plain)) or "—"
+    text = str(plain) if plain not in ("", None) else "—"
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
+
+
+def stored(value: Any) -> str:
+    """A valid value as text that parses back to it (kept in `room_settings`)."""
+    plain = as_dict(value)
+    return " ".join(map(str, plain)) if isinstance(plain, list) else str(plain)
+
+
+class Settings:
+    """The registry of room settings and the `!config` commands (registered by the App)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.specs: list[SettingSpec] = []
+
+    def load(self) -> None:
+        self.specs = settable(self.app.config, self.app.plugins.values())
+
+    def find(self, word: str) -> SettingSpec | None:
+        """The setting named `word`: its key, or its field name when no other has it."""
+        word = word.strip().lower()
+        exact = [s for s in self.specs if s.key == word]
+        if exact:
+            return exact[0]
+        short = [s for s in self.specs if s.field == word]
+        return short[0] if len(short) == 1 else None
+
+    def effective(self, room_id: str, spec: SettingSpec) -> tuple[Any, str]:
+        """The value in force in the room and its source: `room`, `yaml` or `default`."""
+        raw = self.app.room_value(room_id, spec.key)
+        if raw is not None:
+            try:
+                return spec.parse(raw), "room"
+            except Invalid:
+                log.warning("room setting %s of %s no longer valid; ignored", spec.key, room_id)
+        return spec.configured, "yaml" if spec.from_yaml else "default"
+
+    def commands(self) -> list[CommandSpec]:
+        return [
+            CommandSpec("config", self.show_all, (), ("reglages",), "config.summary", "core"),
+            CommandSpec("config set", self.set, (Arg("key"), Rest("value")),
+                        ("reglages set", "config mettre"), "config.set.summary", "core"),
+            CommandSpec("config unset", self.unset, (Arg("key"),),
+                        ("reglages unset", "config retirer"), "config.unset.summary", "core"),
+        ]
+
+    # ---- commands --------------------------------------------------------------------------
+    async def show_all(self, ctx: Context) -> None:
+        lines: list[Any] = [Bold(ctx.t("config.header"))]
+        for spec in self.specs:
+            value, source = self.effective(ctx.room_id, spec)
+            lines.append(ctx.t("config.line", key=spec.key, value=show(value),
+                               source=ctx.t(f"config.source.{source}")))
+        lines.append(ctx.t("config.footer", prefix=ctx.prefix))
+        await ctx.reply(Rich.of(*lines))
+
+    async def _spec(self, ctx: Context, key: str) -> SettingSpec | None:
+        spec = self.find(key)
+        if spec is None:
+            await ctx.reply(Rich.of(ctx.t("config.unknown", key=key), ctx.t(
+                "config.keys", keys=", ".join(s.key for s in self.specs))))
+        return spec
+
+    async def set(self, ctx: Context, key: str, value: str) -> None:
+        if not await ctx.require_admin():
+            return
+        spec = await self._spec(ctx, key)
+        if spec is None:
+            return
+        try:
+            parsed = spec.parse(value)
+        except Invalid as bad:
+            await ctx.reply(Rich.of(
+                ctx.t("config.invalid", key=spec.key, reason=ctx.t(
+                    f"config.invalid.{bad.code}", **bad.values)),
+                ctx.t("usage", usage=f"{ctx.prefix}config set {spec.key} <{ctx.t('arg.value')}>"),
+            ))
+            return
+        if (spec.key == "admin_power_level" and not self.app.is_bot_admin(ctx.event.sender)
+                and parsed > ctx.room.power_level(ctx.event.sender)):
+            await ctx.reply(ctx.t("config.lockout", level=parsed))
+            return
+        before, _ = self.effective(ctx.room_id, spec)
+        await self.app.set_room_setting(ctx.room_id, spec.key, stored(parsed))
+        ctx.lang = self.app.lang(ctx.room_id)
+        await ctx.announce(fill(ctx.t("config.changed", key=spec.key, value=show(parsed),
+                                      before=show(before)), who=self._who(ctx)),
+                           f"config set {spec.key}")
+
+    async def unset(self, ctx: Context, key: str) -> None:
+        if not await ctx.require_admin():
+            return
+        spec = await self._spec(ctx, key)
+        if spec is None:
+            return
+        if self.app.room_value(ctx.room_id, spec.key) is None:
+            value, source = self.effective(ctx.room_id, spec)
+            await ctx.reply(ctx.t("config.not_set", key=spec.key, value=show(value),
+                                  source=ctx.t(f"config.source.{source}")))
+            return
+        await self.app.set_room_setting(ctx.room_id, spec.key, None)
+        ctx.lang = self.app.lang(ctx.room_id)
+        value, source = self.effective(ctx.room_id, spec)
+        await ctx.announce(fill(ctx.t("config.reset", key=spec.key, value=show(value),
+                                      source=ctx.t(f"config.source.{source}")),
+                                who=self._who(ctx)), f"config unset {spec.key}")
+
+    @staticmethod
+    def _who(ctx: Context) -> Pill:
+        return Pill(ctx.event.sender, ctx.room.display_name(ctx.event.sender))
+
+
+STRINGS: Strings = {
+    "config.summary": {
+        "fr": "Affiche les réglages du salon et leur origine.",
+        "en": "Shows the room's settings and where each comes from.",
+    },
+    "config.set.summary": {
+        "fr": "Change un réglage pour ce salon (administrateurs du salon).",
+        "en": "Changes a setting for this room (room admins).",
+    },
+    "config.unset.summary": {
+        "fr": "Rétablit la valeur par défaut d’un réglage (administrateurs du salon).",
+        "en": "Returns a setting to its default value (room admins).",
+    },
+    "arg.key": {"fr": "réglage", "en": "setting"},
+    "arg.value": {"fr": "valeur", "en": "value"},
+    "config.header": {"fr": "Réglages de ce salon :", "en": "Settings of this room:"},
+    "config.line": {"fr": "{key} = {value} ({source})", "en": "{key} = {value} ({source})"},
+    "config.footer": {
+        "fr": "Changer : {prefix}config set <réglage> <valeur> · revenir au défaut : "
+              "{prefix}config unset <réglage> (administrateurs du salon).",
+        "en": "Change: {prefix}config set <setting> <value> · back to default: "
+              "{prefix}config unset <setting> (room admins).",
+    },
+    "config.source.default": {"fr": "par défaut", "en": "default"},
+    "config.source.yaml": {"fr": "config.yaml", "en": "config.yaml"},
+    "config.source.room": {"fr": "réglé dans ce salon", "en": "set in this room"},
+    "config.unknown": {"fr": "Réglage inconnu : « {key} ».", "en": "Unknown setting: “{key}”."},
+    "config.keys": {"fr": "Réglages possibles : {keys}.", "en": "Known settings: {keys}."},
+    "config.invalid": {
+        "fr": "Valeur refusée pour {key} : {reason}.", "en": "Value refused for {key}: {reason}.",
+    },
+    "config.invalid.choice": {"fr": "choisir parmi {choices}", "en": "choose one of {choices}"},
+    "config.invalid.number": {"fr": "un nombre est attendu", "en": "a number is expected"},
+    "config.invalid.whole": {
+        "fr": "un nombre entier est attendu", "en": "a whole number is expected",
+    },
+    "config.invalid.range": {
+        "fr": "la valeur doit être entre {low} et {high}",
+        "en": "the value must be between {low} and {high}",
+    },
+    "config.invalid.duration": {
+        "fr": "une durée est attendue (ex. 30m, 4h, 14j)",
+        "en": "a duration is expected (e.g. 30m, 4h, 14d)",
+    },
+    "config.invalid.negative": {
+        "fr": "une durée ne peut pas être négative", "en": "a duration cannot be negative",
+    },
+    "config.invalid.bool": {"fr": "true ou false est attendu", "en": "true or false is expected"},
+    "config.invalid.text": {"fr": "un texte est attendu", "en": "text is expected"},
+    "config.invalid.list": {"fr": "une liste est attendue", "en": "a list is expected"},
+    "config.invalid.mapping": {"fr": "une table est attendue", "en": "a mapping is expected"},
+    "config.invalid.path": {"fr": "un chemin est attendu", "en": "a path is expected"},
+    "config.invalid.prefix": {
+        "fr": "un préfixe fait 1 à 3 signes, sans lettre ni chiffre (ex. ? ou //)",
+        "en": "a prefix is 1 to 3 symbols, no letters or digits (e.g. ? or //)",
+    },
+    "config.invalid.timezone": {
+        "fr": "fuseau horaire inconnu « {value} » (ex. Europe/Paris)",
+        "en": "unknown time zone “{value}” (e.g. Europe/Paris)",
+    },
+    "config.lockout": {
+        "fr": "Refusé : avec un niveau requis de {level}, vous ne pourriez plus administrer "
+              "ce salon vous-même.",
+        "en": "Refused: with a required level of {level}, you could no longer administer "
+              "this room yourself.",
+    },
+    "config.changed": {
+        "fr": "{who} a réglé {key} sur {value} (avant : {before}).",
+        "en": "{who} set {key} to {value} (was: {before}).",
+    },
+    "config.reset": {
+        "fr": "{who} a rétabli {key} : {value} ({source}).",
+        "en": "{who} reset {key}: {value} ({source}).",
+    },
+    "config.not_set": {
+        "fr": "{key} n’est pas réglé dans ce salon : {value} ({source}).",
+        "en": "{key} is not set in this room: {value} ({source}).",
+    },
+    "admin.refused": {
+        "fr": "Désolé, seuls les membres de niveau {level} ou plus dans ce salon "
+              "(modérateurs) et les administrateurs du bot peuvent faire cela.",
+        "en": "Sorry, only members with power level {level} or more in this room "
+              "(moderators) and the bot's administrators can do that.",
+    },
+}

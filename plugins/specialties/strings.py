@@ -1,0 +1,122 @@
+"""What the specialties feature says, in French and English."""
+
+STRINGS = {
+    "arg.id": {"fr": "id", "en": "id"},
+    "arg.name": {"fr": "\"Nom\"", "en": "\"Name\""},
+    "arg.aliases": {"fr": "alias", "en": "alias"},
+    "arg.words": {"fr": "mot", "en": "word"},
+    "specialties.list.summary": {
+        "fr": "Liste les spécialités du salon (alias, mots-clés, volontaires).",
+        "en": "Lists the room's specialties (aliases, keywords, volunteers).",
+    },
+    "specialties.add.summary": {
+        "fr": "Ajoute une spécialité au salon (administrateurs du salon).",
+        "en": "Adds a specialty to the room (room admins).",
+    },
+    "specialties.remove.summary": {
+        "fr": "Retire une spécialité du salon (administrateurs du salon).",
+        "en": "Removes a specialty from the room (room admins).",
+    },
+    "specialties.rename.summary": {
+        "fr": "Renomme une spécialité ; son id ne change pas (administrateurs du salon).",
+        "en": "Renames a specialty; its id stays the same (room admins).",
+    },
+    "specialties.keywords.summary": {
+        "fr": "Montre, ajoute ou retire des mots-clés de détection (administrateurs pour "
+              "modifier). Mots composés entre guillemets.",
+        "en": "Shows, adds or removes detection keywords (room admins to change). "
+              "Multi-word keywords in double quotes.",
+    },
+    "specialties.reset.summary": {
+        "fr": "Revient aux spécialités par défaut (administrateurs du salon).",
+        "en": "Returns to the default specialties (room admins).",
+    },
+    "specialties.list.header": {
+        "fr": "Spécialités de ce salon ({count}) :", "en": "Specialties of this room ({count}):",
+    },
+    "specialties.list.aliases": {"fr": "alias {aliases}", "en": "aliases {aliases}"},
+    "specialties.list.keywords": {"fr": "{count} mot(s)-clé(s)", "en": "{count} keyword(s)"},
+    "specialties.list.changed": {"fr": "modifiée ici", "en": "changed here"},
+    "specialties.list.removed": {"fr": "Retirées : {ids}", "en": "Removed: {ids}"},
+    "specialties.list.footer": {
+        "fr": "Administrateurs : {prefix}specialty add|remove|rename|keywords|reset "
+              "(détail : {prefix}help specialty).",
+        "en": "Admins: {prefix}specialty add|remove|rename|keywords|reset "
+              "(details: {prefix}help specialty).",
+    },
+    "specialties.removed_name": {"fr": "{name} (retirée)", "en": "{name} (removed)"},
+    "specialties.unknown": {
+        "fr": "Spécialité inconnue dans ce salon : « {name} ». Liste : {prefix}specialties",
+        "en": "No such specialty in this room: “{name}”. List: {prefix}specialties",
+    },
+    "specialties.bad_id": {
+        "fr": "« {id} » ne convient pas comme id : lettres minuscules sans accent, chiffres "
+              "et _, 30 signes au plus, en commençant par une lettre (ex. dermato).",
+        "en": "“{id}” is not a valid id: lowercase letters without accents, digits and _, "
+              "at most 30 characters, starting with a letter (e.g. dermato).",
+    },
+    "specialties.bad_alias": {
+        "fr": "« {alias} » ne peut pas servir de hashtag (lettres, chiffres, _).",
+        "en": "“{alias}” cannot be used as a hashtag (letters, digits, _).",
+    },
+    "specialties.bad_name": {
+        "fr": "Le nom doit faire de 1 à {max} signes (entre guillemets s’il a des espaces).",
+        "en": "The name must be 1 to {max} characters (in double quotes if it has spaces).",
+    },
+    "specialties.bad_keyword": {
+        "fr": "Mot-clé refusé : « {word} » (vide ou plus de {max} signes).",
+        "en": "Keyword refused: “{word}” (empty or longer than {max} characters).",
+    },
+    "specialties.taken": {
+        "fr": "#{tag} désigne déjà la spécialité #{other} dans ce salon.",
+        "en": "#{tag} already names the specialty #{other} in this room.",
+    },
+    "specialties.exists": {
+        "fr": "La spécialité #{id} existe déjà. Pour la modifier : {prefix}specialty rename "
+              "ou {prefix}specialty keywords.",
+        "en": "The specialty #{id} already exists. To change it: {prefix}specialty rename "
+              "or {prefix}specialty keywords.",
+    },
+    "specialties.added": {
+        "fr": "{who} a ajouté la spécialité #{id} ({name}). Mots-clés : "
+              "{prefix}specialty keywords {id} add <mot>…",
+        "en": "{who} added the specialty #{id} ({name}). Keywords: "
+              "{prefix}specialty keywords {id} add <word>…",
+    },
+    "specialties.removed": {
+        "fr": "{who} a retiré la spécialité #{id} ({name}).",
+        "en": "{who} removed the specialty #{id} ({name}).",
+    },
+    "specialties.undo": {
+        "fr": "Pour la rétablir : {prefix}specialty add {id} \"Nom\" (ou {prefix}specialty "
+              "reset pour tout remettre par défaut).",
+        "en": "To bring it back: {prefix}specialty add {id} \"Name\" (or {prefix}specialty "
+              "reset for all the defaults).",
+    },
+    "specialties.renamed": {
+        "fr": "{who} a renommé #{id} : {old} → {new}.",
+        "en": "{who} renamed #{id}: {old} → {new}.",
+    },
+    "specialties.keywords.list": {
+        "fr": "Mots-clés de #{id} : {words}", "en": "Keywords of #{id}: {words}",
+    },
+    "specialties.keywords.added": {
+        "fr": "{who} a ajouté {count} mot(s)-clé(s) à #{id} : {words}.",
+        "en": "{who} added {count} keyword(s) to #{id}: {words}.",
+    },
+    "specialties.keywords.removed": {
+        "fr": "{who} a retiré {count} mot(s)-clé(s) de #{id} : {words}.",
+        "en": "{who} removed {count} keyword(s) from #{id}: {words}.",
+    },
+    "specialties.keywords.nothing": {
+        "fr": "Rien à changer pour #{id}.", "en": "Nothing to change for #{id}.",
+    },
+    "specialties.reset": {
+        "fr": "{who} a rétabli les spécialités par défaut ({count} modification(s) oubliée(s)).",
+        "en": "{who} restored the default specialties ({count} change(s) forgotten).",
+    },
+    "specialties.reset.nothing": {
+        "fr": "Ce salon utilise déjà les spécialités par défaut.",
+        "en": "This room already uses the default specialties.",
+    },
+}
