@@ -86,6 +86,19 @@ def known_plugins() -> tuple[str, ...]:
     return DEFAULT_PLUGINS
 
 
+def configure(cls: type[Plugin], section: Any, problems: list[str]) -> Any:
+    """Build and check a plugin's config section, appending `path: reason` problems."""
+    if cls.Config is None:
+        if section:
+            problems.append(f"{cls.name}: this plugin takes no settings")
+        return None
+    before = len(problems)
+    cfg = build(cls.Config, section, cls.name, problems)
+    if len(problems) == before:
+        problems.extend(cls.check(cfg))
+    return cfg
+
+
 def load_plugin_classes(config: Config) -> list[tuple[type[Plugin], Any]]:
     """Import the enabled plugins and validate their config sections (ConfigError if bad)."""
     problems: list[str] = []
@@ -96,11 +109,7 @@ def load_plugin_classes(config: Config) -> list[tuple[type[Plugin], Any]]:
         except (ImportError, AttributeError):
             problems.append(f"plugins: unknown plugin {name!r}")
             continue
-        section = config.sections.get(name)
-        cfg = build(cls.Config, section, name, problems) if cls.Config else None
-        if cls.Config is None and section:
-            problems.append(f"{name}: this plugin takes no settings")
-        found.append((cls, cfg))
+        found.append((cls, configure(cls, config.sections.get(name), problems)))
     if problems:
         raise ConfigError(problems)
     return found

@@ -247,6 +247,11 @@ class Plugin:
         self.bot = bot
         self.config = config
 
+    @classmethod
+    def check(cls, config: Any) -> list[str]:
+        """Problems (`path: reason`) in a built config section that its types cannot show."""
+        return []
+
     async def start(self) -> None:
         """Called once tables are migrated, before events flow."""
 

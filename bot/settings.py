@@ -183,7 +183,7 @@ class Settings:
 
     @staticmethod
     def _who(ctx: Context) -> Pill:
-        return Pill(ctx.event.sender, ctx.room.display_name(ctx.event.sender))
+        return Pill(ctx.event.sender, ctx.room.display_name(ctx.event.sender), notify=False)
 
 
 STRINGS: Strings = {

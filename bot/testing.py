@@ -138,11 +138,12 @@ class Harness:
         self.app: App
 
     async def __aenter__(self) -> Harness:
-        from bot.config import ConfigError, build
+        from bot.app import configure
+        from bot.config import ConfigError
 
         problems: list[str] = []
-        specs = [(cls, build(cls.Config, self.sections.get(cls.name), cls.name, problems)
-                  if cls.Config else None) for cls in self.plugin_classes]
+        specs = [(cls, configure(cls, self.sections.get(cls.name), problems))
+                 for cls in self.plugin_classes]
         if problems:
             raise ConfigError(problems)
         self.db = await Database.open(self.db_path)

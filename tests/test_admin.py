@@ -52,6 +52,7 @@ async def test_add_specialty_with_keywords_then_case_is_tagged(h: Harness) -> No
     assert announcements(h)[-1] == (
         "@mod:test a ajouté la spécialité #sommeil (Médecine du sommeil). "
         "Mots-clés : !specialty keywords sommeil add <mot>…")
+    assert h.last().thread_root is None and h.last().mentions == []  # audit trail, no ping
     await h.say(ADMIN, '!specialty keywords sommeil add polysomnographie "réveils nocturnes"')
     assert "a ajouté 2 mot(s)-clé(s) à #sommeil : polysomnographie, réveils nocturnes" in (
         announcements(h)[-1])

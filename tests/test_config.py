@@ -91,3 +91,22 @@ def test_check_config_cli_masks_secrets(tmp_path: Path) -> None:
     assert "hunter2" not in result.stdout
     assert "CASEBOT_PASSWORD: '***'" in result.stdout
     assert "CASEBOT_PICKLE_KEY: (unset)" in result.stdout
+
+
+def test_check_config_cli_checks_ranges_and_room_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path, "admin_power_level: 150\ntimezone: Mars/Olympus\n"
+                           "prefix_aliases: [cas]\n")
+    result = run_cli("check-config", "-c", str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert "admin_power_level: must be between 0 and 100" in lines
+    assert "timezone: unknown time zone Mars/Olympus (expected e.g. Europe/Paris)" in lines
+    assert "prefix_aliases: a prefix is 1 to 3 symbols, no letters or digits (e.g. ? or //)" \
+        in lines
+    path = write(tmp_path, "cases:\n  resolve_power_level: -1\n"
+                           "specialties:\n  rooms:\n    '!x:y':\n      remove: [nope]\n")
+    result = run_cli("check-config", "-c", str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert "cases.resolve_power_level: must be between 0 and 100" in lines
+    assert "specialties.rooms.!x:y.remove: unknown specialty 'nope'" in lines

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.config import ConfigError
 from bot.content import Bold, Part, Pill, Rich, fill
 from bot.plugin import Context, Plugin, command
 from bot.router import Arg, Choice, Many
@@ -70,19 +69,30 @@ class Specialties(Plugin):
 
     def __init__(self, bot: Any, config: SpecialtiesConfig) -> None:
         super().__init__(bot, config)
-        try:
-            self.defaults: tuple[Specialty, ...] = (
-                specialties_from_data(list(config.defaults)) if config.defaults
-                else load_defaults())
-            self._configured = {
-                key: yaml_override(self.defaults, value, f"specialties.rooms.{key}")
-                for key, value in config.rooms.items()}
-        except ValueError as exc:
-            raise ConfigError([str(exc) if str(exc).startswith("specialties") else
-                               f"specialties.defaults: {exc}"]) from None
+        self.defaults, self._configured = self._sets(config)
         self.store = RoomSpecialtyStore(bot.db)
         self.listeners: list[SpecialtyListener] = []
         self._cache: dict[tuple[str, str | None], RoomSet] = {}
+
+    @staticmethod
+    def _sets(config: SpecialtiesConfig
+              ) -> tuple[tuple[Specialty, ...], dict[str, tuple[Specialty, ...]]]:
+        """The default set and each configured room's set (ValueError naming the path)."""
+        try:
+            defaults = (specialties_from_data(list(config.defaults)) if config.defaults
+                        else load_defaults())
+        except ValueError as exc:
+            raise ValueError(f"specialties.defaults: {exc}") from None
+        return defaults, {key: yaml_override(defaults, value, f"specialties.rooms.{key}")
+                          for key, value in config.rooms.items()}
+
+    @classmethod
+    def check(cls, config: SpecialtiesConfig) -> list[str]:
+        try:
+            cls._sets(config)
+        except ValueError as exc:
+            return [str(exc)]
+        return []
 
     async def start(self) -> None:
         await self.store.load()
@@ -158,7 +168,7 @@ class Specialties(Plugin):
 
     @staticmethod
     def _who(ctx: Context) -> Pill:
-        return Pill(ctx.event.sender, ctx.room.display_name(ctx.event.sender))
+        return Pill(ctx.event.sender, ctx.room.display_name(ctx.event.sender), notify=False)
 
     # ---- commands ------------------------------------------------------------------------------
     @command("specialties", "specialites", summary="specialties.list.summary")
