@@ -10,12 +10,13 @@ from bot.testing import BOT, Harness
 from plugins.cases import Cases
 from plugins.secrecy.plugin import Secrecy
 from plugins.specialties import Specialties
+from plugins.volunteers import Volunteers
 
 ADMIN = "@mod:test"
 MEMBER = "@bob:test"
 BOSS = "@boss:other"
 ROOM = "!room:test"
-PLUGINS = [Specialties, Cases, Secrecy]
+PLUGINS = [Specialties, Cases, Secrecy, Volunteers]
 
 
 def harness(**kwargs: object) -> Harness:
@@ -111,6 +112,24 @@ async def test_remove_keeps_open_cases_readable(h: Harness) -> None:
     assert "inconnue" in h.last().body.lower()
     await h.say(MEMBER, "!specialties")
     assert "Retirées : #dermato" in h.last().body
+
+
+async def test_remove_tells_its_volunteers_once_and_unregisters_them(h: Harness) -> None:
+    h.add_room(ROOM, members=[ADMIN, MEMBER, "@carol:test"], powers={ADMIN: 50, BOT: 100})
+    await h.say(MEMBER, "!volunteer dermato")
+    await h.say("@carol:test", "!volunteer dermato cardio")
+    await h.say(MEMBER, "!specialties")
+    assert "#dermato — Dermatologie · alias" in h.last().body
+    assert "2 volontaire(s)" in h.last().body
+    await h.say(ADMIN, "!specialty remove dermato")
+    text = announcements(h)[-1]
+    assert "@bob:test, @carol:test : vous n’êtes plus volontaires pour #dermato" in text
+    assert sorted(h.last().mentions) == ["@bob:test", "@carol:test"]
+    rows = await h.db.fetchall("SELECT user_id, specialty FROM volunteers ORDER BY user_id")
+    assert [tuple(r) for r in rows] == [("@carol:test", "cardio")]
+    await h.say(MEMBER, "!volunteer dermato")
+    assert "dermato" in h.last().body and await h.db.fetchval(
+        "SELECT COUNT(*) FROM volunteers WHERE user_id = ?", (MEMBER,)) == 0
 
 
 async def test_rename_keeps_the_id(h: Harness) -> None:
@@ -241,7 +260,8 @@ async def test_set_is_validated_with_localized_errors(h: Harness) -> None:
         assert "Utilisation : !config set" in body
     await h.say(ADMIN, "!config set nope 3")
     assert "Réglage inconnu : « nope »" in h.last().body
-    assert "volunteers" not in h.last().body and "cases.auto_close" in h.last().body
+    assert "volunteers.per_round" in h.last().body and "cases.auto_close" in h.last().body
+    assert "list_limit" not in h.last().body  # not a room setting
     await h.say(ADMIN, "!config set language")
     assert "Utilisation : !config set <réglage> <valeur>" in h.last().body
     assert await h.db.fetchval("SELECT COUNT(*) FROM room_settings") == 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
 import pytest
 
+from bot.events import Message
 from bot.testing import Harness, Sent
 from plugins.cases import Cases
 from plugins.specialties import Specialties
@@ -108,7 +110,14 @@ async def test_validation_errors_give_usage_lines(h: Harness) -> None:
     await h.say(V1, "!urgent peut-être")
     assert "Utilisation : !urgent <on|off>" in h.last().body
     await h.say(V1, "!away bientôt")
-    assert "Utilisation : !away [durée]" in h.last().body
+    assert h.last().body.splitlines() == [
+        "« bientôt » n’est ni une durée ni une date (ex. 4h, 3j, 15/08, 2027-08-15).",
+        "Utilisation : !away [durée|date]"]
+    await h.say(V1, "!away 31/02")
+    assert "Utilisation : !away [durée|date]" in h.last().body
+    await h.say(V1, "!away 2027-01-14")
+    assert h.last().body.splitlines() == ["Le 14/01/2027 est déjà passé.",
+                                          "Utilisation : !away [durée|date]"]
     await h.say(STRANGER, "!volunteer dermato")
     assert h.last().body == "Seuls les membres du salon peuvent être bénévoles."
     assert await h.db.fetchval("SELECT COUNT(*) FROM volunteers") == 0
@@ -215,12 +224,12 @@ async def test_daily_cap() -> None:
 
 
 async def test_fair_rotation_over_100_cases() -> None:
-    async with harness(daily_cap=1000, per_round=2) as h:
+    async with harness(daily_cap=50, per_round=2) as h:
         h.add_room(ROOM, members=[POSTER, V1, V2, V3])
         await enlist(h, V1, V2, V3)
         for _ in range(100):
             await h.say(POSTER, DERMATO)
-            h.clock.value += 60
+            h.clock.value += 3600  # about 16 pages a day each: under the cap
         counts = Counter(user for _, user, _ in await paged_rows(h))
         assert sum(counts.values()) == 200
         assert set(counts) == {V1, V2, V3}
@@ -321,17 +330,41 @@ async def test_reply_or_resolution_stops_escalation(h1: Harness) -> None:
     assert len(pages(h, other)) == 1
 
 
-async def test_stats_counts_pages_and_replies(h1: Harness) -> None:
+async def test_stats_counts_pages_replies_and_median_reply_time(h1: Harness) -> None:
     h = h1
-    root = await h.say(POSTER, DERMATO)
+    root = await h.say(POSTER, DERMATO)  # pages V1
+    h.clock.value += 10 * MIN
     await h.say(V1, "une réponse", thread_root=root)
+    h.clock.value += 5 * MIN
     await h.say(V1, "et une autre", thread_root=root)
+    root2 = await h.say(POSTER, DERMATO)  # pages V2, who never answers
+    assert pages(h, root2)[0].mentions == [V2]
+    root3 = await h.say(POSTER, DERMATO)  # pages V3
+    h.clock.value += 3 * 3600
+    await h.say(V3, "réponse tardive", thread_root=root3)
+    root4 = await h.say(POSTER, DERMATO)  # pages V4
+    h.clock.value += 20 * MIN
+    await h.say(V4, "vu", thread_root=root4)
+    mine = await h.say(V1, DERMATO)  # V1's own case: their thread messages are no replies
+    assert pages(h, mine)[0].mentions == [V2]
+    await h.say(V1, "précision", thread_root=mine)
     await h.say(POSTER, "!volunteers stats")
     body = h.last().body.splitlines()
-    assert body[0] == "Bénévoles : sollicitations reçues, réponses"
-    assert "@v1:test : 1 sollicitations, 2 réponses" in body
-    assert "@v2:test : 0 sollicitations, 0 réponses" in body
+    assert body[0] == "Bénévoles : sollicitations reçues, réponses, délai médian de réponse"
+    assert "@v1:test : 1 sollicitations, 2 réponses, délai médian 10 min" in body
+    assert "@v2:test : 2 sollicitations, 0 réponses, délai médian —" in body
+    assert "@v3:test : 1 sollicitations, 1 réponses, délai médian 3 h" in body
+    assert "@v4:test : 1 sollicitations, 1 réponses, délai médian 20 min" in body
     assert h.last().mentions == []
+    # V3 answers a second case quickly: the median of 3 h and 2 min is their mean (1 h 31).
+    assert pages(h, await h.say(POSTER, DERMATO))[0].mentions == [V1]
+    root5 = await h.say(POSTER, DERMATO)
+    assert pages(h, root5)[0].mentions == [V3]
+    h.clock.value += 2 * MIN
+    await h.say(V3, "vite", thread_root=root5)
+    await h.app.set_room_setting(ROOM, "language", "en")
+    await h.say(POSTER, "!volunteers stats")
+    assert "@v3:test: 2 pages, 2 replies, median reply time 1 h" in h.last().body
 
 
 async def test_english_room(h: Harness) -> None:
@@ -367,3 +400,277 @@ async def test_escalation_survives_restart(tmp_path) -> None:
         assert [p.mentions for p in pages(h2, root)] == [[V2]]
         edit = next(s for s in h2.sent if s.replaces)
         assert "Confrères sollicités : @v1:test, @v2:test" in edit.content["m.new_content"]["body"]
+
+
+# ---- availability: dates, timezones, DST --------------------------------------------------------
+def test_quiet_hours_follow_daylight_saving_time() -> None:
+    spring = 1_806_211_800.0  # 2027-03-28 05:30 UTC: 07:30 in Paris (summer time since 01:00)
+    autumn = 1_824_960_600.0  # 2027-10-31 05:30 UTC: 06:30 in Paris (winter time since 01:00)
+    night = (22 * 60, 7 * 60)
+    assert not in_quiet_hours(night, "Europe/Paris", spring)
+    assert in_quiet_hours(night, "Europe/Paris", spring - 3600)  # 03:30 UTC: 05:30 CEST
+    assert in_quiet_hours(night, "Europe/Paris", autumn)
+    assert not in_quiet_hours(night, "Europe/Paris", autumn + 3600)
+    # The same instant the day before the change is read with the other offset.
+    assert in_quiet_hours(night, "Europe/Paris", spring - 86400)  # 06:30 CET
+    assert not in_quiet_hours(night, "Europe/Paris", autumn - 86400)  # 07:30 CEST
+    assert in_quiet_hours(night, "America/Martinique", spring)  # 01:30, no DST there
+
+
+async def test_paging_on_the_morning_of_the_dst_change() -> None:
+    async with harness() as h:
+        h.add_room(ROOM, members=[POSTER, V1, V2])
+        await enlist(h, V1, V2)
+        await h.say(V1, "!quiet 22:00-07:00")
+        await h.say(V2, "!quiet 22:00-08:00")
+        h.clock.value = 1_806_211_800.0  # 07:30 summer time in Paris
+        root = await h.say(POSTER, DERMATO)
+        assert pages(h, root)[0].mentions == [V1]
+
+
+async def test_room_timezone_is_the_default_of_its_volunteers(h: Harness) -> None:
+    await enlist(h, V1, V2)
+    await h.app.set_room_setting(ROOM, "timezone", "America/New_York")
+    await h.say(V1, "!quiet 00:00-06:00")  # 03:00 in New York: quiet
+    assert h.last().body == "Heures calmes : 00:00-06:00 (America/New_York)."
+    await h.say(V2, "!quiet 00:00-06:00")
+    await h.say(V2, "!mytz Europe/Paris")  # 09:00 for V2 themselves
+    root = await h.say(POSTER, DERMATO)
+    assert pages(h, root)[0].mentions == [V2]
+
+
+async def test_room_admin_changes_paging_settings() -> None:
+    async with harness() as h:
+        h.add_room(ROOM, members=[POSTER, V1, V2, V3], powers={POSTER: 50})
+        await enlist(h, V1, V2, V3)
+        await h.say(POSTER, "!config set volunteers.per_round 30")
+        assert "Valeur refusée" in h.last().body and "entre 1 et 20" in h.last().body
+        await h.say(POSTER, "!config set volunteers.per_round 1")
+        await h.say(POSTER, "!config set escalate_after 5m")
+        await h.say(POSTER, "!config set volunteers.urgent_word prio")
+        root = await h.say(POSTER, DERMATO)
+        assert [p.mentions for p in pages(h, root)] == [[V1]]
+        await h.advance(5 * MIN)
+        assert [p.mentions for p in pages(h, root)] == [[V1], [V2]]
+        await h.say(V3, "!urgent on")
+        assert "#prio" in h.last().body
+
+
+async def test_away_until_a_date_in_the_volunteers_timezone(h: Harness) -> None:
+    await enlist(h, V1)
+    await h.say(V1, "!away 16/01")  # through Saturday 16 January (Paris)
+    assert h.last().body == "Absent jusqu’au 16/01/2027 inclus : plus de sollicitation d’ici là."
+    root = await h.say(POSTER, DERMATO)
+    assert pages(h, root) == []
+    h.clock.value = 1_800_140_400.0 - 60  # 2027-01-16 23:59 in Paris
+    assert pages(h, await h.say(POSTER, DERMATO)) == []
+    h.clock.value += 120  # 00:01 on the 17th
+    assert pages(h, await h.say(POSTER, DERMATO))[0].mentions == [V1]
+    await h.say(V1, "!away 14/01")  # already past this year: next year's
+    assert h.last().body.startswith("Absent jusqu’au 14/01/2028 inclus")
+    await h.say(V1, "!away 2027-02-01")
+    assert h.last().body.startswith("Absent jusqu’au 01/02/2027 inclus")
+    prefs = await h.db.fetchone("SELECT away_until FROM volunteer_prefs WHERE user_id = ?",
+                                (V1,))
+    assert prefs["away_until"] == 1_801_522_800.0  # 2027-02-02 00:00 in Paris
+    await h.app.set_room_setting(ROOM, "language", "en")
+    await h.say(V1, "!away 29/02")
+    assert h.last().body == "Away through 2028-02-29: no pages until then."
+
+
+# ---- urgent word ---------------------------------------------------------------------------------
+async def test_urgent_word_is_configurable() -> None:
+    async with harness(urgent_word="prio") as h:
+        h.add_room(ROOM, members=[POSTER, V1])
+        await enlist(h, V1)
+        await h.say(V1, "!quiet 22:00-10:00")
+        await h.say(V1, "!urgent on")
+        assert h.last().body == ("Vous pourrez être sollicité pour les cas #prio même pendant "
+                                 "vos heures calmes.")
+        assert pages(h, await h.say(POSTER, DERMATO + " #urgent")) == []
+        page = pages(h, await h.say(POSTER, DERMATO + " #PRIO"))[0]
+        assert page.mentions == [V1] and "— urgent" in page.body
+
+
+# ---- the cap holds under concurrency ------------------------------------------------------------
+async def test_daily_cap_holds_when_rooms_page_at_the_same_time() -> None:
+    rooms = [f"!r{i}:test" for i in range(4)]
+    async with harness(daily_cap=2) as h:
+        for room in rooms:
+            h.add_room(room, members=[POSTER, V1])
+            await h.say(V1, "!volunteer dermato", room=room)
+        # One sync batch with a case in each room: the rooms are handled in parallel.
+        await h.deliver(*[Message(room, f"$case{i}", POSTER, h._ts(), DERMATO)
+                          for i, room in enumerate(rooms)])
+        assert await h.db.fetchval("SELECT COUNT(*) FROM volunteer_pages") == 2
+        assert sum(1 for s in h.sent if V1 in s.mentions) == 2
+
+
+# ---- interest on the paging message or the card -------------------------------------------------
+async def test_interest_on_the_page_or_the_card_stops_escalation(h1: Harness) -> None:
+    h = h1
+    root = await h.say(POSTER, DERMATO)
+    await h.react(V1, pages(h, root)[0].event_id, "🙋")
+    await h.advance(2 * 3600)
+    assert len(pages(h, root)) == 1
+    assert not any("aucun bénévole" in s.body for s in h.sent)
+    other = await h.say(POSTER, DERMATO)
+    await h.react(V3, card_of(h, other).event_id, "👀")
+    await h.advance(2 * 3600)
+    assert len(pages(h, other)) == 1
+    third = await h.say(POSTER, DERMATO)
+    await h.react(POSTER, pages(h, third)[0].event_id, "🙋")  # the poster's own: no claim
+    await h.react(V1, pages(h, third)[0].event_id, "👍")  # not an interest reaction
+    await h.advance(30 * MIN)
+    assert len(pages(h, third)) == 2
+
+
+# ---- retagging ----------------------------------------------------------------------------------
+@pytest.fixture
+async def ht():
+    """per_round 1; V1, V2 volunteer for dermato, V3 for rhumato, V4 for both."""
+    async with harness(per_round=1) as hh:
+        hh.add_room(ROOM, members=[POSTER, V1, V2, V3, V4])
+        await enlist(hh, V1, V2)
+        await enlist(hh, V3, specialty="rhumato")
+        await hh.say(V4, "!volunteer dermato rhumato")
+        yield hh
+
+
+async def test_tag_pages_a_new_specialty_as_the_next_round(ht: Harness) -> None:
+    h = ht
+    root = await h.say(POSTER, DERMATO)
+    assert [p.mentions for p in pages(h, root)] == [[V1]]
+    await h.advance(10 * MIN)
+    await h.say(POSTER, "!tag dermato rhumato", thread_root=root)
+    sent = pages(h, root)
+    assert [p.mentions for p in sent] == [[V1], [V3]]
+    assert sent[1].body.startswith("Cas #1 (Dermatologie, Rhumatologie) : @v3:test, un avis ?")
+    assert "Confrères sollicités : @v1:test, @v3:test" in card_of(h, root).body
+    assert h.last().body == "Cas #1 : Dermatologie, Rhumatologie."
+    await h.say(POSTER, "!tag rhumato dermato", thread_root=root)  # nothing new
+    await h.say(POSTER, "!tag rhumato", thread_root=root)  # a specialty removed
+    assert len(pages(h, root)) == 2
+    # The retag restarted the delay: the timer due 30 min after the case was replaced.
+    await h.advance(20 * MIN)
+    assert len(pages(h, root)) == 2
+    await h.advance(10 * MIN)  # 30 min after the retag: round 3, from the current tags
+    assert [p.mentions for p in pages(h, root)] == [[V1], [V3], [V4]]
+    await h.advance(30 * MIN)
+    assert "aucun bénévole disponible" in h.last().body
+    assert await paged_rows(h) == [(1, V1, 1), (1, V3, 2), (1, V4, 3)]
+    # After "nobody is available", widening with a new tag still pages, then tells again.
+    await h.say(V2, "!volunteer cardio")
+    await h.say(POSTER, "!tag rhumato cardio", thread_root=root)
+    assert pages(h, root)[-1].mentions == [V2]
+    count = sum("aucun bénévole" in s.body for s in h.sent)
+    await h.advance(30 * MIN)
+    assert sum("aucun bénévole" in s.body for s in h.sent) == count + 1
+    await h.advance(3 * 3600)
+    assert sum("aucun bénévole" in s.body for s in h.sent) == count + 1
+    assert len(pages(h, root)) == 4
+    assert await paged_rows(h) == [(1, V1, 1), (1, V3, 2), (1, V4, 3), (1, V2, 4)]
+
+
+async def test_tag_never_repages_and_respects_rules(ht: Harness) -> None:
+    h = ht
+    await h.say(V3, "!away")
+    root = await h.say(POSTER, DERMATO)  # V1
+    await h.advance(30 * MIN)  # V2
+    await h.say(POSTER, "!tag rhumato", thread_root=root)
+    # V3 is away; V4 is rhumato's other volunteer.
+    assert [p.mentions for p in pages(h, root)] == [[V1], [V2], [V4]]
+    await h.say(V1, "!volunteer cardio")
+    await h.say(POSTER, "!tag rhumato cardio", thread_root=root)  # V1 was already paged
+    assert len(pages(h, root)) == 3
+    # A case taken by someone pages nobody more.
+    other = await h.say(POSTER, "!case douleur thoracique #cardio")
+    assert pages(h, other)[0].mentions == [V1]
+    await h.say(V1, "!take", thread_root=other)
+    await h.say(POSTER, "!tag cardio dermato", thread_root=other)
+    assert len(pages(h, other)) == 1
+    # Only the poster (or a moderator) may retag: a refused !tag pages no one.
+    third = await h.say(POSTER, "!case douleur thoracique #cardio")
+    await h.say(V2, "!tag dermato", thread_root=third)
+    assert h.last().body.startswith("Seuls l’auteur du cas")
+    assert len(pages(h, third)) == 1
+
+
+async def test_tag_respects_the_daily_cap() -> None:
+    async with harness(per_round=1, daily_cap=1) as h:
+        h.add_room(ROOM, members=[POSTER, V1, V2])
+        await enlist(h, V1)
+        await enlist(h, V2, specialty="rhumato")
+        assert pages(h, await h.say(POSTER, "!case #rhumato gonalgie"))[0].mentions == [V2]
+        root = await h.say(POSTER, DERMATO)
+        assert pages(h, root)[0].mentions == [V1]
+        await h.say(POSTER, "!tag dermato rhumato", thread_root=root)
+        assert len(pages(h, root)) == 1  # V2 already had their page of the day
+
+
+async def test_unclassified_case_tagged_then_pages_that_specialty(ht: Harness) -> None:
+    h = ht
+    await enlist(h, V2, specialty="mg")
+    root = await h.say(POSTER, "!case question rapide, avis ?")
+    assert pages(h, root)[0].mentions == [V2]
+    await h.say(POSTER, "!tag dermato", thread_root=root)
+    assert [p.mentions for p in pages(h, root)] == [[V2], [V1]]
+
+
+async def test_edit_that_retags_pages_the_new_specialty(ht: Harness) -> None:
+    h = ht
+    root = await h.say(POSTER, DERMATO)
+    await h.edit(POSTER, root, DERMATO + " et arthralgies #rhumato")
+    assert [p.mentions for p in pages(h, root)] == [[V1], [V3]]
+
+
+async def test_tag_after_an_answer_or_interest_pages_without_escalating(ht: Harness) -> None:
+    h = ht
+    root = await h.say(POSTER, DERMATO)
+    await h.say(V1, "plutôt rhumato, je pense", thread_root=root)
+    await h.say(POSTER, "!tag rhumato", thread_root=root)
+    assert [p.mentions for p in pages(h, root)] == [[V1], [V3]]
+    other = await h.say(POSTER, DERMATO)
+    await h.react(V2, other, "👀")
+    await h.say(POSTER, "!tag dermato rhumato", thread_root=other)
+    assert len(pages(h, other)) == 2
+    await h.advance(3 * 3600)
+    assert len(pages(h, root)) == 2 and len(pages(h, other)) == 2
+    assert not any("aucun bénévole" in s.body for s in h.sent)
+    assert await h.db.fetchval(
+        "SELECT COUNT(*) FROM timers WHERE component = 'volunteers'") == 0
+
+
+async def test_retag_racing_the_escalation_timer_pages_each_once(ht: Harness) -> None:
+    h = ht
+    root = await h.say(POSTER, DERMATO)
+    h.clock.value += 30 * MIN
+    tag = Message(ROOM, "$tag", POSTER, h._ts(), "!tag dermato rhumato", thread_root=root)
+    await asyncio.gather(h.app.scheduler.run_due(), h.deliver(tag))
+    mentioned = [u for p in pages(h, root) for u in p.mentions]
+    assert sorted(mentioned) == sorted(set(mentioned)) and len(mentioned) == 3
+    rounds = [r for _, _, r in await paged_rows(h)]
+    assert sorted(rounds) == [1, 2, 3]
+    await h.advance(30 * MIN)  # round 3 was the last: the poster is told, once
+    await h.advance(3 * 3600)
+    assert sum("aucun bénévole" in s.body for s in h.sent) == 1
+    assert len(pages(h, root)) == 3
+
+
+async def test_a_page_that_fails_to_send_is_retried_and_escalation_goes_on(h1: Harness) -> None:
+    h = h1
+    h.transport.fail_sends = 1  # the first page of the case is lost
+    root = await h.say(POSTER, DERMATO)
+    assert pages(h, root) == []
+    assert card_of(h, root).body.startswith("Cas #1 · Dermatologie · ouvert")  # still opened
+    h.transport.fail_sends = 0
+    await h.advance(30 * MIN)
+    assert [p.mentions for p in pages(h, root)] == [[V2]]
+    h.transport.fail_sends = 1  # round 3's message fails: retried a minute later
+    await h.advance(30 * MIN)
+    assert len(pages(h, root)) == 1
+    await h.advance(1 * MIN)
+    assert [p.mentions for p in pages(h, root)] == [[V2], [V3]]
+    await h.advance(30 * MIN)
+    assert "aucun bénévole disponible" in h.last().body
+    assert await paged_rows(h) == [(1, V1, 1), (1, V2, 2), (1, V3, 3)]

@@ -49,6 +49,23 @@ MIGRATIONS = (
     );
     CREATE INDEX volunteer_pages_user ON volunteer_pages (user_id, at)
     """,
+    """
+    CREATE TABLE volunteer_cases (
+        room_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        specialties TEXT NOT NULL DEFAULT '',
+        urgent INTEGER NOT NULL DEFAULT 0,
+        round INTEGER NOT NULL DEFAULT 1,
+        due REAL,
+        stopped INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (room_id, number)
+    );
+    CREATE TABLE volunteer_page_events (
+        event_id TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL,
+        number INTEGER NOT NULL
+    )
+    """,
 )
 
 
@@ -62,6 +79,21 @@ class Prefs:
     """Quiet hours as (start, end) minutes after local midnight; end < start spans midnight."""
     tz: str | None = None
     urgent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PagingState:
+    """Where the paging of one case stands."""
+
+    specialties: tuple[str, ...]
+    """Specialties whose volunteers were already considered (retagging pages only new ones)."""
+    urgent: bool
+    round: int
+    """The round last paged."""
+    due: float | None
+    """When the current escalation timer is due: an older one that fires is superseded."""
+    stopped: bool
+    """A colleague showed interest (🙋 / 👀): no more escalation."""
 
 
 class VolunteerStore:
@@ -84,6 +116,16 @@ class VolunteerStore:
         return await self.db.execute(
             f"DELETE FROM volunteers WHERE room_id = ? AND user_id = ? "
             f"AND specialty IN ({marks})", (room_id, user_id, *specialties))
+
+    async def drop_specialty(self, room_id: str, specialty: str) -> list[str]:
+        """Unregister every volunteer of `specialty` in the room; who they were."""
+        async with self.db.transaction():
+            rows = await self.db.fetchall(
+                "SELECT user_id FROM volunteers WHERE room_id = ? AND specialty = ? "
+                "ORDER BY user_id", (room_id, specialty))
+            await self.db.execute("DELETE FROM volunteers WHERE room_id = ? AND specialty = ?",
+                                  (room_id, specialty))
+        return [r["user_id"] for r in rows]
 
     async def of_user(self, room_id: str, user_id: str) -> list[str]:
         rows = await self.db.fetchall(
@@ -170,20 +212,79 @@ class VolunteerStore:
             "ORDER BY user_id", (room_id, number, round_))
         return [r["user_id"] for r in rows]
 
+    async def add_page_event(self, room_id: str, number: int, event_id: str) -> None:
+        await self.db.execute(
+            "INSERT OR IGNORE INTO volunteer_page_events (event_id, room_id, number) "
+            "VALUES (?, ?, ?)", (event_id, room_id, number))
+
+    async def case_of_event(self, room_id: str, event_id: str) -> int | None:
+        """The case whose paging message or card `event_id` is (reactions on them count)."""
+        number = await self.db.fetchval(
+            "SELECT number FROM volunteer_page_events WHERE room_id = ? AND event_id = ?",
+            (room_id, event_id))
+        if number is None:
+            number = await self.db.fetchval(
+                "SELECT number FROM cases WHERE room_id = ? AND card_event_id = ?",
+                (room_id, event_id))
+        return None if number is None else int(number)
+
+    # ---- paging state of a case ------------------------------------------------------------
+    async def state(self, room_id: str, number: int) -> PagingState | None:
+        row = await self.db.fetchone(
+            "SELECT specialties, urgent, round, due, stopped FROM volunteer_cases "
+            "WHERE room_id = ? AND number = ?", (room_id, number))
+        if row is None:
+            return None
+        return PagingState(tuple(s for s in row["specialties"].split(",") if s),
+                           bool(row["urgent"]), int(row["round"]), row["due"],
+                           bool(row["stopped"]))
+
+    async def start_case(self, room_id: str, number: int, specialties: Sequence[str],
+                         urgent: bool, round_: int = 1) -> None:
+        await self.db.execute(
+            "INSERT OR IGNORE INTO volunteer_cases (room_id, number, specialties, urgent, round) "
+            "VALUES (?, ?, ?, ?, ?)", (room_id, number, ",".join(specialties), int(urgent),
+                                       round_))
+
+    async def update_case(self, room_id: str, number: int, **changes: Any) -> None:
+        """Change columns of `volunteer_cases` (specialties, round, due, stopped)."""
+        if "specialties" in changes:
+            changes["specialties"] = ",".join(changes["specialties"])
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        await self.db.execute(
+            f"UPDATE volunteer_cases SET {sets} WHERE room_id = ? AND number = ?",
+            (*changes.values(), room_id, number))
+
+    async def last_round(self, room_id: str, number: int) -> int:
+        return int(await self.db.fetchval(
+            "SELECT MAX(round) FROM volunteer_pages WHERE room_id = ? AND number = ?",
+            (room_id, number), 1))
+
     async def all_pages(self) -> list[tuple[str, int, str]]:
         rows = await self.db.fetchall(
             "SELECT room_id, number, user_id FROM volunteer_pages ORDER BY round, user_id")
         return [(r["room_id"], int(r["number"]), r["user_id"]) for r in rows]
 
-    async def stats(self, room_id: str) -> list[tuple[str, int, int]]:
-        """(user, pages received, replies written) for the room's volunteers and paged users."""
+    async def stats(self, room_id: str) -> list[tuple[str, int, int, list[float]]]:
+        """Per volunteer or paged user of the room: pages received, replies written in others'
+        cases, and the delays between each page and that user's first reply in the case.
+        """
         rows = await self.db.fetchall(
             "SELECT u.user_id, "
-            " (SELECT COUNT(*) FROM volunteer_pages p WHERE p.room_id = ? "
+            " (SELECT COUNT(*) FROM volunteer_pages p WHERE p.room_id = ?1 "
             "  AND p.user_id = u.user_id) AS pages, "
-            " (SELECT COUNT(*) FROM case_replies c WHERE c.room_id = ? "
-            "  AND c.sender = u.user_id) AS replies "
-            "FROM (SELECT user_id FROM volunteers WHERE room_id = ? "
-            "      UNION SELECT user_id FROM volunteer_pages WHERE room_id = ?) u "
-            "ORDER BY u.user_id", (room_id, room_id, room_id, room_id))
-        return [(r["user_id"], int(r["pages"]), int(r["replies"])) for r in rows]
+            " (SELECT COUNT(*) FROM case_replies r JOIN cases c "
+            "  ON c.room_id = r.room_id AND c.number = r.number "
+            "  WHERE r.room_id = ?1 AND r.sender = u.user_id AND c.poster != r.sender) AS replies "
+            "FROM (SELECT user_id FROM volunteers WHERE room_id = ?1 "
+            "      UNION SELECT user_id FROM volunteer_pages WHERE room_id = ?1) u "
+            "ORDER BY u.user_id", (room_id,))
+        delays: dict[str, list[float]] = {}
+        for row in await self.db.fetchall(
+                "SELECT p.user_id, MIN(r.at) - p.at AS delay FROM volunteer_pages p "
+                "JOIN case_replies r ON r.room_id = p.room_id AND r.number = p.number "
+                "AND r.sender = p.user_id AND r.at >= p.at "
+                "WHERE p.room_id = ? GROUP BY p.user_id, p.number", (room_id,)):
+            delays.setdefault(row["user_id"], []).append(float(row["delay"]))
+        return [(r["user_id"], int(r["pages"]), int(r["replies"]),
+                 sorted(delays.get(r["user_id"], []))) for r in rows]

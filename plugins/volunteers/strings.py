@@ -3,7 +3,7 @@
 STRINGS = {
     "arg.vol_specialty": {"fr": "spécialité", "en": "specialty"},
     "arg.vol_which": {"fr": "spécialité|stats", "en": "specialty|stats"},
-    "arg.vol_duration": {"fr": "durée", "en": "duration"},
+    "arg.vol_away": {"fr": "durée|date", "en": "duration|date"},
     "arg.vol_hours": {"fr": "HH:MM-HH:MM|off", "en": "HH:MM-HH:MM|off"},
     "arg.vol_switch": {"fr": "on|off", "en": "on|off"},
     "arg.vol_tz": {"fr": "fuseau", "en": "timezone"},
@@ -21,8 +21,9 @@ STRINGS = {
         "en": "Lists the room's volunteers (of one specialty), or their statistics.",
     },
     "volunteers.away.summary": {
-        "fr": "Suspend vos sollicitations (pour une durée, ou jusqu’à !back).",
-        "en": "Pauses your pages (for a while, or until !back).",
+        "fr": "Suspend vos sollicitations (pour une durée, jusqu’à une date incluse, ou "
+              "jusqu’à !back).",
+        "en": "Pauses your pages (for a while, through a date, or until !back).",
     },
     "volunteers.back.summary": {"fr": "Reprend vos sollicitations.",
                                 "en": "Resumes your pages."},
@@ -33,9 +34,9 @@ STRINGS = {
     "volunteers.mytz.summary": {"fr": "Règle votre fuseau horaire (ex. Europe/Paris).",
                                 "en": "Sets your timezone (e.g. Europe/Paris)."},
     "volunteers.urgent.summary": {
-        "fr": "Accepte (on) ou non (off) d’être sollicité pour les cas #urgent pendant vos "
+        "fr": "Accepte (on) ou non (off) d’être sollicité pour les cas urgents pendant vos "
               "heures calmes.",
-        "en": "Accepts (on) or not (off) pages for #urgent cases during your quiet hours.",
+        "en": "Accepts (on) or not (off) pages for urgent cases during your quiet hours.",
     },
     "volunteers.take.summary": {
         "fr": "Prend en charge le cas (dans son fil) : les sollicitations s’arrêtent.",
@@ -64,14 +65,29 @@ STRINGS = {
                         "en": "No volunteers in this room. {prefix}volunteer <specialty>"},
     "volunteers.list.header": {"fr": "Bénévoles du salon :", "en": "Volunteers of this room:"},
     "volunteers.list.line": {"fr": "{specialty} : ", "en": "{specialty}: "},
-    "volunteers.stats.header": {"fr": "Bénévoles : sollicitations reçues, réponses",
-                                "en": "Volunteers: pages received, replies"},
-    "volunteers.stats.line": {"fr": " : {pages} sollicitations, {replies} réponses",
-                              "en": ": {pages} pages, {replies} replies"},
+    "volunteers.stats.header": {
+        "fr": "Bénévoles : sollicitations reçues, réponses, délai médian de réponse",
+        "en": "Volunteers: pages received, replies, median reply time",
+    },
+    "volunteers.stats.line": {
+        "fr": " : {pages} sollicitations, {replies} réponses, délai médian {median}",
+        "en": ": {pages} pages, {replies} replies, median reply time {median}",
+    },
+    "volunteers.stats.na": {"fr": "—", "en": "—"},
     "volunteers.away": {"fr": "Absent : plus de sollicitation jusqu’à {prefix}back.",
                         "en": "Away: no more pages until {prefix}back."},
     "volunteers.away_for": {"fr": "Absent pour {duration} : plus de sollicitation d’ici là.",
                             "en": "Away for {duration}: no pages until then."},
+    "volunteers.away_until": {
+        "fr": "Absent jusqu’au {date} inclus : plus de sollicitation d’ici là.",
+        "en": "Away through {date}: no pages until then.",
+    },
+    "volunteers.away.bad": {
+        "fr": "« {value} » n’est ni une durée ni une date (ex. 4h, 3j, 15/08, 2027-08-15)",
+        "en": "“{value}” is neither a duration nor a date (e.g. 4h, 3d, 15/08, 2027-08-15)",
+    },
+    "volunteers.away.past": {"fr": "Le {date} est déjà passé.",
+                             "en": "{date} is already past."},
     "volunteers.back": {"fr": "De retour : vous pouvez de nouveau être sollicité.",
                         "en": "Back: you can be paged again."},
     "volunteers.quiet.set": {
@@ -89,12 +105,12 @@ STRINGS = {
         "en": "“{value}” is not a timezone (e.g. Europe/Paris, America/Martinique).",
     },
     "volunteers.urgent.on": {
-        "fr": "Vous pourrez être sollicité pour les cas #urgent même pendant vos heures calmes.",
-        "en": "You may be paged for #urgent cases even during your quiet hours.",
+        "fr": "Vous pourrez être sollicité pour les cas #{word} même pendant vos heures calmes.",
+        "en": "You may be paged for #{word} cases even during your quiet hours.",
     },
     "volunteers.urgent.off": {
-        "fr": "Pas de sollicitation pendant vos heures calmes, même pour les cas #urgent.",
-        "en": "No pages during your quiet hours, even for #urgent cases.",
+        "fr": "Pas de sollicitation pendant vos heures calmes, même pour les cas #{word}.",
+        "en": "No pages during your quiet hours, even for #{word} cases.",
     },
     "volunteers.page": {
         "fr": "Cas #{number} ({specialties}) : {who}, un avis ? Réagissez 🙋 ou tapez "
@@ -126,4 +142,9 @@ STRINGS = {
     "volunteers.take.done": {"fr": "Cas #{number} pris en charge par {who}. Merci !",
                              "en": "Case #{number} taken by {who}. Thank you!"},
     "volunteers.unclassified": {"fr": "non classé", "en": "unclassified"},
+    "volunteers.specialty_removed": {
+        "fr": " : vous n’êtes plus volontaires pour #{id} dans ce salon.",
+        "en": ": you are no longer volunteers for #{id} in this room.",
+    },
+    "volunteers.count": {"fr": "{count} volontaire(s)", "en": "{count} volunteer(s)"},
 }
