@@ -7,6 +7,7 @@ from the YAML: they are read from the environment (or a `.env` file beside the c
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import types
@@ -252,11 +253,12 @@ def build(cls: type[Any], data: Any, path: str, problems: list[str]) -> Any:
     return cls(**values)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_setting(cls: type[Any], name: str, raw: str) -> Any:
     """Convert a room setting typed as text to the type of field `name` of dataclass `cls`.
 
     Lists are written as words separated by spaces or commas. Raises Invalid when the text
-    does not fit the field (type, choices, range).
+    does not fit the field (type, choices, range). Cached: rooms' values are read per event.
     """
     hints = typing.get_type_hints(cls)
     tp = hints[name]
