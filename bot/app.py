@@ -13,7 +13,7 @@ import fnmatch
 import importlib
 import logging
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -64,6 +64,13 @@ CORE_MIGRATIONS = (
     """,
 )
 HANDLED_RETENTION = 7 * 86400
+REMEMBERED = 20_000
+"""Ids of events handled by this run kept in memory, so that checking costs no query."""
+TOKEN_EVERY = 1.0
+"""The sync token is written at most once a second: each handled event is recorded anyway,
+so a crash only makes the next run re-read (and skip) a second's worth of events."""
+LATE = 300.0
+"""Events older than this (origin time) may be late deliveries: checked in the database."""
 
 
 class Transport(Protocol):
@@ -140,6 +147,11 @@ class App:
         self._room_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._recent: dict[str, deque[float]] = defaultdict(deque)
         self._warned_rate: dict[str, float] = {}
+        self._handled: OrderedDict[str, None] = OrderedDict()
+        self._replaying = True
+        self._token: str | None = None
+        self._token_written = 0.0
+        """Until a sync token is saved, a batch may replay events a previous run handled."""
 
     # ---- start / stop -------------------------------------------------------------------
     async def start(self) -> None:
@@ -173,6 +185,7 @@ class App:
             await plugin.start()
 
     async def stop(self) -> None:
+        await self._write_token()
         for plugin in reversed(list(self.plugins.values())):
             try:
                 await plugin.stop()
@@ -239,8 +252,8 @@ class App:
                        payload: Mapping[str, Any] | None = None) -> None:
         await self.scheduler.schedule(component, key, due, payload)
 
-    async def cancel(self, component: str, key: str) -> None:
-        await self.scheduler.cancel(component, key)
+    async def cancel(self, component: str, *keys: str) -> None:
+        await self.scheduler.cancel(component, *keys)
 
     async def room_setting(self, room_id: str, key: str) -> str | None:
         return self.room_value(room_id, key)
@@ -262,9 +275,30 @@ class App:
         return await self.db.fetchval("SELECT value FROM kv WHERE key = 'sync_token'")
 
     async def save_sync_token(self, token: str) -> None:
+        """Called after each handled batch; written now, or within a second (see TOKEN_EVERY)."""
+        self._token = token
+        self._replaying = False
+        if self.now() - self._token_written >= TOKEN_EVERY:
+            await self._write_token()
+
+    async def _write_token(self) -> None:
+        if self._token is None:
+            return
         await self.db.execute(
             "INSERT INTO kv (key, value) VALUES ('sync_token', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (token,))
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (self._token,))
+        self._token, self._token_written = None, self.now()
+
+    async def _already_handled(self, event: Event) -> bool:
+        """Whether `event` was handled before. Only a replayed batch (before the first saved
+        token) or a late delivery can hold such an event: those ask the database; the rest
+        are checked against the ids this run handled."""
+        if event.event_id in self._handled:
+            return True
+        if self._replaying or event.timestamp / 1000 < self.now() - LATE:
+            return bool(await self.db.fetchval(
+                "SELECT 1 FROM handled_events WHERE event_id = ?", (event.event_id,)))
+        return False
 
     async def handle_batch(self, events: Sequence[Event]) -> None:
         """Handle a sync batch: rooms in parallel, each room's events in order."""
@@ -282,8 +316,7 @@ class App:
         """Handle one event once; events already handled (replayed after a crash) are skipped."""
         if event.sender == self.user_id:
             return
-        if await self.db.fetchval("SELECT 1 FROM handled_events WHERE event_id = ?",
-                                  (event.event_id,)):
+        if await self._already_handled(event):
             return
         ctx = Context.for_event(self, event)
         if isinstance(event, Undecryptable):
@@ -296,6 +329,9 @@ class App:
         await self.db.execute(
             "INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?, ?)",
             (event.event_id, self.now()))
+        self._handled[event.event_id] = None
+        if len(self._handled) > REMEMBERED:
+            self._handled.popitem(last=False)
 
     async def _guard(self, where: str, ctx: Context, work: Awaitable[Any]) -> None:
         """Run one handler; a failure is logged (no text) and answered with a reference."""

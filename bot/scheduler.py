@@ -53,9 +53,11 @@ class Scheduler:
         )
         self._wake.set()
 
-    async def cancel(self, component: str, key: str) -> None:
+    async def cancel(self, component: str, *keys: str) -> None:
+        """Forget the timers `keys` of `component` (one statement for them all)."""
+        marks = ", ".join("?" for _ in keys)
         await self._db.execute(
-            "DELETE FROM timers WHERE component = ? AND key = ?", (component, key))
+            f"DELETE FROM timers WHERE component = ? AND key IN ({marks})", (component, *keys))
 
     async def next_due(self) -> float | None:
         return await self._db.fetchval("SELECT MIN(due) FROM timers")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -43,10 +44,9 @@ class Database:
                 path.touch(mode=0o600)
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute(
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            await conn.execute_fetchall(f"PRAGMA {pragma}")
+        await conn.execute_fetchall(
             "CREATE TABLE IF NOT EXISTS schema_version ("
             " component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
         )
@@ -69,51 +69,51 @@ class Database:
             return
         async with self._lock:
             token = _in_tx.set(True)
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await self._conn.execute_fetchall("BEGIN IMMEDIATE")
             try:
                 yield self
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await self._conn.execute_fetchall("ROLLBACK")
                 raise
             else:
-                await self._conn.execute("COMMIT")
+                await self._conn.execute_fetchall("COMMIT")
             finally:
                 _in_tx.reset(token)
 
-    async def _run(self, sql: str, params: Sequence[Any] | dict[str, Any]) -> aiosqlite.Cursor:
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """This task's turn on the connection (already held inside a transaction)."""
         if _in_tx.get():
-            return await self._conn.execute(sql, params)
-        async with self._lock:
-            return await self._conn.execute(sql, params)
-
-    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
-        """Run one statement; return the number of rows changed (or the new rowid on insert)."""
-        cursor = await self._run(sql, params)
-        result = cursor.lastrowid if sql.lstrip().upper().startswith("INSERT") else None
-        changed = cursor.rowcount
-        await cursor.close()
-        return int(result if result else changed)
-
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        if _in_tx.get():
-            await self._conn.executemany(sql, rows)
+            yield
             return
         async with self._lock:
-            await self._conn.executemany(sql, rows)
+            yield
 
-    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
-                       ) -> aiosqlite.Row | None:
-        cursor = await self._run(sql, params)
-        row = await cursor.fetchone()
-        await cursor.close()
-        return row
+    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Run one statement; return the number of rows it changed.
+
+        Every statement is one trip to aiosqlite's thread (execute, fetch and close there):
+        the trips, not SQLite, are what an event costs.
+        """
+        async with self._turn():
+            before = self._conn.total_changes
+            await self._conn.execute_fetchall(sql, params)
+            return self._conn.total_changes - before
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self._turn():
+            cursor = await self._conn.executemany(sql, rows)
+            await cursor.close()
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
                        ) -> list[aiosqlite.Row]:
-        cursor = await self._run(sql, params)
-        rows = await cursor.fetchall()
-        await cursor.close()
-        return list(rows)
+        async with self._turn():
+            return list(await self._conn.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+                       ) -> aiosqlite.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchval(self, sql: str, params: Sequence[Any] | dict[str, Any] = (),
                        default: Any = None) -> Any:
@@ -136,10 +136,10 @@ class Database:
             async with self.transaction():
                 if isinstance(step, str):
                     for statement in _statements(step):
-                        await self._conn.execute(statement)
+                        await self._conn.execute_fetchall(statement)
                 else:
                     await step(self)
-                await self._conn.execute(
+                await self._conn.execute_fetchall(
                     "INSERT INTO schema_version (component, version) VALUES (?, ?) "
                     "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
                     (component, number),
@@ -147,5 +147,13 @@ class Database:
 
 
 def _statements(script: str) -> list[str]:
-    """Split an SQL script on `;` (our migrations hold no semicolons inside literals)."""
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """Split an SQL script into statements (a trigger's body keeps its inner `;`)."""
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n\t;"):
+                statements.append(pending.strip())
+            pending = ""
+    return statements

@@ -116,6 +116,43 @@ async def test_replayed_event_is_handled_once(h: Harness) -> None:
     assert [s.body for s in h.sent] == ["une fois"]
 
 
+async def test_replay_after_restart_is_checked_in_the_database(tmp_path) -> None:
+    """A new run replays the unsaved batch: those events were handled by the previous run."""
+    db = tmp_path / "bot.db"
+    async with Harness([Echo], db_path=db) as h1:
+        h1.add_room(members=[ALICE])
+        fresh = Message("!room:test", "$a", ALICE, int(h1.clock.value * 1000), "!echo 1 a")
+        await h1.deliver(fresh)
+    async with Harness([Echo], db_path=db, clock=h1.clock) as h2:
+        h2.add_room(members=[ALICE])
+        await h2.deliver(fresh)  # the replayed batch, before any token is saved
+        assert h2.sent == []
+        await h2.app.save_sync_token("s2")
+        newer = Message("!room:test", "$b", ALICE, int(h2.clock.value * 1000), "!echo 1 b")
+        await h2.deliver(newer)
+        await h2.deliver(newer)  # remembered in memory: no second answer
+        h2.clock.value += 3600
+        await h2.deliver(fresh)  # a late delivery (an hour old): asked of the database
+        assert [s.body for s in h2.sent] == ["b"]
+
+
+async def test_sync_token_is_written_at_most_once_a_second_and_at_stop(tmp_path) -> None:
+    db = tmp_path / "bot.db"
+    async with Harness([Echo], db_path=db) as h:
+        await h.app.save_sync_token("s1")
+        assert await h.app.load_sync_token() == "s1"
+        h.clock.value += 0.5
+        await h.app.save_sync_token("s2")
+        assert await h.app.load_sync_token() == "s1"  # pending, within the second
+        h.clock.value += 0.6
+        await h.app.save_sync_token("s3")
+        assert await h.app.load_sync_token() == "s3"
+        h.clock.value += 0.1
+        await h.app.save_sync_token("s4")
+    async with Harness([Echo], db_path=db) as h:
+        assert await h.app.load_sync_token() == "s4"  # written when the bot stopped
+
+
 async def test_timer_fires_once_and_survives_restart(tmp_path) -> None:
     db = tmp_path / "bot.db"
     async with Harness([Echo], db_path=db) as h1:

@@ -183,8 +183,7 @@ class Cases(Plugin):
                                                                  "autoclose")}
         payload = {"room_id": case.room_id, "number": case.number}
         if not case.is_open:
-            for key in keys.values():
-                await self.bot.cancel(self.name, key)
+            await self.bot.cancel(self.name, *keys.values())
             return
         if case.replies == 0:
             delay = await self.setting(case.room_id, "unanswered_reminder")

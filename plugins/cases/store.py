@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,15 @@ MIGRATIONS = (
         at REAL NOT NULL
     );
     CREATE INDEX case_replies_case ON case_replies (room_id, number)
+    """,
+    """
+    ALTER TABLE case_replies ADD COLUMN counts INTEGER NOT NULL DEFAULT 0;
+    CREATE TRIGGER case_replies_count AFTER INSERT ON case_replies WHEN NEW.counts BEGIN
+        UPDATE cases SET replies = replies + 1,
+            first_reply_at = COALESCE(first_reply_at, NEW.at),
+            first_reply_by = COALESCE(first_reply_by, NEW.sender)
+        WHERE room_id = NEW.room_id AND number = NEW.number;
+    END
     """,
 )
 
@@ -99,37 +109,77 @@ class CaseStats:
 _COLUMNS = ", ".join(f.name for f in dataclasses.fields(Case))
 
 
+CACHED = 4096
+"""Cases kept in memory (most recently used): a thread message looks its case up by root."""
+
+
 class CaseStore:
+    """The only writer of the cases tables, so it keeps the recent cases in memory: every
+    write refreshes the cached copy from the database."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: OrderedDict[tuple[str, int], Case] = OrderedDict()
+        self._roots: dict[tuple[str, str], int] = {}
+        self._not_roots: OrderedDict[tuple[str, str], None] = OrderedDict()
+        """Recent events known not to start a case (replies looked up as roots)."""
+
+    def _remember(self, case: Case) -> Case:
+        key = (case.room_id, case.number)
+        self._cache[key] = case
+        self._cache.move_to_end(key)
+        self._roots[(case.room_id, case.root_event_id)] = case.number
+        while len(self._cache) > CACHED:
+            _, old = self._cache.popitem(last=False)
+            self._roots.pop((old.room_id, old.root_event_id), None)
+        return case
+
+    async def _load(self, room_id: str, number: int) -> Case | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM cases WHERE room_id = ? AND number = ?", (room_id, number))
+        return self._remember(Case.from_row(row)) if row else None
+
+    async def _fresh(self, case: Case) -> Case:
+        fresh = await self._load(case.room_id, case.number)
+        assert fresh is not None
+        return fresh
 
     async def open_case(self, room_id: str, root: str, poster: str,
                         specialties: Sequence[str], tag_source: str, at: float) -> Case:
         """Create the next case of the room (or return the one already made for `root`)."""
-        async with self.db.transaction():
-            existing = await self.by_root(room_id, root)
-            if existing is not None:
-                return existing
-            number = await self.db.fetchval(
-                "SELECT COALESCE(MAX(number), 0) + 1 FROM cases WHERE room_id = ?", (room_id,))
-            await self.db.execute(
-                "INSERT INTO cases (room_id, number, root_event_id, poster, specialties, "
-                "tag_source, status, opened_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
-                (room_id, number, root, poster, ",".join(specialties), tag_source, at))
-        case = await self.get(room_id, int(number))
+        # One statement, so atomic: numbering and the unique root need no transaction.
+        self._not_roots.pop((room_id, root), None)
+        await self.db.execute(
+            "INSERT OR IGNORE INTO cases (room_id, number, root_event_id, poster, specialties, "
+            "tag_source, status, opened_at) SELECT ?, COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, "
+            "'open', ? FROM cases WHERE room_id = ?",
+            (room_id, root, poster, ",".join(specialties), tag_source, at, room_id))
+        case = await self.by_root(room_id, root)
         assert case is not None
         return case
 
     async def get(self, room_id: str, number: int) -> Case | None:
-        row = await self.db.fetchone(
-            f"SELECT {_COLUMNS} FROM cases WHERE room_id = ? AND number = ?", (room_id, number))
-        return Case.from_row(row) if row else None
+        cached = self._cache.get((room_id, number))
+        if cached is not None:
+            self._cache.move_to_end((room_id, number))
+            return cached
+        return await self._load(room_id, number)
 
     async def by_root(self, room_id: str, root: str) -> Case | None:
+        number = self._roots.get((room_id, root))
+        if number is not None:
+            return await self.get(room_id, number)
+        if (room_id, root) in self._not_roots:
+            return None
         row = await self.db.fetchone(
             f"SELECT {_COLUMNS} FROM cases WHERE room_id = ? AND root_event_id = ?",
             (room_id, root))
-        return Case.from_row(row) if row else None
+        if row:
+            return self._remember(Case.from_row(row))
+        self._not_roots[(room_id, root)] = None
+        if len(self._not_roots) > CACHED:
+            self._not_roots.popitem(last=False)
+        return None
 
     async def by_reply(self, room_id: str, event_id: str) -> Case | None:
         row = await self.db.fetchone(
@@ -144,27 +194,18 @@ class CaseStore:
         await self.db.execute(
             f"UPDATE cases SET {sets} WHERE room_id = ? AND number = ?",
             (*changes.values(), case.room_id, case.number))
-        fresh = await self.get(case.room_id, case.number)
-        assert fresh is not None
-        return fresh
+        return await self._fresh(case)
 
     async def add_reply(self, case: Case, event_id: str, sender: str, at: float,
                         counts: bool) -> Case:
         """Record a thread message; `counts` says whether it is an answer (not the poster's)."""
-        async with self.db.transaction():
-            added = await self.db.execute(
-                "INSERT OR IGNORE INTO case_replies (event_id, room_id, number, sender, at) "
-                "VALUES (?, ?, ?, ?, ?)", (event_id, case.room_id, case.number, sender, at))
-            if added and counts:
-                await self.db.execute(
-                    "UPDATE cases SET replies = replies + 1, "
-                    "first_reply_at = COALESCE(first_reply_at, ?), "
-                    "first_reply_by = COALESCE(first_reply_by, ?) "
-                    "WHERE room_id = ? AND number = ?",
-                    (at, sender, case.room_id, case.number))
-        fresh = await self.get(case.room_id, case.number)
-        assert fresh is not None
-        return fresh
+        added = await self.db.execute(
+            "INSERT OR IGNORE INTO case_replies (event_id, room_id, number, sender, at, counts) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (event_id, case.room_id, case.number, sender, at, int(counts)))
+        if added and counts:  # the trigger counted it
+            return await self._fresh(case)
+        return await self.get(case.room_id, case.number) or case
 
     async def responders(self, case: Case) -> list[str]:
         rows = await self.db.fetchall(

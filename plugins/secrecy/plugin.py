@@ -383,17 +383,10 @@ class Secrecy(Plugin):
     # ---- 4. onboarding -----------------------------------------------------------------------
     async def _onboard(self, ctx: Context, user_id: str, root: str) -> None:
         """Show the rules the first time `user_id` opens a case in the room."""
-        db = self.bot.db
-        async with db.transaction():
-            if await db.fetchval(
-                "SELECT 1 FROM secrecy_onboarded WHERE room_id = ? AND user_id = ?",
-                (ctx.room_id, user_id),
-            ):
-                return
-            await db.execute(
-                "INSERT INTO secrecy_onboarded (room_id, user_id) VALUES (?, ?)",
-                (ctx.room_id, user_id),
-            )
+        if not await self.bot.db.execute(
+                "INSERT OR IGNORE INTO secrecy_onboarded (room_id, user_id) VALUES (?, ?)",
+                (ctx.room_id, user_id)):
+            return
         await ctx.in_thread_of(root).reply(
             Rich.of(
                 fill(ctx.t("secrecy.onboarding"), poster=self._pill(ctx, user_id)),

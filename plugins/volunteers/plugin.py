@@ -257,8 +257,9 @@ class Volunteers(Plugin):
                                         fold(body)) is not None
 
     async def select(self, case: Case, specs: Sequence[str], exclude: set[str],
-                     urgent: bool) -> list[str]:
-        """The volunteers of `specs` to page next for `case`, in rotation order.
+                     urgent: bool, found: list[tuple[Prefs, int]] | None = None) -> list[str]:
+        """The volunteers of `specs` to page next for `case`, in rotation order (`found`: the
+        candidates, when the caller already has them).
 
         Call it under `self._lock` and record the pages before releasing it (the daily cap).
         """
@@ -268,14 +269,15 @@ class Volunteers(Plugin):
         members = self.bot.room(room_id).members
         now = self.bot.now()
         chosen: list[str] = []
-        for user in await self.store.candidates(room_id, specs):
+        if found is None:
+            found = await self.store.candidates(room_id, specs, now - DAY)
+        for prefs, pages_today in found:
+            user = prefs.user_id
             if len(chosen) >= limit:
                 break
             if user in (case.poster, self.bot.user_id) or user in exclude or user not in members:
                 continue
-            if not await self._available(await self.store.prefs(user), room_id, now, urgent):
-                continue
-            if await self.store.pages_since(user, now - DAY) >= cap:
+            if pages_today >= cap or not await self._available(prefs, room_id, now, urgent):
                 continue
             chosen.append(user)
         return chosen
@@ -314,13 +316,13 @@ class Volunteers(Plugin):
         specs = await self._targets(case)
         async with self._lock:
             await self.store.start_case(case.room_id, case.number, specs, urgent)
-            if not [u for u in await self.store.candidates(case.room_id, specs)
-                    if u != case.poster]:
+            found = await self.store.candidates(case.room_id, specs, self.bot.now() - DAY)
+            if not [p for p, _ in found if p.user_id != case.poster]:
                 return
             # A replay after a crash pages the same people again (same transaction ids).
             users = await self.store.paged_in_round(case.room_id, case.number, 1)
             if not users:
-                users = await self.select(case, specs, set(), urgent)
+                users = await self.select(case, specs, set(), urgent, found)
                 await self._record(case, users, 1)
         # Armed first: a page that fails to send does not end the escalation, nor does it
         # keep the case from opening (its card is sent after this).

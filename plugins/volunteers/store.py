@@ -96,6 +96,16 @@ class PagingState:
     """A colleague showed interest (🙋 / 👀): no more escalation."""
 
 
+def _prefs(user_id: str, row: Any) -> Prefs:
+    """A volunteer's preferences from a row of volunteer_prefs columns (None: defaults)."""
+    if row is None:
+        return Prefs(user_id)
+    quiet = None
+    if row["quiet_start"] is not None and row["quiet_end"] is not None:
+        quiet = (int(row["quiet_start"]), int(row["quiet_end"]))
+    return Prefs(user_id, row["away_until"], quiet, row["tz"], bool(row["urgent"]))
+
+
 class VolunteerStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -140,8 +150,11 @@ class VolunteerStore:
             "ORDER BY specialty, user_id", (room_id,))
         return [(r["specialty"], r["user_id"]) for r in rows]
 
-    async def candidates(self, room_id: str, specialties: Sequence[str]) -> list[str]:
-        """Volunteers of any of `specialties`, least recently paged here first, then by id.
+    async def candidates(self, room_id: str, specialties: Sequence[str], since: float
+                         ) -> list[tuple[Prefs, int]]:
+        """Volunteers of any of `specialties` with their preferences and how many pages they
+        got since `since` (all rooms), least recently paged here first, then by id — in one
+        query, as it runs for every new case.
 
         People paged in the same round share a time; `turn` keeps the order they were picked
         in, so the rotation is a true queue rather than favouring low ids.
@@ -151,23 +164,22 @@ class VolunteerStore:
         marks = ", ".join("?" for _ in specialties)
         rows = await self.db.fetchall(
             "SELECT v.user_id, COALESCE(MAX(r.last_paged_at), 0) AS last, "
-            "COALESCE(MAX(r.turn), 0) AS turn FROM volunteers v "
+            "COALESCE(MAX(r.turn), 0) AS turn, p.away_until, p.quiet_start, p.quiet_end, "
+            "p.tz, p.urgent, (SELECT COUNT(*) FROM volunteer_pages g "
+            "WHERE g.user_id = v.user_id AND g.at > ?) AS pages FROM volunteers v "
             "LEFT JOIN volunteer_rotation r ON r.room_id = v.room_id AND r.user_id = v.user_id "
+            "LEFT JOIN volunteer_prefs p ON p.user_id = v.user_id "
             f"WHERE v.room_id = ? AND v.specialty IN ({marks}) "
-            "GROUP BY v.user_id ORDER BY last, turn, v.user_id", (room_id, *specialties))
-        return [r["user_id"] for r in rows]
+            "GROUP BY v.user_id ORDER BY last, turn, v.user_id",
+            (since, room_id, *specialties))
+        return [(_prefs(r["user_id"], r), int(r["pages"])) for r in rows]
 
     # ---- availability --------------------------------------------------------------------
     async def prefs(self, user_id: str) -> Prefs:
         row = await self.db.fetchone(
             "SELECT away_until, quiet_start, quiet_end, tz, urgent FROM volunteer_prefs "
             "WHERE user_id = ?", (user_id,))
-        if row is None:
-            return Prefs(user_id)
-        quiet = None
-        if row["quiet_start"] is not None and row["quiet_end"] is not None:
-            quiet = (int(row["quiet_start"]), int(row["quiet_end"]))
-        return Prefs(user_id, row["away_until"], quiet, row["tz"], bool(row["urgent"]))
+        return _prefs(user_id, row)
 
     async def set_prefs(self, user_id: str, **changes: Any) -> None:
         """Change columns of `volunteer_prefs` (away_until, quiet_start, quiet_end, tz, urgent)."""
@@ -193,12 +205,6 @@ class VolunteerStore:
                     "ON CONFLICT(room_id, user_id) DO UPDATE SET "
                     "last_paged_at = excluded.last_paged_at, turn = excluded.turn",
                     (room_id, user, at))
-
-    async def pages_since(self, user_id: str, start: float) -> int:
-        """Pages `user_id` received since `start`, in every room."""
-        return int(await self.db.fetchval(
-            "SELECT COUNT(*) FROM volunteer_pages WHERE user_id = ? AND at > ?",
-            (user_id, start), 0))
 
     async def paged(self, room_id: str, number: int) -> list[str]:
         rows = await self.db.fetchall(
