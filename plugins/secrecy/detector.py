@@ -510,6 +510,8 @@ dr dr. drs pr pr. docteur docteurs professeur professeurs doctoresse prof prof.
 """
 )
 _PATIENT = frozenset({"patient", "patiente"})
+_TITLES = _CIVIL | _DOCTOR
+_TITLES_OR_PATIENT = _TITLES | _PATIENT
 # Capitalised words that start sentences or headings and are never a person here.
 _COMMON = _words(
     """
@@ -686,7 +688,7 @@ def _names(text: str, out: list[_Cand]) -> None:
         for t in _TOKEN_RE.finditer(chain.group(0)):
             s, word = chain.start() + t.start(), t.group(0)
             head, dot, rest = word.partition(".")
-            if dot and rest and _norm(head + ".") in _CIVIL | _DOCTOR:  # "Pr.Plecis", "M.BRIAT"
+            if dot and rest and _norm(head + ".") in _TITLES:  # "Pr.Plecis", "M.BRIAT"
                 toks.append((s, s + len(head) + 1, head + "."))
                 toks.append((s + len(head) + 1, s + len(word), rest))
             else:
@@ -719,7 +721,7 @@ def _name_chain(text: str, toks: list[tuple[int, int, str]], out: list[_Cand]) -
         j = i
         while j < n and len(kinds) < 5:
             k = _name_like(toks[j][2])
-            if not k or _norm(toks[j][2]) in _DOCTOR | _CIVIL | _PATIENT:
+            if not k or _norm(toks[j][2]) in _TITLES_OR_PATIENT:
                 break
             kinds.append(k)
             j += 1
