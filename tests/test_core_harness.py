@@ -138,16 +138,18 @@ async def test_replay_after_restart_is_checked_in_the_database(tmp_path) -> None
 
 async def test_sync_token_is_written_at_most_once_a_second_and_at_stop(tmp_path) -> None:
     db = tmp_path / "bot.db"
+    wall = [100.0]
     async with Harness([Echo], db_path=db) as h:
+        h.app.monotonic = lambda: wall[0]
         await h.app.save_sync_token("s1")
         assert await h.app.load_sync_token() == "s1"
-        h.clock.value += 0.5
+        wall[0] += 0.5
         await h.app.save_sync_token("s2")
         assert await h.app.load_sync_token() == "s1"  # pending, within the second
-        h.clock.value += 0.6
+        wall[0] += 0.6
         await h.app.save_sync_token("s3")
         assert await h.app.load_sync_token() == "s3"
-        h.clock.value += 0.1
+        wall[0] += 0.1
         await h.app.save_sync_token("s4")
     async with Harness([Echo], db_path=db) as h:
         assert await h.app.load_sync_token() == "s4"  # written when the bot stopped

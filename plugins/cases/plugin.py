@@ -177,8 +177,9 @@ class Cases(Plugin):
         for ext in self.extensions:
             await ext.case_changed(ctx, case)
 
-    async def _timers(self, case: Case) -> None:
-        """(Re)arm the reminders that fit the case's state; cancel the others."""
+    async def _timers(self, case: Case, opened: bool = False) -> None:
+        """(Re)arm the reminders that fit the case's state; cancel the others (`opened`: a new
+        case, which has no reminder to cancel)."""
         keys = {k: f"{k}:{case.room_id}:{case.number}" for k in ("unanswered", "resolve",
                                                                  "autoclose")}
         payload = {"room_id": case.room_id, "number": case.number}
@@ -189,7 +190,8 @@ class Cases(Plugin):
             delay = await self.setting(case.room_id, "unanswered_reminder")
             await self.bot.schedule(self.name, keys["unanswered"], case.opened_at + delay,
                                     payload)
-            await self.bot.cancel(self.name, keys["resolve"])
+            if not opened:
+                await self.bot.cancel(self.name, keys["resolve"])
         else:
             await self.bot.cancel(self.name, keys["unanswered"])
             delay = await self.setting(case.room_id, "resolve_reminder")
@@ -261,7 +263,7 @@ class Cases(Plugin):
         case = await self.store.get(case.room_id, case.number) or case
         card_id = await ctx.reply(self.card(ctx, case, evidence))
         case = await self.store.update(case, card_event_id=card_id)
-        await self._timers(case)
+        await self._timers(case, opened=True)
 
     @staticmethod
     def _evidence(tags: Sequence[Any]) -> list[str]:

@@ -188,13 +188,21 @@ class CaseStore:
         return await self.get(room_id, row["number"]) if row else None
 
     async def update(self, case: Case, **changes: Any) -> Case:
-        if "specialties" in changes:
-            changes["specialties"] = ",".join(changes["specialties"])
-        sets = ", ".join(f"{k} = ?" for k in changes)
+        """Set columns of `case`; the result is the cached copy (current: every write goes
+        through this store) with the changes, else the row read back."""
+        stored = dict(changes)
+        if "specialties" in stored:
+            stored["specialties"] = ",".join(stored["specialties"])
+        sets = ", ".join(f"{k} = ?" for k in stored)
         await self.db.execute(
             f"UPDATE cases SET {sets} WHERE room_id = ? AND number = ?",
-            (*changes.values(), case.room_id, case.number))
-        return await self._fresh(case)
+            (*stored.values(), case.room_id, case.number))
+        cached = self._cache.get((case.room_id, case.number))
+        if cached is None:
+            return await self._fresh(case)
+        if "specialties" in changes:
+            changes["specialties"] = tuple(changes["specialties"])
+        return self._remember(dataclasses.replace(cached, **changes))
 
     async def add_reply(self, case: Case, event_id: str, sender: str, at: float,
                         counts: bool) -> Case:
