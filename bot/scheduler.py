@@ -85,5 +85,8 @@ class Scheduler:
             await self.run_due()
             due = await self.next_due()
             delay = 3600.0 if due is None else max(0.0, min(3600.0, due - self._now()))
+            # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that lands
+            # just after the event was set (CPython gh-86296), and the bot would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 
 import pytest
@@ -153,6 +155,18 @@ async def test_sync_token_is_written_at_most_once_a_second_and_at_stop(tmp_path)
         await h.app.save_sync_token("s4")
     async with Harness([Echo], db_path=db) as h:
         assert await h.app.load_sync_token() == "s4"  # written when the bot stopped
+
+
+async def test_timer_loop_stops_when_cancelled_right_after_a_schedule(h: Harness) -> None:
+    """A stop right after a command (which schedules a reminder) must not hang the bot."""
+    for _ in range(20):
+        task = asyncio.create_task(h.app.scheduler.run())
+        await asyncio.sleep(0.01)
+        await h.app.scheduler.schedule("echo", "later:x", h.clock.value + 3600)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=2)
+        assert task.cancelled()
 
 
 async def test_timer_fires_once_and_survives_restart(tmp_path) -> None:
