@@ -31,5 +31,6 @@ lint: install
 test: install node lint
 	$(PY) -m pytest
 
+# make bench BENCH_ARGS="--quick" (or "latency burst", "scale --rooms 300"): see bench/RESULTS.md
 bench: install
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)

@@ -1,0 +1,221 @@
+"""4. In-process: events per second through the router, every default plugin and the SQLite
+database (a file, WAL) with the fake transport — no network — pinned to one core; baseline:
+the same events through the router alone (no plugin). And the secrecy scanner's µs per 1 KiB
+post; baseline: one trivial regex pass (`\\w+`) over the same texts."""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import dataclasses
+import io
+import os
+import pstats
+import re
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from bench.corpus import IDENTIFYING, case_command, kilobyte_texts, post
+from bench.report import BenchResult, Figure, Target, median
+from bot.app import load_plugin_classes
+from bot.config import Config, Duration, RateLimitConfig
+from bot.events import Edit, Event, Message, Reaction
+from bot.plugin import Plugin
+from bot.testing import START, Harness
+from plugins.secrecy import scan
+
+ROOMS = tuple(f"!room{n}:bench" for n in range(4))
+DOCTORS = tuple(f"@dr{n}:bench" for n in range(8))
+CONFIG = Config(data_dir=Path("/nonexistent"),
+                rate_limit=RateLimitConfig(commands=1_000_000, per=Duration(1)))
+"""The per-user command rate limit is lifted: one fake poster sends thousands of commands."""
+STEP = 20.0
+"""Fake seconds between two events."""
+_WORD = re.compile(r"\w+")
+
+
+def all_plugins() -> list[type[Plugin]]:
+    """casebot's default plugins (what `casebot run` loads without a `plugins:` list)."""
+    return [cls for cls, _ in load_plugin_classes(CONFIG)]
+
+
+def stream(rounds: int) -> Iterator[tuple[str, Event]]:
+    """A day in busy rooms, `rounds` cases long: each case gets replies, chat around it, a
+    reaction, an edit; some replies hold identifiers (warnings), a quarter are resolved with
+    ✅, and `!cases` / `!stats` are asked now and then. Yields (kind, event)."""
+    ids = iter(range(1, 10**9))
+
+    def eid() -> str:
+        return f"$b{next(ids)}"
+
+    for r in range(rounds):
+        room = ROOMS[r % len(ROOMS)]
+        poster, *others = (DOCTORS[(r + k) % len(DOCTORS)] for k in range(4))
+        root = eid()
+        yield "case", Message(room, root, poster, 0, case_command(r))
+        replies = [eid() for _ in others]
+        for n, (doc, rid) in enumerate(zip(others, replies, strict=True)):
+            text = post(r * 7 + n + 1)
+            if n == 0 and r % 5 == 0:
+                text = f"{text} {IDENTIFYING}"
+            yield "reply", Message(room, rid, doc, 0, text, thread_root=root)
+        yield "chat", Message(room, eid(), others[0], 0, post(r * 3 + 2))
+        yield "reaction", Reaction(room, eid(), others[1], 0, root, "👍")
+        yield "edit", Edit(room, eid(), others[2], 0, replies[2], post(r * 5 + 4),
+                           thread_root=root)
+        if r % 4 == 3:
+            yield "resolve", Reaction(room, eid(), poster, 0, replies[1], "✅")
+        else:
+            yield "reply", Message(room, eid(), poster, 0, "Merci pour vos retours !",
+                                   thread_root=root)
+        if r % 10 == 9:
+            yield "command", Message(room, eid(), others[0], 0, "!cases")
+        if r % 20 == 19:
+            yield "command", Message(room, eid(), others[1], 0, "!stats")
+
+
+async def prepare(h: Harness) -> None:
+    """Rooms with their members, and volunteers paged by new cases (not timed)."""
+    for room in ROOMS:
+        h.add_room(room, members=DOCTORS, powers={DOCTORS[-1]: 50})
+        if "volunteers" in h.app.plugins:
+            for doc in DOCTORS[-3:]:
+                await h.say(doc, "!volunteer cardio dermato mg pneumo", room=room)
+
+
+def workdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def size_on_disk(db_path: Path) -> int:
+    """Bytes of an SQLite database with its -wal and -shm files."""
+    return sum(p.stat().st_size for p in db_path.parent.glob(db_path.name + "*"))
+
+
+@contextlib.contextmanager
+def one_core() -> Iterator[None]:
+    """Pin this thread (and the threads it starts, e.g. aiosqlite's) to a single CPU."""
+    if not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+async def drive(plugins: Sequence[type[Plugin]], events: Sequence[tuple[str, Event]],
+                db_path: Path, profile: cProfile.Profile | None = None
+                ) -> tuple[float, dict[str, list[float]], Harness]:
+    """Deliver the events one sync batch each; return wall seconds and seconds per kind."""
+    per_kind: dict[str, list[float]] = defaultdict(list)
+    async with Harness(plugins, config=CONFIG, db_path=db_path) as h:
+        await prepare(h)
+        h.clock.value = START
+        began = time.perf_counter()
+        if profile:
+            profile.enable()
+        for kind, event in events:
+            h.clock.value += STEP
+            timed = _stamped(event, h.clock.value)
+            t0 = time.perf_counter()
+            await h.app.handle_batch([timed])
+            per_kind[kind].append(time.perf_counter() - t0)
+        if profile:
+            profile.disable()
+        wall = time.perf_counter() - began
+    return wall, per_kind, h
+
+
+def _stamped(event: Event, now: float) -> Event:
+    return dataclasses.replace(event, timestamp=int(now * 1000))
+
+
+def scanner_us_per_kib(texts: Sequence[str], passes: int = 5) -> tuple[float, float]:
+    """(scan, regex baseline) µs per KiB: the best of `passes` passes over the texts, after a
+    warm-up (as `timeit` does: other work on the machine only ever slows a pass down)."""
+    kib = sum(len(t.encode()) for t in texts) / 1024
+    for text in texts[:5]:
+        scan(text)
+    timings: dict[str, list[float]] = {"scan": [], "regex": []}
+    for _ in range(passes):
+        t0 = time.perf_counter()
+        for text in texts:
+            scan(text)
+        t1 = time.perf_counter()
+        for text in texts:
+            _WORD.findall(text)
+        t2 = time.perf_counter()
+        timings["scan"].append((t1 - t0) / kib * 1e6)
+        timings["regex"].append((t2 - t1) / kib * 1e6)
+    return min(timings["scan"]), min(timings["regex"])
+
+
+def write_profile(profile: cProfile.Profile, path: Path, limit: int = 30) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profile.dump_stats(str(path.with_suffix(".prof")))
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out).strip_dirs()
+    stats.sort_stats("tottime").print_stats(limit)
+    stats.sort_stats("cumulative").print_stats(limit)
+    path.with_suffix(".txt").write_text(out.getvalue())
+
+
+async def run(base: Path, quick: bool = False, rounds: int | None = None,
+              texts: int | None = None, passes: int | None = None,
+              profile: Path | None = None) -> BenchResult:
+    rounds = rounds or (40 if quick else 500)
+    texts = texts or (20 if quick else 200)
+    passes = passes or (1 if quick else 3)
+    events = list(stream(rounds))
+    res = BenchResult("inprocess", f"{len(events)} events (cases, replies, chat, reactions, "
+                      "edits, commands) through router + all plugins + SQLite, fake transport, "
+                      "one core; secrecy scan of 1 KiB posts",
+                      "router alone (no plugin) on the same events; a `\\w+` regex pass over "
+                      "the same texts",
+                      params={"events": len(events), "rounds": rounds, "passes": passes})
+    workdir(base)
+    walls: dict[str, list[float]] = {"full": [], "bare": []}
+    kinds: dict[str, list[float]] = defaultdict(list)
+    bare_kinds: dict[str, list[float]] = defaultdict(list)
+    with one_core():
+        for n in range(passes):  # alternated, so that both see the same machine
+            wall, per_kind, h = await drive(all_plugins(), events, base / f"full{n}.db")
+            walls["full"].append(wall)
+            for kind, values in per_kind.items():
+                kinds[kind].extend(values)
+            wall, per_kind, _ = await drive([], events, base / f"bare{n}.db")
+            walls["bare"].append(wall)
+            for kind, values in per_kind.items():
+                bare_kinds[kind].extend(values)
+        clean_us, clean_re = scanner_us_per_kib(kilobyte_texts(texts))
+        dirty_us, dirty_re = scanner_us_per_kib(kilobyte_texts(texts, with_identifiers=True))
+    cases = sum(1 for k, _ in events if k == "case")
+    answered = len({s.thread_root for s in h.sent if s.body.startswith("Cas #")})
+    res.check("every !case got its card", answered == cases, f"{answered} cards, {cases} cases")
+    res.params["µs per event, by kind"] = {
+        k: {"casebot": round(median(v) * 1e6), "router only": round(median(bare_kinds[k]) * 1e6)}
+        for k, v in kinds.items()}
+    res.add(
+        Figure("throughput", "events/s", len(events) / min(walls["full"]),
+               len(events) / min(walls["bare"]), Target("value", ">=", 2000),
+               note=f"best of {passes} passes"),
+        Figure("!case handling", "ms", median(kinds["case"]) * 1000,
+               median(bare_kinds["case"]) * 1000,
+               note="median; the router-only baseline answers 'unknown command'"),
+        Figure("secrecy scan, clean 1 KiB post", "µs", clean_us, clean_re,
+               Target("value", "<=", 200)),
+        Figure("secrecy scan, 1 KiB with identifiers", "µs", dirty_us, dirty_re,
+               Target("value", "<=", 200)),
+    )
+    if profile is not None:
+        prof = cProfile.Profile()
+        with one_core():
+            await drive(all_plugins(), events, base / "profiled.db", prof)
+        write_profile(prof, profile / "inprocess")
+    return res

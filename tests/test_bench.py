@@ -1,0 +1,88 @@
+"""Smoke tests of the benchmarks (bench/): every code path with tiny sizes, no timing asserted."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from bench import burst, dbgrowth, inprocess, latency, scale
+from bench.__main__ import parse
+from bench.corpus import kilobyte_texts
+from bench.report import BenchResult, Figure, Target, percentile, table, write_json
+from bot.homeserver import LocalSynapse
+
+
+def test_figures_ratios_targets_table_and_json(tmp_path: Path) -> None:
+    res = BenchResult("demo", "a title", "a floor")
+    res.add(Figure("p50", "ms", 110, 100, Target("ratio", "<=", 1.15)),
+            Figure("speed", "events/s", 1500, None, Target("value", ">=", 2000)),
+            Figure("nothing", "", 0, 0))
+    res.check("answered", False, "1 lost")
+    first, second, third = res.figures
+    assert first.ratio == pytest.approx(1.1) and first.met is True
+    assert second.ratio is None and second.met is False
+    assert third.ratio is None and third.met is None
+    assert not res.correct
+    text = table([res])
+    assert "1.10×" in text and "FAILED: answered" in text and "✗" in text
+    write_json(tmp_path / "r.json", [res], {"quick": True})
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["benchmarks"]["demo"]["figures"][0]["ratio"] == 1.1
+    assert data["benchmarks"]["demo"]["correct"] is False
+    assert data["machine"]["cores"] >= 1
+
+
+def test_percentile_and_corpus() -> None:
+    assert percentile([3, 1, 2, 4], 50) == 2.5
+    assert percentile([5], 99) == 5
+    assert math.isnan(percentile([], 50))
+    texts = kilobyte_texts(3, with_identifiers=True)
+    assert len(texts) == 3 and all(1000 <= len(t.encode()) <= 1024 for t in texts)
+
+
+def test_command_line() -> None:
+    assert parse([]).which == ["inprocess", "db", "latency", "burst", "scale"]
+    args = parse(["scale", "latency", "--quick", "--rooms", "5"])
+    assert args.which == ["latency", "scale"] and args.quick and args.rooms == 5
+    with pytest.raises(SystemExit):
+        parse(["nope"])
+
+
+async def test_inprocess_and_database_benchmarks(tmp_path: Path) -> None:
+    res = await inprocess.run(tmp_path / "in", rounds=4, texts=3, passes=2)
+    assert res.correct, res.checks
+    assert {f.name for f in res.figures} >= {"throughput", "secrecy scan, clean 1 KiB post"}
+    assert all(f.value > 0 and f.baseline for f in res.figures)
+    res = await dbgrowth.run(tmp_path / "db", cases=300, real_rounds=4)
+    assert res.correct, res.checks
+    assert all(f.value > 0 for f in res.figures)
+
+
+@pytest.fixture
+def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shorter pauses (they wait for late duplicates or let a bot settle, nothing else)."""
+    monkeypatch.setattr(latency, "SETTLE", 0.2)
+    monkeypatch.setattr(burst, "SETTLE", 0.2)
+    monkeypatch.setattr(scale, "IDLE", 0.2)
+    monkeypatch.setattr(scale, "SYNC_GAP", 0.1)
+
+
+@pytest.mark.live
+@pytest.mark.usefixtures("no_waiting")
+async def test_latency_and_burst_tiny(synapse: LocalSynapse, tmp_path: Path) -> None:
+    res = await latency.run(synapse, tmp_path / "latency", cases=2)
+    assert res.correct, res.checks
+    res = await burst.run(synapse, tmp_path / "burst", cases=4, clients=2, rooms=1)
+    assert res.correct, res.checks
+    assert [f.value for f in res.figures if f.name.startswith("replies")] == [0, 0]
+
+
+@pytest.mark.live
+@pytest.mark.usefixtures("no_waiting")
+async def test_scale_tiny(synapse: LocalSynapse, tmp_path: Path) -> None:
+    res = await scale.run(synapse, tmp_path / "scale", rooms=2, every=1, history=2, syncs=2)
+    assert res.correct, res.checks
+    assert all(f.value > 0 and f.baseline for f in res.figures if f.unit in ("s", "MiB"))
