@@ -112,7 +112,8 @@ def one_core() -> Iterator[None]:
 async def drive(plugins: Sequence[type[Plugin]], events: Sequence[tuple[str, Event]],
                 db_path: Path, profile: cProfile.Profile | None = None
                 ) -> tuple[float, dict[str, list[float]], Harness]:
-    """Deliver the events one sync batch each; return wall seconds and seconds per kind."""
+    """Deliver the events one sync batch each, saving the sync token after each as the sync
+    loop does; return wall seconds and seconds per kind."""
     per_kind: dict[str, list[float]] = defaultdict(list)
     async with Harness(plugins, config=CONFIG, db_path=db_path) as h:
         await prepare(h)
@@ -120,11 +121,12 @@ async def drive(plugins: Sequence[type[Plugin]], events: Sequence[tuple[str, Eve
         began = time.perf_counter()
         if profile:
             profile.enable()
-        for kind, event in events:
+        for n, (kind, event) in enumerate(events):
             h.clock.value += STEP
             timed = _stamped(event, h.clock.value)
             t0 = time.perf_counter()
             await h.app.handle_batch([timed])
+            await h.app.save_sync_token(f"bench{n}")  # as the sync loop does after a batch
             per_kind[kind].append(time.perf_counter() - t0)
         if profile:
             profile.disable()

@@ -785,6 +785,28 @@ _LONG_NUMBER_DETECTORS = (_phones, _nirs, _spaced, _records)
 _OTHER_DIGIT_DETECTORS = (_dates, _addresses)
 
 
+_WINDOW_CONTEXT = 80
+"""Characters of context kept around a long number for the detectors that need one."""
+
+
+def _number_windows(text: str) -> list[tuple[int, int]]:
+    """Spans around the long numbers of `text` (merged, cut at whitespace): phone, NIR, record
+    and spaced-digit detectors only read there, not through the whole post."""
+    spans: list[tuple[int, int]] = []
+    for m in _LONG_NUMBER.finditer(text):
+        start = max(0, m.start() - _WINDOW_CONTEXT)
+        end = min(len(text), m.end() + _WINDOW_CONTEXT)
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    return spans
+
+
 def scan(text: str) -> list[Finding]:
     """Find identifying data in ``text``; sorted by start, non-overlapping."""
     if not text:
@@ -803,9 +825,12 @@ def scan(text: str) -> list[Finding]:
             else:  # a plain URL: its digits are not phones or record numbers
                 cands.append((_P_URL, 0.0, m.start(), m.start() + len(url), ""))
     if _ANY_DIGIT.search(text):
-        if _LONG_NUMBER.search(text):
+        for start, end in _number_windows(text):
+            found: list[_Cand] = []
+            window = text[start:end]
             for detect in _LONG_NUMBER_DETECTORS:
-                detect(text, cands)
+                detect(window, found)
+            cands.extend((p, c, s + start, e + start, k) for p, c, s, e, k in found)
         for detect in _OTHER_DIGIT_DETECTORS:
             detect(text, cands)
     _names(text, cands)
