@@ -248,3 +248,18 @@ async def test_english_room(h: Harness) -> None:
     await h.app.set_room_setting(ROOM, "language", "en")
     root = await h.say(POSTER, CASE)
     assert card_of(h, root).startswith("Case #1 · Dermatology · open")
+
+
+async def test_store_cache_matches_the_database(h: Harness) -> None:
+    """The store serves recent cases from memory: its copy must be what the table holds."""
+    root = await h.say(POSTER, CASE)
+    await h.say(DOC, "avis 1", thread_root=root)
+    await h.say(POSTER, "merci", thread_root=root)
+    await h.say("@carol:test", "avis 2", thread_root=root)
+    await h.say(POSTER, "!tag cardio", thread_root=root)
+    await h.say(POSTER, "!resolve", thread_root=root)
+    store = h.app.plugins["cases"].store
+    cached = await store.get(ROOM, 1)
+    store._cache.clear()
+    assert cached == await store.get(ROOM, 1)
+    assert (cached.replies, cached.first_reply_by, cached.status) == (2, DOC, "resolved")

@@ -211,9 +211,15 @@ class CaseStore:
             "INSERT OR IGNORE INTO case_replies (event_id, room_id, number, sender, at, counts) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (event_id, case.room_id, case.number, sender, at, int(counts)))
-        if added and counts:  # the trigger counted it
-            return await self._fresh(case)
-        return await self.get(case.room_id, case.number) or case
+        cached = self._cache.get((case.room_id, case.number))
+        if added and counts:  # the trigger counted it, as below
+            if cached is None:
+                return await self._fresh(case)
+            return self._remember(dataclasses.replace(
+                cached, replies=cached.replies + 1,
+                first_reply_at=cached.first_reply_at if cached.first_reply_at is not None
+                else at, first_reply_by=cached.first_reply_by or sender))
+        return cached or await self.get(case.room_id, case.number) or case
 
     async def responders(self, case: Case) -> list[str]:
         rows = await self.db.fetchall(
