@@ -307,6 +307,9 @@ class App:
         by_room: dict[str, list[Event]] = defaultdict(list)
         for event in events:
             by_room[event.room_id].append(event)
+        if len(by_room) == 1:  # the usual batch: no task to create
+            await self._handle_room(next(iter(by_room.values())))
+            return
         await asyncio.gather(*(self._handle_room(evs) for evs in by_room.values()))
 
     async def _handle_room(self, events: list[Event]) -> None:

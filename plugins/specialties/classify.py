@@ -96,6 +96,23 @@ def _compile(specialties: tuple[Specialty, ...]) -> _Compiled:
     )
 
 
+_BY_IDENTITY: dict[int, tuple[tuple[Specialty, ...], _Compiled]] = {}
+
+
+def _compiled_for(specialties: Sequence[Specialty]) -> _Compiled:
+    """The matcher of a specialty set. A room's set is one tuple reused for every case: found
+    by identity first, as hashing its hundreds of keywords per case costs more than matching."""
+    hit = _BY_IDENTITY.get(id(specialties))
+    if hit is not None and hit[0] is specialties:
+        return hit[1]
+    compiled = _compile(tuple(specialties))
+    if isinstance(specialties, tuple):
+        if len(_BY_IDENTITY) >= 256:
+            _BY_IDENTITY.clear()
+        _BY_IDENTITY[id(specialties)] = (specialties, compiled)  # kept alive: id stays unique
+    return compiled
+
+
 def _hashtag_tags(text: str, compiled: _Compiled, max_tags: int) -> list[Tag]:
     evidence: dict[str, list[str]] = {}
     for match in _HASHTAG_RE.finditer(text):
@@ -167,7 +184,7 @@ def classify(text: str, specialties: Sequence[Specialty], max_tags: int = 3) -> 
     """
     if max_tags < 1:
         raise ValueError(f"max_tags must be at least 1, got {max_tags}")
-    compiled = _compile(tuple(specialties))
+    compiled = _compiled_for(specialties)
     tags = _hashtag_tags(text, compiled, max_tags)
     if tags:
         return tags
