@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot import content
-from bot.config import Config, ConfigError, Invalid, build, parse_setting
+from bot.config import Config, ConfigError, build
 from bot.events import (
     Attachment,
     Edit,
@@ -202,17 +202,8 @@ class App:
         """The room's own text for setting `key` (None when the room did not set it)."""
         return self._settings.get(room_id, {}).get(key)
 
-    def _core(self, room_id: str, name: str) -> Any:
-        raw = self.room_value(room_id, name)
-        if raw is not None:
-            try:
-                return parse_setting(Config, name, raw)
-            except Invalid:
-                pass
-        return getattr(self.config, name)
-
     def lang(self, room_id: str) -> str:
-        lang = self._core(room_id, "language")
+        lang = self.settings.value(room_id, "language")
         return lang if lang in LANGUAGES else self.config.language
 
     def t(self, lang: str, key: str, /, **values: object) -> str:
@@ -222,13 +213,13 @@ class App:
         return self.config.command_prefix
 
     def prefixes(self, room_id: str) -> tuple[str, ...]:
-        return (self.config.command_prefix, *self._core(room_id, "prefix_aliases"))
+        return (self.config.command_prefix, *self.settings.value(room_id, "prefix_aliases"))
 
     def timezone(self, room_id: str) -> str:
-        return str(self._core(room_id, "timezone"))
+        return str(self.settings.value(room_id, "timezone"))
 
     def admin_level(self, room_id: str) -> int:
-        return int(self._core(room_id, "admin_power_level"))
+        return int(self.settings.value(room_id, "admin_power_level"))
 
     def is_bot_admin(self, user_id: str) -> bool:
         return any(fnmatch.fnmatchcase(user_id, pattern) for pattern in self.config.admins)

@@ -159,6 +159,11 @@ class Context:
         user = user_id or self.event.sender
         return self.room.power_level(user) >= level or self.bot.is_bot_admin(user)
 
+    def pill(self, user_id: str | None = None, notify: bool = False) -> content.Pill:
+        """A user (the sender by default) as a pill with their name here; `notify` pings."""
+        user = user_id or self.event.sender
+        return content.Pill(user, self.room.display_name(user), notify)
+
     def is_admin(self, user_id: str | None = None) -> bool:
         """Room administration: power ≥ the room's `admin_power_level`, or a bot admin."""
         return self.may(self.bot.admin_level(self.room_id), user_id)

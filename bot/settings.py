@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config, Invalid, as_dict, parse_setting
-from bot.content import Bold, Pill, Rich, fill
+from bot.content import Bold, Rich, fill
 from bot.i18n import Strings
 from bot.plugin import Context
 from bot.router import Arg, CommandSpec, Rest
@@ -88,9 +88,16 @@ class Settings:
     def __init__(self, app: App) -> None:
         self.app = app
         self.specs: list[SettingSpec] = []
+        self._by_key: dict[str, SettingSpec] = {}
+        self._warned: set[tuple[str, str]] = set()
 
     def load(self) -> None:
         self.specs = settable(self.app.config, self.app.plugins.values())
+        self._by_key = {spec.key: spec for spec in self.specs}
+
+    def value(self, room_id: str, key: str) -> Any:
+        """The value of setting `key` in force in the room."""
+        return self.effective(room_id, self._by_key[key])[0]
 
     def find(self, word: str) -> SettingSpec | None:
         """The setting named `word`: its key, or its field name when no other has it."""
@@ -108,7 +115,10 @@ class Settings:
             try:
                 return spec.parse(raw), "room"
             except Invalid:
-                log.warning("room setting %s of %s no longer valid; ignored", spec.key, room_id)
+                if (room_id, spec.key) not in self._warned:  # once: it is read per event
+                    self._warned.add((room_id, spec.key))
+                    log.warning("room setting %s of %s no longer valid; ignored", spec.key,
+                                room_id)
         return spec.configured, "yaml" if spec.from_yaml else "default"
 
     def commands(self) -> list[CommandSpec]:
@@ -160,7 +170,7 @@ class Settings:
         await self.app.set_room_setting(ctx.room_id, spec.key, stored(parsed))
         ctx.lang = self.app.lang(ctx.room_id)
         await ctx.announce(fill(ctx.t("config.changed", key=spec.key, value=show(parsed),
-                                      before=show(before)), who=self._who(ctx)),
+                                      before=show(before)), who=ctx.pill()),
                            f"config set {spec.key}")
 
     async def unset(self, ctx: Context, key: str) -> None:
@@ -179,11 +189,8 @@ class Settings:
         value, source = self.effective(ctx.room_id, spec)
         await ctx.announce(fill(ctx.t("config.reset", key=spec.key, value=show(value),
                                       source=ctx.t(f"config.source.{source}")),
-                                who=self._who(ctx)), f"config unset {spec.key}")
+                                who=ctx.pill()), f"config unset {spec.key}")
 
-    @staticmethod
-    def _who(ctx: Context) -> Pill:
-        return Pill(ctx.event.sender, ctx.room.display_name(ctx.event.sender), notify=False)
 
 
 STRINGS: Strings = {

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.config import Duration, bounded
-from bot.content import Bold, Link, Part, Pill, Rich, fill, permalink
+from bot.content import Bold, Link, Part, Rich, fill, permalink
 from bot.events import Edit, Message, Reaction, Redaction
 from bot.plugin import Context, Fired, Plugin, command, on, timer
 from bot.router import Int, Rest, split_command
@@ -125,8 +125,6 @@ class Cases(Plugin):
             return ctx.t("cases.unclassified")
         return ", ".join(self.specialty_name(case.room_id, s, ctx.lang) for s in case.specialties)
 
-    def _pill(self, ctx: Context, user_id: str, notify: bool = False) -> Pill:
-        return Pill(user_id, ctx.room.display_name(user_id), notify)
 
     def card(self, ctx: Context, case: Case, evidence: Sequence[str] = ()) -> Rich:
         """The case card: title line, then what a reader needs to act on it."""
@@ -134,7 +132,7 @@ class Cases(Plugin):
         lines: list[tuple[Part, ...]] = [(Bold(ctx.t(
             "cases.card.title", number=case.number, specialties=self._names(ctx, case),
             status=status)),)]
-        lines.append(fill(ctx.t("cases.card.poster"), poster=self._pill(ctx, case.poster)))
+        lines.append(fill(ctx.t("cases.card.poster"), poster=ctx.pill(case.poster)))
         if case.tag_source == "hashtag":
             lines.append((ctx.t("cases.card.hashtag", tags=", ".join(
                 f"#{e}" for e in evidence)) if evidence else ctx.t("cases.card.keywords"),))
@@ -150,7 +148,7 @@ class Cases(Plugin):
         if case.status == RESOLVED:
             if case.resolved_by:
                 lines.append(fill(ctx.t("cases.card.resolved_by"),
-                                  who=self._pill(ctx, case.resolved_by)))
+                                  who=ctx.pill(case.resolved_by)))
             if case.accepted_event_id:
                 lines.append(fill(ctx.t("cases.card.accepted"), link=Link(
                     permalink(case.room_id, case.accepted_event_id),
@@ -206,7 +204,7 @@ class Cases(Plugin):
         level = await self.setting(ctx.room_id, "resolve_power_level")
         if ctx.may(level):
             return True
-        await ctx.reply(fill(ctx.t("cases.refused"), poster=self._pill(ctx, case.poster)))
+        await ctx.reply(fill(ctx.t("cases.refused"), poster=ctx.pill(case.poster)))
         return False
 
     async def _target(self, ctx: Context, text: str | None, usage: str
@@ -471,7 +469,7 @@ class Cases(Plugin):
         ctx, case = found
         delay = await self.setting(case.room_id, "unanswered_reminder")
         await ctx.reply(fill(ctx.t("cases.remind.unanswered", delay=human_duration(
-            ctx.t, delay)), poster=self._pill(ctx, case.poster, notify=True)))
+            ctx.t, delay)), poster=ctx.pill(case.poster, notify=True)))
 
     @timer("resolve")
     async def remind_resolve(self, fired: Fired) -> None:
@@ -480,7 +478,7 @@ class Cases(Plugin):
             return
         ctx, case = found
         await ctx.reply(fill(ctx.t("cases.remind.resolve", prefix=ctx.prefix),
-                             poster=self._pill(ctx, case.poster, notify=True)))
+                             poster=ctx.pill(case.poster, notify=True)))
 
     @timer("autoclose")
     async def auto_close(self, fired: Fired) -> None:

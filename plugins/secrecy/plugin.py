@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from bot.content import Part, Pill, Rich, fill
+from bot.content import Part, Rich, fill
 from bot.events import Attachment, Edit, Message, Redaction, RoomInfo
 from bot.plugin import Context, Plugin, command, on
 from bot.router import Choice, split_command
@@ -183,9 +183,6 @@ class Secrecy(Plugin):
         case = await store.by_root(room_id, root)
         return case.root_event_id if case is not None else None
 
-    @staticmethod
-    def _pill(ctx: Context, user_id: str) -> Pill:
-        return Pill(user_id, ctx.room.display_name(user_id), notify=True)
 
     @staticmethod
     def kinds_text(ctx: Context, kinds: Iterable[str]) -> str:
@@ -240,7 +237,8 @@ class Secrecy(Plugin):
     def _warning(self, ctx: Context, sender: str, kinds: Iterable[str], edited: bool) -> Rich:
         key = "secrecy.warn.edited" if edited else "secrecy.warn"
         return Rich.of(
-            fill(ctx.t(key, kinds=self.kinds_text(ctx, kinds)), poster=self._pill(ctx, sender)),
+            fill(ctx.t(key, kinds=self.kinds_text(ctx, kinds)),
+                 poster=ctx.pill(sender, notify=True)),
             ctx.t("secrecy.rule"),
             ctx.t("secrecy.fix", prefix=ctx.prefix),
         )
@@ -287,7 +285,7 @@ class Secrecy(Plugin):
                 await thread.reply(
                     fill(
                         ctx.t("secrecy.auto_redacted", kinds=self.kinds_text(ctx, kinds)),
-                        poster=self._pill(ctx, sender),
+                        poster=ctx.pill(sender, notify=True),
                     )
                 )
                 return
@@ -377,7 +375,7 @@ class Secrecy(Plugin):
             await ctx.reply(ctx.t("secrecy.redact.done"))
         else:
             await ctx.reply(
-                fill(ctx.t("secrecy.redact.cannot"), poster=self._pill(ctx, flag.sender))
+                fill(ctx.t("secrecy.redact.cannot"), poster=ctx.pill(flag.sender, notify=True))
             )
 
     # ---- 4. onboarding -----------------------------------------------------------------------
@@ -389,7 +387,7 @@ class Secrecy(Plugin):
             return
         await ctx.in_thread_of(root).reply(
             Rich.of(
-                fill(ctx.t("secrecy.onboarding"), poster=self._pill(ctx, user_id)),
+                fill(ctx.t("secrecy.onboarding"), poster=ctx.pill(user_id, notify=True)),
                 await self.rules_text(ctx),
             )
         )
@@ -429,7 +427,7 @@ class Secrecy(Plugin):
             Rich.of(
                 fill(
                     ctx.t("secrecy.photo", kinds=self.kinds_text(ctx, kinds)),
-                    poster=self._pill(ctx, event.sender),
+                    poster=ctx.pill(event.sender, notify=True),
                 ),
                 ctx.t("secrecy.rule"),
                 ctx.t("secrecy.photo.fix", prefix=ctx.prefix),

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.content import Bold, Part, Pill, Rich, fill
+from bot.content import Bold, Part, Rich, fill
 from bot.plugin import Context, Plugin, command
 from bot.router import Arg, Choice, Many
 from plugins.specialties.catalog import (
@@ -98,23 +98,17 @@ class Specialties(Plugin):
         await self.store.load()
 
     # ---- the room's set --------------------------------------------------------------------
-    def configured(self, room_id: str) -> tuple[Specialty, ...]:
-        """The set the configuration gives the room (what `!specialty reset` returns to)."""
-        if room_id in self._configured:
-            return self._configured[room_id]
-        if self._configured:
-            alias = self.bot.room(room_id).canonical_alias
-            if alias in self._configured:
-                return self._configured[alias]
-        return self.defaults
-
     def room_set(self, room_id: str) -> RoomSet:
+        """The room's set: the configured one (by room id, else alias; what `!specialty
+        reset` returns to) with the room's own changes."""
         alias = self.bot.room(room_id).canonical_alias if self._configured else None
         key = (room_id, alias)
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = apply(self.configured(room_id),
-                                             self.store.of(room_id))
+            base = self._configured.get(room_id)
+            if base is None:
+                base = self._configured.get(alias or "", self.defaults)
+            found = self._cache[key] = apply(base, self.store.of(room_id))
         return found
 
     def for_room(self, room_id: str) -> tuple[Specialty, ...]:
@@ -166,9 +160,6 @@ class Specialties(Plugin):
             return False
         return True
 
-    @staticmethod
-    def _who(ctx: Context) -> Pill:
-        return Pill(ctx.event.sender, ctx.room.display_name(ctx.event.sender), notify=False)
 
     # ---- commands ------------------------------------------------------------------------------
     @command("specialties", "specialites", summary="specialties.list.summary")
@@ -216,7 +207,7 @@ class Specialties(Plugin):
         await self._save(ctx.room_id, sid, dataclasses.replace(
             before, removed=False, name=name.strip(), aliases=tuple(tags)))
         await ctx.announce(fill(ctx.t("specialties.added", id=sid, name=name.strip(),
-                                      prefix=ctx.prefix), who=self._who(ctx)),
+                                      prefix=ctx.prefix), who=ctx.pill()),
                            f"specialty add {sid}")
 
     @command("specialty remove", "specialite retirer", args=(Arg("id"),),
@@ -230,7 +221,7 @@ class Specialties(Plugin):
         before = self.store.of(ctx.room_id).get(spec.id, Override())
         await self._save(ctx.room_id, spec.id, dataclasses.replace(before, removed=True))
         lines: list[tuple[Part, ...]] = [fill(ctx.t(
-            "specialties.removed", id=spec.id, name=spec.name(ctx.lang)), who=self._who(ctx))]
+            "specialties.removed", id=spec.id, name=spec.name(ctx.lang)), who=ctx.pill())]
         for listener in self.listeners:
             lines.extend(await listener.specialty_removed(ctx, spec))
         lines.append((ctx.t("specialties.undo", prefix=ctx.prefix, id=spec.id),))
@@ -248,7 +239,7 @@ class Specialties(Plugin):
         await self._save(ctx.room_id, spec.id, dataclasses.replace(before, name=name.strip()))
         await ctx.announce(fill(ctx.t("specialties.renamed", id=spec.id,
                                       old=spec.name(ctx.lang), new=name.strip()),
-                                who=self._who(ctx)), f"specialty rename {spec.id}")
+                                who=ctx.pill()), f"specialty rename {spec.id}")
 
     @command("specialty keywords", "specialite motscles", "specialite mots-cles",
              args=(Arg("id"), Choice("action", optional=True,
@@ -297,7 +288,7 @@ class Specialties(Plugin):
             return
         await self._save(ctx.room_id, spec.id, change)
         await ctx.announce(fill(ctx.t(key, id=spec.id, count=len(changed),
-                                      words=", ".join(changed)), who=self._who(ctx)),
+                                      words=", ".join(changed)), who=ctx.pill()),
                            f"specialty keywords {spec.id}")
 
     @command("specialty reset", "specialite reinitialiser", summary="specialties.reset.summary")
@@ -312,7 +303,7 @@ class Specialties(Plugin):
         self._forget(ctx.room_id)
         kept = {spec.id for spec in self.for_room(ctx.room_id)}
         lines: list[tuple[Part, ...]] = [fill(ctx.t("specialties.reset", count=count),
-                                              who=self._who(ctx))]
+                                              who=ctx.pill())]
         for spec in before:
             if spec.id not in kept:
                 for listener in self.listeners:

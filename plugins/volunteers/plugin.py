@@ -221,12 +221,8 @@ class Volunteers(Plugin):
         users = await self.store.drop_specialty(ctx.room_id, specialty.id)
         if not users:
             return []
-        line: list[Part] = []
-        for user in users:
-            line.extend((", ", Pill(user, ctx.room.display_name(user))) if line else (
-                Pill(user, ctx.room.display_name(user)),))
-        line.append(ctx.t("volunteers.specialty_removed", id=specialty.id))
-        return [tuple(line)]
+        return [(*self._pills(ctx.room_id, users, notify=True),
+                 ctx.t("volunteers.specialty_removed", id=specialty.id))]
 
     async def specialty_figures(self, ctx: Context) -> dict[str, list[str]]:
         counts: dict[str, int] = {}
