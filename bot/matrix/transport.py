@@ -1,11 +1,9 @@
-"""The Matrix transport: the only module of casebot that imports nio.
+"""The Matrix transport: one device for the bot's whole life, the sync loop, sending.
 
-It keeps one device for the bot's whole life (credentials and crypto store in the data
-directory, owner-only), runs the sync loop with the App's exactly-once contract, turns nio's
-events into `bot.events`, keeps end-to-end encryption healthy (key upload/query/claim, room
-key requests for undecryptable messages) and sends what the App asks for.
-
-`UserClient` is a small nio client playing a physician, used by the demo and the live tests.
+It keeps one device (credentials and crypto store in the data directory, owner-only), runs
+the sync loop with the App's exactly-once contract, keeps end-to-end encryption healthy (key
+upload/query/claim, room key requests for undecryptable messages) and sends what the App
+asks for.
 """
 
 from __future__ import annotations
@@ -17,9 +15,8 @@ import json
 import logging
 import os
 import time
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,50 +27,28 @@ from nio import (
     DownloadError,
     InviteMemberEvent,
     JoinError,
-    KeysQueryResponse,
     LocalProtocolError,
     LoginResponse,
-    MatrixRoom,
     MegolmEvent,
-    PowerLevelsEvent,
-    ReactionEvent,
-    RedactionEvent,
-    RoomCreateError,
-    RoomEncryptedMedia,
-    RoomEncryptionEvent,
-    RoomHistoryVisibilityEvent,
-    RoomJoinRulesEvent,
-    RoomMemberEvent,
-    RoomMessageFormatted,
-    RoomMessageMedia,
-    RoomPreset,
     RoomSendError,
-    RoomSendResponse,
     SyncError,
     SyncResponse,
-    UnknownEvent,
     WhoamiResponse,
 )
 from nio import (
     Event as NioEvent,
 )
-from nio.api import Api
-from nio.crypto.attachments import decrypt_attachment, encrypt_attachment
+from nio.crypto.attachments import decrypt_attachment
 
 from bot.config import Config, Secrets
 from bot.crosssign import CrossSignError, CrossSignResult, ensure_cross_signed
 from bot.events import (
     Attachment,
-    Edit,
     Event,
-    MemberChange,
-    Message,
-    Reaction,
-    Redaction,
     RoomInfo,
-    StateChange,
     Undecryptable,
 )
+from bot.matrix.convert import _thread_root, convert, room_info
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +61,6 @@ SYNC_FILTER = {
         "ephemeral": {"not_types": ["*"]},
         "account_data": {"not_types": ["*"]},
     },
-}
-WATCHED_STATE = {
-    "m.room.encryption", "m.room.join_rules", "m.room.history_visibility",
-    "m.room.power_levels", "m.room.pinned_events", "m.room.name",
 }
 
 
@@ -152,95 +123,6 @@ def _client_config(pickle_key: str) -> AsyncClientConfig:
         request_timeout=60,
     )
 
-
-def _relation(source: dict[str, Any]) -> dict[str, Any]:
-    rel = (source.get("content") or {}).get("m.relates_to")
-    return rel if isinstance(rel, dict) else {}
-
-
-def _thread_root(source: dict[str, Any]) -> str | None:
-    rel = _relation(source)
-    return rel.get("event_id") if rel.get("rel_type") == "m.thread" else None
-
-
-CREATOR_POWER = 2**53 - 1
-"""Room version 12 gives creators unlimited power; they are absent from the users map."""
-
-
-def _privileged_creators(room: MatrixRoom, creators: Sequence[str]) -> bool:
-    return room.room_version.isdigit() and int(room.room_version) >= 12 and bool(creators)
-
-
-def room_info(room: MatrixRoom, pinned: Sequence[str] = (),
-              creators: Sequence[str] = ()) -> RoomInfo:
-    """Our snapshot of a nio room (no request: all from the synced state)."""
-    joined = frozenset(u for u in room.users if u not in room.invited_users)
-    levels = room.power_levels
-    users = dict(levels.users)
-    if _privileged_creators(room, creators):
-        users.update(dict.fromkeys(creators, CREATOR_POWER))
-    return RoomInfo(
-        room_id=room.room_id,
-        name=room.display_name,
-        encrypted=room.encrypted,
-        join_rule=room.join_rule,
-        history_visibility=room.history_visibility,
-        members=joined,
-        display_names={u: (room.user_name(u) or u) for u in joined},
-        power_users=users,
-        power_users_default=levels.defaults.users_default,
-        power_events=dict(levels.events),
-        power_events_default=levels.defaults.events_default,
-        power_redact=levels.defaults.redact,
-        pinned_events=tuple(pinned),
-        canonical_alias=room.canonical_alias,
-    )
-
-
-def convert(event: NioEvent, room_id: str) -> Event | None:
-    """A nio timeline event as one of ours, or None for what plugins do not need."""
-    source = event.source or {}
-    ts = int(getattr(event, "server_timestamp", 0) or source.get("origin_server_ts", 0))
-    base = (room_id, event.event_id, event.sender, ts)
-    rel = _relation(source)
-    if isinstance(event, RoomMessageFormatted):
-        msg_content = source.get("content", {})
-        if rel.get("rel_type") == "m.replace":
-            new = msg_content.get("m.new_content") or {}
-            return Edit(*base, original=rel.get("event_id", ""),
-                        body=str(new.get("body", event.body.removeprefix("* "))),
-                        msgtype=str(new.get("msgtype", "m.text")))
-        mentions = (msg_content.get("m.mentions") or {}).get("user_ids") or []
-        return Message(*base, body=event.body, msgtype=str(msg_content.get("msgtype", "m.text")),
-                       formatted_body=getattr(event, "formatted_body", None),
-                       thread_root=_thread_root(source),
-                       in_reply_to=(rel.get("m.in_reply_to") or {}).get("event_id"),
-                       mentions=tuple(m for m in mentions if isinstance(m, str)))
-    if isinstance(event, RoomMessageMedia | RoomEncryptedMedia):
-        media = source.get("content", {})
-        info = media.get("info") or {}
-        file_info = media.get("file") if isinstance(event, RoomEncryptedMedia) else None
-        url = file_info.get("url", "") if file_info else media.get("url", "")
-        return Attachment(*base, msgtype=str(media.get("msgtype", "m.file")),
-                          mimetype=str(info.get("mimetype", "")), size=int(info.get("size", 0)),
-                          url=url, encryption=file_info, thread_root=_thread_root(source))
-    if isinstance(event, ReactionEvent):
-        return Reaction(*base, relates_to=event.reacts_to, key=event.key)
-    if isinstance(event, UnknownEvent) and event.type == "m.reaction":
-        return Reaction(*base, relates_to=str(rel.get("event_id", "")), key=str(rel.get("key", "")))
-    if isinstance(event, RedactionEvent):
-        return Redaction(*base, redacts=event.redacts)
-    if isinstance(event, RoomMemberEvent):
-        prev = (event.prev_content or {}).get("membership")
-        return MemberChange(*base, user_id=event.state_key, membership=event.membership,
-                            prev_membership=prev)
-    if isinstance(event, RoomEncryptionEvent | RoomJoinRulesEvent | RoomHistoryVisibilityEvent
-                  | PowerLevelsEvent):
-        return StateChange(*base, event_type=str(source.get("type", "")))
-    if isinstance(event, UnknownEvent) and event.type in WATCHED_STATE:
-        return StateChange(*base, event_type=event.type,
-                           state_key=str(source.get("state_key", "")))
-    return None
 
 
 @dataclass
@@ -591,208 +473,3 @@ class MatrixTransport:
             await self.client.close()
 
 
-# ---- a physician's client, for the demo and the live tests ----------------------------------
-
-@dataclass
-class Seen:
-    """An event a UserClient received, decrypted when it could be."""
-
-    room_id: str
-    event_id: str
-    sender: str
-    type: str
-    content: dict[str, Any]
-    decrypted: bool
-    state_key: str | None = None
-
-    @property
-    def body(self) -> str:
-        return str(self.content.get("body", ""))
-
-    @property
-    def relation(self) -> dict[str, Any]:
-        rel = self.content.get("m.relates_to")
-        return rel if isinstance(rel, dict) else {}
-
-    @property
-    def thread_root(self) -> str | None:
-        rel = self.relation
-        return rel.get("event_id") if rel.get("rel_type") == "m.thread" else None
-
-    @property
-    def mentions(self) -> list[str]:
-        return list((self.content.get("m.mentions") or {}).get("user_ids") or [])
-
-
-@dataclass
-class UserClient:
-    """A physician's encrypted client (nio), driven step by step."""
-
-    homeserver: str
-    user_id: str
-    password: str
-    store_dir: Path
-    seen: list[Seen] = field(default_factory=list)
-    auto_join: bool = True
-    client: AsyncClient | None = None
-    _task: asyncio.Task[Any] | None = None
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def start(self) -> None:
-        self.store_dir.mkdir(parents=True, exist_ok=True)
-        self.client = AsyncClient(self.homeserver, self.user_id, store_path=str(self.store_dir),
-                                  config=_client_config("physician-test-key"))
-        resp = await self.client.login(self.password, device_name="physician")
-        if not isinstance(resp, LoginResponse):
-            raise TransportError(f"login failed for {self.user_id}: {resp}")
-        self.client.add_event_callback(self._on_event, NioEvent)
-        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
-        await self.client.sync(timeout=0, full_state=True)
-        if self.client.should_upload_keys:
-            await self.client.keys_upload()
-        self._task = asyncio.create_task(self.client.sync_forever(timeout=1000))
-
-    async def close(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-        if self.client:
-            await self.client.close()
-
-    @property
-    def device_id(self) -> str:
-        assert self.client is not None
-        return str(self.client.device_id)
-
-    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
-        if self.auto_join and event.state_key == self.user_id and event.membership == "invite":
-            assert self.client is not None
-            await self.client.join(room.room_id)
-
-    async def _on_event(self, room: MatrixRoom, event: NioEvent) -> None:
-        source = event.source or {}
-        decrypted = bool(getattr(event, "decrypted", False))
-        content = dict(source.get("content") or {})
-        if "redacts" in source:  # room versions before 11 keep it outside the content
-            content.setdefault("redacts", source["redacts"])
-        self.seen.append(Seen(room.room_id, event.event_id, event.sender,
-                              str(source.get("type", "")), content,
-                              decrypted or not isinstance(event, MegolmEvent),
-                              source.get("state_key")))
-        self._changed.set()
-
-    async def wait_for(self, match: Callable[[Seen], bool], timeout: float = 20.0) -> Seen:
-        """The first received event that matches (waiting for it if needed)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for seen in self.seen:
-                if match(seen):
-                    return seen
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"{self.user_id}: no matching event within {timeout} s")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=remaining)
-
-    async def create_room(self, name: str, invite: Sequence[str] = (), encrypted: bool = True,
-                          public: bool = False, powers: dict[str, int] | None = None) -> str:
-        assert self.client is not None
-        state = [{"type": "m.room.encryption", "state_key": "",
-                  "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if encrypted else []
-        resp = await self.client.room_create(
-            name=name, invite=list(invite), initial_state=state,
-            preset=RoomPreset.public_chat if public else RoomPreset.private_chat,
-            power_level_override={"users": dict(powers)} if powers else None)
-        if isinstance(resp, RoomCreateError):
-            raise TransportError(f"room creation failed: {resp.message}")
-        return str(resp.room_id)
-
-    async def wait_joined(self, room_id: str, user_id: str, timeout: float = 20.0) -> None:
-        assert self.client is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            room = self.client.rooms.get(room_id)
-            if room and user_id in room.users and user_id not in room.invited_users:
-                return
-            await asyncio.sleep(0.05)
-        raise TimeoutError(f"{user_id} did not join {room_id}")
-
-    async def send(self, room_id: str, content: dict[str, Any],
-                   event_type: str = "m.room.message", encrypt: bool = True) -> str:
-        assert self.client is not None
-        if self.client.should_query_keys:
-            resp = await self.client.keys_query()
-            assert isinstance(resp, KeysQueryResponse), resp
-        if event_type == "m.reaction" and encrypt and self.client.rooms[room_id].encrypted:
-            # Element encrypts reactions; nio's room_send does not, so seal it by hand.
-            if self.client.olm.should_share_group_session(room_id):  # type: ignore[union-attr]
-                await self.client.share_group_session(room_id, ignore_unverified_devices=True)
-            sealed_type, sealed = self.client.encrypt(room_id, event_type, content)
-            method, path, data = Api.room_send(self.client.access_token, room_id, sealed_type,
-                                               sealed, uuid.uuid4())
-            resp = await self.client._send(RoomSendResponse, method, path, data, (room_id,))
-        else:
-            resp = await self.client.room_send(room_id, event_type, content,
-                                               ignore_unverified_devices=True)
-        if isinstance(resp, RoomSendError):
-            raise TransportError(f"send failed: {resp.message}")
-        return str(resp.event_id)
-
-    async def say(self, room_id: str, body: str, thread_root: str | None = None) -> str:
-        content: dict[str, Any] = {"msgtype": "m.text", "body": body}
-        if thread_root:
-            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root,
-                                       "is_falling_back": True,
-                                       "m.in_reply_to": {"event_id": thread_root}}
-        return await self.send(room_id, content)
-
-    async def edit(self, room_id: str, event_id: str, body: str) -> str:
-        return await self.send(room_id, {
-            "msgtype": "m.text", "body": f"* {body}",
-            "m.new_content": {"msgtype": "m.text", "body": body},
-            "m.relates_to": {"rel_type": "m.replace", "event_id": event_id}})
-
-    async def react(self, room_id: str, event_id: str, key: str, encrypt: bool = True) -> str:
-        return await self.send(room_id, {"m.relates_to": {
-            "rel_type": "m.annotation", "event_id": event_id, "key": key}},
-            event_type="m.reaction", encrypt=encrypt)
-
-    async def send_image(self, room_id: str, data: bytes, mimetype: str = "image/jpeg",
-                         thread_root: str | None = None) -> str:
-        """Upload an encrypted image and post it as Element does in encrypted rooms."""
-        assert self.client is not None
-        ciphertext, keys = encrypt_attachment(data)
-        resp, _ = await self.client.upload(
-            lambda *_: ciphertext, content_type="application/octet-stream",
-            filesize=len(ciphertext))
-        url = getattr(resp, "content_uri", None)
-        if not url:
-            raise TransportError(f"upload failed: {resp}")
-        content: dict[str, Any] = {
-            "msgtype": "m.image", "body": "photo.jpg",
-            "info": {"mimetype": mimetype, "size": len(data)},
-            "file": {"url": url, "key": keys["key"], "iv": keys["iv"],
-                     "hashes": keys["hashes"], "v": keys["v"]},
-        }
-        if thread_root:
-            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root,
-                                       "is_falling_back": True,
-                                       "m.in_reply_to": {"event_id": thread_root}}
-        return await self.send(room_id, content)
-
-    async def withhold_keys_from(self, user_id: str, timeout: float = 20.0) -> None:
-        """Blacklist every device of `user_id`: our messages become unreadable to it."""
-        assert self.client is not None
-        deadline = time.monotonic() + timeout
-        devices = list(self.client.device_store.active_user_devices(user_id))
-        while not devices:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no device known for {user_id}")
-            if self.client.should_query_keys:
-                await self.client.keys_query()
-            await asyncio.sleep(0.1)
-            devices = list(self.client.device_store.active_user_devices(user_id))
-        for device in devices:
-            self.client.blacklist_device(device)
