@@ -28,25 +28,46 @@ DOCTORS = (("dr.martin", "Dr Claire Martin"), ("dr.benali", "Dr Karim Benali"))
 
 
 class Demo:
-    def __init__(self, base: Path, hs: LocalSynapse) -> None:
+    """The demo's homeserver accounts, bot and scripted physicians.
+
+    Each physician's nio device is cross-signed and the account gets secret storage and a key
+    backup, exactly what a new Element device looks for: typing the printed recovery key into
+    Element's "Confirm your identity" verifies the new device (no "unverified sessions"
+    warning) and lets it download the keys of the scripted exchange from the backup (Element
+    Web sends no room-key requests, so the backup is the only way it can read that history).
+    The scripted devices also answer key requests from their user's cross-signed devices,
+    for clients that do ask.
+    """
+
+    def __init__(self, base: Path, hs: LocalSynapse, suffix: str = "") -> None:
         self.base = base
         self.hs = hs
+        self.suffix = suffix
         self.names: dict[str, str] = {}
+        self.recovery_keys: dict[str, str] = {}
         self.clients: list[UserClient] = []
         self.bot_id = ""
         self.room_id = ""
+        self._stop = asyncio.Event()
+        self._bot_task: asyncio.Task[None] | None = None
+
+    def localpart(self, name: str) -> str:
+        return f"{name}{self.suffix}"
 
     async def setup(self) -> tuple[UserClient, UserClient]:
-        self.bot_id = self.hs.register("casebot", DEMO_PASSWORD)
+        self.bot_id = self.hs.register(self.localpart("casebot"), DEMO_PASSWORD)
         self.names[self.bot_id] = "casebot"
         for localpart, name in DOCTORS:
-            user_id = self.hs.register(localpart, DEMO_PASSWORD)
-            client = UserClient(self.hs.url, user_id, DEMO_PASSWORD, self.base / localpart)
+            user_id = self.hs.register(self.localpart(localpart), DEMO_PASSWORD)
+            client = UserClient(self.hs.url, user_id, DEMO_PASSWORD, self.base / localpart,
+                                share_with_own_devices=True)
+            self.clients.append(client)
             await client.start()
             assert client.client is not None
             await client.client.set_displayname(name)
+            await client.cross_sign()
+            self.recovery_keys[user_id] = await client.set_up_recovery()
             self.names[user_id] = name
-            self.clients.append(client)
         return self.clients[0], self.clients[1]
 
     def bot_config(self) -> tuple[Config, Secrets]:
@@ -54,6 +75,33 @@ class Demo:
                               allowed_inviters=("@*:localhost",), sync_timeout=Duration(5))
         config = Config(matrix=matrix, data_dir=self.base / "bot")
         return config, Secrets(password=DEMO_PASSWORD, pickle_key=secrets.token_urlsafe(24))
+
+    async def start(self) -> tuple[UserClient, UserClient]:
+        """Physicians, the bot (running until :meth:`close`) and the encrypted room."""
+        martin, benali = await self.setup()
+        config, secret = self.bot_config()
+        ready = asyncio.Event()
+        self._bot_task = asyncio.create_task(serve(config, secret, stop=self._stop, ready=ready))
+        waiter = asyncio.create_task(ready.wait())
+        await asyncio.wait({self._bot_task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if self._bot_task.done():
+            waiter.cancel()
+            self._bot_task.result()
+        await self.open_room(martin, benali)
+        return martin, benali
+
+    async def back_up(self) -> None:
+        """Upload every room key the scripted devices hold to their accounts' backups."""
+        for client in self.clients:
+            await client.back_up_room_keys()
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._bot_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._bot_task, timeout=20)
+        for client in self.clients:
+            await client.close()
 
     async def open_room(self, martin: UserClient, benali: UserClient) -> None:
         self.room_id = await martin.create_room(
@@ -121,47 +169,60 @@ class Demo:
         return out
 
 
+def instructions(demo: Demo) -> list[str]:
+    """How to read the demo from Element, and what Element shows at first login."""
+    lines = [
+        "",
+        "La démo tourne. Pour la voir dans Element (Element Web ou Desktop) :",
+        "  1. « Se connecter », serveur d’accueil « Modifier » → " + demo.hs.url,
+        "  2. identifiant et mot de passe de l’un des médecins :",
+    ]
+    for localpart, name in DOCTORS:
+        user_id = next(u for u, n in demo.names.items() if n == name)
+        lines.append(f"       {name} : {demo.localpart(localpart)} / {DEMO_PASSWORD}")
+        lines.append(f"         clé de récupération : {demo.recovery_keys[user_id]}")
+    lines += [
+        "  3. Element demande « Confirmez votre identité » : choisissez",
+        "     « Utiliser la clé de récupération » et collez la clé du médecin. (Pas « Utiliser",
+        "     un autre appareil » : les sessions scriptées de la démo ne répondent pas à une",
+        "     vérification interactive.)",
+        "  4. « Votre nouvel appareil est maintenant vérifié » → « Terminé ». Element télécharge",
+        "     les clés de l’échange depuis la sauvegarde du compte : le salon",
+        f"     « {ROOM_NAME} » se lit en clair, fils de discussion compris.",
+        "     Les messages antérieurs à votre connexion portent un bouclier gris (« l’authenticité",
+        "     n’est pas garantie sur cet appareil ») : Element le met sur tout message dont la clé",
+        "     vient de la sauvegarde. Ce que vous écrivez ensuite n’en a pas.",
+        "  Aucune alerte « sessions non vérifiées » : les sessions de la démo sont signées par",
+        "  leur propriétaire. Sans la clé, « Confirmation impossible ? » réinitialise l’identité",
+        "  du compte : l’historique reste alors illisible sur ce nouvel appareil.",
+        "Ctrl-C arrête le bot et Synapse et efface tout.",
+    ]
+    return lines
+
+
 async def _main(script_only: bool, out: Callable[[str], None]) -> int:
     base = Path(tempfile.mkdtemp(prefix="casebot-demo-"))
     hs = LocalSynapse(base / "synapse")
     (base / "synapse").mkdir()
-    stop = asyncio.Event()
-    bot_task: asyncio.Task[None] | None = None
     demo = Demo(base, hs)
     try:
         out("Démarrage d’un Synapse local jetable…")
         await asyncio.to_thread(hs.start)
-        martin, benali = await demo.setup()
-        config, secret = demo.bot_config()
-        ready = asyncio.Event()
-        bot_task = asyncio.create_task(serve(config, secret, stop=stop, ready=ready))
-        await asyncio.wait({bot_task, asyncio.create_task(ready.wait())},
-                           return_when=asyncio.FIRST_COMPLETED)
-        if bot_task.done():
-            bot_task.result()
-        await demo.open_room(martin, benali)
+        martin, benali = await demo.start()
         started = time.monotonic()
         await demo.play(martin, benali)
         await asyncio.sleep(1)
+        await demo.back_up()
         out(demo.transcript(benali))
         out(f"(échange joué en {time.monotonic() - started:.1f} s)")
         if script_only:
             return 0
-        out("\nLa démo tourne. Connectez-vous depuis Element (Element Desktop : « Se "
-            "connecter », serveur personnalisé) :")
-        out(f"  serveur d’accueil : {hs.url}")
-        for localpart, name in DOCTORS:
-            out(f"  {name} : identifiant {localpart}, mot de passe {DEMO_PASSWORD}")
-        out(f"Le salon « {ROOM_NAME} » vous attend. Ctrl-C pour tout arrêter et effacer.")
-        await stop.wait()
+        for line in instructions(demo):
+            out(line)
+        await asyncio.Event().wait()  # until Ctrl-C
         return 0
     finally:
-        stop.set()
-        if bot_task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(bot_task, timeout=20)
-        for client in demo.clients:
-            await client.close()
+        await demo.close()
         await asyncio.to_thread(hs.stop)
         shutil.rmtree(base, ignore_errors=True)
 

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import aiohttp
 from nio import (
     AsyncClient,
     InviteMemberEvent,
     KeysQueryResponse,
+    LocalProtocolError,
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
     RoomCreateError,
+    RoomKeyRequest,
     RoomPreset,
     RoomSendError,
     RoomSendResponse,
+    SyncResponse,
 )
 from nio import (
     Event as NioEvent,
@@ -29,7 +36,26 @@ from nio import (
 from nio.api import Api
 from nio.crypto.attachments import encrypt_attachment
 
+from bot.crosssign import (
+    CrossSignResult,
+    ensure_cross_signed,
+    load_keys,
+    sign_json,
+    unpadded_b64,
+    verify_json,
+)
+from bot.matrix.recovery import (
+    BACKUP_ALGORITHM,
+    encode_recovery_key,
+    encrypt_for_backup,
+    encrypt_secret,
+    key_description,
+    new_backup_key,
+)
 from bot.matrix.transport import TransportError, _client_config
+
+log = logging.getLogger(__name__)
+PICKLE_KEY = "physician-test-key"
 
 
 @dataclass
@@ -74,35 +100,208 @@ class UserClient:
     seen: list[Seen] = field(default_factory=list)
     auto_join: bool = True
     client: AsyncClient | None = None
+    share_with_own_devices: bool = False
     _task: asyncio.Task[Any] | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _http: aiohttp.ClientSession | None = None
+    _backup: tuple[str, str] | None = None  # (version, public key) once recovery is set up
+    _backed_up: set[tuple[str, int]] = field(default_factory=set)
+    _backup_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     async def start(self) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.client = AsyncClient(self.homeserver, self.user_id, store_path=str(self.store_dir),
-                                  config=_client_config("physician-test-key"))
+                                  config=_client_config(PICKLE_KEY))
         resp = await self.client.login(self.password, device_name="physician")
         if not isinstance(resp, LoginResponse):
             raise TransportError(f"login failed for {self.user_id}: {resp}")
         self.client.add_event_callback(self._on_event, NioEvent)
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        self.client.add_to_device_callback(self._on_key_request, RoomKeyRequest)  # type: ignore[arg-type]
+        self.client.add_response_callback(self._on_sync, SyncResponse)  # type: ignore[arg-type]
         await self.client.sync(timeout=0, full_state=True)
         if self.client.should_upload_keys:
             await self.client.keys_upload()
         self._task = asyncio.create_task(self.client.sync_forever(timeout=1000))
 
     async def close(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        for task in (self._task, *self._background):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self.client:
             await self.client.close()
+        if self._http:
+            await self._http.close()
 
     @property
     def device_id(self) -> str:
         assert self.client is not None
         return str(self.client.device_id)
+
+    # ---- cross-signing, secret storage, key backup, key sharing -----------------------------
+    @property
+    def cross_signing_key_file(self) -> Path:
+        return self.store_dir / "cross_signing.keys"
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        return self._http
+
+    async def _request(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One client-server API call with this device's token (what nio does not offer)."""
+        assert self.client is not None
+        url = self.homeserver.rstrip("/") + "/_matrix/client/v3" + path
+        headers = {"Authorization": f"Bearer {self.client.access_token}"}
+        async with self._session().request(method, url, json=body, headers=headers) as resp:
+            data = await resp.json(content_type=None)
+            if resp.status != 200:
+                raise TransportError(f"{method} {path.split('?')[0]}: HTTP {resp.status} "
+                                     f"{(data or {}).get('errcode', '')}")
+            return data if isinstance(data, dict) else {}
+
+    async def cross_sign(self) -> CrossSignResult:
+        """Sign this device with the user's cross-signing keys, created the first time.
+
+        A physician who then logs in to Element finds every other session of the account
+        "verified by its owner", so Element shows no "unverified sessions" warning.
+        """
+        assert self.client is not None
+        result = await ensure_cross_signed(
+            self.homeserver, str(self.client.access_token), self.user_id, self.device_id,
+            self.cross_signing_key_file, PICKLE_KEY, self.password, session=self._session())
+        if result.status not in ("created", "signed", "already"):
+            raise TransportError(result.message)
+        return result
+
+    async def set_up_recovery(self) -> str:
+        """Secret storage and a key backup for this account, as Element sets them up.
+
+        Stores the cross-signing private keys and the backup key in secret storage, creates a
+        server-side key backup (signed by the master key and this device), uploads every room
+        key this device holds, and keeps uploading new ones after each sync. Returns the
+        recovery key: typed into Element's "Confirm your identity", it verifies the new device
+        and lets it download the keys of the whole history from the backup.
+        """
+        assert self.client is not None and self.client.olm is not None
+        keys = await asyncio.to_thread(load_keys, self.cross_signing_key_file, PICKLE_KEY)
+        if keys is None:
+            await self.cross_sign()
+            keys = await asyncio.to_thread(load_keys, self.cross_signing_key_file, PICKLE_KEY)
+            assert keys is not None
+        private, public = new_backup_key()
+        auth = sign_json({"public_key": public}, keys.master, self.user_id,
+                         f"ed25519:{keys.master_public}")
+        auth["signatures"][self.user_id][f"ed25519:{self.device_id}"] = \
+            self.client.olm.sign_json({"public_key": public})
+        created = await self._request("POST", "/room_keys/version",
+                                      {"algorithm": BACKUP_ALGORITHM, "auth_data": auth})
+        key = secrets.token_bytes(32)
+        key_id = secrets.token_hex(16)
+        account = {
+            f"m.secret_storage.key.{key_id}": key_description(key),
+            "m.cross_signing.master": unpadded_b64(keys.master),
+            "m.cross_signing.self_signing": unpadded_b64(keys.self_signing),
+            "m.cross_signing.user_signing": unpadded_b64(keys.user_signing),
+            "m.megolm_backup.v1": private,
+        }
+        user = quote(self.user_id, safe="")
+        for kind, value in account.items():
+            content = value if isinstance(value, dict) else \
+                {"encrypted": {key_id: encrypt_secret(key, kind, value)}}
+            await self._request("PUT", f"/user/{user}/account_data/{kind}", content)
+        await self._request("PUT", f"/user/{user}/account_data/m.secret_storage.default_key",
+                            {"key": key_id})
+        self._backup = (str(created["version"]), public)
+        await self.back_up_room_keys()
+        return encode_recovery_key(key)
+
+    async def back_up_room_keys(self) -> int:
+        """Upload the room keys not backed up yet; the number uploaded."""
+        if self._backup is None:
+            return 0
+        assert self.client is not None and self.client.olm is not None
+        version, public = self._backup
+        async with self._backup_lock:
+            rooms: dict[str, dict[str, Any]] = {}
+            done: list[tuple[str, int]] = []
+            for session in list(self.client.olm.inbound_group_store):
+                index = session.first_known_index
+                if (session.id, index) in self._backed_up:
+                    continue
+                data = encrypt_for_backup(public, {
+                    "algorithm": "m.megolm.v1.aes-sha2",
+                    "forwarding_curve25519_key_chain": list(session.forwarding_chain),
+                    "sender_claimed_keys": {"ed25519": session.ed25519},
+                    "sender_key": session.sender_key,
+                    "session_key": session.export_session(index),
+                })
+                rooms.setdefault(session.room_id, {"sessions": {}})["sessions"][session.id] = {
+                    "first_message_index": index,
+                    "forwarded_count": len(session.forwarding_chain),
+                    "is_verified": False,
+                    "session_data": data,
+                }
+                done.append((session.id, index))
+            if rooms:
+                await self._request("PUT", f"/room_keys/keys?version={quote(version)}",
+                                    {"rooms": rooms})
+                self._backed_up.update(done)
+            return len(done)
+
+    async def _on_sync(self, _response: SyncResponse) -> None:
+        if self._backup is not None and not self._background:
+            task = asyncio.create_task(self._back_up_quietly())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _back_up_quietly(self) -> None:
+        try:
+            await self.back_up_room_keys()
+        except (TransportError, aiohttp.ClientError, OSError) as exc:
+            log.warning("key backup upload failed (%s); retried after the next sync",
+                        type(exc).__name__)
+
+    async def _own_device_cross_signed(self, device_id: str) -> bool:
+        """True if our self-signing key signed that device of ours (Element's verified)."""
+        keys = await asyncio.to_thread(load_keys, self.cross_signing_key_file, PICKLE_KEY)
+        if keys is None:
+            return False
+        query = await self._request("POST", "/keys/query",
+                                    {"device_keys": {self.user_id: [device_id]}})
+        device = query.get("device_keys", {}).get(self.user_id, {}).get(device_id)
+        ssk = keys.self_signing_public
+        return isinstance(device, dict) and verify_json(device, ssk, self.user_id,
+                                                        f"ed25519:{ssk}")
+
+    async def _on_key_request(self, event: RoomKeyRequest) -> None:
+        """Answer room-key requests from our own other devices once they are cross-signed.
+
+        nio shares keys only with verified devices and hands the other requests to us. A new
+        device of the same person that proved it holds the recovery key (it is signed by our
+        self-signing key) gets the keys; anyone else who merely knows the password does not.
+        Element Web sends no key requests (it reads the key backup), other clients do.
+        """
+        assert self.client is not None
+        if (not self.share_with_own_devices or event.sender != self.user_id
+                or event.requesting_device_id == self.device_id):
+            return
+        try:
+            if not await self._own_device_cross_signed(event.requesting_device_id):
+                return
+            if self.client.should_query_keys:
+                await self.client.keys_query()
+            device = self.client.device_store[self.user_id].get(event.requesting_device_id)
+            if device is None:
+                return
+            self.client.verify_device(device)
+            self.client.continue_key_share(event)
+            await self.client.send_to_device_messages()
+        except (TransportError, aiohttp.ClientError, OSError, LocalProtocolError) as exc:
+            log.warning("key request from own device not answered (%s)", type(exc).__name__)
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if self.auto_join and event.state_key == self.user_id and event.membership == "invite":

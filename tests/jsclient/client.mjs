@@ -30,7 +30,7 @@ console.error = toStderr;
 
 const sdk = await import("matrix-js-sdk");
 const { logger } = await import("matrix-js-sdk/lib/logger.js");
-const { OnlySignedDevicesIsolationMode, AllDevicesIsolationMode, EventShieldColour, EventShieldReason } =
+const { OnlySignedDevicesIsolationMode, AllDevicesIsolationMode, EventShieldColour, EventShieldReason, decodeRecoveryKey } =
   await import("matrix-js-sdk/lib/crypto-api/index.js");
 logger.setLevel(debug ? "debug" : "warn");
 
@@ -248,11 +248,21 @@ const commands = {
       password: args.password,
       initial_device_display_name: args.device_name ?? "casebot jsclient",
     });
+    // With `recovery_key`, secret storage is opened the way Element's "Use recovery key"
+    // dialog does it: the key the person typed, for whichever key id the account uses.
+    const recoveryKey = args.recovery_key ? decodeRecoveryKey(args.recovery_key) : null;
     client = sdk.createClient({
       baseUrl: args.homeserver,
       userId: creds.user_id,
       deviceId: creds.device_id,
       accessToken: creds.access_token,
+      cryptoCallbacks: {
+        getSecretStorageKey: async ({ keys }) => {
+          if (!recoveryKey) return null;
+          const keyId = Object.keys(keys)[0];
+          return [keyId, recoveryKey];
+        },
+      },
     });
     await client.initRustCrypto({ useIndexedDB: false });
     client.on(ClientEvent.Event, remember);
@@ -269,7 +279,7 @@ const commands = {
       };
       client.on(ClientEvent.Sync, onSync);
     });
-    await client.startClient({ initialSyncLimit: 20, threadSupport: true });
+    await client.startClient({ initialSyncLimit: args.initial_sync_limit ?? 20, threadSupport: true });
     await ready;
     return { user_id: creds.user_id, device_id: creds.device_id, access_token: creds.access_token };
   },
@@ -297,6 +307,53 @@ const commands = {
       },
     });
     return { ready: await c.getCrypto().isCrossSigningReady() };
+  },
+
+  async verify_with_recovery_key() {
+    // What Element Web 1.12's "Confirm your identity" -> "Use recovery key" does
+    // (SetupEncryptionStore.usePassPhrase): import the cross-signing keys from secret storage
+    // and sign this device, then fetch the backup key and restore the room keys from backup.
+    const c = requireClient();
+    const crypto = c.getCrypto();
+    await crypto.bootstrapCrossSigning({});
+    await crypto.bootstrapSecretStorage({});
+    const backupInfo = await crypto.getKeyBackupInfo();
+    let restored = null;
+    if (backupInfo) {
+      await crypto.loadSessionBackupPrivateKeyFromSecretStorage();
+      await crypto.checkKeyBackupAndEnable();
+      restored = await crypto.restoreKeyBackup();
+    }
+    return { backup_version: backupInfo?.version ?? null, restored };
+  },
+
+  async security_status() {
+    // The inputs of Element Web's DeviceListener: when all are fine it shows no toast
+    // ("Verify this session", "Key storage out of sync", "Turn on key storage", "Set up
+    // recovery", "unverified sessions").
+    const c = requireClient();
+    const crypto = c.getCrypto();
+    const own = c.getSafeUserId();
+    const crossSigning = await crypto.getCrossSigningStatus();
+    const secretStorage = await crypto.getSecretStorageStatus();
+    const thisDevice = await crypto.getDeviceVerificationStatus(own, c.getDeviceId());
+    const devices = (await crypto.getUserDeviceInfo([own], true)).get(own) ?? new Map();
+    const others = {};
+    for (const deviceId of devices.keys()) {
+      if (deviceId === c.getDeviceId()) continue;
+      const status = await crypto.getDeviceVerificationStatus(own, deviceId);
+      others[deviceId] = { cross_signing_verified: Boolean(status?.crossSigningVerified) };
+    }
+    return {
+      cross_signing_ready: await crypto.isCrossSigningReady(),
+      private_keys_cached: crossSigning.privateKeysCachedLocally,
+      secret_storage_ready: secretStorage.ready,
+      secret_storage_default_key: secretStorage.defaultKeyId,
+      this_device_cross_signing_verified: Boolean(thisDevice?.crossSigningVerified),
+      active_backup_version: await crypto.getActiveSessionBackupVersion(),
+      backup_key_cached: (await crypto.getSessionBackupPrivateKey()) !== null,
+      other_devices: others,
+    };
   },
 
   async set_strict(args) {
