@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import burst, dbgrowth, inprocess, latency, scale
+from bench import burst, dbgrowth, inprocess, latency, scale, scanner
 from bench.__main__ import parse
 from bench.corpus import kilobyte_texts
 from bench.report import BenchResult, Figure, Target, percentile, table, write_json
@@ -44,7 +44,7 @@ def test_percentile_and_corpus() -> None:
 
 
 def test_command_line() -> None:
-    assert parse([]).which == ["inprocess", "db", "latency", "burst", "scale"]
+    assert parse([]).which == ["inprocess", "db", "scanner", "latency", "burst", "scale"]
     args = parse(["scale", "latency", "--quick", "--rooms", "5"])
     assert args.which == ["latency", "scale"] and args.quick and args.rooms == 5
     with pytest.raises(SystemExit):
@@ -59,6 +59,18 @@ async def test_inprocess_and_database_benchmarks(tmp_path: Path) -> None:
     res = await dbgrowth.run(tmp_path / "db", cases=300, real_rounds=4)
     assert res.correct, res.checks
     assert all(f.value > 0 for f in res.figures)
+
+
+async def test_scanner_benchmark(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert all(len(make(1000)) == 1000 for make in scanner.FAMILIES.values())
+    res = await scanner.run(repeats=1)
+    assert {f.name for f in res.figures} == {f"{name}, 40 KiB" for name in scanner.FAMILIES}
+    assert all(f.value > 0 and f.baseline for f in res.figures)
+    # the verdict, with made-up timings: linear passes, quadratic or slow fails the run
+    for cost, correct in ((lambda n: n / 1e4, True), (lambda n: n * n / 1e8, False),
+                          (lambda n: n / 100, False)):
+        monkeypatch.setattr(scanner, "best_ms", lambda scan, text, repeats, c=cost: c(len(text)))
+        assert (await scanner.run(repeats=1)).correct is correct
 
 
 @pytest.fixture

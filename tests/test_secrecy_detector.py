@@ -10,13 +10,17 @@ import itertools
 import json
 import os
 import re
+import sys
+import tracemalloc
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from plugins.secrecy import Finding, scan
-from plugins.secrecy.detector import HIGH_CONFIDENCE, KINDS
+from plugins.secrecy import Finding, detector, scan
+from plugins.secrecy.detector import HIGH_CONFIDENCE, KINDS, MAX_SCAN
 
 REPO = Path(__file__).resolve().parent.parent
 CLEAN_POSTS = Path(__file__).resolve().parent / "data" / "clean_posts_fr.txt"
@@ -366,6 +370,97 @@ def test_clinical_vocabulary_is_not_a_name() -> None:
 )
 def test_clinical_numbers_are_not_findings(text: str) -> None:
     assert scan(text) == [], [(f.kind, text[f.start : f.end]) for f in scan(text)]
+
+
+# --------------------------------------------------------------------------------------------
+# Cost: linear in the text, capped (speed itself is measured by `python -m bench scanner`)
+# --------------------------------------------------------------------------------------------
+def _cycled(pieces: list[str], size: int) -> str:
+    return "".join(itertools.islice(itertools.cycle(pieces), size))[:size]
+
+
+def _clean_text(size: int) -> str:
+    posts = [p for p in CLEAN_POSTS.read_text(encoding="utf-8").splitlines() if p.strip()]
+    return _cycled([p + "\n" for p in posts], size)
+
+
+def test_scan_reads_the_first_max_scan_characters_only() -> None:
+    head = _clean_text(MAX_SCAN - 40) + "Mme Jeanne DUPONT, née le 3 mars 1957, tél "
+    tail = "06 12 34 56 78, jean.dupont@free.fr, 12 rue des Lilas 69003 Lyon. " * 50
+    text = head + tail
+    assert len(text) > MAX_SCAN and scan(text[MAX_SCAN:])  # the tail holds identifiers
+    findings = scan(text)
+    assert findings == scan(text[:MAX_SCAN])
+    assert findings and max(f.end for f in findings) <= MAX_SCAN
+
+
+def _work(text: str) -> tuple[int, int]:
+    """(lines of detector.py run, peak bytes allocated) while scanning `text`: deterministic
+    counts of work, unlike durations."""
+    lines = 0
+    source = detector.__file__
+
+    def local(frame: object, event: str, arg: object) -> Callable[..., object]:
+        nonlocal lines
+        lines += event == "line"
+        return local
+
+    def calls(frame: object, event: str, arg: object) -> Callable[..., object] | None:
+        return local if frame.f_code.co_filename == source else None  # type: ignore[attr-defined]
+
+    scan(text)  # warm the caches (normalised words, phone validations)
+    tracemalloc.start()
+    sys.settrace(calls)
+    try:
+        scan(text)
+    finally:
+        sys.settrace(None)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return lines, peak
+
+
+WORK_FAMILIES: dict[str, Callable[[int], str]] = {
+    "digits without whitespace": lambda n: _cycled(["06.12.34.56.78-1.57.03.75-"], n),
+    "digits spaced one by one": lambda n: _cycled(["1 2 0 5 1 9 5 0 "], n),
+    "many findings": lambda n: _cycled(
+        ["M. DUPONT Jean, jean.dupont@free.fr, le 12/03/2020, 75002 Paris; "], n),
+    "a run of blanks": lambda n: "1" + " " * (n - 2) + "x",
+    "clinical text": _clean_text,
+}
+
+
+@pytest.mark.parametrize("family", WORK_FAMILIES)
+def test_scan_work_grows_linearly(family: str) -> None:
+    """Four times the text, at most five times the work (quadratic would be sixteen): the
+    overlap test, the walks to whitespace around numbers and the split of spaced digits."""
+    make = WORK_FAMILIES[family]
+    (lines_1k, bytes_1k), (lines_4k, bytes_4k) = _work(make(1024)), _work(make(4096))
+    assert lines_4k <= 5 * lines_1k, (lines_1k, lines_4k)
+    assert bytes_4k <= 5 * bytes_1k, (bytes_1k, bytes_4k)
+
+
+def test_blanks_inside_a_finding_are_bounded() -> None:
+    """Patterns bound their runs of blanks (an unbounded `\\s*,?\\s*` costs the square of a
+    run of spaces): a date, a town after a postal code, an age after a birth date, the words
+    after 'habite' or 'n° de dossier' are a few blanks apart at most."""
+    assert found("Vu le 14  juillet   2023", "date") == ["14  juillet   2023"]
+    assert kinds("Vu le 14" + " " * 40 + "juillet 2023") == []
+    assert found("Envoyé au 75002 Paris", "address") == ["75002 Paris"]
+    assert kinds("Envoyé au 75002" + " " * 40 + "Paris") == []
+    assert kinds("30-12-1982 (41 ans)") == ["birth_date"]
+    assert kinds("30-12-1982" + " " * 40 + "(41 ans)") == ["date"]
+    assert found("habite à Chelles, 2 enfants", "address") == ["Chelles"]
+    assert kinds("habite" + " " * 40 + "à Chelles, 2 enfants") == []
+    assert found("n° de dossier 20231234", "record_number") == ["20231234"]
+    assert kinds("n°" + " " * 40 + "de dossier 20231234") == ["record_number"]  # bare number
+
+
+def test_scan_is_safe_in_worker_threads() -> None:
+    texts = [_clean_text(2048 + 97 * i) + " Mme DUPONT, tél 06 12 34 56 78" for i in range(24)]
+    expected = [scan(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(scan, texts)) == expected
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,7 +2,13 @@
 
 ``scan(text)`` returns non-overlapping :class:`Finding` objects (kind + character span +
 confidence). It never logs, never touches the network, and keeps no state between calls
-apart from precompiled regexes and a small cache of phone-number validations.
+apart from precompiled regexes and small caches (phone validations, normalised words), so it
+is safe to run in a worker thread.
+
+Cost is linear in the text: only the first :data:`MAX_SCAN` characters are read, every
+quantifier that can meet a long run of one character class is bounded (or is the only one
+that can consume that run, so a failed attempt costs the run once), context is looked up in
+fixed-size windows, and overlaps are resolved on an occupancy map of the text.
 
 Design: each detector proposes candidates with a priority; overlaps are resolved by priority,
 then confidence, then length. Validation is done where a format carries a check
@@ -19,7 +25,7 @@ from functools import lru_cache
 
 from plugins.secrecy._gazetteer import FIRST_NAMES, SURNAMES
 
-__all__ = ["HIGH_CONFIDENCE", "KINDS", "Finding", "scan"]
+__all__ = ["HIGH_CONFIDENCE", "KINDS", "MAX_SCAN", "Finding", "scan"]
 
 KINDS: tuple[str, ...] = (
     "name",
@@ -33,6 +39,9 @@ KINDS: tuple[str, ...] = (
     "url_with_token",
 )
 HIGH_CONFIDENCE: float = 0.9
+MAX_SCAN: int = 64 * 1024
+"""Characters of a text that `scan` reads (a Matrix event is at most 65,536 bytes); findings
+are those of ``text[:MAX_SCAN]``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,12 +234,14 @@ def _nir_parts(raw: str) -> tuple[str, str] | None:
     dept = body[5:7]
     if not (dept.isdigit() or dept in ("2A", "2B")):
         return None
-    if body[0] not in "123478":
-        return None
-    month = int(body[3:5])
-    if not (1 <= month <= 12 or 20 <= month <= 42 or 50 <= month <= 99):
+    if body[0] not in "123478" or not _nir_month_ok(int(body[3:5])):
         return None
     return body, key
+
+
+def _nir_month_ok(month: int) -> bool:
+    """01-12, or 20-42 / 50-99 for unknown months (provisional numbers)."""
+    return 1 <= month <= 12 or 20 <= month <= 42 or 50 <= month <= 99
 
 
 def nir_key(body: str) -> int:
@@ -271,9 +282,9 @@ _DATE_NUM = re.compile(
     r"(?!\d)(?![/.\-]\d)"
 )
 _DATE_TXT = re.compile(
-    r"(?P<d>[0-9](?<!\w[0-9])(?:[0-9]|er)?)\s*,?\s*(?:"
+    r"(?P<d>[0-9](?<!\w[0-9])(?:[0-9]|er)?)\s{0,3},?\s{0,3}(?:"
     + _MONTHS
-    + r")\.?\s+(?P<y>(?:19|20)\d{2})\b",
+    + r")\.?\s{1,3}(?P<y>(?:19|20)\d{2})\b",
     re.IGNORECASE,
 )
 _BIRTH_CONTEXT = re.compile(
@@ -286,7 +297,7 @@ _LEGAL_BEFORE = re.compile(
     r"|journal\s+officiel|jorf|instruction|note\s+d['’]information)\b[^\n]{0,30}$",
     re.IGNORECASE,
 )
-_AGE_AFTER = re.compile(r"\s*\(\s*\d{1,3}\s*ans?\s*\)")
+_AGE_AFTER = re.compile(r"\s{0,3}\(\s{0,3}\d{1,3}\s{0,3}ans?\s{0,3}\)")
 
 
 def _date_ok(d: int, m: int) -> bool:
@@ -332,30 +343,42 @@ def _spaced(text: str, out: list[_Cand]) -> None:
         digits = m.group(0)[::2]
         n = len(digits)
         base = m.start()
-        # best[i] = (score, pieces) for digits[i:]; a piece scores its length, less when its
+        # score[i]: best total for digits[i:]; a piece scores its length, less when its
         # format carries no check (NIR without key). A spaced phone is a run of its own.
-        best: list[tuple[float, list[tuple[int, int, str]]]] = [(0.0, [])] * (n + 1)
+        # pick[i]: (end, kind) of the piece starting at i in that best split, None to skip
+        # digit i (back-pointers: copying piece lists per digit would be quadratic).
+        score = [0.0] * (n + 1)
+        pick: list[tuple[int, str] | None] = [None] * (n + 1)
         for i in range(n - 1, -1, -1):
-            cand = best[i + 1]
+            best, choice = score[i + 1], None
+            # A NIR body here is 13 plain digits: _nir_parts's checks reduce to sex and month.
+            nir_body = (i + 13 <= n and digits[i] in "123478"
+                        and _nir_month_ok(int(digits[i + 3 : i + 5])))
             for length, kind in ((15, "nir"), (13, "nir"), (10, "phone"), (8, "date")):
                 j = i + length
                 if j > n or (kind == "phone" and (i or j != n)):
                     continue
-                piece = digits[i:j]
                 weight = 1.0
                 if kind == "date":
-                    ok = _date_ok(int(piece[:2]), int(piece[2:4])) and "1880" <= piece[4:] <= "2099"
+                    ok = (_date_ok(int(digits[i : i + 2]), int(digits[i + 2 : i + 4]))
+                          and "1880" <= digits[i + 4 : j] <= "2099")
                 elif kind == "phone":
-                    ok = piece[0] == "0"
+                    ok = digits[i] == "0"
                 else:
-                    parts = _nir_parts(piece)
-                    ok = parts is not None
-                    if parts and not (parts[1] and nir_key(parts[0]) == int(parts[1])):
+                    ok = nir_body
+                    if ok and not (length == 15 and 97 - int(digits[i : i + 13]) % 97
+                                   == int(digits[i + 13 : j])):
                         weight = 0.7
-                if ok and best[j][0] + length * weight > cand[0]:
-                    cand = (best[j][0] + length * weight, [(i, j, kind), *best[j][1]])
-            best[i] = cand
-        for i, j, kind in best[0][1]:
+                if ok and score[j] + length * weight > best:
+                    best, choice = score[j] + length * weight, (j, kind)
+            score[i], pick[i] = best, choice
+        i = 0
+        while i < n:
+            chosen = pick[i]
+            if chosen is None:
+                i += 1
+                continue
+            j, kind = chosen
             s, e = base + 2 * i, base + 2 * j - 1
             if kind == "date":
                 _date_candidate(text, s, e, out)
@@ -368,16 +391,20 @@ def _spaced(text: str, out: list[_Cand]) -> None:
                     if valid
                     else (_P_PHONE_SHAPE, 0.5, s, e, "phone")
                 )
+            i = j
 
 
 # ---------------------------------------------------------------------------------------------
 # Record numbers
 # ---------------------------------------------------------------------------------------------
 _RECORD_CTX = re.compile(
-    r"(?=[iIndNDpP])(?:\b(?:IPP|NIP|NDA|IEP|IP)\b|\bn°\s*(?:de\s+|du\s+)?(?:dossier|s[ée]jour|patient)"
-    r"|\bnum[ée]ro\s+(?:de\s+|du\s+|d['’]\s*)?(?:dossier|s[ée]jour|patient|identification|hospitalisation)"
-    r"|\bdossier(?:\s+(?:patient|m[ée]dical|n°))?|\bidentifiant(?:\s+[\w'’]+){0,3}|\bID\b|\bpatient)"
-    r"[^\w\n]{0,6}(?:(?:est|étant|etant|:)\s*(?:le\s+)?)?"
+    r"(?=[iIndNDpP])(?:\b(?:IPP|NIP|NDA|IEP|IP)\b"
+    r"|\bn°\s{0,3}(?:de\s{1,3}|du\s{1,3})?(?:dossier|s[ée]jour|patient)"
+    r"|\bnum[ée]ro\s{1,3}(?:de\s{1,3}|du\s{1,3}|d['’]\s{0,3})?"
+    r"(?:dossier|s[ée]jour|patient|identification|hospitalisation)"
+    r"|\bdossier(?:\s{1,3}(?:patient|m[ée]dical|n°))?|\bidentifiant(?:\s{1,3}[\w'’]{1,30}){0,3}"
+    r"|\bID\b|\bpatient)"
+    r"[^\w\n]{0,6}(?:(?:est|étant|etant|:)\s{0,3}(?:le\s{1,3})?)?"
     r"(?P<num>[A-Z]{0,3}\d{6,12}[A-Z]?)\b",
     re.IGNORECASE,
 )
@@ -450,7 +477,7 @@ _ZIP = re.compile(
     r"(?![\w/%])(?![.,]\d)"
 )
 _CITY_AFTER = re.compile(
-    rf"[ \t]*[,–\-]?[ \t]*(?:[{_UP}][{_LO}]+|[{_UP}]{{3,}})"
+    rf"[ \t]{{0,4}}[,–\-]?[ \t]{{0,4}}(?:[{_UP}][{_LO}]+|[{_UP}]{{3,}})"
     rf"(?:[\- '’](?:sur|sous|en|le|la|lès|les|de|du|[{_UP}][{_LO}]+|[{_UP}]{{2,}}))*"
     rf"(?:[ \t]+(?:CEDEX|Cedex|cedex)(?:[ \t]+\d{{1,2}})?)?"
 )
@@ -461,9 +488,9 @@ _ZIP_BEFORE = re.compile(
     rf"(?:[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)*,[ \t]*|\bdans\s+le\s+|\bcode\s+postal\s*:?\s*)$"
 )
 _RESIDENCE = re.compile(
-    rf"(?=[hrdvo])\b(?:habite|habitant|r[ée]sid(?:e|ant|ent)|domicili[ée]e?s?|demeurant|vit|vivant|originaire)"
-    rf"\s+(?:à|a|au|en|sur)\s+(?P<city>[{_UP}][{_LO}'’]+(?:[\- ](?:sur|sous|en|le|la|lès|les|de|du"
-    rf"|[{_UP}][{_LO}]+))*)"
+    rf"(?=[hrdvo])\b(?:habite|habitant|r[ée]sid(?:e|ant|ent)|domicili[ée]e?s?|demeurant|vit|vivant"
+    rf"|originaire)\s{{1,3}}(?:à|a|au|en|sur)\s{{1,3}}"
+    rf"(?P<city>[{_UP}][{_LO}'’]+(?:[\- ](?:sur|sous|en|le|la|lès|les|de|du|[{_UP}][{_LO}]+))*)"
 )
 
 
@@ -764,8 +791,8 @@ def _name_chain(text: str, toks: list[tuple[int, int, str]], out: list[_Cand]) -
 
 
 _VERBISH = re.compile(
-    r"[ ,]+(?:\d{1,3}\s*ans|est|a|avait|présente|presente|consulte|vient|revient|se\s|s['’]|"
-    r"qui|dont|âg[ée]e?|age[ée]?)\b",
+    r"[ ,]{1,4}(?:\d{1,3}\s{0,3}ans|est|a|avait|présente|presente|consulte|vient|revient|se\s"
+    r"|s['’]|qui|dont|âg[ée]e?|age[ée]?)\b",
     re.IGNORECASE,
 )
 
@@ -791,15 +818,26 @@ _WINDOW_CONTEXT = 80
 
 def _number_windows(text: str) -> list[tuple[int, int]]:
     """Spans around the long numbers of `text` (merged, cut at whitespace): phone, NIR, record
-    and spaced-digit detectors only read there, not through the whole post."""
+    and spaced-digit detectors only read there, not through the whole post.
+
+    Each character is walked over at most once: a backward walk stops at the previous span
+    (reaching it means merging anyway), and a forward walk that starts before the point where
+    the previous one stopped ends there too (match ends only grow)."""
     spans: list[tuple[int, int]] = []
+    size = len(text)
+    walked_to = -1  # where the last forward walk stopped: a blank, or the end of the text
     for m in _LONG_NUMBER.finditer(text):
         start = max(0, m.start() - _WINDOW_CONTEXT)
-        end = min(len(text), m.end() + _WINDOW_CONTEXT)
-        while start > 0 and not text[start - 1].isspace():
+        end = min(size, m.end() + _WINDOW_CONTEXT)
+        floor = spans[-1][1] if spans else 0
+        while start > floor and not text[start - 1].isspace():
             start -= 1
-        while end < len(text) and not text[end].isspace():
-            end += 1
+        if end <= walked_to:
+            end = walked_to
+        else:
+            while end < size and not text[end].isspace():
+                end += 1
+            walked_to = end
         if spans and start <= spans[-1][1]:
             spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
         else:
@@ -808,9 +846,10 @@ def _number_windows(text: str) -> list[tuple[int, int]]:
 
 
 def scan(text: str) -> list[Finding]:
-    """Find identifying data in ``text``; sorted by start, non-overlapping."""
+    """Find identifying data in ``text[:MAX_SCAN]``; sorted by start, non-overlapping."""
     if not text:
         return []
+    text = text[:MAX_SCAN]
     cands: list[_Cand] = []
     if "@" in text:
         for m in _EMAIL.finditer(text):
@@ -835,13 +874,16 @@ def scan(text: str) -> list[Finding]:
             detect(text, cands)
     _names(text, cands)
     cands.sort(key=lambda c: (-c[0], -c[1], c[2] - c[3], c[2]))
-    taken: list[tuple[int, int]] = []
+    # Best first; a candidate overlapping one already kept is dropped. The kept spans are
+    # marked on a map of the text, so the test costs the candidate's length, not the number
+    # of spans kept so far (each detector's candidates barely overlap: linear in the text).
+    taken = bytearray(len(text))
     kept: list[_Cand] = []
     for c in cands:
         s, e = c[2], c[3]
-        if any(s < te and ts < e for ts, te in taken):
+        if taken.find(1, s, e) >= 0:
             continue
-        taken.append((s, e))
+        taken[s:e] = b"\x01" * (e - s)
         if c[4]:
             kept.append(c)
     kept.sort(key=lambda c: c[2])
@@ -858,7 +900,7 @@ def _merge(text: str, kept: list[_Cand]) -> list[Finding]:
         if result:
             last = result[-1]
             gap = _MERGE_GAP.get(kind)
-            if last.kind == kind and gap and gap.match(text[last.end : s]) and s - last.end <= 4:
+            if last.kind == kind and gap and s - last.end <= 4 and gap.match(text[last.end : s]):
                 result[-1] = Finding(kind, last.start, e, max(last.confidence, conf))
                 continue
         result.append(Finding(kind, s, e, conf))
