@@ -42,20 +42,47 @@ def hashtag_key(tag: str) -> str:
     return normalize(tag).replace(" ", "")
 
 
+MAX_MATCH_WORDS = 50
+"""Words `match_specialties` looks up. Those beyond are returned as unknown, unread: a command
+naming that many refuses (with its usage) instead of silently dropping some."""
+
+_TAGS_BY_IDENTITY: dict[int, tuple[Sequence[Specialty], dict[str, str]]] = {}
+
+
+def _tag_owners(specialties: Sequence[Specialty]) -> dict[str, str]:
+    """Hashtag key of every id and alias → specialty id (the first specialty naming it wins).
+    A room's set is one tuple reused for every command: cached by identity, as classify does."""
+    hit = _TAGS_BY_IDENTITY.get(id(specialties))
+    if hit is not None and hit[0] is specialties:
+        return hit[1]
+    owners: dict[str, str] = {}
+    for spec in specialties:
+        for tag in (spec.id, *spec.aliases):
+            key = hashtag_key(tag)
+            if key:
+                owners.setdefault(key, spec.id)
+    if isinstance(specialties, tuple):
+        if len(_TAGS_BY_IDENTITY) >= 256:
+            _TAGS_BY_IDENTITY.clear()
+        _TAGS_BY_IDENTITY[id(specialties)] = (specialties, owners)  # kept alive: id stays unique
+    return owners
+
+
 def match_specialties(words: Sequence[str], specialties: Sequence[Specialty]
                       ) -> tuple[list[str], list[str]]:
     """Specialty ids named by `words` (id or alias, `#` optional, any case or accent), in
-    order and without repeats, and the words that name none."""
+    order and without repeats, and the words that name none. Only the first
+    `MAX_MATCH_WORDS` words are looked up; the others are all unknown."""
+    owners = _tag_owners(specialties)
     found: list[str] = []
     unknown: list[str] = []
-    for word in words:
-        key = hashtag_key(word.lstrip("#"))
-        spec = next((s for s in specialties if key and key in {
-            hashtag_key(x) for x in (s.id, *s.aliases)}), None)
-        if spec is None:
+    for word in words[:MAX_MATCH_WORDS]:
+        sid = owners.get(hashtag_key(word.lstrip("#")))
+        if sid is None:
             unknown.append(word)
-        elif spec.id not in found:
-            found.append(spec.id)
+        elif sid not in found:
+            found.append(sid)
+    unknown.extend(words[MAX_MATCH_WORDS:])
     return found, unknown
 
 
