@@ -7,6 +7,8 @@ once, in `render`, so callers cannot forget it.
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -42,25 +44,57 @@ Part = str | Pill | Link | Bold
 """A piece of a message: plain text (escaped in HTML), a pill, a link or bold text."""
 
 
-def fill(template: str, **parts: Part) -> tuple[Part, ...]:
-    """Split a translated `template` on its `{name}` fields and put `parts` in their place.
+_FIELD = re.compile(r"\{(\w+)\}")
+MAX_FILLED = 500
+"""Longer text values are cut there (with "…"): a reply never echoes a whole long input."""
 
-    Lets a translation place a pill or a link anywhere in its sentence.
+
+def fill(template: str, **values: Part | int | Sequence[Part]) -> tuple[Part, ...]:
+    """Put `values` in place of the `{name}` fields of a translated `template`, in one pass.
+
+    Pass the template as translated (`ctx.t(key)`, no values) and every value here: a value
+    is never read as a template itself, so a specialty name or any user text holding `{` or
+    `{who}` stays text. A value is text, a number, a pill, a link, bold text or several parts
+    (a list of pills). A field with no value stays as written; text longer than
+    `MAX_FILLED` is cut.
     """
     out: list[Part] = []
-    rest = template
-    while rest:
-        start = rest.find("{")
-        end = rest.find("}", start)
-        if start < 0 or end < 0:
-            out.append(rest)
-            break
-        if start:
-            out.append(rest[:start])
-        name = rest[start + 1:end]
-        out.append(parts[name] if name in parts else rest[start:end + 1])
-        rest = rest[end + 1:]
+
+    def add(part: Part) -> None:
+        if isinstance(part, str) and out and isinstance(out[-1], str):
+            out[-1] += part
+        elif part != "":
+            out.append(part)
+
+    pos = 0
+    for match in _FIELD.finditer(template):
+        add(template[pos:match.start()])
+        value = values.get(match[1])
+        if value is None:
+            add(match[0])
+        elif isinstance(value, str):
+            add(value if len(value) <= MAX_FILLED else value[:MAX_FILLED - 1] + "…")
+        elif isinstance(value, Pill | Link | Bold):
+            add(value)
+        elif isinstance(value, int):
+            add(str(value))
+        else:
+            for part in value:
+                add(part)
+        pos = match.end()
+    add(template[pos:])
     return tuple(out)
+
+
+_EMOJI_VARIANTS = frozenset({"\ufe0e", "\ufe0f", *map(chr, range(0x1F3FB, 0x1F400))})
+MAX_EMOJI_KEY = 32
+"""Longer reaction keys are cut there before comparing (no emoji we read is that long)."""
+
+
+def emoji_key(key: str) -> str:
+    """A reaction key as compared: without variation selectors (U+FE0E/U+FE0F) nor skin
+    tones (U+1F3FB–U+1F3FF). Element Web sends ✅ as "✅️" and 🙋 may come as "🙋🏽"."""
+    return "".join(c for c in key[:MAX_EMOJI_KEY] if c not in _EMOJI_VARIANTS)
 
 
 @dataclass(frozen=True, slots=True)
