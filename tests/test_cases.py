@@ -139,6 +139,37 @@ async def test_check_reaction_by_poster_on_reply_accepts_it(h: Harness) -> None:
     assert h.last().thread_root == root
 
 
+@pytest.mark.parametrize("key", ["✅", "✅\ufe0f", "✔️", "✔", "☑️", "✅\ufe0e"])
+async def test_check_reaction_as_element_web_sends_it(h: Harness, key: str) -> None:
+    root = await h.say(POSTER, CASE)
+    await h.react(POSTER, root, key)
+    assert (await rows(h))[0]["status"] == "resolved"
+    assert h.last().body == "Cas #1 résolu. Merci à tous !"
+
+
+async def test_other_reactions_do_not_resolve(h: Harness) -> None:
+    root = await h.say(POSTER, CASE)
+    for key in ("👍", "❌", "✅" * 40, "\ufe0f", ""):
+        await h.react(POSTER, root, key)
+    assert (await rows(h))[0]["status"] == "open"
+
+
+async def test_card_names_the_poster_without_pinging(h: Harness) -> None:
+    h.update_room(ROOM, display_names={POSTER: "Dr Alice"})
+    root = await h.say(POSTER, CASE)
+    card = h.in_thread(root)[0]
+    assert "Posté par Dr Alice" in card.body
+    assert card.mentions == [] and "matrix.to/#/@alice" not in card.html
+    await h.edit(POSTER, root, "!case Homme 60 ans, douleur thoracique, sus-décalage ST #cardio")
+    await h.react(POSTER, root, "✅")
+    edits = [s for s in h.sent if s.replaces == card.event_id]
+    assert len(edits) == 2 and "Résolu par Dr Alice" in edits[-1].body
+    for edit in edits:
+        new = edit.content["m.new_content"]
+        assert edit.mentions == [] and new["m.mentions"] == {}
+        assert "matrix.to/#/@alice" not in new["formatted_body"]
+
+
 async def test_reopen_and_refused_reopen(h: Harness) -> None:
     root = await h.say(POSTER, CASE)
     await h.react(POSTER, root, "✅")

@@ -56,6 +56,19 @@ async def paged_rows(h: Harness) -> list[tuple[int, str, int]]:
     return [(r["number"], r["user_id"], r["round"]) for r in rows]
 
 
+def lose_next_page(h: Harness) -> None:
+    """The next page the bot sends fails (the card and other messages go through)."""
+    send = h.transport.send
+
+    async def flaky(room_id: str, event_type: str, body: dict[str, Any], txn_id: str) -> str:
+        if "un avis ?" in str(body.get("body", "")):
+            h.transport.send = send  # type: ignore[method-assign]
+            raise ConnectionError("page lost")
+        return await send(room_id, event_type, body, txn_id)
+
+    h.transport.send = flaky  # type: ignore[method-assign]
+
+
 async def enlist(h: Harness, *users: str, specialty: str = "dermato") -> None:
     for user in users:
         await h.say(user, f"!volunteer {specialty}")
@@ -311,6 +324,26 @@ async def test_reaction_by_colleague_stops_escalation(h1: Harness) -> None:
     await h.advance(2 * 3600)
     assert len(pages(h, root)) == 2
     assert not any("aucun bénévole" in s.body for s in h.sent)
+
+
+@pytest.mark.parametrize("key", ["🙋🏽", "🙋\ufe0f", "👀\ufe0f", "🙋🏽\u200d♀️", "🙋\u200d♂"])
+async def test_interest_reaction_in_any_skin_tone_or_presentation(h1: Harness,
+                                                                  key: str) -> None:
+    h = h1
+    root = await h.say(POSTER, DERMATO)
+    await h.react(V3, pages(h, root)[0].event_id, key)
+    await h.advance(2 * 3600)
+    assert len(pages(h, root)) == 1
+
+
+async def test_card_comes_first_then_the_page(h1: Harness) -> None:
+    h = h1
+    root = await h.say(POSTER, DERMATO)
+    card, page = h.in_thread(root)
+    assert card.body.startswith("Cas #1 · Dermatologie · ouvert")
+    assert "Confrères sollicités : @v1:test" in card.body and card.mentions == []
+    assert "matrix.to" not in card.html
+    assert page.mentions == [V1]
 
 
 async def test_reply_or_resolution_stops_escalation(h1: Harness) -> None:
@@ -659,7 +692,7 @@ async def test_retag_racing_the_escalation_timer_pages_each_once(ht: Harness) ->
 
 async def test_a_page_that_fails_to_send_is_retried_and_escalation_goes_on(h1: Harness) -> None:
     h = h1
-    h.transport.fail_sends = 1  # the first page of the case is lost
+    lose_next_page(h)  # the first page of the case is lost
     root = await h.say(POSTER, DERMATO)
     assert pages(h, root) == []
     assert card_of(h, root).body.startswith("Cas #1 · Dermatologie · ouvert")  # still opened

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.config import Duration, bounded
-from bot.content import Bold, Link, Part, Rich, fill, permalink
-from bot.events import Edit, Message, Reaction, Redaction
+from bot.content import Bold, Link, Part, Rich, emoji_key, fill, permalink
+from bot.events import Edit, Message, Reaction, Redaction, RoomInfo
 from bot.plugin import Context, Fired, Plugin, command, on, timer
 from bot.router import Int, Rest, split_command
 from plugins.cases.store import CLOSED, OPEN, RESOLVED, WITHDRAWN, Case, CaseStore
@@ -25,8 +25,10 @@ from plugins.specialties import (
     normalize,
 )
 
-RESOLVE_KEYS = frozenset({"✅", "✔️", "☑️", "✔"})
+RESOLVE_KEYS = frozenset(map(emoji_key, ("✅", "✔️", "☑️")))
+"""Compared through `emoji_key`: "✅️" (Element Web) resolves as "✅" does."""
 MAX_TAGS = 3
+MAX_CASE_DIGITS = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +43,12 @@ class CasesConfig:
 class CaseExtension(Protocol):
     """What another feature (volunteers, secrecy) may add to a case's life."""
 
-    async def case_opened(self, ctx: Context, case: Case) -> None: ...
+    async def case_opened(self, ctx: Context, case: Case) -> None:
+        """The case exists, its card is not sent yet (what the card shows is decided here)."""
+
+    async def case_posted(self, ctx: Context, case: Case) -> None:
+        """The card is the first message of the thread; what follows it goes here."""
+
     async def case_changed(self, ctx: Context, case: Case) -> None: ...
     def card_lines(self, case: Case, lang: str) -> list[tuple[Part, ...]]: ...
 
@@ -57,6 +64,31 @@ class SpecialtySource(Protocol):
 
     def for_room(self, room_id: str) -> tuple[Specialty, ...]: ...
     def label(self, room_id: str, specialty_id: str, lang: str) -> str: ...
+
+
+class NotACaseNumber(ValueError):
+    """A word shaped like a number that names no case (`²`, `٣`, twenty digits)."""
+
+
+def case_number(word: str) -> int | None:
+    """The case number `word` names (`12`, `#12`), None when it is not a number at all.
+
+    Only ASCII digits, at most `MAX_CASE_DIGITS` of them; other numerals (`²`, `٣`) and longer
+    numbers raise `NotACaseNumber`, so a command can answer clearly instead of failing.
+    """
+    digits = word.lstrip("#")
+    if not digits.isnumeric():
+        return None
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= MAX_CASE_DIGITS):
+        raise NotACaseNumber(word)
+    return int(digits)
+
+
+def redaction_applies(room: RoomInfo, redaction: Redaction, author: str) -> bool:
+    """Whether the homeserver applies `redaction` to a message by `author`: sent by its
+    author, or by a member (the bot too) holding the room's redact power."""
+    return (redaction.sender == author
+            or room.power_level(redaction.sender) >= room.power_redact)
 
 
 def tag_source(tags: Sequence[Any]) -> str:
@@ -132,7 +164,9 @@ class Cases(Plugin):
         lines: list[tuple[Part, ...]] = [(Bold(ctx.t(
             "cases.card.title", number=case.number, specialties=self._names(ctx, case),
             status=status)),)]
-        lines.append(fill(ctx.t("cases.card.poster"), poster=ctx.pill(case.poster)))
+        # Names without a pill: the card pings nobody, the poster least of all (each edit).
+        name = ctx.room.display_name
+        lines.append(fill(ctx.t("cases.card.poster"), poster=name(case.poster)))
         if case.tag_source == "hashtag":
             lines.append((ctx.t("cases.card.hashtag", tags=", ".join(
                 f"#{e}" for e in evidence)) if evidence else ctx.t("cases.card.keywords"),))
@@ -148,7 +182,7 @@ class Cases(Plugin):
         if case.status == RESOLVED:
             if case.resolved_by:
                 lines.append(fill(ctx.t("cases.card.resolved_by"),
-                                  who=ctx.pill(case.resolved_by)))
+                                  who=name(case.resolved_by)))
             if case.accepted_event_id:
                 lines.append(fill(ctx.t("cases.card.accepted"), link=Link(
                     permalink(case.room_id, case.accepted_event_id),
@@ -204,15 +238,23 @@ class Cases(Plugin):
         level = await self.setting(ctx.room_id, "resolve_power_level")
         if ctx.may(level):
             return True
-        await ctx.reply(fill(ctx.t("cases.refused"), poster=ctx.pill(case.poster)))
+        await ctx.reply(fill(ctx.t("cases.refused"),
+                             poster=ctx.room.display_name(case.poster)))
         return False
 
-    async def _target(self, ctx: Context, text: str | None, usage: str
+    async def _target(self, ctx: Context, text: str | None, command: str
                       ) -> tuple[Case | None, str]:
-        """The case a command is about: its thread's, else a leading number; and the rest."""
+        """The case a command is about: its thread's, else a leading number; and the rest.
+
+        `command` names the usage line shown when neither is given (`cases.usage.<command>`).
+        """
         words = (text or "").split(maxsplit=1)
-        if words and words[0].lstrip("#").isdigit():
-            number = int(words[0].lstrip("#"))
+        try:
+            number = case_number(words[0]) if words else None
+        except NotACaseNumber:
+            await self._bad_number(ctx, command)
+            return None, ""
+        if number is not None:
             case = await self.store.get(ctx.room_id, number)
             if case is None:
                 await ctx.reply(ctx.t("cases.unknown", number=number))
@@ -221,8 +263,16 @@ class Cases(Plugin):
         root = getattr(event, "thread_root", None)
         case = await self.store.by_root(ctx.room_id, root) if root else None
         if case is None:
-            await ctx.reply(ctx.t("cases.which", usage=f"{ctx.prefix}{usage}"))
+            await ctx.reply(ctx.t("cases.which", usage=self._usage(ctx, command)))
         return case, text or ""
+
+    @staticmethod
+    def _usage(ctx: Context, command: str) -> str:
+        return ctx.prefix + ctx.t(f"cases.usage.{command}")
+
+    async def _bad_number(self, ctx: Context, command: str) -> None:
+        await ctx.reply(Rich.of(ctx.t("cases.bad_number", max=MAX_CASE_DIGITS),
+                                ctx.t("usage", usage=self._usage(ctx, command))))
 
     # ---- opening -----------------------------------------------------------------------------
     @command("case", "cas", args=(Rest("text", optional=True),), summary="cases.case.summary")
@@ -230,8 +280,12 @@ class Cases(Plugin):
         if not text:
             await ctx.reply(ctx.t("cases.template", prefix=ctx.prefix))
             return
-        if text.strip().lstrip("#").isdigit():
-            number = int(text.strip().lstrip("#"))
+        try:
+            number = case_number(text.strip())
+        except NotACaseNumber:
+            await self._bad_number(ctx, "case")
+            return
+        if number is not None:
             case = await self.store.get(ctx.room_id, number)
             if case is None:
                 await ctx.reply(ctx.t("cases.unknown", number=number))
@@ -262,6 +316,8 @@ class Cases(Plugin):
         card_id = await ctx.reply(self.card(ctx, case, evidence))
         case = await self.store.update(case, card_event_id=card_id)
         await self._timers(case, opened=True)
+        for ext in self.extensions:
+            await ext.case_posted(ctx, case)
 
     @staticmethod
     def _evidence(tags: Sequence[Any]) -> list[str]:
@@ -291,7 +347,7 @@ class Cases(Plugin):
 
     @on(Reaction)
     async def reaction(self, ctx: Context, event: Reaction) -> None:
-        if event.key not in RESOLVE_KEYS:
+        if emoji_key(event.key) not in RESOLVE_KEYS:
             return
         case = await self.store.by_root(event.room_id, event.relates_to)
         accepted = None
@@ -300,19 +356,17 @@ class Cases(Plugin):
             accepted = event.relates_to
         if case is None or event.sender != case.poster or not case.is_open:
             return
-        if accepted is not None and await self._is_own(case, accepted):
+        if accepted is not None and await self.store.sender_of(
+                event.room_id, accepted) == case.poster:
             accepted = None
         await self._resolve(ctx, case, event.sender, accepted=accepted)
-
-    async def _is_own(self, case: Case, event_id: str) -> bool:
-        sender = await self.bot.db.fetchval(
-            "SELECT sender FROM case_replies WHERE event_id = ?", (event_id,))
-        return sender == case.poster
 
     @on(Redaction)
     async def redaction(self, ctx: Context, event: Redaction) -> None:
         case = await self.store.by_root(event.room_id, event.redacts)
         if case is None or case.status == WITHDRAWN:
+            return
+        if not redaction_applies(ctx.room, event, case.poster):
             return
         case = await self.store.update(case, status=WITHDRAWN, closed_at=self.bot.now())
         await self._timers(case)
@@ -351,7 +405,7 @@ class Cases(Plugin):
     @command("resolve", "resolu", "resolved", args=(Rest("resolution", optional=True),),
              summary="cases.resolve.summary")
     async def resolve(self, ctx: Context, resolution: str | None) -> None:
-        case, _summary = await self._target(ctx, resolution, "resolve <n°> [résumé]")
+        case, _summary = await self._target(ctx, resolution, "resolve")
         if case is None or not await self._may_manage(ctx, case):
             return
         if not case.is_open:
@@ -363,7 +417,7 @@ class Cases(Plugin):
     @command("reopen", "rouvrir", args=(Rest("number", optional=True),),
              summary="cases.reopen.summary")
     async def reopen(self, ctx: Context, number: str | None) -> None:
-        case, _ = await self._target(ctx, number, "reopen <n°>")
+        case, _ = await self._target(ctx, number, "reopen")
         if case is None or not await self._may_manage(ctx, case):
             return
         if case.is_open or case.status == WITHDRAWN:
@@ -380,7 +434,7 @@ class Cases(Plugin):
 
     @command("tag", args=(Rest("specialties"),), summary="cases.tag.summary")
     async def tag(self, ctx: Context, specialties: str) -> None:
-        case, rest = await self._target(ctx, specialties, "tag <spécialité>…")
+        case, rest = await self._target(ctx, specialties, "tag")
         if case is None or not await self._may_manage(ctx, case):
             return
         chosen, unknown = match_specialties(rest.split(), self.specialties(ctx.room_id))
@@ -468,8 +522,9 @@ class Cases(Plugin):
             return
         ctx, case = found
         delay = await self.setting(case.room_id, "unanswered_reminder")
-        await ctx.reply(fill(ctx.t("cases.remind.unanswered", delay=human_duration(
-            ctx.t, delay)), poster=ctx.pill(case.poster, notify=True)))
+        await ctx.reply(fill(ctx.t("cases.remind.unanswered"),
+                             delay=human_duration(ctx.t, delay),
+                             poster=ctx.pill(case.poster, notify=True)))
 
     @timer("resolve")
     async def remind_resolve(self, fired: Fired) -> None:
@@ -477,7 +532,7 @@ class Cases(Plugin):
         if found is None:
             return
         ctx, case = found
-        await ctx.reply(fill(ctx.t("cases.remind.resolve", prefix=ctx.prefix),
+        await ctx.reply(fill(ctx.t("cases.remind.resolve"), prefix=ctx.prefix,
                              poster=ctx.pill(case.poster, notify=True)))
 
     @timer("autoclose")

@@ -187,6 +187,15 @@ class CaseStore:
             (room_id, event_id))
         return await self.get(room_id, row["number"]) if row else None
 
+    async def sender_of(self, room_id: str, event_id: str) -> str | None:
+        """Who posted `event_id`: a case's root or a message of its thread (None: unknown)."""
+        case = await self.by_root(room_id, event_id)
+        if case is not None:
+            return case.poster
+        return await self.db.fetchval(
+            "SELECT sender FROM case_replies WHERE room_id = ? AND event_id = ?",
+            (room_id, event_id))
+
     async def update(self, case: Case, **changes: Any) -> Case:
         """Set columns of `case`; the result is the cached copy (current: every write goes
         through this store) with the changes, else the row read back."""

@@ -91,6 +91,14 @@ STRINGS = {
         "fr": "Seuls l’auteur du cas ({poster}) ou un modérateur peuvent faire cela.",
         "en": "Only the case's author ({poster}) or a moderator can do that.",
     },
+    "cases.bad_number": {
+        "fr": "Numéro de cas non valable : écrivez-le en chiffres (au plus {max}).",
+        "en": "Not a valid case number: write it in digits (at most {max}).",
+    },
+    "cases.usage.case": {"fr": "case <n°>", "en": "case <number>"},
+    "cases.usage.resolve": {"fr": "resolve <n°> [résumé]", "en": "resolve <number> [summary]"},
+    "cases.usage.reopen": {"fr": "reopen <n°>", "en": "reopen <number>"},
+    "cases.usage.tag": {"fr": "tag <n°> <spécialité>…", "en": "tag <number> <specialty>…"},
     "cases.unknown": {"fr": "Aucun cas n°{number} dans ce salon.",
                       "en": "No case #{number} in this room."},
     "cases.which": {

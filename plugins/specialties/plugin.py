@@ -206,8 +206,8 @@ class Specialties(Plugin):
         before = self.store.of(ctx.room_id).get(sid, Override())
         await self._save(ctx.room_id, sid, dataclasses.replace(
             before, removed=False, name=name.strip(), aliases=tuple(tags)))
-        await ctx.announce(fill(ctx.t("specialties.added", id=sid, name=name.strip(),
-                                      prefix=ctx.prefix), who=ctx.pill()),
+        await ctx.announce(fill(ctx.t("specialties.added"), id=sid, name=name.strip(),
+                                prefix=ctx.prefix, who=ctx.pill()),
                            f"specialty add {sid}")
 
     @command("specialty remove", "specialite retirer", args=(Arg("id"),),
@@ -220,8 +220,8 @@ class Specialties(Plugin):
             return
         before = self.store.of(ctx.room_id).get(spec.id, Override())
         await self._save(ctx.room_id, spec.id, dataclasses.replace(before, removed=True))
-        lines: list[tuple[Part, ...]] = [fill(ctx.t(
-            "specialties.removed", id=spec.id, name=spec.name(ctx.lang)), who=ctx.pill())]
+        lines: list[tuple[Part, ...]] = [fill(ctx.t("specialties.removed"), id=spec.id,
+                                              name=spec.name(ctx.lang), who=ctx.pill())]
         for listener in self.listeners:
             lines.extend(await listener.specialty_removed(ctx, spec))
         lines.append((ctx.t("specialties.undo", prefix=ctx.prefix, id=spec.id),))
@@ -237,9 +237,9 @@ class Specialties(Plugin):
             return
         before = self.store.of(ctx.room_id).get(spec.id, Override())
         await self._save(ctx.room_id, spec.id, dataclasses.replace(before, name=name.strip()))
-        await ctx.announce(fill(ctx.t("specialties.renamed", id=spec.id,
-                                      old=spec.name(ctx.lang), new=name.strip()),
-                                who=ctx.pill()), f"specialty rename {spec.id}")
+        await ctx.announce(fill(ctx.t("specialties.renamed"), id=spec.id,
+                                old=spec.name(ctx.lang), new=name.strip(), who=ctx.pill()),
+                           f"specialty rename {spec.id}")
 
     @command("specialty keywords", "specialite motscles", "specialite mots-cles",
              args=(Arg("id"), Choice("action", optional=True,
@@ -287,8 +287,8 @@ class Specialties(Plugin):
             await ctx.reply(ctx.t("specialties.keywords.nothing", id=spec.id))
             return
         await self._save(ctx.room_id, spec.id, change)
-        await ctx.announce(fill(ctx.t(key, id=spec.id, count=len(changed),
-                                      words=", ".join(changed)), who=ctx.pill()),
+        await ctx.announce(fill(ctx.t(key), id=spec.id, count=len(changed),
+                                words=", ".join(changed), who=ctx.pill()),
                            f"specialty keywords {spec.id}")
 
     @command("specialty reset", "specialite reinitialiser", summary="specialties.reset.summary")
@@ -302,7 +302,7 @@ class Specialties(Plugin):
         count = await self.store.reset(ctx.room_id)
         self._forget(ctx.room_id)
         kept = {spec.id for spec in self.for_room(ctx.room_id)}
-        lines: list[tuple[Part, ...]] = [fill(ctx.t("specialties.reset", count=count),
+        lines: list[tuple[Part, ...]] = [fill(ctx.t("specialties.reset"), count=count,
                                               who=ctx.pill())]
         for spec in before:
             if spec.id not in kept:

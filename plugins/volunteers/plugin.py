@@ -24,7 +24,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Duration, bounded, format_duration, parse_duration
-from bot.content import Part, Pill, Rich, fill
+from bot.content import Part, Pill, Rich, emoji_key, fill
 from bot.events import MemberChange, Message, Reaction
 from bot.logs import report_exception
 from bot.plugin import Context, Fired, Plugin, command, on, timer
@@ -37,13 +37,17 @@ from plugins.volunteers.strings import STRINGS
 
 log = logging.getLogger(__name__)
 
-INTEREST_KEYS = frozenset({"🙋", "🙋‍♀️", "🙋‍♂️", "👀"})
+INTEREST_KEYS = frozenset(map(emoji_key, ("🙋", "🙋‍♀️", "🙋‍♂️", "👀")))
+"""Compared through `emoji_key`: any skin tone, with or without U+FE0F."""
 _HOURS = re.compile(r"^(\d{1,2})[:h](\d{2})?-(\d{1,2})[:h](\d{2})?$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DMY_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})(?:[/.](\d{2}|\d{4}))?$")
 DAY = 86400.0
 RETRY = 60.0
 """Seconds before a round whose message could not be sent is tried again."""
+MAX_AWAY_YEARS = 5
+"""`!away` for a duration or through a date at most this far (longer: `!away` alone)."""
+MAX_AWAY_DAYS = MAX_AWAY_YEARS * 366
 
 
 
@@ -73,9 +77,13 @@ class AwayUntil(Arg):
 
     def convert(self, raw: str) -> float | DateText:
         try:
-            return float(parse_duration(raw))
+            seconds = float(parse_duration(raw))
         except ValueError:
             pass
+        else:
+            if seconds > MAX_AWAY_DAYS * DAY:  # inf too
+                raise BadArguments("volunteers.away.too_far", years=MAX_AWAY_YEARS)
+            return seconds
         if not (_ISO_DATE.match(raw) or _DMY_DATE.match(raw)):
             raise BadArguments("volunteers.away.bad", value=raw)
         return DateText(raw)
@@ -158,6 +166,8 @@ class Volunteers(Plugin):
         self.store = VolunteerStore(bot.db)
         self._paged: dict[tuple[str, int], list[str]] = {}
         """Who was paged for each case (for the synchronous card lines)."""
+        self._to_page: dict[tuple[str, int], tuple[list[str], bool]] = {}
+        """First pages chosen as a case opens, sent once its card is posted."""
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -200,16 +210,9 @@ class Volunteers(Plugin):
             parts.append(self._pill(room_id, user, notify))
         return parts
 
-    @staticmethod
-    def _expand(line: tuple[Part, ...], name: str, parts: Sequence[Part]) -> tuple[Part, ...]:
-        """Put several parts where `fill` left the `{name}` field."""
-        out: list[Part] = []
-        for part in line:
-            if part == "{" + name + "}":
-                out.extend(parts)
-            else:
-                out.append(part)
-        return tuple(out)
+    def _names(self, room_id: str, users: Sequence[str]) -> str:
+        """Display names without pills: who is shown, not pinged (the card, `!take`)."""
+        return ", ".join(map(self.bot.room(room_id).display_name, users))
 
     def _key(self, case: Case) -> str:
         return f"escalate:{case.room_id}:{case.number}"
@@ -285,10 +288,10 @@ class Volunteers(Plugin):
 
     async def _send_page(self, ctx: Context, case: Case, users: list[str], urgent: bool) -> None:
         names = ", ".join(self.spec_name(case.room_id, s, ctx.lang) for s in case.specialties)
-        template = ctx.t("volunteers.page_urgent" if urgent else "volunteers.page",
-                         number=case.number, prefix=ctx.prefix,
-                         specialties=names or ctx.t("volunteers.unclassified"))
-        line = self._expand(fill(template), "who", self._pills(case.room_id, users, True))
+        line = fill(ctx.t("volunteers.page_urgent" if urgent else "volunteers.page"),
+                    number=case.number, prefix=ctx.prefix,
+                    specialties=names or ctx.t("volunteers.unclassified"),
+                    who=self._pills(case.room_id, users, True))
         event_id = await ctx.in_thread_of(case.root_event_id).send(Rich((line,)))
         await self.store.add_page_event(case.room_id, case.number, event_id)
 
@@ -320,14 +323,21 @@ class Volunteers(Plugin):
             if not users:
                 users = await self.select(case, specs, set(), urgent, found)
                 await self._record(case, users, 1)
-        # Armed first: a page that fails to send does not end the escalation, nor does it
-        # keep the case from opening (its card is sent after this).
+        # Armed now: a page that fails to send does not end the escalation, nor does it
+        # keep the case from opening. The page itself follows the card (`case_posted`).
         await self._schedule(case, 1, urgent)
         if users:
-            try:
-                await self._send_page(ctx, case, users, urgent)
-            except Exception as exc:
-                report_exception(log, "volunteers.page", exc)
+            self._to_page[(case.room_id, case.number)] = (users, urgent)
+
+    async def case_posted(self, ctx: Context, case: Case) -> None:
+        """The card is in the thread: send the first page under it."""
+        pending = self._to_page.pop((case.room_id, case.number), None)
+        if pending is None:
+            return
+        try:
+            await self._send_page(ctx, case, *pending)
+        except Exception as exc:
+            report_exception(log, "volunteers.page", exc)
 
     async def case_changed(self, ctx: Context, case: Case) -> None:
         if not case.is_open or case.taken_by:
@@ -371,11 +381,11 @@ class Volunteers(Plugin):
         lines: list[tuple[Part, ...]] = []
         paged = self._paged.get((case.room_id, case.number))
         if paged:
-            lines.append((self.bot.t(lang, "volunteers.card.paged"),
-                          *self._pills(case.room_id, paged)))
+            lines.append((self.bot.t(lang, "volunteers.card.paged")
+                          + self._names(case.room_id, paged),))
         if case.taken_by:
             lines.append(fill(self.bot.t(lang, "volunteers.card.taken"),
-                              who=self._pill(case.room_id, case.taken_by)))
+                              who=self._names(case.room_id, [case.taken_by])))
         return lines
 
     # ---- escalation ----------------------------------------------------------------------
@@ -393,7 +403,7 @@ class Volunteers(Plugin):
                                                    and state.due != fired.due)):
             return  # stopped by a reaction, or superseded by a retag's own round
         if round_ >= int(await self.setting(room_id, "max_rounds")):
-            await ctx.reply(fill(ctx.t("volunteers.nobody", prefix=ctx.prefix),
+            await ctx.reply(fill(ctx.t("volunteers.nobody"), prefix=ctx.prefix,
                                  poster=self._pill(room_id, case.poster, notify=True)))
             return
         async with self._lock:
@@ -424,7 +434,7 @@ class Volunteers(Plugin):
 
     @on(Reaction)
     async def interest(self, ctx: Context, event: Reaction) -> None:
-        if event.key not in INTEREST_KEYS:
+        if emoji_key(event.key) not in INTEREST_KEYS:
             return
         case = await self.cases.store.by_root(event.room_id, event.relates_to)
         if case is None:
@@ -436,7 +446,9 @@ class Volunteers(Plugin):
 
     @on(MemberChange)
     async def membership(self, ctx: Context, event: MemberChange) -> None:
-        if event.membership in ("leave", "ban"):
+        """A volunteer who left or was kicked or banned is unregistered (a late leave of
+        someone who is a member again changes nothing)."""
+        if event.membership in ("leave", "ban") and event.user_id not in ctx.room.members:
             await self.store.remove(event.room_id, event.user_id)
 
     # ---- commands ------------------------------------------------------------------------
@@ -531,11 +543,16 @@ class Volunteers(Plugin):
         sender = ctx.event.sender
         if isinstance(vol_away, DateText):
             tz = zone(await self._tz(await self.store.prefs(sender), ctx.room_id))
-            day = parse_date(vol_away, datetime.fromtimestamp(self.bot.now(), tz).date())
+            today = datetime.fromtimestamp(self.bot.now(), tz).date()
+            day = parse_date(vol_away, today)
             usage = ctx.t("usage", usage=f"{ctx.prefix}away [{ctx.t('arg.vol_away')}]")
             if day is None:
                 await ctx.reply(Rich.of(ctx.t("volunteers.away.bad", value=vol_away) + ".",
                                         usage))
+                return
+            if day > today + timedelta(days=MAX_AWAY_DAYS):
+                await ctx.reply(Rich.of(
+                    ctx.t("volunteers.away.too_far", years=MAX_AWAY_YEARS) + ".", usage))
                 return
             # Away the whole of that day: back at the next local midnight.
             until = datetime.combine(day + timedelta(days=1), time(0), tz).timestamp()
@@ -605,11 +622,11 @@ class Volunteers(Plugin):
             await ctx.reply(ctx.t("volunteers.take.own"))
             return
         if case.taken_by:
-            await ctx.reply(fill(ctx.t("volunteers.take.already", number=case.number),
-                                 who=self._pill(ctx.room_id, case.taken_by)))
+            await ctx.reply(fill(ctx.t("volunteers.take.already"), number=case.number,
+                                 who=self._names(ctx.room_id, [case.taken_by])))
             return
         case = await self.cases.store.update(case, taken_by=event.sender)
         await self.bot.cancel(self.name, self._key(case))
         await self.cases.refresh_card(ctx, case)
-        await ctx.reply(fill(ctx.t("volunteers.take.done", number=case.number),
-                             who=self._pill(ctx.room_id, event.sender)))
+        await ctx.reply(fill(ctx.t("volunteers.take.done"), number=case.number,
+                             who=self._names(ctx.room_id, [event.sender])))

@@ -86,6 +86,10 @@ STRINGS = {
         "fr": "« {value} » n’est ni une durée ni une date (ex. 4h, 3j, 15/08, 2027-08-15)",
         "en": "“{value}” is neither a duration nor a date (e.g. 4h, 3d, 15/08, 2027-08-15)",
     },
+    "volunteers.away.too_far": {
+        "fr": "Au plus {years} ans à l’avance ; sans date de retour, la commande seule",
+        "en": "At most {years} years ahead; with no return date, the command alone",
+    },
     "volunteers.away.past": {"fr": "Le {date} est déjà passé.",
                              "en": "{date} is already past."},
     "volunteers.back": {"fr": "De retour : vous pouvez de nouveau être sollicité.",
