@@ -195,12 +195,27 @@ async def test_redact_mode_room_setting_keeps_low_confidence_as_warning(h: Harne
 # ---- 4. onboarding -----------------------------------------------------------------------------
 async def test_onboarding_once_per_user_and_room(h: Harness) -> None:
     first = await h.say(POSTER, CLEAN)
-    assert sum("Premier cas" in s.body for s in h.in_thread(first)) == 1
-    assert POSTER in next(s for s in h.in_thread(first) if "Premier cas" in s.body).mentions
+    assert sum("premier cas" in s.body for s in h.in_thread(first)) == 1
     second = await h.say(POSTER, CLEAN)
-    assert not any("Premier cas" in s.body for s in h.in_thread(second))
+    assert not any("premier cas" in s.body for s in h.in_thread(second))
     third = await h.say(DOC, CLEAN)
-    assert any("Premier cas" in s.body for s in h.in_thread(third))
+    assert any("premier cas" in s.body for s in h.in_thread(third))
+
+
+async def test_onboarding_is_short_after_the_card_and_names_the_member(h: Harness) -> None:
+    h.add_room(ROOM, members=[POSTER, DOC, MOD], powers={MOD: 50, BOT: 100},
+               display_names={POSTER: "Dr Alice", DOC: "Dr Bob"})
+    await h.say(POSTER, CLEAN)
+    root = await h.say(DOC, CLEAN)  # case #2, but Bob's first
+    card, reminder = h.in_thread(root)
+    assert card.body.startswith("Cas #2 ·")
+    assert reminder.body.splitlines() == [
+        "Bienvenue, Dr Bob : c’est votre premier cas dans ce salon.",
+        "Le patient ne doit pas être identifiable : ni nom, ni date de naissance ou précise, "
+        "ni adresse, téléphone ou n° de dossier ; photos sans visage ni métadonnées.",
+        "Les règles complètes : !rules",
+    ]
+    assert reminder.mentions == [] and "matrix.to" not in reminder.html
 
 
 # ---- 5. !rules ---------------------------------------------------------------------------------

@@ -10,6 +10,9 @@ found value is ever stored or logged; which message was flagged is kept in memor
 
 from __future__ import annotations
 
+import asyncio
+import html
+import re
 import struct
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -20,6 +23,7 @@ from bot.content import Part, Rich, fill
 from bot.events import Attachment, Edit, Message, Redaction, RoomInfo
 from bot.plugin import Context, Plugin, command, on
 from bot.router import Choice, split_command
+from plugins.cases.plugin import redaction_applies
 from plugins.secrecy.detector import HIGH_CONFIDENCE, KINDS, Finding, scan
 from plugins.secrecy.strings import STRINGS
 
@@ -27,6 +31,14 @@ MEMORY = 2000
 """How many flagged events are remembered (older ones are forgotten first)."""
 PHOTO_KINDS = ("gps", "serial", "shot_date")
 CASE_COMMANDS = frozenset({"case", "cas"})
+MAX_SCAN = 64 * 1024
+"""Characters of a message scanned (a Matrix event is at most 64 KiB anyway)."""
+PHOTO_TYPES = frozenset({"image/jpeg", "image/jpg", "image/pjpeg"})
+"""The only attachments downloaded: the images whose EXIF we read. No mimetype: not read."""
+MAX_PHOTO = 20 * 1024 * 1024
+"""Bigger attachments are not downloaded (by their announced size) nor read."""
+EXIF_WINDOW = 256 * 1024
+"""Bytes of a photo read for its metadata (EXIF sits in the first segments)."""
 
 MIGRATIONS = (
     """
@@ -63,6 +75,7 @@ class _CaseLike(Protocol):
 class _CaseStore(Protocol):
     async def by_root(self, room_id: str, root: str) -> _CaseLike | None: ...
     async def by_reply(self, room_id: str, event_id: str) -> _CaseLike | None: ...
+    async def sender_of(self, room_id: str, event_id: str) -> str | None: ...
 
 
 @dataclass(slots=True)
@@ -158,6 +171,60 @@ def photo_metadata(data: bytes) -> set[str]:
     return kinds
 
 
+# ---- text to scan ---------------------------------------------------------------------------
+_BREAKS = frozenset({"br", "p", "div", "li", "tr", "td", "th", "blockquote", "pre",
+                     "h1", "h2", "h3", "h4", "h5", "h6"})
+_TAG = re.compile(r"(/?)([a-zA-Z][a-zA-Z0-9-]*)")
+
+
+def visible_text(formatted: str) -> str:
+    """What `formatted` (HTML) shows: tags and comments removed, the quoted reply
+    (`<mx-reply>`) left out, entities decoded. One linear pass over at most 2 × MAX_SCAN
+    characters (html.parser is quadratic on unclosed tags and attributes)."""
+    source = formatted[:2 * MAX_SCAN]
+    parts: list[str] = []
+    quoted = pos = 0
+    closes = True  # whether a ">" may follow (searched once more only while one does)
+    while pos < len(source):
+        start = source.find("<", pos)
+        if start < 0:
+            start = len(source)
+        if not quoted:
+            parts.append(source[pos:start])
+        if start == len(source):
+            break
+        if source.startswith("<!--", start):
+            end = source.find("-->", start + 4)
+            pos = len(source) if end < 0 else end + 3
+            continue
+        tag = _TAG.match(source, start + 1)
+        end = source.find(">", start + 1) if tag and closes else -1
+        closes = closes and (end >= 0 or not tag)
+        if end < 0:  # not a tag ("<3"), or no ">" anywhere after it: text
+            if not quoted:
+                parts.append("<")
+            pos = start + 1
+            continue
+        closing, name = tag[1], tag[2].lower() if tag else ""
+        if name == "mx-reply":
+            quoted = max(0, quoted - 1) if closing else quoted + 1
+        elif name in _BREAKS and not quoted:
+            parts.append("\n")
+        pos = end + 1
+    return html.unescape("".join(parts))[:MAX_SCAN]
+
+
+def scan_message(text: str, formatted: str | None = None, body: str = "") -> list[Finding]:
+    """Findings in `text`, and in what `formatted` shows when that is not `body` (an
+    identifier may be in the HTML only). CPU work: run it in a worker thread."""
+    findings = scan(text[:MAX_SCAN])
+    if formatted:
+        shown = visible_text(formatted)
+        if shown.split() != body[:MAX_SCAN].split():
+            findings.extend(scan(shown))
+    return findings
+
+
 # ---- the plugin ------------------------------------------------------------------------------
 class Secrecy(Plugin):
     name = "secrecy"
@@ -237,7 +304,7 @@ class Secrecy(Plugin):
     def _warning(self, ctx: Context, sender: str, kinds: Iterable[str], edited: bool) -> Rich:
         key = "secrecy.warn.edited" if edited else "secrecy.warn"
         return Rich.of(
-            fill(ctx.t(key, kinds=self.kinds_text(ctx, kinds)),
+            fill(ctx.t(key), kinds=self.kinds_text(ctx, kinds),
                  poster=ctx.pill(sender, notify=True)),
             ctx.t("secrecy.rule"),
             ctx.t("secrecy.fix", prefix=ctx.prefix),
@@ -265,9 +332,12 @@ class Secrecy(Plugin):
 
     # ---- 2. warnings -------------------------------------------------------------------------
     async def _check(
-        self, ctx: Context, event_id: str, sender: str, root: str, text: str, edited: bool = False
+        self, ctx: Context, event_id: str, sender: str, root: str, text: str,
+        edited: bool = False, formatted: str | None = None, body: str = "",
     ) -> None:
-        findings: Sequence[Finding] = scan(text)
+        """Warn about `text` (and what `formatted` shows beyond `body`, see `scan_message`)."""
+        findings: Sequence[Finding] = await asyncio.to_thread(scan_message, text, formatted,
+                                                              body)
         thread = ctx.in_thread_of(root)
         known = self._flags.get(event_id)
         if not findings:
@@ -284,7 +354,7 @@ class Secrecy(Plugin):
                 self._flags.pop(event_id, None)
                 await thread.reply(
                     fill(
-                        ctx.t("secrecy.auto_redacted", kinds=self.kinds_text(ctx, kinds)),
+                        ctx.t("secrecy.auto_redacted"), kinds=self.kinds_text(ctx, kinds),
                         poster=ctx.pill(sender, notify=True),
                     )
                 )
@@ -308,12 +378,14 @@ class Secrecy(Plugin):
             if root is None:  # refused, empty, or showing an existing case
                 return
             await self._onboard(ctx, event.sender, root)
-            await self._check(ctx, event.event_id, event.sender, root, split[1])
+            await self._check(ctx, event.event_id, event.sender, root, split[1],
+                              formatted=event.formatted_body, body=event.body)
             return
         root = await self._case_root(event.room_id, event.thread_root)
         if root is None or (split is not None and split[0] in ("redact", "masquer")):
             return
-        await self._check(ctx, event.event_id, event.sender, root, event.body)
+        await self._check(ctx, event.event_id, event.sender, root, event.body,
+                          formatted=event.formatted_body, body=event.body)
 
     @on(Edit)
     async def edited(self, ctx: Context, event: Edit) -> None:
@@ -323,10 +395,8 @@ class Secrecy(Plugin):
         case = await store.by_root(event.room_id, event.original)
         if case is None:
             case = await store.by_reply(event.room_id, event.original)
-        if case is None:
-            return
-        known = self._flags.get(event.original)
-        if known is not None and known.sender != event.sender:
+        # An edit counts only from the original's sender; an event we do not know, not at all.
+        if case is None or await store.sender_of(event.room_id, event.original) != event.sender:
             return
         text = event.body
         split = split_command(text, ctx.prefixes)
@@ -336,7 +406,9 @@ class Secrecy(Plugin):
 
     @on(Redaction)
     async def redaction(self, ctx: Context, event: Redaction) -> None:
-        self._flags.pop(event.redacts, None)
+        flag = self._flags.get(event.redacts)
+        if flag is not None and redaction_applies(ctx.room, event, flag.sender):
+            del self._flags[event.redacts]
 
     # ---- 3. !redact --------------------------------------------------------------------------
     def _target(self, event: Message, root: str, moderator: bool) -> str | None:
@@ -380,15 +452,17 @@ class Secrecy(Plugin):
 
     # ---- 4. onboarding -----------------------------------------------------------------------
     async def _onboard(self, ctx: Context, user_id: str, root: str) -> None:
-        """Show the rules the first time `user_id` opens a case in the room."""
+        """The first time `user_id` opens a case in the room: a short reminder under the card
+        (three lines, the full rules one command away), naming them without a ping."""
         if not await self.bot.db.execute(
                 "INSERT OR IGNORE INTO secrecy_onboarded (room_id, user_id) VALUES (?, ?)",
                 (ctx.room_id, user_id)):
             return
         await ctx.in_thread_of(root).reply(
             Rich.of(
-                fill(ctx.t("secrecy.onboarding"), poster=ctx.pill(user_id, notify=True)),
-                await self.rules_text(ctx),
+                fill(ctx.t("secrecy.onboarding"), name=ctx.room.display_name(user_id)),
+                ctx.t("secrecy.onboarding.rule"),
+                fill(ctx.t("secrecy.onboarding.more"), prefix=ctx.prefix),
             )
         )
 
@@ -415,18 +489,19 @@ class Secrecy(Plugin):
     @on(Attachment)
     async def attachment(self, ctx: Context, event: Attachment) -> None:
         root = await self._case_root(event.room_id, event.thread_root)
-        if root is None:
+        if root is None or event.mimetype.lower() not in PHOTO_TYPES or event.size > MAX_PHOTO:
             return
-        if event.mimetype and event.mimetype not in ("image/jpeg", "image/jpg"):
+        data = await self.bot.download(event)
+        if len(data) > MAX_PHOTO:  # no size announced, or a wrong one
             return
-        kinds = photo_metadata(await self.bot.download(event))
+        kinds = photo_metadata(data[:EXIF_WINDOW])
         if not kinds:
             return
         await self._count(ctx.room_id, kinds)
         warning = await ctx.in_thread_of(root).reply(
             Rich.of(
                 fill(
-                    ctx.t("secrecy.photo", kinds=self.kinds_text(ctx, kinds)),
+                    ctx.t("secrecy.photo"), kinds=self.kinds_text(ctx, kinds),
                     poster=ctx.pill(event.sender, notify=True),
                 ),
                 ctx.t("secrecy.rule"),

@@ -156,8 +156,18 @@ STRINGS = {
         "no face, tattoo, wristband or screen with a name, and no metadata.",
     },
     "secrecy.onboarding": {
-        "fr": "{poster}, bienvenue ! Premier cas dans ce salon — rappel des règles :",
-        "en": "{poster}, welcome! Your first case in this room — a reminder of the rules:",
+        "fr": "Bienvenue, {name} : c’est votre premier cas dans ce salon.",
+        "en": "Welcome, {name}: this is your first case in this room.",
+    },
+    "secrecy.onboarding.rule": {
+        "fr": "Le patient ne doit pas être identifiable : ni nom, ni date de naissance ou "
+        "précise, ni adresse, téléphone ou n° de dossier ; photos sans visage ni métadonnées.",
+        "en": "The patient must not be identifiable: no name, birth or exact date, address, "
+        "phone or record number; photos without faces or metadata.",
+    },
+    "secrecy.onboarding.more": {
+        "fr": "Les règles complètes : {prefix}rules",
+        "en": "The full rules: {prefix}rules",
     },
     "secrecy.pin.failed": {
         "fr": "Je n’ai pas pu épingler les règles : donnez-moi le droit de modifier les "
