@@ -229,17 +229,18 @@ async def test_identifier_only_in_the_html_is_warned(h: Harness) -> None:
     assert h.sent == []
 
 
-async def test_scan_runs_in_a_worker_thread_on_capped_text(
-        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[tuple[bool, int]] = []
+async def test_scan_runs_in_a_worker_thread(h: Harness,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    on_main: list[bool] = []
     real = secrecy_plugin.scan
 
     def spy(text: str) -> Any:
-        seen.append((threading.current_thread() is threading.main_thread(), len(text)))
+        on_main.append(threading.current_thread() is threading.main_thread())
         return real(text)
 
     monkeypatch.setattr(secrecy_plugin, "scan", spy)
     root = await h.say(POSTER, CLEAN)
-    await h.say(DOC, "a " * 100_000, thread_root=root)
-    assert seen and not any(main for main, _ in seen)
-    assert max(size for _, size in seen) == MAX_SCAN
+    await h.say(DOC, f"{PHONE} " * 10_000, thread_root=root,
+                formatted_body=f"<b>{PHONE}</b> " * 10_000)
+    assert on_main and not any(on_main)
+    assert "un numéro de téléphone" in h.last().body

@@ -24,15 +24,13 @@ from bot.events import Attachment, Edit, Message, Redaction, RoomInfo
 from bot.plugin import Context, Plugin, command, on
 from bot.router import Choice, split_command
 from plugins.cases.plugin import redaction_applies
-from plugins.secrecy.detector import HIGH_CONFIDENCE, KINDS, Finding, scan
+from plugins.secrecy.detector import HIGH_CONFIDENCE, KINDS, MAX_SCAN, Finding, scan
 from plugins.secrecy.strings import STRINGS
 
 MEMORY = 2000
 """How many flagged events are remembered (older ones are forgotten first)."""
 PHOTO_KINDS = ("gps", "serial", "shot_date")
 CASE_COMMANDS = frozenset({"case", "cas"})
-MAX_SCAN = 64 * 1024
-"""Characters of a message scanned (a Matrix event is at most 64 KiB anyway)."""
 PHOTO_TYPES = frozenset({"image/jpeg", "image/jpg", "image/pjpeg"})
 """The only attachments downloaded: the images whose EXIF we read. No mimetype: not read."""
 MAX_PHOTO = 20 * 1024 * 1024
@@ -217,7 +215,7 @@ def visible_text(formatted: str) -> str:
 def scan_message(text: str, formatted: str | None = None, body: str = "") -> list[Finding]:
     """Findings in `text`, and in what `formatted` shows when that is not `body` (an
     identifier may be in the HTML only). CPU work: run it in a worker thread."""
-    findings = scan(text[:MAX_SCAN])
+    findings = scan(text)
     if formatted:
         shown = visible_text(formatted)
         if shown.split() != body[:MAX_SCAN].split():
