@@ -16,6 +16,7 @@ from tests.support.live import PASSWORD, Live, unique
 
 pytestmark = pytest.mark.live
 
+ELEMENT_CHECK = "\u2705\ufe0f"  # what Element Web's emoji picker and quick reactions send
 
 
 
@@ -62,7 +63,8 @@ async def test_case_flow_from_element(live: Live, js: JsClient, strict: bool) ->
     await js.call("send_text", room_id=room_id, body="précision : pas de prurit",
                   thread_root=root)
 
-    await js.call("react", room_id=room_id, event_id=root, key="✅", encrypted=strict)
+    # Element Web's ✅ is "✅️": U+2705 followed by the emoji variation selector U+FE0F
+    await js.call("react", room_id=room_id, event_id=root, key=ELEMENT_CHECK, encrypted=strict)
     resolved = await wait(js, room_id, sender=bot.user_id, thread_root=root,
                           body_contains="Rhumatologie · résolu")
     assert resolved["event_id"] == card["event_id"], "the card is edited in place"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.matrix import Seen
 from tests.support.live import Live
+
+pytestmark = pytest.mark.live
 
 
 async def test_case_thread_reply_check_reaction_listing_and_stats(live: Live) -> None:
@@ -67,3 +71,29 @@ async def test_room_creator_counts_as_moderator(live: Live) -> None:
     done = await bob.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root
                               and ("résolu" in e.body or "Seuls" in e.body))
     assert done.body == "Cas #1 résolu. Merci à tous !"
+
+
+@pytest.mark.parametrize(("key", "encrypted"), [
+    ("\u2705", True),          # bare U+2705: nio, Element X
+    ("\u2705\ufe0f", False),  # U+2705 U+FE0F in the clear: Element Web
+    ("\u2705\ufe0f", True),   # U+2705 U+FE0F encrypted
+], ids=["bare-encrypted", "fe0f-clear-element-web", "fe0f-encrypted"])
+async def test_check_reaction_resolves_with_or_without_variation_selector(
+        live: Live, key: str, encrypted: bool) -> None:
+    bot = await live.bot()
+    alice = await live.physician("alice")
+    bob = await live.physician("bob")
+    room = await live.room_with(alice, bot, others=[bob])
+    root = await alice.say(room, "!case #cardio palpitations à l'effort, ECG normal")
+    card = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root
+                                and "Cas #1" in e.body)
+    answer = await bob.say(room, "Holter ECG et épreuve d'effort", thread_root=root)
+    await alice.wait_for(lambda e: e.event_id == answer)
+    await alice.react(room, answer, key, encrypt=encrypted)
+
+    def card_edit(e: Seen) -> bool:
+        return (e.sender == bot.user_id and e.relation.get("rel_type") == "m.replace"
+                and e.relation.get("event_id") == card.event_id)
+    edit = await bob.wait_for(card_edit)
+    assert edit.content["m.new_content"]["body"].startswith("Cas #1 · Cardiologie · résolu")
+    assert answer in edit.content["m.new_content"]["formatted_body"]
