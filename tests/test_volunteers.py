@@ -11,6 +11,7 @@ import pytest
 from bot.events import Message
 from bot.testing import Harness, Sent
 from plugins.cases import Cases
+from plugins.secrecy.plugin import Secrecy
 from plugins.specialties import Specialties
 from plugins.volunteers import Volunteers
 from plugins.volunteers.plugin import in_quiet_hours, parse_hours
@@ -344,6 +345,18 @@ async def test_card_comes_first_then_the_page(h1: Harness) -> None:
     assert "Confrères sollicités : @v1:test" in card.body and card.mentions == []
     assert "matrix.to" not in card.html
     assert page.mentions == [V1]
+
+
+async def test_thread_order_card_reminder_warning_then_page() -> None:
+    async with Harness([Specialties, Cases, Secrecy, Volunteers]) as h:
+        h.add_room(ROOM, members=[POSTER, V1])
+        await enlist(h, V1)
+        root = await h.say(POSTER, DERMATO + ", tél 06 12 34 56 78")
+        card, reminder, warning, page = h.in_thread(root)
+        assert card.body.startswith("Cas #1 · Dermatologie · ouvert")
+        assert "premier cas" in reminder.body
+        assert "un numéro de téléphone" in warning.body and warning.mentions == [POSTER]
+        assert page.mentions == [V1]
 
 
 async def test_reply_or_resolution_stops_escalation(h1: Harness) -> None:

@@ -5,6 +5,7 @@ place so it always shows the current state.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 from bot.config import Duration, bounded
 from bot.content import Bold, Link, Part, Rich, emoji_key, fill, permalink
 from bot.events import Edit, Message, Reaction, Redaction, RoomInfo
+from bot.logs import report_exception
 from bot.plugin import Context, Fired, Plugin, command, on, timer
 from bot.router import Int, Rest, split_command
 from plugins.cases.store import CLOSED, OPEN, RESOLVED, WITHDRAWN, Case, CaseStore
@@ -24,6 +26,8 @@ from plugins.specialties import (
     match_specialties,
     normalize,
 )
+
+log = logging.getLogger(__name__)
 
 RESOLVE_KEYS = frozenset(map(emoji_key, ("✅", "✔️", "☑️")))
 """Compared through `emoji_key`: "✅️" (Element Web) resolves as "✅" does."""
@@ -41,16 +45,22 @@ class CasesConfig:
 
 
 class CaseExtension(Protocol):
-    """What another feature (volunteers, secrecy) may add to a case's life."""
+    """What another feature (volunteers, secrecy) may add to a case's life; a feature that
+    subclasses it inherits these do-nothing defaults for what it does not need."""
 
     async def case_opened(self, ctx: Context, case: Case) -> None:
         """The case exists, its card is not sent yet (what the card shows is decided here)."""
 
     async def case_posted(self, ctx: Context, case: Case) -> None:
-        """The card is the first message of the thread; what follows it goes here."""
+        """The card is the first message of the thread; what follows it goes here, in the
+        order the features were loaded (secrecy's reminder before volunteers' page)."""
 
-    async def case_changed(self, ctx: Context, case: Case) -> None: ...
-    def card_lines(self, case: Case, lang: str) -> list[tuple[Part, ...]]: ...
+    async def case_changed(self, ctx: Context, case: Case) -> None:
+        """The case's state or tags changed (its card was refreshed)."""
+
+    def card_lines(self, case: Case, lang: str) -> list[tuple[Part, ...]]:
+        """Lines this feature adds to the card."""
+        return []
 
 
 class StatsSource(Protocol):
@@ -316,8 +326,11 @@ class Cases(Plugin):
         card_id = await ctx.reply(self.card(ctx, case, evidence))
         case = await self.store.update(case, card_event_id=card_id)
         await self._timers(case, opened=True)
-        for ext in self.extensions:
-            await ext.case_posted(ctx, case)
+        for ext in self.extensions:  # one feature failing here does not silence the next
+            try:
+                await ext.case_posted(ctx, case)
+            except Exception as exc:
+                report_exception(log, f"{type(ext).__name__}.case_posted", exc)
 
     @staticmethod
     def _evidence(tags: Sequence[Any]) -> list[str]:

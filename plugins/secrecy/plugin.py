@@ -23,7 +23,8 @@ from bot.content import Part, Rich, fill
 from bot.events import Attachment, Edit, Message, Redaction, RoomInfo
 from bot.plugin import Context, Plugin, command, on
 from bot.router import Choice, split_command
-from plugins.cases.plugin import redaction_applies
+from plugins.cases import Case
+from plugins.cases.plugin import CaseExtension, redaction_applies
 from plugins.secrecy.detector import HIGH_CONFIDENCE, KINDS, MAX_SCAN, Finding, scan
 from plugins.secrecy.strings import STRINGS
 
@@ -224,7 +225,7 @@ def scan_message(text: str, formatted: str | None = None, body: str = "") -> lis
 
 
 # ---- the plugin ------------------------------------------------------------------------------
-class Secrecy(Plugin):
+class Secrecy(Plugin, CaseExtension):
     name = "secrecy"
     Config = SecrecyConfig
     strings = STRINGS
@@ -287,6 +288,7 @@ class Secrecy(Plugin):
         cases = self.bot.plugin("cases")
         if cases is not None:
             cases.stats_sources.append(self)
+            cases.extensions.append(self)
 
     async def stats_lines(self, ctx: Context, since: float) -> list[tuple[Part, ...]]:
         """`!stats`: how many warnings of each kind (counts only) since `since`."""
@@ -372,17 +374,22 @@ class Secrecy(Plugin):
             return
         split = split_command(event.body, ctx.prefixes)
         if split is not None and split[0] in CASE_COMMANDS and not event.thread_root:
-            root = await self._case_root(event.room_id, event.event_id)
-            if root is None:  # refused, empty, or showing an existing case
-                return
-            await self._onboard(ctx, event.sender, root)
-            await self._check(ctx, event.event_id, event.sender, root, split[1],
-                              formatted=event.formatted_body, body=event.body)
-            return
+            return  # a new case is checked in `case_posted`, under its card
         root = await self._case_root(event.room_id, event.thread_root)
         if root is None or (split is not None and split[0] in ("redact", "masquer")):
             return
         await self._check(ctx, event.event_id, event.sender, root, event.body,
+                          formatted=event.formatted_body, body=event.body)
+
+    async def case_posted(self, ctx: Context, case: Case) -> None:
+        """Under the new case's card, before anyone is paged: the first-case reminder, then
+        the check of the case's text."""
+        event = ctx.event
+        assert isinstance(event, Message)
+        split = split_command(event.body, ctx.prefixes)
+        await self._onboard(ctx, event.sender, case.root_event_id)
+        await self._check(ctx, event.event_id, event.sender, case.root_event_id,
+                          split[1] if split else event.body,
                           formatted=event.formatted_body, body=event.body)
 
     @on(Edit)
