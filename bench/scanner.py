@@ -84,10 +84,18 @@ def best_ms(scan: Scan, text: str, repeats: int) -> float:
 def measure(scan: Scan, repeats: int = 5,
             families: dict[str, Callable[[int], str]] = FAMILIES,
             sizes: tuple[int, int] = (SMALL, LARGE)) -> dict[str, tuple[float, float]]:
-    """Per family: (ms at the small size, ms at the large size)."""
+    """Per family: (ms at the small size, ms at the large size), each the best of `repeats`
+    runs; the two sizes alternate, so that both see the same machine."""
     scan(_clinical(2048))  # warm-up: lazy imports, caches
-    return {name: (best_ms(scan, make(sizes[0]), repeats), best_ms(scan, make(sizes[1]), repeats))
-            for name, make in families.items()}
+    results: dict[str, tuple[float, float]] = {}
+    for name, make in families.items():
+        small_text, large_text = make(sizes[0]), make(sizes[1])
+        small = large = float("inf")
+        for _ in range(repeats):
+            small = min(small, best_ms(scan, small_text, 1))
+            large = min(large, best_ms(scan, large_text, 1))
+        results[name] = (small, large)
+    return results
 
 
 async def run(base: Path | None = None, quick: bool = False, repeats: int | None = None,
@@ -95,7 +103,7 @@ async def run(base: Path | None = None, quick: bool = False, repeats: int | None
     if scan is None:
         from plugins.secrecy.detector import scan as scan_
         scan = scan_
-    repeats = repeats or (3 if quick else 7)
+    repeats = repeats or (3 if quick else 9)
     res = BenchResult("scanner", "secrecy scan of adversarial texts, 40 KiB vs 10 KiB",
                       "the same family at 10 KiB", params={"repeats": repeats,
                                                            "families": list(FAMILIES)})

@@ -287,6 +287,11 @@ _DATE_TXT = re.compile(
     + r")\.?\s{1,3}(?P<y>(?:19|20)\d{2})\b",
     re.IGNORECASE,
 )
+_DATE_ISO = re.compile(
+    r"(?=[12])(?<![\w.,/\-])(?P<y>1[89]\d\d|20\d\d)(?P<sep>[/.\-])(?P<m>\d\d)(?P=sep)(?P<d>\d\d)"
+    r"(?!\d)(?![/.\-]\d)"
+)
+"""Year first (ISO 8601 and exports of many record systems): 1954-07-21, 2023/03/14."""
 _BIRTH_CONTEXT = re.compile(
     r"(?:\bn[ée]e?s?|\bn[ée]\s?\(e\)|\bddn|\bd\.d\.n\.?|naissance|naiss\.?|mise?\s+au\s+monde"
     r"|\bborn|date\s+of\s+birth|\bdob)\W{0,3}(?:le|en|du|:)?\s*:?\s*$",
@@ -324,6 +329,10 @@ def _dates(text: str, out: list[_Cand]) -> None:
         if len(y) == 2 and sep in ".-" and (len(d) < 2 or len(mo) < 2):
             continue
         _date_candidate(text, m.start(), m.end(), out)
+    for m in _DATE_ISO.finditer(text):
+        y = m.group("y")
+        if "1880" <= y <= "2099" and _date_ok(int(m.group("d")), int(m.group("m"))):
+            _date_candidate(text, m.start(), m.end(), out)
     for m in _DATE_TXT.finditer(text):
         d = m.group("d")
         if d.isdigit() and not 1 <= int(d) <= 31:
@@ -444,16 +453,18 @@ _STREET_AMBIGUOUS = (
     r"cours|place|route|voie|cit[ée]|r[ée]sidence|passage|villa|clos|domaine|hameau|lotissement"
     r"|promenade|traverse|mont[ée]e|square|vc|zac|za|zi"
 )
-_PARTICLE = r"(?:de\s+la|de\s+l['’]|du|des|de|d['’]|la|le|les|l['’]|aux|au|sur|sous|en|et|à)"
+_PARTICLE = (
+    r"(?:de\s{1,3}la|de\s{1,3}l['’]|du|des|de|d['’]|la|le|les|l['’]|aux|au|sur|sous|en|et|à)"
+)
 _STREET_NAME_ANY = (
-    rf"(?:[ \t]+{_PARTICLE})?[ \t]*[\w'’\-]+"
-    rf"(?:[ \t]+(?:{_PARTICLE}[ \t]*)?[{_UP}0-9][\w'’\-]*){{0,5}}"
+    rf"(?:[ \t]{{1,3}}{_PARTICLE})?[ \t]{{0,3}}[\w'’\-]+"
+    rf"(?:[ \t]{{1,3}}(?:{_PARTICLE}[ \t]{{0,3}})?[{_UP}0-9][\w'’\-]*){{0,5}}"
 )
 # After an ambiguous type the name must look like a proper noun: "place Bellecour", not
 # "1 place en EHPAD"; an all-caps address ("2 PLACE DE LA GARE") is matched case by case.
 _STREET_NAME_CAP = (
-    rf"(?:[ \t]+{_PARTICLE})?[ \t]*[{_UP}][{_LO}][\w'’\-]*"
-    rf"(?:[ \t]+(?:{_PARTICLE}[ \t]*)?[{_UP}0-9][\w'’\-]*){{0,5}}"
+    rf"(?:[ \t]{{1,3}}{_PARTICLE})?[ \t]{{0,3}}[{_UP}][{_LO}][\w'’\-]*"
+    rf"(?:[ \t]{{1,3}}(?:{_PARTICLE}[ \t]{{0,3}})?[{_UP}0-9][\w'’\-]*){{0,5}}"
 )
 
 
@@ -461,9 +472,10 @@ def _capitalised_alternatives(alternatives: str) -> str:
     return "|".join(a[:1].upper() + a[1:] for a in alternatives.split("|"))
 
 
-_STREET_NAME_UPPER = rf"(?:[ \t]+(?:[{_UP}'’\-]+|\d+)){{1,6}}"
+_STREET_NAME_UPPER = rf"(?:[ \t]{{1,3}}(?:[{_UP}'’\-]+|\d+)){{1,6}}"
 _NUMBER = (
-    r"[0-9](?<![\d,./\-][0-9])\d{0,3}(?:-\d{1,4})?(?:[ \t]?(?:bis|ter|quater|[A-Da-d]\b))?,?[ \t]+"
+    r"[0-9](?<![\d,./\-][0-9])\d{0,3}(?:-\d{1,4})?(?:[ \t]?(?:bis|ter|quater|[A-Da-d]\b))?,?"
+    r"[ \t]{1,3}"
 )
 _STREET = re.compile(
     rf"{_NUMBER}(?:(?i:(?:{_STREET_SURE}))(?!\w){_STREET_NAME_ANY}"
@@ -471,18 +483,56 @@ _STREET = re.compile(
     rf"{_STREET_NAME_CAP}"
     rf"|(?:{_STREET_AMBIGUOUS.upper()})(?!\w){_STREET_NAME_UPPER})"
 )
+# Street numbers spelled out ("sept allée des Roses"), with a street type that is never a
+# common word; "un" is left out ("un chemin clinique").
+_SPELLED_NUMBER = (
+    r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix(?:-sept|-huit|-neuf)?|onze|douze|treize"
+    r"|quatorze|quinze|seize|vingt"
+)
+_STREET_SPELLED = re.compile(
+    rf"(?=[dtqcsshnovDTQCSHNOV])(?<![\w\-])(?i:{_SPELLED_NUMBER})(?:[ \t](?i:bis|ter))?[ \t]{{1,3}}"
+    rf"(?i:(?:{_STREET_SURE}))(?!\w){_STREET_NAME_ANY}"
+)
+# A street without a number: a sure street type and a capitalised name ("de la rue Rivoli").
+_NAME_OF = r"(?:de[ \t]{1,3}la|de[ \t]{1,3}l['’]|du|des|de|d['’])"
+_STREET_BARE = re.compile(
+    rf"(?=[rabiqfRABIQF])(?<![\w\-])(?i:rue|avenue|av\.|boulevard|bd|impasse|all[ée]e|quai|faubourg)"
+    rf"[ \t]{{1,3}}"
+    rf"(?:{_NAME_OF}[ \t]{{0,3}})?[{_UP}][{_LO}][\w'’\-]*"
+    rf"(?:[ \t]{{1,3}}(?:{_NAME_OF}[ \t]{{0,3}})?[{_UP}][\w'’\-]*){{0,4}}"
+)
 _ZIP = re.compile(
     r"[0-9](?<![\w.][0-9])(?<!\d,[0-9])(?<!\d [0-9])"
     r"(?:(?:(?<=0)[1-9]|(?<=[1-8])\d|(?<=9)[0-5]) ?\d{3}|(?<=9)7[1-6] ?\d{2})"
     r"(?![\w/%])(?![.,]\d)"
+    r"|2(?<![\w.]2)[AB] ?\d{3}(?![\w/%])(?![.,]\d)"  # Corsica by its département: 2A 004
+)
+_CITY = (
+    rf"(?:[{_UP}][{_LO}]+|[{_UP}]{{3,}})"
+    rf"(?:[\- '’](?:(?:sur|sous|en|le|la|lès|les|de|du)(?=[\- '’][{_UP}])"
+    rf"|[{_UP}][{_LO}]+|[{_UP}]{{2,}}))*"
 )
 _CITY_AFTER = re.compile(
-    rf"[ \t]{{0,4}}[,–\-]?[ \t]{{0,4}}(?:[{_UP}][{_LO}]+|[{_UP}]{{3,}})"
-    rf"(?:[\- '’](?:sur|sous|en|le|la|lès|les|de|du|[{_UP}][{_LO}]+|[{_UP}]{{2,}}))*"
+    rf"[ \t]{{0,4}}[,–\-]?[ \t]{{0,4}}{_CITY}"
     rf"(?:[ \t]+(?:CEDEX|Cedex|cedex)(?:[ \t]+\d{{1,2}})?)?"
+)
+# After a street, a comma may bring a postal code of any shape and a town: "rue X, 97 324,
+# Créteil", "rue Rivoli, Paris".
+_STREET_TAIL = re.compile(
+    rf"[ \t]{{0,3}},[ \t]{{0,3}}(?:(?P<zip>(?:\d\d ?\d{{3}}|2[AB] ?\d{{3}})(?![\w/%])(?![.,]\d))"
+    rf"(?:[ \t]{{0,3}},?[ \t]{{0,3}}(?P<city>{_CITY}))?|(?P<town>{_CITY}))"
 )
 _NOT_CITY = frozenset(
     {"ui", "mg", "ml", "mmol", "umol", "mm", "unites", "unités", "cp", "gelules", "kg", "an", "ans"}
+)
+# Blood counts are written with a thousands separator ("plaquettes 150 000", "GB 12 500"):
+# after an analyte such a number is a count, not a postal code.
+_COUNT_BEFORE = re.compile(
+    r"\b(?:plaquettes?|plq|pq|plt|gb|gr|leuco\w*|lympho\w*|neutro\w*|pn[neb]|mono\w*"
+    r"|[ée]osino\w*|baso\w*|h[ée]maties|globules(?:\s{1,3}\w+)?|cd[48]|[ée]l[ée]ments|ufc|germes"
+    r"|copies|charge\s{1,3}virale|num[ée]ration|compte|taux|dose)"
+    r"[ \t]{0,3}(?:[:=]|à|a|de)?[ \t]{0,3}$",
+    re.IGNORECASE,
 )
 _ZIP_BEFORE = re.compile(
     rf"(?:[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)*,[ \t]*|\bdans\s+le\s+|\bcode\s+postal\s*:?\s*)$"
@@ -490,23 +540,59 @@ _ZIP_BEFORE = re.compile(
 _RESIDENCE = re.compile(
     rf"(?=[hrdvo])\b(?:habite|habitant|r[ée]sid(?:e|ant|ent)|domicili[ée]e?s?|demeurant|vit|vivant"
     rf"|originaire)\s{{1,3}}(?:à|a|au|en|sur)\s{{1,3}}"
-    rf"(?P<city>[{_UP}][{_LO}'’]+(?:[\- ](?:sur|sous|en|le|la|lès|les|de|du|[{_UP}][{_LO}]+))*)"
+    rf"(?P<city>[{_UP}][{_LO}'’]+(?:[\- ](?:(?:sur|sous|en|le|la|lès|les|de|du)(?=[\- ][{_UP}])"
+    rf"|[{_UP}][{_LO}]+))*)"
 )
 
 
+_STREET_HINTS = ("rue", "av", "bd", "boulevard", "impasse", "all", "quai", "faubourg", "fbg",
+                 "chemin", "lieu", "square", "esplanade", "sentier", "chauss", "parvis", "rond")
 _RESIDENCE_HINTS = ("habit", "résid", "resid", "domicil", "demeur", "vit ", "vivant", "originaire")
 
 
-def _addresses(text: str, out: list[_Cand]) -> None:
-    for m in _STREET.finditer(text):
-        out.append((_P_ADDRESS, 0.8, m.start(), m.end(), "address"))
-    for m in _ZIP.finditer(text):
-        s, e = m.span()
-        city = _CITY_AFTER.match(text, e)
-        if city and _norm(city.group(0).strip(" \t,–-").split()[0]) not in _NOT_CITY:
-            out.append((_P_ADDRESS, 0.75, s, city.end(), "address"))
-        elif _ZIP_BEFORE.search(text, max(0, s - 40), s):
-            out.append((_P_ADDRESS, 0.6, s, e, "address"))
+def _town_like(word: str) -> bool:
+    """Whether a capitalised word after a postal code or a street may be a town: not a unit,
+    a clinical acronym (GB 12 500 Hb 9), a title or a common word."""
+    key = _norm(word.strip(" \t,–-").split()[0])
+    return key not in _NOT_CITY and key not in _ACRONYMS and key not in _COMMON \
+        and key not in _TITLES
+
+
+def _street(text: str, s: int, e: int, conf: float, out: list[_Cand]) -> None:
+    """A street from s to e, and the postal code and town that follow it after a comma (a
+    candidate of their own: `_merge` joins the pieces that survive)."""
+    out.append((_P_ADDRESS, conf, s, e, "address"))
+    tail = _STREET_TAIL.match(text, e)
+    if tail is None:
+        return
+    zip_start = tail.start("zip")
+    town = tail.group("city") or tail.group("town")
+    if town and _town_like(town):
+        start = zip_start if zip_start >= 0 else tail.start("town")
+        out.append((_P_ADDRESS, 0.75, start, tail.end(), "address"))
+    elif zip_start >= 0:
+        out.append((_P_ADDRESS, 0.6, zip_start, tail.end("zip"), "address"))
+
+
+def _addresses(text: str, out: list[_Cand], digits: bool = True) -> None:
+    if digits:
+        for m in _STREET.finditer(text):
+            _street(text, m.start(), m.end(), 0.8, out)
+        for m in _ZIP.finditer(text):
+            s, e = m.span()
+            if _COUNT_BEFORE.search(text, max(0, s - 30), s):
+                continue
+            city = _CITY_AFTER.match(text, e)
+            if city and _town_like(city.group(0)):
+                out.append((_P_ADDRESS, 0.75, s, city.end(), "address"))
+            elif _ZIP_BEFORE.search(text, max(0, s - 40), s):
+                out.append((_P_ADDRESS, 0.6, s, e, "address"))
+    lowered = text.lower()
+    if any(t in lowered for t in _STREET_HINTS):
+        for m in _STREET_SPELLED.finditer(text):
+            _street(text, m.start(), m.end(), 0.8, out)
+        for m in _STREET_BARE.finditer(text):
+            _street(text, m.start(), m.end(), 0.6, out)
     if not any(h in text for h in _RESIDENCE_HINTS):
         return
     for m in _RESIDENCE.finditer(text):
@@ -783,7 +869,7 @@ def _name_chain(text: str, toks: list[tuple[int, int, str]], out: list[_Cand]) -
                 len(run) == 2 and kinds[0] == "I" and "." in run[0][2] and kinds[1] in "UC"
             ):
                 out.append((_P_NAME, 0.6, s, e, "name"))
-            elif len(run) == 1 and first[0] and kinds[0] == "C":
+            elif len(run) == 1 and first[0] and kinds[0] == "C" and not _DOSE_AFTER.match(text, e):
                 prev = text[max(0, s - 3) : s]
                 if not _SENTENCE_START.search(prev) or _following_is_verbish(text, e):
                     out.append((_P_NAME, 0.5, s, e, "name"))
@@ -793,6 +879,15 @@ def _name_chain(text: str, toks: list[tuple[int, int, str]], out: list[_Cand]) -
 _VERBISH = re.compile(
     r"[ ,]{1,4}(?:\d{1,3}\s{0,3}ans|est|a|avait|présente|presente|consulte|vient|revient|se\s"
     r"|s['’]|qui|dont|âg[ée]e?|age[ée]?)\b",
+    re.IGNORECASE,
+)
+
+
+# A lone first name followed by a number that is not an age, nor the start of a longer number,
+# is a drug and its dose: "Diane 35", "Carlin 75".
+_DOSE_AFTER = re.compile(
+    r"[ \t]{1,2}\d{1,4}(?:[.,]\d{1,2})?(?!\d)(?![ \t]?\d)"
+    r"(?![ \t]{0,2}(?:ans?|mois|semaines?|sem|jours?|j|h|heures?)\b)",
     re.IGNORECASE,
 )
 
@@ -809,7 +904,7 @@ _ANY_DIGIT = re.compile(r"\d")
 # Phones, NIRs, spaced-out digits and record numbers all hold 6+ digits close together.
 _LONG_NUMBER = re.compile(r"[0-9](?: ?[.\-]? ?[0-9]){5}")
 _LONG_NUMBER_DETECTORS = (_phones, _nirs, _spaced, _records)
-_OTHER_DIGIT_DETECTORS = (_dates, _addresses)
+_OTHER_DIGIT_DETECTORS = (_dates,)
 
 
 _WINDOW_CONTEXT = 80
@@ -863,7 +958,8 @@ def scan(text: str) -> list[Finding]:
                 cands.append((_P_URL, 0.7, m.start(), m.start() + len(url), "url_with_token"))
             else:  # a plain URL: its digits are not phones or record numbers
                 cands.append((_P_URL, 0.0, m.start(), m.start() + len(url), ""))
-    if _ANY_DIGIT.search(text):
+    has_digit = bool(_ANY_DIGIT.search(text))
+    if has_digit:
         for start, end in _number_windows(text):
             found: list[_Cand] = []
             window = text[start:end]
@@ -872,6 +968,7 @@ def scan(text: str) -> list[Finding]:
             cands.extend((p, c, s + start, e + start, k) for p, c, s, e, k in found)
         for detect in _OTHER_DIGIT_DETECTORS:
             detect(text, cands)
+    _addresses(text, cands, digits=has_digit)
     _names(text, cands)
     cands.sort(key=lambda c: (-c[0], -c[1], c[2] - c[3], c[2]))
     # Best first; a candidate overlapping one already kept is dropped. The kept spans are
