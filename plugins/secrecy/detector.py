@@ -18,6 +18,7 @@ reported next to a context word, or with a lower confidence.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -287,11 +288,11 @@ _DATE_TXT = re.compile(
     + r")\.?\s{1,3}(?P<y>(?:19|20)\d{2})\b",
     re.IGNORECASE,
 )
-_DATE_ISO = re.compile(
-    r"(?=[12])(?<![\w.,/\-])(?P<y>1[89]\d\d|20\d\d)(?P<sep>[/.\-])(?P<m>\d\d)(?P=sep)(?P<d>\d\d)"
-    r"(?!\d)(?![/.\-]\d)"
-)
-"""Year first (ISO 8601 and exports of many record systems): 1954-07-21, 2023/03/14."""
+_DATE_ISO = re.compile(r"(?P<y>1[89]\d\d|20\d\d)(?P<sep>[/.\-])(?P<m>\d\d)(?P=sep)(?P<d>\d\d)")
+"""Year first (ISO 8601 and exports of many record systems): 1954-07-21, 2023/03/14. No
+lookaround, so the engine can skip ahead fast; its boundaries are checked on the rare match."""
+_ISO_BEFORE = re.compile(r"[\w.,/\-]")
+_ISO_AFTER = re.compile(r"\d|[/.\-]\d")
 _BIRTH_CONTEXT = re.compile(
     r"(?:\bn[ée]e?s?|\bn[ée]\s?\(e\)|\bddn|\bd\.d\.n\.?|naissance|naiss\.?|mise?\s+au\s+monde"
     r"|\bborn|date\s+of\s+birth|\bdob)\W{0,3}(?:le|en|du|:)?\s*:?\s*$",
@@ -330,9 +331,11 @@ def _dates(text: str, out: list[_Cand]) -> None:
             continue
         _date_candidate(text, m.start(), m.end(), out)
     for m in _DATE_ISO.finditer(text):
-        y = m.group("y")
-        if "1880" <= y <= "2099" and _date_ok(int(m.group("d")), int(m.group("m"))):
-            _date_candidate(text, m.start(), m.end(), out)
+        s, e = m.span()
+        if (s and _ISO_BEFORE.match(text, s - 1)) or _ISO_AFTER.match(text, e):
+            continue
+        if "1880" <= m.group("y") <= "2099" and _date_ok(int(m.group("d")), int(m.group("m"))):
+            _date_candidate(text, s, e, out)
     for m in _DATE_TXT.finditer(text):
         d = m.group("d")
         if d.isdigit() and not 1 <= int(d) <= 31:
@@ -483,30 +486,33 @@ _STREET = re.compile(
     rf"{_STREET_NAME_CAP}"
     rf"|(?:{_STREET_AMBIGUOUS.upper()})(?!\w){_STREET_NAME_UPPER})"
 )
-# Street numbers spelled out ("sept allée des Roses"), with a street type that is never a
-# common word; "un" is left out ("un chemin clinique").
+# A street type that is never a common word, found on its own: spelled-out numbers before it
+# ("sept allée des Roses"; "un" is left out: "un chemin clinique"), or no number at all and a
+# capitalised name after it ("de la rue Rivoli").
+_STREET_TYPE = re.compile(
+    r"(?=[rabiqcfRABIQCF])(?<![\w\-])"
+    r"(?i:rue|avenue|av\.|boulevard|bd|impasse|all[ée]e|quai|chemin|faubourg)(?!\w)"
+)
 _SPELLED_NUMBER = (
     r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix(?:-sept|-huit|-neuf)?|onze|douze|treize"
     r"|quatorze|quinze|seize|vingt"
 )
-_STREET_SPELLED = re.compile(
-    rf"(?=[dtqcsshnovDTQCSHNOV])(?<![\w\-])(?i:{_SPELLED_NUMBER})(?:[ \t](?i:bis|ter))?[ \t]{{1,3}}"
-    rf"(?i:(?:{_STREET_SURE}))(?!\w){_STREET_NAME_ANY}"
+_SPELLED_BEFORE = re.compile(
+    rf"(?<![\w\-])(?i:{_SPELLED_NUMBER})(?:[ \t](?i:bis|ter))?[ \t]{{1,3}}$"
 )
-# A street without a number: a sure street type and a capitalised name ("de la rue Rivoli").
+_STREET_NAME_AFTER = re.compile(_STREET_NAME_ANY)
 _NAME_OF = r"(?:de[ \t]{1,3}la|de[ \t]{1,3}l['’]|du|des|de|d['’])"
-_STREET_BARE = re.compile(
-    rf"(?=[rabiqfRABIQF])(?<![\w\-])(?i:rue|avenue|av\.|boulevard|bd|impasse|all[ée]e|quai|faubourg)"
-    rf"[ \t]{{1,3}}"
-    rf"(?:{_NAME_OF}[ \t]{{0,3}})?[{_UP}][{_LO}][\w'’\-]*"
+_CAPITALISED_NAME_AFTER = re.compile(
+    rf"[ \t]{{1,3}}(?:{_NAME_OF}[ \t]{{0,3}})?[{_UP}][{_LO}][\w'’\-]*"
     rf"(?:[ \t]{{1,3}}(?:{_NAME_OF}[ \t]{{0,3}})?[{_UP}][\w'’\-]*){{0,4}}"
 )
 _ZIP = re.compile(
     r"[0-9](?<![\w.][0-9])(?<!\d,[0-9])(?<!\d [0-9])"
     r"(?:(?:(?<=0)[1-9]|(?<=[1-8])\d|(?<=9)[0-5]) ?\d{3}|(?<=9)7[1-6] ?\d{2})"
     r"(?![\w/%])(?![.,]\d)"
-    r"|2(?<![\w.]2)[AB] ?\d{3}(?![\w/%])(?![.,]\d)"  # Corsica by its département: 2A 004
 )
+_ZIP_CORSICA = re.compile(r"2(?<![\w.]2)[AB] ?\d{3}(?![\w/%])(?![.,]\d)")
+"""Corsica by its département, as forms write it: 2A 004, 2B826."""
 _CITY = (
     rf"(?:[{_UP}][{_LO}]+|[{_UP}]{{3,}})"
     rf"(?:[\- '’](?:(?:sur|sous|en|le|la|lès|les|de|du)(?=[\- '’][{_UP}])"
@@ -545,8 +551,11 @@ _RESIDENCE = re.compile(
 )
 
 
-_STREET_HINTS = ("rue", "av", "bd", "boulevard", "impasse", "all", "quai", "faubourg", "fbg",
-                 "chemin", "lieu", "square", "esplanade", "sentier", "chauss", "parvis", "rond")
+_STREET_HINTS = ("rue", "avenue", "av.", "boulevard", "impasse", "allée", "allee", "quai",
+                 "chemin", "faubourg")
+"""A text holds one of these (lower-cased; "bd" as a word) or no `_STREET_TYPE`: a cheaper
+test than that regex, whose first letters are common ones."""
+_BD = re.compile(r"(?<![\w\-])bd(?!\w)")
 _RESIDENCE_HINTS = ("habit", "résid", "resid", "domicil", "demeur", "vit ", "vivant", "originaire")
 
 
@@ -578,7 +587,10 @@ def _addresses(text: str, out: list[_Cand], digits: bool = True) -> None:
     if digits:
         for m in _STREET.finditer(text):
             _street(text, m.start(), m.end(), 0.8, out)
-        for m in _ZIP.finditer(text):
+        zips = _ZIP.finditer(text)
+        if "2A" in text or "2B" in text:
+            zips = itertools.chain(zips, _ZIP_CORSICA.finditer(text))
+        for m in zips:
             s, e = m.span()
             if _COUNT_BEFORE.search(text, max(0, s - 30), s):
                 continue
@@ -588,15 +600,23 @@ def _addresses(text: str, out: list[_Cand], digits: bool = True) -> None:
             elif _ZIP_BEFORE.search(text, max(0, s - 40), s):
                 out.append((_P_ADDRESS, 0.6, s, e, "address"))
     lowered = text.lower()
-    if any(t in lowered for t in _STREET_HINTS):
-        for m in _STREET_SPELLED.finditer(text):
-            _street(text, m.start(), m.end(), 0.8, out)
-        for m in _STREET_BARE.finditer(text):
-            _street(text, m.start(), m.end(), 0.6, out)
+    if any(h in lowered for h in _STREET_HINTS) or ("bd" in lowered and _BD.search(lowered)):
+        _streets_by_type(text, out)
     if not any(h in text for h in _RESIDENCE_HINTS):
         return
     for m in _RESIDENCE.finditer(text):
         out.append((_P_ADDRESS, 0.5, m.start("city"), m.end("city"), "address"))
+
+
+def _streets_by_type(text: str, out: list[_Cand]) -> None:
+    for m in _STREET_TYPE.finditer(text):
+        start, end = m.span()
+        number = _SPELLED_BEFORE.search(text, max(0, start - 30), start)
+        name = number and _STREET_NAME_AFTER.match(text, end)
+        if name:
+            _street(text, number.start(), name.end(), 0.8, out)
+        elif name := _CAPITALISED_NAME_AFTER.match(text, end):
+            _street(text, start, name.end(), 0.6, out)
 
 
 # ---------------------------------------------------------------------------------------------
