@@ -486,12 +486,13 @@ def _work(text: str) -> tuple[int, int]:
         return local if frame.f_code.co_filename == source else None  # type: ignore[attr-defined]
 
     scan(text)  # warm the caches (normalised words, phone validations)
+    previous = sys.gettrace()  # a coverage or debugger tracer, put back afterwards
     tracemalloc.start()
     sys.settrace(calls)
     try:
         scan(text)
     finally:
-        sys.settrace(None)
+        sys.settrace(previous)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     return lines, peak
