@@ -12,6 +12,7 @@ import asyncio
 import fnmatch
 import importlib
 import logging
+import sqlite3
 import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -29,9 +30,10 @@ from bot.events import (
     Redaction,
     RoomInfo,
     StateChange,
+    Unavailable,
     Undecryptable,
 )
-from bot.i18n import LANGUAGES, Catalog
+from bot.i18n import LANGUAGES, Catalog, echo
 from bot.logs import report_exception
 from bot.plugin import Context, Fired, Plugin, stable_id
 from bot.router import (
@@ -40,6 +42,7 @@ from bot.router import (
     Many,
     family,
     find,
+    fold,
     parse_args,
     resolve,
     split_command,
@@ -48,7 +51,7 @@ from bot.scheduler import MIGRATIONS as TIMER_MIGRATIONS
 from bot.scheduler import Scheduler
 from bot.settings import STRINGS as SETTINGS_STRINGS
 from bot.settings import Settings
-from bot.storage import Database
+from bot.storage import Database, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,9 @@ REMEMBERED = 20_000
 TOKEN_EVERY = 1.0
 """The sync token is written at most once a second: each handled event is recorded anyway,
 so a crash only makes the next run re-read (and skip) a second's worth of events."""
+HELP_SECTIONS = {"admin": "admin", "administration": "admin", "volontaires": "volunteers",
+                 "volunteers": "volunteers", "benevoles": "volunteers"}
+"""`!help <word>` words that name a section rather than a command."""
 LATE = 300.0
 """Events older than this (origin time) may be late deliveries: checked in the database."""
 
@@ -144,7 +150,7 @@ class App:
         self._hooks: list[tuple[tuple[type[Event], ...], Callable[..., Awaitable[Any]], str]] = []
         self._timers: dict[tuple[str, str], Callable[..., Awaitable[Any]]] = {}
         self._settings: dict[str, dict[str, str]] = defaultdict(dict)
-        self._room_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._room_locks: dict[str, asyncio.Lock] = {}
         self._recent: dict[str, deque[float]] = defaultdict(deque)
         self._warned_rate: dict[str, float] = {}
         self._handled: OrderedDict[str, None] = OrderedDict()
@@ -174,7 +180,8 @@ class App:
             decls = plugin.declarations()
             for decl, func in decls.commands:
                 self.commands.append(CommandSpec(decl.name, func, decl.args, decl.aliases,
-                                                 decl.summary, cls.name))
+                                                 decl.summary, cls.name,
+                                                 section=cls.help_section))
             self._hooks.extend((kinds, func, cls.name) for kinds, func in decls.hooks)
             self._timers.update({(cls.name, k): f for k, f in decls.timers.items()})
         self.settings.load()
@@ -300,17 +307,49 @@ class App:
             by_room[event.room_id].append(event)
         if len(by_room) == 1:  # the usual batch: no task to create
             await self._handle_room(next(iter(by_room.values())))
-            return
-        await asyncio.gather(*(self._handle_room(evs) for evs in by_room.values()))
+        else:
+            results = await asyncio.gather(
+                *(self._handle_room(evs) for evs in by_room.values()), return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+        self._prune()
 
     async def _handle_room(self, events: list[Event]) -> None:
-        async with self._room_locks[events[0].room_id]:
+        room_id = events[0].room_id
+        lock = self._room_locks.setdefault(room_id, asyncio.Lock())
+        async with lock:
             for event in events:
                 await self.handle(event)
 
+    def _prune(self) -> None:
+        """Forget per-room locks and per-user counters nobody uses any more."""
+        for room_id, lock in list(self._room_locks.items()):
+            if not lock.locked():
+                del self._room_locks[room_id]
+        horizon = self.now() - self.config.rate_limit.per
+        for user, window in list(self._recent.items()):
+            if not window or window[-1] <= horizon:
+                del self._recent[user]
+        for user, warned in list(self._warned_rate.items()):
+            if warned <= horizon:
+                del self._warned_rate[user]
+
+    async def load_value(self, key: str) -> str | None:
+        """A value the transport keeps across restarts (pending event ids…)."""
+        return await self.db.fetchval("SELECT value FROM kv WHERE key = ?", (key,))
+
+    async def save_value(self, key: str, value: str) -> None:
+        await self.db.execute(
+            "INSERT INTO kv (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
     async def handle(self, event: Event) -> None:
-        """Handle one event once; events already handled (replayed after a crash) are skipped."""
-        if event.sender == self.user_id:
+        """Handle one event once; events already handled (replayed after a crash) are skipped.
+
+        The bot's own events are skipped too, except its redactions: hooks must learn that a
+        message it deleted (a case root redacted for secrecy) is gone."""
+        if event.sender == self.user_id and not isinstance(event, Redaction):
             return
         if await self._already_handled(event):
             return
@@ -322,17 +361,26 @@ class App:
         for kinds, func, owner in self._hooks:
             if isinstance(event, kinds):
                 await self._guard(f"{owner}.{func.__name__}", ctx, func(ctx, event))
-        await self.db.execute(
-            "INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?, ?)",
-            (event.event_id, self.now()))
+        try:
+            await self.db.execute(
+                "INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?, ?)",
+                (event.event_id, self.now()))
+        except sqlite3.Error as exc:  # the batch stays in hand and is retried
+            raise StorageUnavailable(
+                f"the database cannot record handled events ({type(exc).__name__})") from None
         self._handled[event.event_id] = None
         if len(self._handled) > REMEMBERED:
             self._handled.popitem(last=False)
 
     async def _guard(self, where: str, ctx: Context, work: Awaitable[Any]) -> None:
-        """Run one handler; a failure is logged (no text) and answered with a reference."""
+        """Run one handler; a failure is logged (no text) and answered with a reference.
+
+        A database that cannot be written is not the handler's fault: that propagates, and
+        the transport retries the whole batch once the database is back (nothing lost)."""
         try:
             await work
+        except Unavailable:
+            raise
         except Exception as exc:
             ref = report_exception(log, where, exc)
             try:
@@ -358,6 +406,8 @@ class App:
         if split is None:
             return
         name, text = split
+        if not await self._allowed(ctx, event.sender):
+            return
         spec, text = resolve(self.commands, name, text)
         if spec is None and (subcommands := family(self.commands, name)):
             await self._guard("usage", ctx, ctx.reply(content.Rich.of(*(
@@ -366,15 +416,8 @@ class App:
             return
         if spec is None:
             if name.isalpha():
-                await self._guard("unknown command", ctx, ctx.reply(
-                    ctx.t("unknown_command", name=f"{ctx.prefix}{name}", prefix=ctx.prefix)))
-            return
-        wait = self._rate_limited(event.sender)
-        if wait:
-            if self._warned_rate.get(event.sender, 0) < self.now() - self.config.rate_limit.per:
-                self._warned_rate[event.sender] = self.now()
-                await self._guard("rate limit notice", ctx, ctx.reply(
-                    ctx.t("rate_limited", seconds=max(1, round(wait)))))
+                await self._guard("unknown command", ctx, ctx.reply(ctx.t(
+                    "unknown_command", name=echo(f"{ctx.prefix}{name}"), prefix=ctx.prefix)))
             return
         try:
             values = parse_args(spec, text)
@@ -382,6 +425,18 @@ class App:
             await self._guard("usage", ctx, self._usage_error(ctx, spec, bad))
             return
         await self._guard(f"{spec.owner}.{spec.name}", ctx, spec.handler(ctx, **values))
+
+    async def _allowed(self, ctx: Context, user_id: str) -> bool:
+        """The rate limit, before any reply (an unknown command costs a reply too); the
+        first refusal in a window says so, the others are silent."""
+        wait = self._rate_limited(user_id)
+        if not wait:
+            return True
+        if self._warned_rate.get(user_id, 0) < self.now() - self.config.rate_limit.per:
+            self._warned_rate[user_id] = self.now()
+            await self._guard("rate limit notice", ctx, ctx.reply(
+                ctx.t("rate_limited", seconds=max(1, round(wait)))))
+        return False
 
     async def _usage_error(self, ctx: Context, spec: CommandSpec, bad: BadArguments) -> None:
         values = dict(bad.values)
@@ -392,33 +447,45 @@ class App:
         await ctx.reply(content.Rich.of(f"{reason}.", ctx.t("usage", usage=usage)))
 
     async def _help(self, ctx: Context, command: list[str]) -> None:
-        if command:
-            name = " ".join(command).lstrip(ctx.prefix).lower()
-            subcommands = family(self.commands, name)
-            if subcommands and find(self.commands, name) is None:
-                await ctx.reply(content.Rich.of(*(
-                    (content.Bold(s.usage(ctx.prefix, self.catalog, ctx.lang)),
-                     f" — {ctx.t(s.summary)}" if s.summary else "") for s in subcommands)))
-                return
-            spec = find(self.commands, name)
-            if spec is None:
-                await ctx.reply(ctx.t("unknown_command", name=command[0], prefix=ctx.prefix))
-                return
-            lines: list[Any] = [content.Bold(spec.usage(ctx.prefix, self.catalog, ctx.lang))]
-            if spec.summary:
-                lines.append(ctx.t(spec.summary))
-            if spec.aliases:
-                lines.append(ctx.t("help.aliases", aliases=", ".join(
-                    f"{ctx.prefix}{a}" for a in spec.aliases)))
-            await ctx.reply(content.Rich.of(*lines))
+        """`!help`: everyday commands on one screen; `!help admin|volontaires`: a section;
+        `!help <command>`: its usage, description and aliases."""
+        name = " ".join(command).lstrip(ctx.prefix).lower() if command else ""
+        section = HELP_SECTIONS.get(fold(name), "everyday" if not name else None)
+        if section is not None:
+            await ctx.reply(self._help_section(ctx, section))
             return
-        lines = [ctx.t("help.header")]
-        for spec in self.commands:
-            summary = ctx.t(spec.summary) if spec.summary else ""
-            lines.append((content.Bold(spec.usage(ctx.prefix, self.catalog, ctx.lang)),
-                          f" — {summary}" if summary else ""))
-        lines.append(ctx.t("help.footer", prefix=ctx.prefix))
+        subcommands = family(self.commands, name)
+        if subcommands and find(self.commands, name) is None:
+            await ctx.reply(content.Rich.of(*(
+                (content.Bold(s.usage(ctx.prefix, self.catalog, ctx.lang)),
+                 f" — {ctx.t(s.summary)}" if s.summary else "") for s in subcommands)))
+            return
+        spec = find(self.commands, name)
+        if spec is None:
+            await ctx.reply(ctx.t("unknown_command", name=echo(command[0]), prefix=ctx.prefix))
+            return
+        lines: list[Any] = [content.Bold(spec.usage(ctx.prefix, self.catalog, ctx.lang))]
+        if spec.summary:
+            lines.append(ctx.t(spec.summary))
+        if spec.aliases:
+            lines.append(ctx.t("help.aliases", aliases=", ".join(
+                f"{ctx.prefix}{a}" for a in spec.aliases)))
         await ctx.reply(content.Rich.of(*lines))
+
+    def _help_section(self, ctx: Context, section: str) -> content.Rich:
+        # Element's thread summary joins lines without a space: end the header with one.
+        lines: list[Any] = [ctx.t(f"help.header.{section}") + " "]
+        for spec in self.commands:
+            if spec.section == section:
+                summary = ctx.t(spec.summary) if spec.summary else ""
+                lines.append((content.Bold(spec.usage(ctx.prefix, self.catalog, ctx.lang)),
+                              f" — {summary}" if summary else ""))
+        others = [s for s in ("volunteers", "admin")
+                  if s != section and any(c.section == s for c in self.commands)]
+        for other in others:
+            lines.append(ctx.t(f"help.more.{other}", prefix=ctx.prefix))
+        lines.append(ctx.t("help.footer", prefix=ctx.prefix))
+        return content.Rich.of(*lines)
 
     async def _fire_timer(self, fired: Fired) -> None:
         name = fired.key.split(":", 1)[0]

@@ -22,7 +22,10 @@ from dotenv import dotenv_values
 
 ENV_PREFIX = "CASEBOT__"
 SECRET_ENV = ("CASEBOT_PASSWORD", "CASEBOT_ACCESS_TOKEN", "CASEBOT_PICKLE_KEY")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|j|w)?\s*$", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*([0-9]{1,12}(?:\.[0-9]{1,6})?)\s*(s|sec|m|min|h|d|j|w)?\s*$",
+                       re.IGNORECASE)
+MAX_DURATION = 100 * 365 * 86400.0
+"""No duration the bot deals with is longer (a bigger number is a typo or a probe)."""
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "j": 86400, "w": 604800}
 
 
@@ -68,7 +71,10 @@ def parse_duration(value: object) -> Duration:
     if isinstance(value, bool):
         raise Invalid("duration")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise Invalid("duration") from None
     else:
         match = _DURATION.match(str(value))
         if not match:
@@ -76,6 +82,8 @@ def parse_duration(value: object) -> Duration:
         seconds = float(match.group(1)) * _UNITS[(match.group(2) or "s").lower()]
     if seconds < 0:
         raise Invalid("negative")
+    if not seconds <= MAX_DURATION:  # also refuses NaN and infinity
+        raise Invalid("duration")
     return Duration(seconds)
 
 

@@ -6,6 +6,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
+class Unavailable(RuntimeError):
+    """A service the bot needs (database, homeserver) cannot be used right now.
+
+    Not a handler's fault: the App lets it through, and the sync loop keeps the batch and
+    retries it once the service is back, so nothing is lost or answered twice."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class RoomInfo:
     """A snapshot of what the client knows about a room (kept from sync, no request)."""

@@ -19,7 +19,23 @@ CORE_STRINGS: Strings = {
         "fr": "Commande inconnue : {name}. Tapez {prefix}help pour la liste.",
         "en": "Unknown command: {name}. Type {prefix}help for the list.",
     },
-    "help.header": {"fr": "Commandes disponibles :", "en": "Available commands:"},
+    "help.header.everyday": {"fr": "Commandes courantes :", "en": "Everyday commands:"},
+    "help.header.volunteers": {
+        "fr": "Volontaires (être sollicité pour les cas de sa spécialité) :",
+        "en": "Volunteers (being asked about cases in one's specialty):",
+    },
+    "help.header.admin": {
+        "fr": "Administration du salon (modérateurs) :",
+        "en": "Room administration (moderators):",
+    },
+    "help.more.volunteers": {
+        "fr": "Se porter volontaire, absences, heures calmes : {prefix}help volontaires",
+        "en": "Volunteering, time away, quiet hours: {prefix}help volunteers",
+    },
+    "help.more.admin": {
+        "fr": "Spécialités et réglages du salon : {prefix}help admin",
+        "en": "Specialties and room settings: {prefix}help admin",
+    },
     "help.footer": {
         "fr": "Détail d’une commande : {prefix}help <commande>",
         "en": "Details of a command: {prefix}help <command>",
@@ -70,6 +86,16 @@ CORE_STRINGS: Strings = {
     "bad.extra": {"fr": "argument en trop : « {value} »", "en": "unexpected argument: “{value}”"},
     "bad.quote": {"fr": "guillemet non fermé", "en": "unclosed quote"},
 }
+
+
+ECHO_LIMIT = 80
+"""Longest piece of a member's input quoted back in a reply (a command name, a value)."""
+
+
+def echo(text: str, limit: int = ECHO_LIMIT) -> str:
+    """`text` as quoted back to its author: cut to `limit` characters, one line."""
+    line = text.replace("\n", " ")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 class _KeepMissing(dict[str, object]):

@@ -247,6 +247,8 @@ class Plugin:
     migrations: ClassVar[Sequence[Step]] = ()
     room_settings: ClassVar[tuple[str, ...]] = ()
     """Fields of `Config` a room admin may change with `!config set <plugin>.<field>`."""
+    help_section: ClassVar[str] = "everyday"
+    """Where `!help` lists this plugin's commands: `everyday`, `volunteers` or `admin`."""
 
     def __init__(self, bot: BotAPI, config: Any) -> None:
         self.bot = bot

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import parse_duration
-from bot.i18n import Catalog
+from bot.i18n import Catalog, echo
 
 _USER_ID = re.compile(r"^@[^:\s]+:\S+$")
 _PILL = re.compile(r"https://matrix\.to/#/(@[^\"'>\s?]+)")
@@ -25,7 +25,7 @@ class BadArguments(Exception):
     def __init__(self, key: str, **values: object) -> None:
         super().__init__(key)
         self.key = key
-        self.values = values
+        self.values = {k: echo(v) if isinstance(v, str) else v for k, v in values.items()}
 
 
 def fold(text: str) -> str:
@@ -127,6 +127,8 @@ class CommandSpec:
     """i18n key of the one-line description shown by help."""
     owner: str = ""
     extra_help: tuple[str, ...] = field(default_factory=tuple)
+    section: str = "everyday"
+    """Where `!help` lists it: `everyday` (the first screen), `volunteers` or `admin`."""
 
     def usage(self, prefix: str, catalog: Catalog, lang: str) -> str:
         parts = [f"{prefix}{self.name}"]

@@ -3,7 +3,9 @@
 A timer is identified by (component, key); scheduling it again replaces it. A row is deleted
 only after its handler returned, and only if it was not rescheduled meanwhile, so a crash
 during the handler fires it again after restart (the handler's sends reuse the same
-transaction ids, so nothing shows twice).
+transaction ids, so nothing shows twice). A handler that raises is retried later with
+back-off (`retry_at`), keeping its due time and so its transaction ids; a database that
+cannot be written pauses the timers until it can.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from bot.events import Unavailable
 from bot.logs import report_exception
 from bot.plugin import Fired
 from bot.storage import Database
@@ -32,7 +35,16 @@ MIGRATIONS = (
     );
     CREATE INDEX timers_due ON timers (due)
     """,
+    """
+    -- retries: a failed handler runs again at retry_at, its due time (and ids) unchanged
+    ALTER TABLE timers ADD COLUMN retry_at REAL;
+    ALTER TABLE timers ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0
+    """,
 )
+RETRY_FIRST = 60.0
+RETRY_MAX = 6 * 3600.0
+ATTEMPTS = 10
+"""A timer whose handler failed this many times (about two days of back-off) is dropped."""
 
 
 class Scheduler:
@@ -48,7 +60,7 @@ class Scheduler:
         await self._db.execute(
             "INSERT INTO timers (component, key, due, payload) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(component, key) DO UPDATE SET due = excluded.due, "
-            "payload = excluded.payload",
+            "payload = excluded.payload, retry_at = NULL, attempts = 0",
             (component, key, due, json.dumps(dict(payload or {}))),
         )
         self._wake.set()
@@ -60,30 +72,59 @@ class Scheduler:
             f"DELETE FROM timers WHERE component = ? AND key IN ({marks})", (component, *keys))
 
     async def next_due(self) -> float | None:
-        return await self._db.fetchval("SELECT MIN(due) FROM timers")
+        return await self._db.fetchval("SELECT MIN(COALESCE(retry_at, due)) FROM timers")
 
     async def run_due(self) -> int:
         """Fire every timer due now, oldest first; return how many fired."""
         rows = await self._db.fetchall(
-            "SELECT component, key, due, payload FROM timers WHERE due <= ? "
-            "ORDER BY due, component, key", (self._now(),))
+            "SELECT component, key, due, payload, attempts FROM timers "
+            "WHERE COALESCE(retry_at, due) <= ? ORDER BY due, component, key", (self._now(),))
         for row in rows:
             fired = Fired(row["component"], row["key"], row["due"], json.loads(row["payload"]))
             try:
                 await self._fire(fired)
+            except Unavailable:
+                raise
             except Exception as exc:
                 report_exception(log, f"timer {fired.component}:{fired.key.split(':')[0]}", exc)
+                if row["attempts"] + 1 < ATTEMPTS:
+                    await self._retry_later(fired, row["attempts"] + 1)
+                    continue
+                log.error("timer %s:%s dropped after %d failures", fired.component,
+                          fired.key.split(":")[0], ATTEMPTS)
             await self._db.execute(
                 "DELETE FROM timers WHERE component = ? AND key = ? AND due = ?",
                 (fired.component, fired.key, fired.due))
         return len(rows)
 
+    async def _retry_later(self, fired: Fired, attempts: int) -> None:
+        delay = min(RETRY_MAX, RETRY_FIRST * 2 ** (attempts - 1))
+        await self._db.execute(
+            "UPDATE timers SET retry_at = ?, attempts = ? "
+            "WHERE component = ? AND key = ? AND due = ?",
+            (self._now() + delay, attempts, fired.component, fired.key, fired.due))
+
     async def run(self) -> None:
-        """Fire timers as they come due, until cancelled."""
+        """Fire timers as they come due, until cancelled; never dies of an error."""
+        pause = 1.0
         while True:
             self._wake.clear()
-            await self.run_due()
-            due = await self.next_due()
+            try:
+                await self.run_due()
+                due = await self.next_due()
+            except Unavailable as exc:
+                if pause == 1.0:
+                    log.error("timers paused: %s", exc.reason)
+                await asyncio.sleep(pause)
+                pause = min(60.0, pause * 2)
+                continue
+            except Exception as exc:
+                report_exception(log, "timers", exc)
+                await asyncio.sleep(5.0)
+                continue
+            if pause > 1.0:
+                log.info("timers resumed")
+                pause = 1.0
             delay = 3600.0 if due is None else max(0.0, min(3600.0, due - self._now()))
             # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that lands
             # just after the event was set (CPython gh-86296), and the bot would never stop.

@@ -41,7 +41,14 @@ async def serve(config: Config, secrets: Secrets, insecure_dev: bool = False,
         if ready is not None:
             ready.set()
         stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait({sync, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        while True:
+            await asyncio.wait({sync, stopper, timers}, return_when=asyncio.FIRST_COMPLETED)
+            if not timers.done() or sync.done() or stopper.done():
+                break
+            # The timer loop handles its own errors; should it end anyway, say so and restart.
+            exc = timers.exception() if not timers.cancelled() else None
+            log.error("the timer loop ended (%s); restarting it", type(exc).__name__)
+            timers = asyncio.create_task(app.scheduler.run(), name="timers")
         transport.stop()
         timers.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -123,11 +123,14 @@ class Settings:
 
     def commands(self) -> list[CommandSpec]:
         return [
-            CommandSpec("config", self.show_all, (), ("reglages",), "config.summary", "core"),
+            CommandSpec("config", self.show_all, (), ("reglages",), "config.summary", "core",
+                        section="admin"),
             CommandSpec("config set", self.set, (Arg("key"), Rest("value")),
-                        ("reglages set", "config mettre"), "config.set.summary", "core"),
+                        ("reglages set", "config mettre"), "config.set.summary", "core",
+                        section="admin"),
             CommandSpec("config unset", self.unset, (Arg("key"),),
-                        ("reglages unset", "config retirer"), "config.unset.summary", "core"),
+                        ("reglages unset", "config retirer"), "config.unset.summary", "core",
+                        section="admin"),
         ]
 
     # ---- commands --------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from typing import Any
 
 import aiosqlite
 
+from bot.events import Unavailable
+
 Step = str | Callable[["Database"], Awaitable[None]]
 """A migration step: an SQL script, or a coroutine function given the database."""
 
@@ -27,6 +29,28 @@ _in_tx: contextvars.ContextVar[bool] = contextvars.ContextVar("casebot_in_tx", d
 
 class SchemaTooNew(RuntimeError):
     """The database was written by a newer casebot; refuse to touch it."""
+
+
+class StorageUnavailable(Unavailable):
+    """The database cannot be used now (read-only, disk full, I/O error, locked): the
+    caller keeps what it was doing and retries later, rather than losing it."""
+
+
+_UNAVAILABLE = {5: "locked", 6: "locked", 8: "read-only", 10: "I/O error", 13: "disk full",
+                14: "cannot open the file"}
+"""SQLite's primary result codes that say the storage, not the statement, is at fault."""
+
+
+@asynccontextmanager
+async def _storage_errors() -> AsyncIterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        code = getattr(exc, "sqlite_errorcode", None)
+        reason = _UNAVAILABLE.get(code & 0xFF) if isinstance(code, int) else None
+        if reason is None:
+            raise
+        raise StorageUnavailable(f"the database cannot be used ({reason})") from None
 
 
 class Database:
@@ -67,7 +91,7 @@ class Database:
         if _in_tx.get():
             yield self
             return
-        async with self._lock:
+        async with self._lock, _storage_errors():
             token = _in_tx.set(True)
             await self._conn.execute_fetchall("BEGIN IMMEDIATE")
             try:
@@ -86,7 +110,7 @@ class Database:
         if _in_tx.get():
             yield
             return
-        async with self._lock:
+        async with self._lock, _storage_errors():
             yield
 
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:

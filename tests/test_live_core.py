@@ -24,7 +24,7 @@ async def test_help_in_encrypted_room_is_a_threaded_notice(live: Live) -> None:
     reply = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root)
     assert reply.decrypted
     assert reply.content["msgtype"] == "m.notice"
-    assert "Commandes disponibles" in reply.body
+    assert "Commandes courantes" in reply.body
     assert "!help" in reply.body
 
 
@@ -48,7 +48,7 @@ async def test_restart_keeps_device_and_still_decrypts(live: Live, tmp_path: Pat
         second = await alice.say(room, "!aide")
         reply = await alice.wait_for(
             lambda e: e.sender == bot.user_id and e.thread_root == second, timeout=40)
-        assert reply.decrypted and "Commandes disponibles" in reply.body
+        assert reply.decrypted and "Commandes courantes" in reply.body
         again = json.loads((bot.config.data_dir / "credentials.json").read_text())["device_id"]
         assert again == device
     finally:
@@ -115,6 +115,6 @@ def test_demo_script_only_plays_the_encrypted_exchange() -> None:
                             cwd=repo, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "chiffré de bout en bout" in result.stdout
-    assert "casebot : Commandes disponibles" in result.stdout
+    assert "casebot : Commandes courantes" in result.stdout
     assert "[non déchiffré]" not in result.stdout
     assert "casebot : Cas #1 · Dermatologie" in result.stdout

@@ -119,5 +119,7 @@ async def test_restart_during_the_wait_escalates_exactly_once(live: Live) -> Non
     assert len(pages_naming(alice, bot, root, bob.user_id)) == 1  # round 1 not replayed
     edits = [e for e in alice.seen if e.sender == bot.user_id
              and e.relation.get("rel_type") == "m.replace"]
-    assert any(carol.user_id in e.content["m.new_content"].get("formatted_body", "")
+    carol_name = carol.user_id.split(":")[0].lstrip("@")  # named, not pinged, on the card
+    assert any(carol_name in e.content["m.new_content"].get("body", "")
+               and carol.user_id not in e.content["m.new_content"].get("formatted_body", "")
                for e in edits), "the card was not updated with the second volunteer"

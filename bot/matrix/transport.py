@@ -15,14 +15,13 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
 from nio import (
-    AsyncClient,
     AsyncClientConfig,
     DownloadError,
     InviteMemberEvent,
@@ -30,6 +29,8 @@ from nio import (
     LocalProtocolError,
     LoginResponse,
     MegolmEvent,
+    MessageDirection,
+    RoomMessagesResponse,
     RoomSendError,
     SyncError,
     SyncResponse,
@@ -46,9 +47,19 @@ from bot.events import (
     Attachment,
     Event,
     RoomInfo,
+    Unavailable,
     Undecryptable,
 )
-from bot.matrix.convert import _thread_root, convert, room_info
+from bot.matrix.convert import (
+    as_dict,
+    convert,
+    is_real_state,
+    pinned_events,
+    room_creators,
+    room_info,
+    thread_root,
+)
+from bot.matrix.guarded import GuardedClient
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +79,16 @@ class TransportError(RuntimeError):
     """A request the homeserver refused or that could not be made."""
 
 
+class HomeserverUnavailable(Unavailable):
+    """The homeserver did not answer, or asked to slow down: try the same request later."""
+
+
 class Sink(Protocol):
     async def load_sync_token(self) -> str | None: ...
     async def save_sync_token(self, token: str) -> None: ...
     async def handle_batch(self, events: Sequence[Event]) -> None: ...
+    async def load_value(self, key: str) -> str | None: ...
+    async def save_value(self, key: str, value: str) -> None: ...
 
 
 @dataclass
@@ -125,6 +142,15 @@ def _client_config(pickle_key: str) -> AsyncClientConfig:
 
 
 
+BACKFILL_PAGES = 20
+"""At most this many pages of 100 events are fetched to fill a gap in a room's timeline."""
+PENDING_KEY = "undecryptable_pending"
+
+
+class _Stopping(Exception):
+    """Asked to stop while waiting for the database: leave the batch for the next run."""
+
+
 @dataclass
 class _Pending:
     event: MegolmEvent
@@ -145,11 +171,13 @@ class MatrixTransport:
         self.data_dir = config.data_dir
         self.user_id = config.matrix.user_id
         self._pickle_key = secrets.pickle_key or INSECURE_DEV_PICKLE_KEY
-        self.client: AsyncClient | None = None
+        self.client: GuardedClient | None = None
         self._stopping = False
         self._sync_task: asyncio.Task[Any] | None = None
         self._keys_lock = asyncio.Lock()
         self._pending: dict[str, _Pending] = {}
+        self._saved_pending: list[tuple[str, str, float]] = []
+        self._restored: list[tuple[NioEvent, str]] = []
         self._background: set[asyncio.Future[Any]] = set()
         self._pinned: dict[str, tuple[str, ...]] = {}
         self._creators: dict[str, tuple[str, ...]] = {}
@@ -166,10 +194,10 @@ class MatrixTransport:
     def store_path(self) -> Path:
         return self.data_dir / "store"
 
-    def _new_client(self, device_id: str | None = None) -> AsyncClient:
+    def _new_client(self, device_id: str | None = None) -> GuardedClient:
         self.store_path.mkdir(parents=True, exist_ok=True, mode=0o700)
         secure_tree(self.data_dir)
-        return AsyncClient(self.config.matrix.homeserver, self.user_id, device_id=device_id,
+        return GuardedClient(self.config.matrix.homeserver, self.user_id, device_id=device_id,
                            store_path=str(self.store_path),
                            config=_client_config(self._pickle_key))
 
@@ -288,7 +316,11 @@ class MatrixTransport:
         """Sync until `stop()`: handle each batch, then save its token (exactly-once)."""
         client = self.client
         assert client is not None
-        token = await sink.load_sync_token()
+        try:
+            token = await self._until_available(sink.load_sync_token)
+            await self._restore_pending(sink)
+        except _Stopping:
+            return
         first = True
         failures = 0
         timeout_ms = int(self.config.matrix.sync_timeout * 1000)
@@ -315,83 +347,184 @@ class MatrixTransport:
             self._set_state("connected")
             await self._handle_invites(resp)
             await self._keys_upkeep()
-            events = [] if token is None else self._collect(resp)
+            events = await self._collect(resp, since=token)
             events.extend(self._retry_pending())
-            if events:
-                await sink.handle_batch(events)
+            try:
+                if events:
+                    await self._until_available(sink.handle_batch, events)
+                await self._until_available(sink.save_sync_token, resp.next_batch)
+                await self._save_pending(sink)
+            except _Stopping:
+                break  # the database could not be written: this batch replays next run
             token = resp.next_batch
-            await sink.save_sync_token(token)
             first = False
 
-    def _collect(self, resp: SyncResponse) -> list[Event]:
-        client = self.client
-        assert client is not None
-        oldest = (self.started_at - self.config.matrix.max_catch_up) * 1000
+    async def _until_available(self, work: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """`work(*args)`, retried with back-off while the database or the homeserver is
+        unavailable (the batch stays in hand: nothing is lost, nothing is skipped; replies
+        reuse their transaction ids); `_Stopping` if the bot is asked to stop meanwhile."""
+        delay = 1.0
+        while True:
+            try:
+                result = await work(*args)
+            except Unavailable as exc:
+                if self._stopping:
+                    raise _Stopping from None
+                if delay == 1.0:
+                    log.error("%s: the events in hand are kept and retried until it is back",
+                              exc.reason)
+                await asyncio.sleep(delay)
+                delay = min(60.0, delay * 2)
+                continue
+            if delay > 1.0:
+                log.info("available again; resuming")
+            return result
+
+    async def _collect(self, resp: SyncResponse, since: str | None) -> list[Event]:
+        """The batch's events for the App (none on the very first sync: the bot does not
+        answer history), after noting the real state each room's section and timeline carry."""
         out: list[Event] = []
         for room_id, info in resp.rooms.join.items():
-            for nio_event in info.timeline.events:
-                self._note_state(room_id, nio_event.source or {})
-                if nio_event.sender == self.user_id:
-                    continue
-                if getattr(nio_event, "server_timestamp", 0) < oldest:
-                    continue
-                if isinstance(nio_event, MegolmEvent):
-                    self._hold(nio_event, room_id)
-                    continue
-                event = convert(nio_event, room_id)
+            for state_event in info.state:  # the state before the timeline comes first
+                self._note_state(room_id, state_event.source or {}, decrypted=False)
+            timeline = list(info.timeline.events)
+            for nio_event in timeline:
+                self._note_state(room_id, nio_event.source or {},
+                                 decrypted=bool(getattr(nio_event, "decrypted", False)))
+            if since is None:
+                continue
+            if info.timeline.limited and info.timeline.prev_batch:
+                timeline = await self._backfill(room_id, info.timeline.prev_batch,
+                                                since) + timeline
+            for nio_event in timeline:
+                event = self._take(nio_event, room_id)
                 if event is not None:
                     out.append(event)
-            for state_event in info.state:
-                self._note_state(room_id, state_event.source or {})
         return out
 
-    def _note_state(self, room_id: str, source: dict[str, Any]) -> None:
-        """Keep the state nio does not: pinned events and room creators (v12 power)."""
-        content = source.get("content") or {}
-        if source.get("type") == "m.room.pinned_events":
-            pinned = content.get("pinned") or []
-            self._pinned[room_id] = tuple(p for p in pinned if isinstance(p, str))
-        elif source.get("type") == "m.room.create":
-            extra = content.get("additional_creators") or []
-            self._creators[room_id] = (str(source.get("sender", "")),
-                                       *(c for c in extra if isinstance(c, str)))
+    def _take(self, nio_event: NioEvent, room_id: str) -> Event | None:
+        """One timeline event for the App, or None (own, too old, held for its key…)."""
+        client = self.client
+        assert client is not None
+        source = nio_event.source if isinstance(nio_event.source, dict) else {}
+        if nio_event.sender == self.user_id and source.get("type") != "m.room.redaction":
+            return None  # the bot's own redactions matter: a case root it deleted is gone
+        if getattr(nio_event, "server_timestamp", 0) < self._oldest_ms:
+            return None
+        if nio_event.event_id in client.malformed:
+            return None
+        if isinstance(nio_event, MegolmEvent):
+            self._hold(nio_event, room_id)
+            return None
+        return convert(source, room_id, decrypted=bool(getattr(nio_event, "decrypted", False)))
 
-    def _hold(self, event: MegolmEvent, room_id: str) -> None:
+    @property
+    def _oldest_ms(self) -> float:
+        return (self.started_at - self.config.matrix.max_catch_up) * 1000
+
+    async def _backfill(self, room_id: str, start: str, since: str) -> list[NioEvent]:
+        """The events a `limited` timeline left out (more arrived while the bot was away than
+        a sync returns), back to the previous sync or to `max_catch_up`, oldest first."""
+        client = self.client
+        assert client is not None
+        found: list[NioEvent] = []
+        for _page in range(BACKFILL_PAGES):
+            resp = await client.room_messages(room_id, start=start, end=since,
+                                              direction=MessageDirection.back, limit=100)
+            if not isinstance(resp, RoomMessagesResponse):
+                log.warning("back-fill of %s stopped: %s", room_id,
+                            getattr(resp, "status_code", "no answer"))
+                break
+            found.extend(resp.chunk)
+            oldest = min((getattr(e, "server_timestamp", 0) for e in resp.chunk), default=0)
+            if not resp.chunk or not resp.end or resp.end == start or oldest < self._oldest_ms:
+                break
+            start = resp.end
+        else:
+            log.warning("back-fill of %s stopped after %d pages", room_id, BACKFILL_PAGES)
+        log.info("back-filled %d events in %s", len(found), room_id)
+        return found[::-1]
+
+    def _note_state(self, room_id: str, source: dict[str, Any], decrypted: bool) -> None:
+        """Keep the state nio does not: pinned events and room creators (v12 power), from
+        real state events only."""
+        if not is_real_state(source, decrypted):
+            return
+        kind = source.get("type")
+        if kind == "m.room.pinned_events":
+            self._pinned[room_id] = pinned_events(source)
+        elif kind == "m.room.create":
+            self._creators[room_id] = room_creators(source)
+
+    def _hold(self, event: MegolmEvent, room_id: str, since: float | None = None) -> None:
         """Keep an undecryptable event and ask the sender's devices for its key."""
         client = self.client
         assert client is not None
-        self._pending[event.event_id] = _Pending(event, room_id, time.time())
+        self._pending[event.event_id] = _Pending(event, room_id, since or time.time())
         with contextlib.suppress(LocalProtocolError):
             task = asyncio.ensure_future(client.request_room_key(event))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         log.info("undecryptable event in %s; key requested", room_id)
 
+    async def _save_pending(self, sink: Sink) -> None:
+        """Remember which events wait for their keys, so a restart does not lose them."""
+        ids = sorted((p.room_id, e, p.since) for e, p in self._pending.items())
+        if ids != self._saved_pending:
+            await self._until_available(sink.save_value, PENDING_KEY, json.dumps(ids))
+            self._saved_pending = ids
+
+    async def _restore_pending(self, sink: Sink) -> None:
+        """Fetch again the events a previous run was still waiting keys for."""
+        client = self.client
+        assert client is not None
+        raw = await self._until_available(sink.load_value, PENDING_KEY)
+        try:
+            saved = json.loads(raw) if isinstance(raw, str) else []
+        except ValueError:
+            saved = []
+        for item in saved if isinstance(saved, list) else []:
+            if not (isinstance(item, list) and len(item) == 3):
+                continue
+            room_id, event_id, since = item
+            resp = await client.room_get_event(str(room_id), str(event_id))
+            event = getattr(resp, "event", None)
+            if isinstance(event, MegolmEvent):
+                self._hold(event, str(room_id), float(since))
+            elif isinstance(event, NioEvent):  # its key arrived while the bot was away
+                self._restored.append((event, str(room_id)))
+        self._saved_pending = sorted(
+            (p.room_id, e, p.since) for e, p in self._pending.items())
+
     def _retry_pending(self) -> list[Event]:
         """Events whose keys arrived since, and notices for those past the grace period."""
         client = self.client
         assert client is not None
         out: list[Event] = []
+        for nio_event, room_id in self._restored:
+            if (event := self._take(nio_event, room_id)) is not None:
+                out.append(event)
+        self._restored.clear()
         grace = self.config.matrix.undecryptable_grace
         for event_id, pending in list(self._pending.items()):
             ev = pending.event
             decrypted: NioEvent | None = None
             if client.olm and client.olm.inbound_group_store.get(
                     pending.room_id, ev.sender_key, ev.session_id):
-                try:
-                    decrypted = client.decrypt_event(ev)
-                except Exception:
-                    decrypted = None
-            if decrypted is not None and not isinstance(decrypted, MegolmEvent):
+                decrypted = client.safe_decrypt(ev, pending.room_id)
+            if decrypted is not None or event_id in client.malformed:
                 del self._pending[event_id]
-                converted = convert(decrypted, pending.room_id)
-                if converted is not None:
-                    out.append(converted)
+                if decrypted is not None:
+                    converted = convert(decrypted.source or {}, pending.room_id,
+                                        decrypted=True)
+                    if converted is not None:
+                        out.append(converted)
             elif time.time() - pending.since >= grace:
                 del self._pending[event_id]
                 out.append(Undecryptable(pending.room_id, ev.event_id, ev.sender,
                                          int(ev.server_timestamp),
-                                         thread_root=_thread_root(ev.source or {})))
+                                         thread_root=thread_root(as_dict(
+                                             (ev.source or {}).get("content")))))
         return out
 
     async def _handle_invites(self, resp: SyncResponse) -> None:
@@ -433,16 +566,28 @@ class MatrixTransport:
             async with self._keys_lock:
                 if client.should_query_keys:
                     await client.keys_query()
-        resp = await client.room_send(room_id, event_type, body, tx_id=txn_id,
-                                      ignore_unverified_devices=True)
+        try:
+            resp = await client.room_send(room_id, event_type, body, tx_id=txn_id,
+                                          ignore_unverified_devices=True)
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise HomeserverUnavailable(
+                f"the homeserver did not answer ({type(exc).__name__})") from None
         if isinstance(resp, RoomSendError):
-            raise TransportError(f"send refused: {resp.status_code} {resp.message}")
+            status = getattr(resp.transport_response, "status", 0) or 0
+            if resp.status_code == "M_LIMIT_EXCEEDED" or status >= 500 or status == 429:
+                raise HomeserverUnavailable(
+                    f"the homeserver refused a send for now ({resp.status_code or status})")
+            raise TransportError(f"send refused: {resp.status_code}")
         return str(resp.event_id)
 
     async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> bool:
         client = self.client
         assert client is not None
-        resp = await client.room_redact(room_id, event_id, reason, tx_id=txn_id)
+        try:
+            resp = await client.room_redact(room_id, event_id, reason, tx_id=txn_id)
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise HomeserverUnavailable(
+                f"the homeserver did not answer ({type(exc).__name__})") from None
         return hasattr(resp, "event_id")
 
     async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],

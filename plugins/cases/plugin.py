@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from bot.config import Duration, bounded
 from bot.content import Bold, Link, Part, Rich, emoji_key, fill, permalink
-from bot.events import Edit, Message, Reaction, Redaction, RoomInfo
+from bot.events import Edit, Message, Reaction, Redaction, RoomInfo, Unavailable
 from bot.logs import report_exception
 from bot.plugin import Context, Fired, Plugin, command, on, timer
 from bot.router import Int, Rest, split_command
@@ -329,6 +329,8 @@ class Cases(Plugin):
         for ext in self.extensions:  # one feature failing here does not silence the next
             try:
                 await ext.case_posted(ctx, case)
+            except Unavailable:
+                raise
             except Exception as exc:
                 report_exception(log, f"{type(ext).__name__}.case_posted", exc)
 

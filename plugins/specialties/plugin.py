@@ -63,6 +63,7 @@ class SpecialtyListener(Protocol):
 
 class Specialties(Plugin):
     name = "specialties"
+    help_section = "admin"
     Config = SpecialtiesConfig
     strings = STRINGS
     migrations = MIGRATIONS

@@ -155,6 +155,7 @@ def valid_tz(name: str) -> bool:
 
 class Volunteers(Plugin):
     name = "volunteers"
+    help_section = "volunteers"
     Config = VolunteersConfig
     strings = STRINGS
     migrations = MIGRATIONS
