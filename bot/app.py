@@ -475,7 +475,7 @@ class App:
     def _help_section(self, ctx: Context, section: str) -> content.Rich:
         # Element's thread summary joins lines without a space: end the header with one.
         lines: list[Any] = [ctx.t(f"help.header.{section}") + " "]
-        for spec in self.commands:
+        for spec in sorted(self.commands, key=lambda s: s.owner == "core"):  # features first
             if spec.section == section:
                 summary = ctx.t(spec.summary) if spec.summary else ""
                 lines.append((content.Bold(spec.usage(ctx.prefix, self.catalog, ctx.lang)),

@@ -1,0 +1,218 @@
+"""The core against hostile members and bad days: forged or malformed events, floods, long
+input, a database or homeserver that goes away, timers whose handler fails."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from bot.config import Config, Invalid, RateLimitConfig, parse_duration
+from bot.events import (
+    Attachment,
+    Edit,
+    MemberChange,
+    Message,
+    Reaction,
+    Redaction,
+    StateChange,
+)
+from bot.matrix.convert import convert
+from bot.plugin import Context, Fired, Plugin, command, timer
+from bot.storage import StorageUnavailable
+from bot.testing import Harness
+from plugins.cases import PLUGIN as CASES
+from plugins.secrecy import PLUGIN as SECRECY
+from plugins.specialties import PLUGIN as SPECIALTIES
+from plugins.volunteers import PLUGIN as VOLUNTEERS
+
+ROOM = "!room:test"
+ALICE = "@alice:test"
+BOB = "@bob:test"
+STATE_TYPES = ("m.room.power_levels", "m.room.member", "m.room.create", "m.room.join_rules",
+               "m.room.pinned_events", "m.room.history_visibility", "m.room.encryption")
+
+
+def source(kind: str, content: Any, **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "event_id": "$e", "sender": BOB, "origin_server_ts": 1000,
+            "content": content, **extra}
+
+
+# ---- conversion: only what the homeserver vouches for ---------------------------------------
+@pytest.mark.parametrize("kind", STATE_TYPES)
+def test_a_decrypted_state_event_is_ignored_even_with_a_state_key(kind: str) -> None:
+    forged = source(kind, {"membership": "leave", "pinned": [], "join_rule": "invite"},
+                    state_key="" if kind != "m.room.member" else ALICE)
+    assert convert(forged, ROOM, decrypted=True) is None
+    real = convert(forged, ROOM, decrypted=False)
+    assert isinstance(real, MemberChange | StateChange)
+
+
+@pytest.mark.parametrize("kind", STATE_TYPES)
+def test_a_message_event_bearing_a_state_type_is_ignored(kind: str) -> None:
+    assert convert(source(kind, {"membership": "leave"}), ROOM, decrypted=False) is None
+
+
+def test_a_redaction_counts_only_when_it_was_a_real_one() -> None:
+    real = source("m.room.redaction", {}, redacts="$root")
+    assert convert(real, ROOM, decrypted=False) == Redaction(ROOM, "$e", BOB, 1000, "$root")
+    forged = source("m.room.redaction", {"redacts": "$root"})
+    assert convert(forged, ROOM, decrypted=True) is None
+
+
+@pytest.mark.parametrize("content", [
+    {"msgtype": "m.text", "body": "x", "m.mentions": "@alice:test"},
+    {"msgtype": "m.text", "body": "x", "m.mentions": {"user_ids": "@alice:test"}},
+    {"msgtype": "m.text", "body": "x", "m.relates_to": {"m.in_reply_to": "$a"}},
+    {"msgtype": "m.text", "body": "x", "m.relates_to": "thread"},
+    {"msgtype": "m.text", "body": "x", "formatted_body": 5},
+])
+def test_malformed_message_fields_are_dropped_not_fatal(content: dict[str, Any]) -> None:
+    event = convert(source("m.room.message", content), ROOM, decrypted=True)
+    assert isinstance(event, Message)
+    assert event.mentions == () and event.in_reply_to is None and event.formatted_body is None
+
+
+def test_malformed_edits_attachments_and_reactions() -> None:
+    edit = source("m.room.message", {"msgtype": "m.text", "body": "* new", "m.new_content": "x",
+                                     "m.relates_to": {"rel_type": "m.replace",
+                                                      "event_id": "$orig"}})
+    assert convert(edit, ROOM, decrypted=True) == Edit(ROOM, "$e", BOB, 1000, "$orig", "new")
+    image = source("m.room.message", {"msgtype": "m.image", "body": "p.jpg", "url": "mxc://a/b",
+                                      "info": {"size": "big", "mimetype": ["image/jpeg"]}})
+    got = convert(image, ROOM, decrypted=False)
+    assert isinstance(got, Attachment) and got.size == 0 and got.mimetype == ""
+    assert convert(source("m.room.message", {"msgtype": "m.text"}), ROOM, False) is None
+    assert convert(source("m.room.message", {"body": "no type"}), ROOM, False) is None
+    assert convert(source("m.reaction", {"m.relates_to": {
+        "rel_type": "m.annotation", "event_id": "$t", "key": 5}}), ROOM, False) is None
+    reaction = convert(source("m.reaction", {"m.relates_to": {
+        "rel_type": "m.annotation", "event_id": "$t", "key": "✅️"}}), ROOM, False)
+    assert isinstance(reaction, Reaction) and reaction.key == "✅️"
+    assert convert({"type": 5}, ROOM, False) is None
+    assert convert(source("m.room.message", None, sender=7), ROOM, False) is None
+
+
+def test_nio_never_logs_the_content_of_an_event_that_fails_its_schema(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from nio.events.misc import validate_or_badevent
+
+    import bot.matrix  # noqa: F401 - sets nio's loggers
+
+    caplog.set_level(logging.DEBUG)
+    validate_or_badevent({"type": "m.room.message", "event_id": "$e", "sender": BOB,
+                          "origin_server_ts": 1, "content": {"msgtype": "m.text",
+                                                             "bodyy": "Mme Dupont"}},
+                         {"type": "object", "properties": {"content": {
+                             "type": "object", "required": ["body"]}}})
+    assert "Dupont" not in caplog.text
+
+
+# ---- floods and long input ------------------------------------------------------------------
+async def test_unknown_commands_are_rate_limited_too() -> None:
+    config = Config(rate_limit=RateLimitConfig(commands=5))
+    async with Harness([], config=config) as h:
+        h.add_room(members=[ALICE])
+        for _ in range(200):
+            await h.say(ALICE, "!zzz")
+        assert len(h.sent) == 6  # five answers, then one "too many commands"
+        assert "Trop de commandes" in h.last().body
+        assert h.app._recent  # the window is remembered while it lasts
+        await h.advance(61)
+        await h.say(BOB, "hello")
+        assert ALICE not in h.app._recent and not h.app._room_locks
+
+
+async def test_long_input_is_quoted_back_cut_short() -> None:
+    async with Harness([CASES, SPECIALTIES]) as h:
+        h.add_room(members=[ALICE])
+        await h.say(ALICE, "!" + "z" * 30_000)
+        assert len(h.last().body) < 200
+        await h.say(ALICE, "!stats " + "9" * 5000)
+        assert len(h.last().body) < 400 and "erreur interne" not in h.last().body
+
+
+@pytest.mark.parametrize("text", ["99999999999999999999d", "9" * 400 + "s", "1e400", "nan"])
+def test_absurd_durations_are_not_durations(text: str) -> None:
+    with pytest.raises(Invalid):
+        parse_duration(text)
+    with pytest.raises(Invalid):
+        parse_duration(10**400)
+
+
+# ---- a database or homeserver that goes away -------------------------------------------------
+class Flaky(Plugin):
+    name = "flaky"
+    failures = 0
+
+    @command("note")
+    async def note(self, ctx: Context) -> None:
+        await ctx.reply("noted")
+        if Flaky.failures:
+            Flaky.failures -= 1
+            raise StorageUnavailable("the database cannot be used (read-only)")
+
+    @command("later")
+    async def later(self, ctx: Context) -> None:
+        await self.bot.schedule(self.name, "job:1", self.bot.now() + 10,
+                                {"room_id": ctx.room_id})
+
+    @timer("job")
+    async def job(self, fired: Fired) -> None:
+        if Flaky.failures:
+            Flaky.failures -= 1
+            raise RuntimeError("handler failed")
+        await Context(self.bot, fired.payload["room_id"], fired).reply("job done")
+
+
+async def test_an_unavailable_database_keeps_the_event_for_a_retry() -> None:
+    async with Harness([Flaky]) as h:
+        h.add_room(members=[ALICE])
+        Flaky.failures = 1
+        event = Message(ROOM, "$note", ALICE, h._ts(), "!note")
+        with pytest.raises(StorageUnavailable):
+            await h.deliver(event)
+        assert not any("erreur interne" in s.body for s in h.sent)
+        assert await h.db.fetchval("SELECT 1 FROM handled_events WHERE event_id = '$note'") \
+            is None
+        await h.deliver(event)  # the transport's retry: handled now, and once only
+        await h.deliver(event)
+        assert await h.db.fetchval("SELECT 1 FROM handled_events WHERE event_id = '$note'")
+        # The retry's answer reused the first one's transaction id: one message is shown.
+        assert [s.body for s in h.sent] == ["noted"]
+
+
+async def test_a_failing_timer_is_retried_with_its_ids_then_forgotten() -> None:
+    async with Harness([Flaky]) as h:
+        h.add_room(members=[ALICE])
+        await h.say(ALICE, "!later")
+        Flaky.failures = 2
+        await h.advance(11)
+        assert await h.db.fetchval("SELECT attempts FROM timers") == 1
+        await h.advance(61)
+        assert await h.db.fetchval("SELECT attempts FROM timers") == 2
+        assert not any(s.body == "job done" for s in h.sent)
+        await h.advance(121)
+        assert [s.body for s in h.sent if s.body == "job done"] == ["job done"]
+        assert await h.db.fetchval("SELECT COUNT(*) FROM timers") == 0
+
+
+# ---- !help for people ---------------------------------------------------------------------------
+async def test_help_first_screen_is_everyday_commands_then_sections() -> None:
+    async with Harness([SPECIALTIES, CASES, SECRECY, VOLUNTEERS]) as h:
+        h.add_room(members=[ALICE])
+        await h.say(ALICE, "!help")
+        lines = h.last().body.splitlines()
+        assert lines[0] == "Commandes courantes : "  # Element's summary joins lines
+        assert lines[1].startswith("!case")
+        assert len(lines) <= 15
+        body = h.last().body
+        assert "!specialty" not in body and "!volunteer " not in body
+        assert "!help admin" in body and "!help volontaires" in body
+        await h.say(ALICE, "!help admin")
+        assert "!specialty add" in h.last().body and "!config set" in h.last().body
+        await h.say(ALICE, "!help volontaires")
+        assert "!volunteer" in h.last().body and "!case" not in h.last().body
+        await h.say(ALICE, "!help case")
+        assert h.last().body.startswith("!case [texte]")
