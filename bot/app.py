@@ -88,9 +88,11 @@ class Transport(Protocol):
     async def send(self, room_id: str, event_type: str, body: dict[str, Any],
                    txn_id: str) -> str: ...
     async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> bool: ...
+    async def get_state(self, room_id: str, event_type: str,
+                        state_key: str = "") -> dict[str, Any] | None: ...
     async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
                         state_key: str) -> bool: ...
-    async def download(self, attachment: Attachment) -> bytes: ...
+    async def download(self, attachment: Attachment, limit: int = ...) -> bytes: ...
 
 
 def known_plugins() -> tuple[str, ...]:
@@ -241,12 +243,19 @@ class App:
     async def redact(self, room_id: str, event_id: str, reason: str, txn_key: str) -> bool:
         return await self.transport.redact(room_id, event_id, reason, stable_id(txn_key))
 
+    async def get_state(self, room_id: str, event_type: str,
+                        state_key: str = "") -> dict[str, Any] | None:
+        """The room's current state content, read from the homeserver (before a write that
+        must keep what others set, like the pins)."""
+        return await self.transport.get_state(room_id, event_type, state_key)
+
     async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
                         state_key: str = "") -> bool:
         return await self.transport.put_state(room_id, event_type, body, state_key)
 
-    async def download(self, attachment: Attachment) -> bytes:
-        return await self.transport.download(attachment)
+    async def download(self, attachment: Attachment, limit: int = 20 * 1024 * 1024) -> bytes:
+        """An attachment's bytes (decrypted), refused past `limit` bytes however it is sent."""
+        return await self.transport.download(attachment, limit)
 
     async def schedule(self, component: str, key: str, due: float,
                        payload: Mapping[str, Any] | None = None) -> None:

@@ -17,6 +17,10 @@ class Unavailable(RuntimeError):
         self.reason = reason
 
 
+class DownloadFailed(RuntimeError):
+    """An attachment could not be read: gone, refused, or larger than the caller allows."""
+
+
 @dataclass(frozen=True, slots=True)
 class RoomInfo:
     """A snapshot of what the client knows about a room (kept from sync, no request)."""

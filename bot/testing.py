@@ -17,6 +17,7 @@ from bot.app import App
 from bot.config import Config
 from bot.events import (
     Attachment,
+    DownloadFailed,
     Edit,
     Event,
     MemberChange,
@@ -113,8 +114,21 @@ class FakeTransport:
                 self.rooms[room_id], pinned_events=tuple(body.get("pinned", ())))
         return True
 
-    async def download(self, attachment: Attachment) -> bytes:
-        return self.files[attachment.url]
+    async def get_state(self, room_id: str, event_type: str,
+                        state_key: str = "") -> dict[str, Any] | None:
+        for room, kind, content in reversed(self.state):
+            if room == room_id and kind == event_type:
+                return content
+        room_info = self.rooms.get(room_id)
+        if event_type == "m.room.pinned_events" and room_info and room_info.pinned_events:
+            return {"pinned": list(room_info.pinned_events)}
+        return None
+
+    async def download(self, attachment: Attachment, limit: int = 20 * 1024 * 1024) -> bytes:
+        data = self.files.get(attachment.url)
+        if data is None or len(data) > limit:
+            raise DownloadFailed("gone or larger than allowed")
+        return data
 
 
 class Harness:

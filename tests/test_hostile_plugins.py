@@ -184,9 +184,9 @@ class Downloads:
         self.urls: list[str] = []
         real = h.transport.download
 
-        async def download(attachment: Attachment) -> bytes:
+        async def download(attachment: Attachment, limit: int) -> bytes:
             self.urls.append(attachment.url)
-            return await real(attachment)
+            return await real(attachment, limit)
 
         h.transport.download = download  # type: ignore[method-assign]
 
@@ -248,3 +248,13 @@ async def test_scan_runs_in_a_worker_thread(h: Harness,
                 formatted_body=f"<b>{PHONE}</b> " * 10_000)
     assert on_main and not any(on_main)
     assert "un numéro de téléphone" in h.last().body
+
+
+# ---- item 11: !rules pin keeps the pins others added since the last sync ----------------------
+async def test_rules_pin_reads_the_current_pins_before_writing(h: Harness) -> None:
+    h.update_room(ROOM, pinned_events=("$old",))  # the bot's copy, a sync behind
+    h.transport.state.append((ROOM, "m.room.pinned_events", {"pinned": ["$old", "$new"]}))
+    await h.say(MOD, "!rules pin")
+    room, kind, content = h.transport.state[-1]
+    assert (room, kind) == (ROOM, "m.room.pinned_events")
+    assert content["pinned"][:2] == ["$old", "$new"] and len(content["pinned"]) == 3

@@ -23,13 +23,13 @@ from typing import Any, Protocol
 import aiohttp
 from nio import (
     AsyncClientConfig,
-    DownloadError,
     InviteMemberEvent,
     JoinError,
     LocalProtocolError,
     LoginResponse,
     MegolmEvent,
     MessageDirection,
+    RoomGetStateEventResponse,
     RoomMessagesResponse,
     RoomSendError,
     SyncError,
@@ -39,12 +39,14 @@ from nio import (
 from nio import (
     Event as NioEvent,
 )
+from nio.api import Api
 from nio.crypto.attachments import decrypt_attachment
 
 from bot.config import Config, Secrets
 from bot.crosssign import CrossSignError, CrossSignResult, ensure_cross_signed
 from bot.events import (
     Attachment,
+    DownloadFailed,
     Event,
     RoomInfo,
     Unavailable,
@@ -142,6 +144,8 @@ def _client_config(pickle_key: str) -> AsyncClientConfig:
 
 
 
+MAX_DOWNLOAD = 20 * 1024 * 1024
+"""Largest attachment read into memory unless the caller asks for less."""
 BACKFILL_PAGES = 20
 """At most this many pages of 100 events are fetched to fill a gap in a room's timeline."""
 PENDING_KEY = "undecryptable_pending"
@@ -590,6 +594,23 @@ class MatrixTransport:
                 f"the homeserver did not answer ({type(exc).__name__})") from None
         return hasattr(resp, "event_id")
 
+    async def get_state(self, room_id: str, event_type: str,
+                        state_key: str = "") -> dict[str, Any] | None:
+        """The room's current state event content, asked of the homeserver (not our copy,
+        which may be a sync behind); None when there is none."""
+        client = self.client
+        assert client is not None
+        try:
+            resp = await client.room_get_state_event(room_id, event_type, state_key)
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise HomeserverUnavailable(
+                f"the homeserver did not answer ({type(exc).__name__})") from None
+        if isinstance(resp, RoomGetStateEventResponse):
+            return dict(as_dict(resp.content))
+        if getattr(resp, "status_code", "") == "M_NOT_FOUND":
+            return None
+        raise TransportError(f"state read refused: {getattr(resp, 'status_code', '')}")
+
     async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
                         state_key: str) -> bool:
         client = self.client
@@ -600,18 +621,38 @@ class MatrixTransport:
             self._pinned[room_id] = tuple(body.get("pinned", ()))
         return ok
 
-    async def download(self, attachment: Attachment) -> bytes:
-        """Fetch an attachment into memory, decrypting it when it is encrypted."""
+    async def download(self, attachment: Attachment, limit: int = MAX_DOWNLOAD) -> bytes:
+        """Fetch an attachment into memory (at most `limit` bytes, read as it streams in,
+        whatever size the event claims), decrypting it when it is encrypted."""
         client = self.client
         assert client is not None
-        resp = await client.download(mxc=attachment.url)
-        if isinstance(resp, DownloadError):
-            raise TransportError(f"download failed: {resp.message}")
-        data = bytes(resp.body)
+        server, _, media_id = attachment.url.removeprefix("mxc://").partition("/")
+        if not server or not media_id:
+            raise DownloadFailed("download refused: not an mxc:// address")
+        method, path = Api.download(server, media_id, access_token=client.access_token)
+        data = bytearray()
+        try:
+            resp = await client.send(method, path)
+            try:
+                if resp.status != 200:
+                    raise DownloadFailed(f"download failed: HTTP {resp.status}")
+                if (resp.content_length or 0) > limit:
+                    raise DownloadFailed("download refused: larger than allowed")
+                async for chunk in resp.content.iter_chunked(64 * 1024):
+                    data += chunk
+                    if len(data) > limit:
+                        raise DownloadFailed("download stopped: larger than allowed")
+            finally:
+                resp.release()
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise HomeserverUnavailable(
+                f"the homeserver did not answer ({type(exc).__name__})") from None
         enc = attachment.encryption
         if enc:
-            data = decrypt_attachment(data, enc["key"]["k"], enc["hashes"]["sha256"], enc["iv"])
-        return data
+            key, hashes = as_dict(enc.get("key")), as_dict(enc.get("hashes"))
+            return decrypt_attachment(bytes(data), str(key.get("k")), str(hashes.get("sha256")),
+                                      str(enc.get("iv")))
+        return bytes(data)
 
     async def close(self) -> None:
         if self.client is not None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from bot.content import Part, Rich, fill
-from bot.events import Attachment, Edit, Message, Redaction, RoomInfo
+from bot.events import Attachment, DownloadFailed, Edit, Message, Redaction, RoomInfo
 from bot.plugin import Context, Plugin, command, on
 from bot.router import Choice, split_command
 from plugins.cases import Case
@@ -486,7 +486,12 @@ class Secrecy(Plugin, CaseExtension):
         if not await ctx.require_admin():
             return
         event_id = await ctx.send(text, in_thread=False)
-        pinned = [*ctx.room.pinned_events, event_id]
+        # The current pins, from the homeserver: our copy may be a sync behind, and a pin
+        # someone added meanwhile must not be dropped.
+        current = await self.bot.get_state(ctx.room_id, "m.room.pinned_events") or {}
+        listed = current.get("pinned")
+        pinned = [p for p in (listed if isinstance(listed, list) else ())
+                  if isinstance(p, str) and p != event_id] + [event_id]
         if not await self.bot.put_state(ctx.room_id, "m.room.pinned_events", {"pinned": pinned}):
             await ctx.reply(ctx.t("secrecy.pin.failed"))
 
@@ -496,8 +501,9 @@ class Secrecy(Plugin, CaseExtension):
         root = await self._case_root(event.room_id, event.thread_root)
         if root is None or event.mimetype.lower() not in PHOTO_TYPES or event.size > MAX_PHOTO:
             return
-        data = await self.bot.download(event)
-        if len(data) > MAX_PHOTO:  # no size announced, or a wrong one
+        try:
+            data = await self.bot.download(event, MAX_PHOTO)
+        except DownloadFailed:  # bigger than it claimed, or gone
             return
         kinds = photo_metadata(data[:EXIF_WINDOW])
         if not kinds:
