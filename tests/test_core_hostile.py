@@ -17,6 +17,7 @@ from bot.events import (
     Reaction,
     Redaction,
     StateChange,
+    Unavailable,
 )
 from bot.matrix.convert import convert
 from bot.plugin import Context, Fired, Plugin, command, timer
@@ -216,3 +217,25 @@ async def test_help_first_screen_is_everyday_commands_then_sections() -> None:
         assert "!volunteer" in h.last().body and "!case" not in h.last().body
         await h.say(ALICE, "!help case")
         assert h.last().body.startswith("!case [texte]")
+
+
+async def test_a_card_lost_to_an_unavailable_homeserver_is_sent_on_the_retry() -> None:
+    async with Harness([SPECIALTIES, CASES]) as h:
+        h.add_room(members=[ALICE])
+        real, failures = h.transport.send, [1]
+
+        async def send(room_id: str, event_type: str, body: dict[str, Any], txn: str) -> str:
+            if failures[0]:
+                failures[0] -= 1
+                raise Unavailable("the homeserver did not answer")
+            return await real(room_id, event_type, body, txn)
+
+        h.transport.send = send  # type: ignore[method-assign]
+        event = Message(ROOM, "$case", ALICE, h._ts(), "!case angine, amoxicilline ? #orl")
+        with pytest.raises(Unavailable):
+            await h.deliver(event)
+        assert await h.db.fetchval("SELECT COUNT(*) FROM timers") > 0  # followed already
+        await h.deliver(event)  # the sync loop's retry
+        cards = [s for s in h.sent if s.body.startswith("Cas #")]
+        assert [c.body.split(" ·")[0] for c in cards] == ["Cas #1"]
+        assert await h.db.fetchval("SELECT card_event_id FROM cases") == cards[0].event_id

@@ -323,9 +323,11 @@ class Cases(Plugin):
         for ext in self.extensions:
             await ext.case_opened(ctx, case)
         case = await self.store.get(case.room_id, case.number) or case
+        # Reminders first: a case whose card cannot be sent is still followed. (A homeserver
+        # that is away makes the whole event replay later: same case, same card.)
+        await self._timers(case, opened=True)
         card_id = await ctx.reply(self.card(ctx, case, evidence))
         case = await self.store.update(case, card_event_id=card_id)
-        await self._timers(case, opened=True)
         for ext in self.extensions:  # one feature failing here does not silence the next
             try:
                 await ext.case_posted(ctx, case)
