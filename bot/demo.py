@@ -95,6 +95,10 @@ class Demo:
         for client in self.clients:
             await client.back_up_room_keys()
 
+    async def stopped(self) -> None:
+        """Until the bot is told to stop: its own SIGINT/SIGTERM handler sets the event."""
+        await self._stop.wait()
+
     async def close(self) -> None:
         self._stop.set()
         if self._bot_task is not None:
@@ -219,7 +223,7 @@ async def _main(script_only: bool, out: Callable[[str], None]) -> int:
             return 0
         for line in instructions(demo):
             out(line)
-        await asyncio.Event().wait()  # until Ctrl-C
+        await demo.stopped()
         return 0
     finally:
         await demo.close()
