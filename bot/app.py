@@ -143,7 +143,7 @@ class App:
         self.now = now
         self.catalog = Catalog()
         self.catalog.add(SETTINGS_STRINGS)
-        self.settings = Settings(self)
+        self.settings = Settings(db, config)
         self.scheduler = Scheduler(db, now, self._fire_timer)
         self.started_at = now()
         self._plugin_specs = plugins
@@ -151,7 +151,6 @@ class App:
         self.commands: list[CommandSpec] = []
         self._hooks: list[tuple[tuple[type[Event], ...], Callable[..., Awaitable[Any]], str]] = []
         self._timers: dict[tuple[str, str], Callable[..., Awaitable[Any]]] = {}
-        self._settings: dict[str, dict[str, str]] = defaultdict(dict)
         self._room_locks: dict[str, asyncio.Lock] = {}
         self._recent: dict[str, deque[float]] = defaultdict(deque)
         self._warned_rate: dict[str, float] = {}
@@ -169,8 +168,7 @@ class App:
         await self.db.migrate("timers", TIMER_MIGRATIONS)
         await self.db.execute("DELETE FROM handled_events WHERE handled_at < ?",
                               (self.now() - HANDLED_RETENTION,))
-        for row in await self.db.fetchall("SELECT room_id, key, value FROM room_settings"):
-            self._settings[row["room_id"]][row["key"]] = row["value"]
+        await self.settings.start()
         self.commands.append(CommandSpec(
             "help", self._help, (Many("command", optional=True),), ("aide",),
             "help.summary", "core"))
@@ -186,7 +184,7 @@ class App:
                                                  section=cls.help_section))
             self._hooks.extend((kinds, func, cls.name) for kinds, func in decls.hooks)
             self._timers.update({(cls.name, k): f for k, f in decls.timers.items()})
-        self.settings.load()
+        self.settings.load(self.plugins.values())
         self.commands.extend(self.settings.commands())
         names = [n for spec in self.commands for n in (spec.name, *spec.aliases)]
         duplicated = {n for n in names if names.count(n) > 1}
@@ -207,9 +205,8 @@ class App:
     def room(self, room_id: str) -> RoomInfo:
         return self.transport.room(room_id) or RoomInfo(room_id)
 
-    def room_value(self, room_id: str, key: str) -> str | None:
-        """The room's own text for setting `key` (None when the room did not set it)."""
-        return self._settings.get(room_id, {}).get(key)
+    def room_config(self, plugin: Plugin, room_id: str) -> Any:
+        return self.settings.config_for(plugin, room_id)
 
     def lang(self, room_id: str) -> str:
         lang = self.settings.value(room_id, "language")
@@ -264,20 +261,9 @@ class App:
     async def cancel(self, component: str, *keys: str) -> None:
         await self.scheduler.cancel(component, *keys)
 
-    async def room_setting(self, room_id: str, key: str) -> str | None:
-        return self.room_value(room_id, key)
-
     async def set_room_setting(self, room_id: str, key: str, value: str | None) -> None:
-        if value is None:
-            await self.db.execute("DELETE FROM room_settings WHERE room_id = ? AND key = ?",
-                                  (room_id, key))
-            self._settings[room_id].pop(key, None)
-        else:
-            await self.db.execute(
-                "INSERT INTO room_settings (room_id, key, value) VALUES (?, ?, ?) "
-                "ON CONFLICT(room_id, key) DO UPDATE SET value = excluded.value",
-                (room_id, key, value))
-            self._settings[room_id][key] = value
+        """Set (or with None, unset) a room's own value, as `!config set` does."""
+        await self.settings.set_room_value(room_id, key, value)
 
     # ---- event sink --------------------------------------------------------------------
     async def load_sync_token(self) -> str | None:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from bot import content
-from bot.config import parse_setting
 from bot.content import Say
 from bot.events import Attachment, Event, Message, RoomInfo
 from bot.i18n import Strings
@@ -57,8 +56,7 @@ class BotAPI(Protocol):
     async def schedule(self, component: str, key: str, due: float,
                        payload: Mapping[str, Any] | None = None) -> None: ...
     async def cancel(self, component: str, *keys: str) -> None: ...
-    async def room_setting(self, room_id: str, key: str) -> str | None: ...
-    async def set_room_setting(self, room_id: str, key: str, value: str | None) -> None: ...
+    def room_config(self, plugin: Plugin, room_id: str) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,15 +262,9 @@ class Plugin:
     async def start(self) -> None:
         """Called once tables are migrated, before events flow."""
 
-    async def setting(self, room_id: str, name: str) -> Any:
-        """This plugin's setting `name` for a room: the room's own value, else the config's."""
-        raw = await self.bot.room_setting(room_id, f"{self.name}.{name}")
-        if raw is None or self.Config is None:
-            return getattr(self.config, name)
-        try:
-            return parse_setting(self.Config, name, raw)
-        except ValueError:
-            return getattr(self.config, name)
+    def config_for(self, room_id: str) -> Any:
+        """This plugin's config (its `Config` dataclass) with the room's own values applied."""
+        return self.bot.room_config(self, room_id)
 
     async def stop(self) -> None:
         """Called on shutdown, before the database closes."""

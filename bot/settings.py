@@ -13,16 +13,14 @@ import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.config import Config, Invalid, as_dict, parse_setting
 from bot.content import Bold, Rich, fill
 from bot.i18n import Strings
-from bot.plugin import Context
+from bot.plugin import Context, Plugin
 from bot.router import Arg, CommandSpec, Rest
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.storage import Database
 
 log = logging.getLogger(__name__)
 
@@ -82,22 +80,74 @@ def stored(value: Any) -> str:
     return " ".join(map(str, plain)) if isinstance(plain, list) else str(plain)
 
 
-class Settings:
-    """The registry of room settings and the `!config` commands (registered by the App)."""
+MIGRATIONS = (
+    """
+    -- each room's own values, as typed by its admins (parsed again when read)
+    CREATE TABLE IF NOT EXISTS room_settings (
+        room_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (room_id, key)
+    )
+    """,
+)
 
-    def __init__(self, app: App) -> None:
-        self.app = app
+
+class Settings:
+    """Room settings: the registry of what a room may change, the rooms' own values (its
+    table, read once and kept in memory), each plugin's config with a room's values applied,
+    and the `!config` commands (registered by the App)."""
+
+    def __init__(self, db: Database, config: Config) -> None:
+        self.db = db
+        self.config = config
         self.specs: list[SettingSpec] = []
         self._by_key: dict[str, SettingSpec] = {}
         self._warned: set[tuple[str, str]] = set()
+        self._rooms: dict[str, dict[str, str]] = {}
+        self._configs: dict[tuple[str, str], Any] = {}
 
-    def load(self) -> None:
-        self.specs = settable(self.app.config, self.app.plugins.values())
+    async def start(self) -> None:
+        """Create the table if needed and read every room's values."""
+        await self.db.migrate("settings", MIGRATIONS)
+        for row in await self.db.fetchall("SELECT room_id, key, value FROM room_settings"):
+            self._rooms.setdefault(row["room_id"], {})[row["key"]] = row["value"]
+
+    def load(self, plugins: Iterable[Plugin]) -> None:
+        self.specs = settable(self.config, plugins)
         self._by_key = {spec.key: spec for spec in self.specs}
+
+    def room_value(self, room_id: str, key: str) -> str | None:
+        """The room's own text for setting `key` (None when the room did not set it)."""
+        return self._rooms.get(room_id, {}).get(key)
+
+    async def set_room_value(self, room_id: str, key: str, value: str | None) -> None:
+        if value is None:
+            await self.db.execute("DELETE FROM room_settings WHERE room_id = ? AND key = ?",
+                                  (room_id, key))
+            self._rooms.get(room_id, {}).pop(key, None)
+        else:
+            await self.db.execute(
+                "INSERT INTO room_settings (room_id, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(room_id, key) DO UPDATE SET value = excluded.value",
+                (room_id, key, value))
+            self._rooms.setdefault(room_id, {})[key] = value
+        self._configs = {k: v for k, v in self._configs.items() if k[0] != room_id}
 
     def value(self, room_id: str, key: str) -> Any:
         """The value of setting `key` in force in the room."""
         return self.effective(room_id, self._by_key[key])[0]
+
+    def config_for(self, plugin: Plugin, room_id: str) -> Any:
+        """`plugin`'s config dataclass with the room's own values applied (kept until the
+        room changes a setting)."""
+        key = (room_id, plugin.name)
+        found = self._configs.get(key)
+        if found is None:
+            changes = {name: self.value(room_id, f"{plugin.name}.{name}")
+                       for name in plugin.room_settings
+                       if self.room_value(room_id, f"{plugin.name}.{name}") is not None}
+            found = dataclasses.replace(plugin.config, **changes) if changes else plugin.config
+            self._configs[key] = found
+        return found
 
     def find(self, word: str) -> SettingSpec | None:
         """The setting named `word`: its key, or its field name when no other has it."""
@@ -110,7 +160,7 @@ class Settings:
 
     def effective(self, room_id: str, spec: SettingSpec) -> tuple[Any, str]:
         """The value in force in the room and its source: `room`, `yaml` or `default`."""
-        raw = self.app.room_value(room_id, spec.key)
+        raw = self.room_value(room_id, spec.key)
         if raw is not None:
             try:
                 return spec.parse(raw), "room"
@@ -165,13 +215,13 @@ class Settings:
                 ctx.t("usage", usage=f"{ctx.prefix}config set {spec.key} <{ctx.t('arg.value')}>"),
             ))
             return
-        if (spec.key == "admin_power_level" and not self.app.is_bot_admin(ctx.event.sender)
+        if (spec.key == "admin_power_level" and not ctx.bot.is_bot_admin(ctx.event.sender)
                 and parsed > ctx.room.power_level(ctx.event.sender)):
             await ctx.reply(ctx.t("config.lockout", level=parsed))
             return
         before, _ = self.effective(ctx.room_id, spec)
-        await self.app.set_room_setting(ctx.room_id, spec.key, stored(parsed))
-        ctx.lang = self.app.lang(ctx.room_id)
+        await self.set_room_value(ctx.room_id, spec.key, stored(parsed))
+        ctx.lang = ctx.bot.lang(ctx.room_id)
         await ctx.announce(fill(ctx.t("config.changed", key=spec.key, value=show(parsed),
                                       before=show(before)), who=ctx.pill()),
                            f"config set {spec.key}")
@@ -182,13 +232,13 @@ class Settings:
         spec = await self._spec(ctx, key)
         if spec is None:
             return
-        if self.app.room_value(ctx.room_id, spec.key) is None:
+        if self.room_value(ctx.room_id, spec.key) is None:
             value, source = self.effective(ctx.room_id, spec)
             await ctx.reply(ctx.t("config.not_set", key=spec.key, value=show(value),
                                   source=ctx.t(f"config.source.{source}")))
             return
-        await self.app.set_room_setting(ctx.room_id, spec.key, None)
-        ctx.lang = self.app.lang(ctx.room_id)
+        await self.set_room_value(ctx.room_id, spec.key, None)
+        ctx.lang = ctx.bot.lang(ctx.room_id)
         value, source = self.effective(ctx.room_id, spec)
         await ctx.announce(fill(ctx.t("config.reset", key=spec.key, value=show(value),
                                       source=ctx.t(f"config.source.{source}")),

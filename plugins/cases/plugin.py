@@ -229,23 +229,23 @@ class Cases(Plugin):
             await self.bot.cancel(self.name, *keys.values())
             return
         if case.replies == 0:
-            delay = await self.setting(case.room_id, "unanswered_reminder")
+            delay = self.config_for(case.room_id).unanswered_reminder
             await self.bot.schedule(self.name, keys["unanswered"], case.opened_at + delay,
                                     payload)
             if not opened:
                 await self.bot.cancel(self.name, keys["resolve"])
         else:
             await self.bot.cancel(self.name, keys["unanswered"])
-            delay = await self.setting(case.room_id, "resolve_reminder")
+            delay = self.config_for(case.room_id).resolve_reminder
             start = case.first_reply_at or case.opened_at
             await self.bot.schedule(self.name, keys["resolve"], start + delay, payload)
-        close = await self.setting(case.room_id, "auto_close")
+        close = self.config_for(case.room_id).auto_close
         await self.bot.schedule(self.name, keys["autoclose"], case.opened_at + close, payload)
 
     async def _may_manage(self, ctx: Context, case: Case) -> bool:
         if ctx.event.sender == case.poster:
             return True
-        level = await self.setting(ctx.room_id, "resolve_power_level")
+        level = self.config_for(ctx.room_id).resolve_power_level
         if ctx.may(level):
             return True
         await ctx.reply(fill(ctx.t("cases.refused"),
@@ -538,7 +538,7 @@ class Cases(Plugin):
         if found is None or found[1].replies:
             return
         ctx, case = found
-        delay = await self.setting(case.room_id, "unanswered_reminder")
+        delay = self.config_for(case.room_id).unanswered_reminder
         await ctx.reply(fill(ctx.t("cases.remind.unanswered"),
                              delay=human_duration(ctx.t, delay),
                              poster=ctx.pill(case.poster, notify=True)))
@@ -558,7 +558,7 @@ class Cases(Plugin):
         if found is None:
             return
         ctx, case = found
-        delay = await self.setting(case.room_id, "auto_close")
+        delay = self.config_for(case.room_id).auto_close
         case = await self.store.update(case, status=CLOSED, closed_at=self.bot.now())
         await self._timers(case)
         await self.refresh_card(ctx, case)

@@ -264,7 +264,7 @@ class Secrecy(Plugin, CaseExtension):
 
     async def rules_text(self, ctx: Context) -> str:
         """The room's rules text, else the configured one for its language, else built-in."""
-        shared = (await self.setting(ctx.room_id, "rules_text")).strip()
+        shared = self.config_for(ctx.room_id).rules_text.strip()
         custom = self.config.rules_text_en if ctx.lang == "en" else self.config.rules_text_fr
         return shared or custom.strip() or ctx.t("secrecy.rules")
 
@@ -348,7 +348,7 @@ class Secrecy(Plugin, CaseExtension):
             return
         kinds = frozenset(f.kind for f in findings)
         await self._count(ctx.room_id, kinds - (known.kinds if known else frozenset()))
-        if await self.setting(ctx.room_id, "mode") == "redact":
+        if self.config_for(ctx.room_id).mode == "redact":
             sure = [f for f in findings if f.confidence >= HIGH_CONFIDENCE]
             if sure and await ctx.redact(event_id, ctx.t("secrecy.reason")):
                 self._flags.pop(event_id, None)

@@ -248,11 +248,11 @@ class Volunteers(Plugin):
 
     async def _targets(self, case: Case) -> tuple[str, ...]:
         """The specialties whose volunteers a case pages (the fallback when unclassified)."""
-        fallback = await self.setting(case.room_id, "fallback")
+        fallback = self.config_for(case.room_id).fallback
         return case.specialties or ((str(fallback),) if fallback else ())
 
     async def _is_urgent(self, room_id: str, body: str) -> bool:
-        word = fold(str(await self.setting(room_id, "urgent_word")).lstrip("#"))
+        word = fold(self.config_for(room_id).urgent_word.lstrip("#"))
         return bool(word) and re.search(rf"(?<!\w)#{re.escape(word)}(?!\w)",
                                         fold(body)) is not None
 
@@ -264,8 +264,8 @@ class Volunteers(Plugin):
         Call it under `self._lock` and record the pages before releasing it (the daily cap).
         """
         room_id = case.room_id
-        limit = int(await self.setting(room_id, "per_round"))
-        cap = int(await self.setting(room_id, "daily_cap"))
+        limit = self.config_for(room_id).per_round
+        cap = self.config_for(room_id).daily_cap
         members = self.bot.room(room_id).members
         now = self.bot.now()
         chosen: list[str] = []
@@ -300,7 +300,7 @@ class Volunteers(Plugin):
                         delay: float | None = None) -> None:
         """Arm the escalation after `round_` (replacing any earlier timer of the case)."""
         if delay is None:
-            delay = float(await self.setting(case.room_id, "escalate_after"))
+            delay = self.config_for(case.room_id).escalate_after
         due = self.bot.now() + delay
         async with self.bot.db.transaction():
             await self.bot.schedule(self.name, self._key(case), due,
@@ -403,7 +403,7 @@ class Volunteers(Plugin):
         if state is not None and (state.stopped or (state.due is not None
                                                    and state.due != fired.due)):
             return  # stopped by a reaction, or superseded by a retag's own round
-        if round_ >= int(await self.setting(room_id, "max_rounds")):
+        if round_ >= self.config_for(room_id).max_rounds:
             await ctx.reply(fill(ctx.t("volunteers.nobody"), prefix=ctx.prefix,
                                  poster=self._pill(room_id, case.poster, notify=True)))
             return
@@ -469,7 +469,7 @@ class Volunteers(Plugin):
         await self.store.add(ctx.room_id, sender, found, self.bot.now())
         mine = await self.store.of_user(ctx.room_id, sender)
         await ctx.reply(ctx.t(
-            "volunteers.added", cap=await self.setting(ctx.room_id, "daily_cap"),
+            "volunteers.added", cap=self.config_for(ctx.room_id).daily_cap,
             names=", ".join(self.spec_name(ctx.room_id, s, ctx.lang) for s in mine)))
 
     @command("unvolunteer", args=(Many("vol_specialty", optional=True),),
@@ -608,7 +608,7 @@ class Volunteers(Plugin):
              summary="volunteers.urgent.summary")
     async def urgent(self, ctx: Context, vol_switch: str) -> None:
         await self.store.set_prefs(ctx.event.sender, urgent=int(vol_switch == "on"))
-        word = str(await self.setting(ctx.room_id, "urgent_word")).lstrip("#")
+        word = self.config_for(ctx.room_id).urgent_word.lstrip("#")
         await ctx.reply(ctx.t(f"volunteers.urgent.{vol_switch}", word=word))
 
     @command("take", summary="volunteers.take.summary")
