@@ -26,6 +26,7 @@ from bot.events import (
     Event,
     MemberChange,
     Message,
+    PluginEvent,
     Reaction,
     Redaction,
     RoomInfo,
@@ -35,7 +36,7 @@ from bot.events import (
 )
 from bot.i18n import LANGUAGES, Catalog, echo
 from bot.logs import report_exception
-from bot.plugin import Context, Fired, Plugin, stable_id
+from bot.plugin import Context, Fired, Plugin, Refusal, stable_id
 from bot.router import (
     BadArguments,
     CommandSpec,
@@ -149,7 +150,8 @@ class App:
         self._plugin_specs = plugins
         self.plugins: dict[str, Plugin] = {}
         self.commands: list[CommandSpec] = []
-        self._hooks: list[tuple[tuple[type[Event], ...], Callable[..., Awaitable[Any]], str]] = []
+        self._hooks: list[tuple[tuple[type[Event] | type[PluginEvent], ...],
+                                Callable[..., Awaitable[Any]], str]] = []
         self._timers: dict[tuple[str, str], Callable[..., Awaitable[Any]]] = {}
         self._room_locks: dict[str, asyncio.Lock] = {}
         self._recent: dict[str, deque[float]] = defaultdict(deque)
@@ -179,9 +181,9 @@ class App:
             self.plugins[cls.name] = plugin
             decls = plugin.declarations()
             for decl, func in decls.commands:
-                self.commands.append(CommandSpec(decl.name, func, decl.args, decl.aliases,
-                                                 decl.summary, cls.name,
-                                                 section=cls.help_section))
+                self.commands.append(CommandSpec(
+                    decl.name, func, decl.args, decl.aliases, decl.summary, cls.name,
+                    section=cls.help_section, admin=decl.admin, checks=decl.checks))
             self._hooks.extend((kinds, func, cls.name) for kinds, func in decls.hooks)
             self._timers.update({(cls.name, k): f for k, f in decls.timers.items()})
         self.settings.load(self.plugins.values())
@@ -260,6 +262,19 @@ class App:
 
     async def cancel(self, component: str, *keys: str) -> None:
         await self.scheduler.cancel(component, *keys)
+
+    async def publish(self, ctx: Context, event: PluginEvent) -> list[Any]:
+        """Run the hooks subscribed to `event` in plugin order (see `Context.publish`)."""
+        results: list[Any] = []
+        for kinds, func, owner in self._hooks:
+            if isinstance(event, kinds):
+                try:
+                    results.append(await func(ctx, event))
+                except (Refusal, Unavailable):
+                    raise
+                except Exception as exc:
+                    report_exception(log, f"{owner}.{func.__name__}", exc)
+        return results
 
     async def set_room_setting(self, room_id: str, key: str, value: str | None) -> None:
         """Set (or with None, unset) a room's own value, as `!config set` does."""
@@ -374,6 +389,8 @@ class App:
         the transport retries the whole batch once the database is back (nothing lost)."""
         try:
             await work
+        except Refusal as refusal:
+            await ctx.reply(refusal.message)
         except Unavailable:
             raise
         except Exception as exc:
@@ -414,12 +431,20 @@ class App:
                 await self._guard("unknown command", ctx, ctx.reply(ctx.t(
                     "unknown_command", name=echo(f"{ctx.prefix}{name}"), prefix=ctx.prefix)))
             return
+        await self._guard(f"{spec.owner}.{spec.name}", ctx, self._run(ctx, spec, text))
+
+    async def _run(self, ctx: Context, spec: CommandSpec, text: str) -> None:
+        """Admin check, arguments (a usage line when they do not parse), checks, handler."""
+        if spec.admin:
+            ctx.check_admin()
         try:
-            values = parse_args(spec, text)
+            values = parse_args(spec, text, ctx)
         except BadArguments as bad:
-            await self._guard("usage", ctx, self._usage_error(ctx, spec, bad))
+            await self._usage_error(ctx, spec, bad)
             return
-        await self._guard(f"{spec.owner}.{spec.name}", ctx, spec.handler(ctx, **values))
+        for check in spec.checks:
+            await check(ctx, values)
+        await spec.handler(ctx, **values)
 
     async def _allowed(self, ctx: Context, user_id: str) -> bool:
         """The rate limit, before any reply (an unknown command costs a reply too); the

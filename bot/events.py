@@ -17,6 +17,13 @@ class Unavailable(RuntimeError):
         self.reason = reason
 
 
+class PluginEvent:
+    """Base of the events a plugin publishes for others (`ctx.publish`): the publishing
+    plugin defines them (frozen dataclasses); subscribers declare `@on(TheEvent)` hooks."""
+
+    __slots__ = ()
+
+
 class DownloadFailed(RuntimeError):
     """An attachment could not be read: gone, refused, or larger than the caller allows."""
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from bot import content
 from bot.content import Say
-from bot.events import Attachment, Event, Message, RoomInfo
+from bot.events import Attachment, Event, Message, PluginEvent, RoomInfo
 from bot.i18n import Strings
 from bot.router import Arg
 from bot.storage import Database, Step
@@ -26,6 +26,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+Check = Callable[["Context", dict[str, Any]], Awaitable[None]]
+"""A command check: given the context and the parsed arguments, raises `Refusal` to refuse."""
+
+
+class Refusal(Exception):
+    """Raised by a hook or a check to stop the command: the message (already in the room's
+    language) is the answer the member gets."""
+
+    def __init__(self, message: Say) -> None:
+        super().__init__("refused")
+        self.message = message
 
 
 class BotAPI(Protocol):
@@ -57,6 +68,7 @@ class BotAPI(Protocol):
                        payload: Mapping[str, Any] | None = None) -> None: ...
     async def cancel(self, component: str, *keys: str) -> None: ...
     def room_config(self, plugin: Plugin, room_id: str) -> Any: ...
+    async def publish(self, ctx: Context, event: PluginEvent) -> list[Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +157,14 @@ class Context:
     async def reply(self, message: Say) -> str:
         return await self.send(message)
 
+    async def publish(self, event: PluginEvent) -> list[Any]:
+        """Run the hooks subscribed to `event`'s type, in plugin order; their results.
+
+        A `Refusal` from a hook stops here and goes up to the command (answered in the
+        room's language); any other failure of one hook is logged and the others still run.
+        """
+        return await self.bot.publish(self, event)
+
     async def edit(self, event_id: str, message: Say) -> str:
         return await self.send(content.edit_of(event_id, content.render(message)))
 
@@ -168,12 +188,10 @@ class Context:
         """Room administration: power ≥ the room's `admin_power_level`, or a bot admin."""
         return self.may(self.bot.admin_level(self.room_id), user_id)
 
-    async def require_admin(self) -> bool:
-        """True for a room admin; anyone else gets a polite refusal."""
-        if self.is_admin():
-            return True
-        await self.reply(self.t("admin.refused", level=self.bot.admin_level(self.room_id)))
-        return False
+    def check_admin(self) -> None:
+        """Refuse (politely) anyone but a room admin."""
+        if not self.is_admin():
+            raise Refusal(self.t("admin.refused", level=self.bot.admin_level(self.room_id)))
 
     async def announce(self, message: Say, action: str) -> str:
         """Tell the whole room about an administration change (the visible audit trail) and
@@ -189,11 +207,13 @@ class _CommandDecl:
     aliases: tuple[str, ...]
     args: tuple[Arg, ...]
     summary: str
+    admin: bool
+    checks: tuple[Check, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class _HookDecl:
-    kinds: tuple[type[Event], ...]
+    kinds: tuple[type[Event] | type[PluginEvent], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,20 +221,24 @@ class _TimerDecl:
     name: str
 
 
-def command(name: str, *aliases: str, args: Sequence[Arg] = (),
-            summary: str = "") -> Callable[[F], F]:
+def command(name: str, *aliases: str, args: Sequence[Arg] = (), summary: str = "",
+            admin: bool = False, checks: Sequence[Check] = ()) -> Callable[[F], F]:
     """Declare a command. The handler is `async def h(self, ctx, **args)`.
 
-    `summary` is the i18n key of the help line; usage is generated from `args`.
+    `summary` is the i18n key of the help line; usage is generated from `args`. `admin`
+    lets only room admins run it (checked first); `checks` run after the arguments are
+    parsed, before the handler, and refuse by raising `Refusal`.
     """
     def mark(func: F) -> F:
-        func.__casebot_command__ = _CommandDecl(name, aliases, tuple(args), summary)  # type: ignore[attr-defined]
+        func.__casebot_command__ = _CommandDecl(  # type: ignore[attr-defined]
+            name, aliases, tuple(args), summary, admin, tuple(checks))
         return func
     return mark
 
 
-def on(*kinds: type[Event]) -> Callable[[F], F]:
-    """Declare an event hook: `async def h(self, ctx, event)` for the given event types."""
+def on(*kinds: type[Event] | type[PluginEvent]) -> Callable[[F], F]:
+    """Declare a hook: `async def h(self, ctx, event)` for the given Matrix event types or
+    plugin events (then its return value goes back to the publisher)."""
     def mark(func: F) -> F:
         func.__casebot_hook__ = _HookDecl(kinds)  # type: ignore[attr-defined]
         return func
@@ -232,8 +256,8 @@ def timer(name: str) -> Callable[[F], F]:
 @dataclass
 class Declarations:
     commands: list[tuple[_CommandDecl, Callable[..., Awaitable[Any]]]] = field(default_factory=list)
-    hooks: list[tuple[tuple[type[Event], ...], Callable[..., Awaitable[Any]]]] = field(
-        default_factory=list)
+    hooks: list[tuple[tuple[type[Event] | type[PluginEvent], ...],
+                      Callable[..., Awaitable[Any]]]] = field(default_factory=list)
     timers: dict[str, Callable[..., Awaitable[Any]]] = field(default_factory=dict)
 
 
@@ -287,4 +311,5 @@ def stable_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
-__all__ = ["BotAPI", "Context", "Fired", "Message", "Plugin", "command", "on", "timer"]
+__all__ = ["BotAPI", "Check", "Context", "Fired", "Message", "Plugin", "PluginEvent", "Refusal",
+           "command", "on", "timer"]

@@ -10,10 +10,13 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import parse_duration
 from bot.i18n import Catalog, echo
+
+if TYPE_CHECKING:
+    from bot.plugin import Context
 
 _USER_ID = re.compile(r"^@[^:\s]+:\S+$")
 _PILL = re.compile(r"https://matrix\.to/#/(@[^\"'>\s?]+)")
@@ -36,13 +39,14 @@ def fold(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Arg:
-    """One word; subclasses convert and check it."""
+    """One word; subclasses convert and check it. `convert` gets the command's context, so a
+    converter can read the room (its specialties, its members) and answer in its language."""
 
     name: str
     optional: bool = False
     default: Any = None
 
-    def convert(self, raw: str) -> Any:
+    def convert(self, raw: str, ctx: Context) -> Any:
         return raw
 
     def placeholder(self, label: str) -> str:
@@ -54,7 +58,7 @@ class Int(Arg):
     low: int | None = None
     high: int | None = None
 
-    def convert(self, raw: str) -> int:
+    def convert(self, raw: str, ctx: Context) -> int:
         try:
             value = int(raw)
         except ValueError:
@@ -68,7 +72,7 @@ class Int(Arg):
 
 @dataclass(frozen=True, slots=True)
 class Duration(Arg):
-    def convert(self, raw: str) -> float:
+    def convert(self, raw: str, ctx: Context) -> float:
         try:
             return float(parse_duration(raw))
         except ValueError:
@@ -79,7 +83,7 @@ class Duration(Arg):
 class Choice(Arg):
     choices: tuple[str, ...] = ()
 
-    def convert(self, raw: str) -> str:
+    def convert(self, raw: str, ctx: Context) -> str:
         folded = fold(raw)
         for choice in self.choices:
             if fold(choice) == folded:
@@ -93,7 +97,7 @@ class Choice(Arg):
 
 @dataclass(frozen=True, slots=True)
 class User(Arg):
-    def convert(self, raw: str) -> str:
+    def convert(self, raw: str, ctx: Context) -> str:
         if not _USER_ID.match(raw):
             raise BadArguments("bad.user", value=raw)
         return raw
@@ -110,8 +114,8 @@ class Many(Arg):
 
     item: Arg | None = None
 
-    def convert(self, raw: str) -> Any:
-        return self.item.convert(raw) if self.item else raw
+    def convert(self, raw: str, ctx: Context) -> Any:
+        return self.item.convert(raw, ctx) if self.item else raw
 
     def placeholder(self, label: str) -> str:
         return f"[{label}…]" if self.optional else f"<{label}>…"
@@ -129,6 +133,10 @@ class CommandSpec:
     extra_help: tuple[str, ...] = field(default_factory=tuple)
     section: str = "everyday"
     """Where `!help` lists it: `everyday` (the first screen), `volunteers` or `admin`."""
+    admin: bool = False
+    """Only room admins may run it (refused before its arguments are read)."""
+    checks: tuple[Callable[..., Any], ...] = ()
+    """Run on (ctx, arguments) before the handler; they refuse by raising `Refusal`."""
 
     def usage(self, prefix: str, catalog: Catalog, lang: str) -> str:
         parts = [f"{prefix}{self.name}"]
@@ -191,7 +199,7 @@ def tokenize(text: str) -> list[tuple[str, int]]:
     return tokens
 
 
-def parse_args(spec: CommandSpec, text: str) -> dict[str, Any]:
+def parse_args(spec: CommandSpec, text: str, ctx: Context) -> dict[str, Any]:
     """Convert the text after the command name into keyword arguments for the handler."""
     values: dict[str, Any] = {}
     args = spec.args
@@ -204,7 +212,7 @@ def parse_args(spec: CommandSpec, text: str) -> dict[str, Any]:
     consumed_to = 0
     for arg in head_args:
         if isinstance(arg, Many):
-            items = [arg.convert(tok) for tok, _ in tokens[pos:]]
+            items = [arg.convert(tok, ctx) for tok, _ in tokens[pos:]]
             if not items and not arg.optional:
                 raise BadArguments("bad.missing", name=arg.name)
             values[arg.name] = items
@@ -216,7 +224,7 @@ def parse_args(spec: CommandSpec, text: str) -> dict[str, Any]:
                 raise BadArguments("bad.missing", name=arg.name)
             values[arg.name] = arg.default
             continue
-        values[arg.name] = arg.convert(tokens[pos][0])
+        values[arg.name] = arg.convert(tokens[pos][0], ctx)
         consumed_to = tokens[pos][1]
         pos += 1
     if rest_arg is not None:

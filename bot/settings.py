@@ -177,10 +177,10 @@ class Settings:
                         section="admin"),
             CommandSpec("config set", self.set, (Arg("key"), Rest("value")),
                         ("reglages set", "config mettre"), "config.set.summary", "core",
-                        section="admin"),
+                        section="admin", admin=True),
             CommandSpec("config unset", self.unset, (Arg("key"),),
                         ("reglages unset", "config retirer"), "config.unset.summary", "core",
-                        section="admin"),
+                        section="admin", admin=True),
         ]
 
     # ---- commands --------------------------------------------------------------------------
@@ -201,8 +201,6 @@ class Settings:
         return spec
 
     async def set(self, ctx: Context, key: str, value: str) -> None:
-        if not await ctx.require_admin():
-            return
         spec = await self._spec(ctx, key)
         if spec is None:
             return
@@ -227,8 +225,6 @@ class Settings:
                            f"config set {spec.key}")
 
     async def unset(self, ctx: Context, key: str) -> None:
-        if not await ctx.require_admin():
-            return
         spec = await self._spec(ctx, key)
         if spec is None:
             return

@@ -483,8 +483,7 @@ class Secrecy(Plugin, CaseExtension):
         if action != "pin":
             await ctx.reply(text)
             return
-        if not await ctx.require_admin():
-            return
+        ctx.check_admin()
         event_id = await ctx.send(text, in_thread=False)
         # The current pins, from the homeserver: our copy may be a sync behind, and a pin
         # someone added meanwhile must not be dropped.

@@ -189,10 +189,8 @@ class Specialties(Plugin):
 
     @command("specialty add", "specialite ajouter",
              args=(Arg("id"), Arg("name"), Many("aliases", optional=True)),
-             summary="specialties.add.summary")
+             summary="specialties.add.summary", admin=True)
     async def add(self, ctx: Context, id: str, name: str, aliases: list[str]) -> None:
-        if not await ctx.require_admin():
-            return
         sid = id.lstrip("#").lower()
         if not is_valid_id(sid) or len(sid) > 30:
             await ctx.reply(ctx.t("specialties.bad_id", id=id))
@@ -212,10 +210,8 @@ class Specialties(Plugin):
                            f"specialty add {sid}")
 
     @command("specialty remove", "specialite retirer", args=(Arg("id"),),
-             summary="specialties.remove.summary")
+             summary="specialties.remove.summary", admin=True)
     async def remove(self, ctx: Context, id: str) -> None:
-        if not await ctx.require_admin():
-            return
         spec = await self._find(ctx, id)
         if spec is None:
             return
@@ -229,10 +225,8 @@ class Specialties(Plugin):
         await ctx.announce(Rich(tuple(lines)), f"specialty remove {spec.id}")
 
     @command("specialty rename", "specialite renommer", args=(Arg("id"), Arg("name")),
-             summary="specialties.rename.summary")
+             summary="specialties.rename.summary", admin=True)
     async def rename(self, ctx: Context, id: str, name: str) -> None:
-        if not await ctx.require_admin():
-            return
         spec = await self._find(ctx, id)
         if spec is None or not await self._name_ok(ctx, name):
             return
@@ -256,8 +250,7 @@ class Specialties(Plugin):
             await ctx.reply(ctx.t("specialties.keywords.list", id=spec.id,
                                   words=", ".join(spec.keywords) or "—"))
             return
-        if not await ctx.require_admin():
-            return
+        ctx.check_admin()  # listing is for everyone, changing for room admins
         if not words:
             await ctx.reply(ctx.t("usage", usage=f"{ctx.prefix}specialty keywords {spec.id} "
                                                  f"{action} <{ctx.t('arg.words')}>…"))
@@ -292,10 +285,9 @@ class Specialties(Plugin):
                                 words=", ".join(changed), who=ctx.pill()),
                            f"specialty keywords {spec.id}")
 
-    @command("specialty reset", "specialite reinitialiser", summary="specialties.reset.summary")
+    @command("specialty reset", "specialite reinitialiser", summary="specialties.reset.summary",
+             admin=True)
     async def reset(self, ctx: Context) -> None:
-        if not await ctx.require_admin():
-            return
         if not self.store.of(ctx.room_id):
             await ctx.reply(ctx.t("specialties.reset.nothing"))
             return

@@ -75,7 +75,7 @@ class AwayUntil(Arg):
     """`!away` argument: a duration (`4h`, `3j`: seconds) or a date (`15/08`, `15/08/2027`,
     `2027-08-15`: a `DateText`)."""
 
-    def convert(self, raw: str) -> float | DateText:
+    def convert(self, raw: str, ctx: Context) -> float | DateText:
         try:
             seconds = float(parse_duration(raw))
         except ValueError:
