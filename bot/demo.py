@@ -137,7 +137,7 @@ class Demo:
             self.room_id, "Tableau typique de psoriasis en plaques. Dermocorticoïde classe "
             "forte + analogue de la vitamine D, réévaluer à 4 semaines.", thread_root=case)
         await asyncio.sleep(0.5)
-        await martin.react(self.room_id, answer, "✅")
+        await martin.react(self.room_id, answer, "\u2705\ufe0f")  # Element Web's ✅
         await self.bot_answer(benali, case, count=2)
         listing = await benali.say(self.room_id, "!cases")
         await self.bot_answer(benali, listing)
