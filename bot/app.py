@@ -15,7 +15,7 @@ import logging
 import sqlite3
 import time
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot import content
@@ -115,17 +115,33 @@ def configure(cls: type[Plugin], section: Any, problems: list[str]) -> Any:
     return cfg
 
 
+def with_required(classes: Iterable[type[Plugin]]) -> list[type[Plugin]]:
+    """`classes` and the plugins they require, each required one before its first user."""
+    ordered: list[type[Plugin]] = []
+
+    def add(cls: type[Plugin]) -> None:
+        if cls not in ordered:
+            for needed in cls.requires:
+                add(needed)
+            ordered.append(cls)
+
+    for cls in classes:
+        add(cls)
+    return ordered
+
+
 def load_plugin_classes(config: Config) -> list[tuple[type[Plugin], Any]]:
-    """Import the enabled plugins and validate their config sections (ConfigError if bad)."""
+    """Import the enabled plugins (and the ones they require) and validate their config
+    sections (ConfigError if bad)."""
     problems: list[str] = []
-    found: list[tuple[type[Plugin], Any]] = []
+    classes: list[type[Plugin]] = []
     for name in config.plugins if config.plugins is not None else known_plugins():
         try:
-            cls: type[Plugin] = importlib.import_module(f"plugins.{name}").PLUGIN
+            classes.append(importlib.import_module(f"plugins.{name}").PLUGIN)
         except (ImportError, AttributeError):
             problems.append(f"plugins: unknown plugin {name!r}")
-            continue
-        found.append((cls, configure(cls, config.sections.get(name), problems)))
+    found = [(cls, configure(cls, config.sections.get(cls.name), problems))
+             for cls in with_required(classes)]
     if problems:
         raise ConfigError(problems)
     return found
@@ -186,6 +202,8 @@ class App:
                     section=cls.help_section, admin=decl.admin, checks=decl.checks))
             self._hooks.extend((kinds, func, cls.name) for kinds, func in decls.hooks)
             self._timers.update({(cls.name, k): f for k, f in decls.timers.items()})
+        for plugin in self.plugins.values():
+            plugin.bind(list(self.plugins.values()))
         self.settings.load(self.plugins.values())
         self.commands.extend(self.settings.commands())
         names = [n for spec in self.commands for n in (spec.name, *spec.aliases)]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+P = TypeVar("P", bound="Plugin")
 Check = Callable[["Context", dict[str, Any]], Awaitable[None]]
 """A command check: given the context and the parsed arguments, raises `Refusal` to refuse."""
 
@@ -273,10 +274,25 @@ class Plugin:
     """Fields of `Config` a room admin may change with `!config set <plugin>.<field>`."""
     help_section: ClassVar[str] = "everyday"
     """Where `!help` lists this plugin's commands: `everyday`, `volunteers` or `admin`."""
+    requires: ClassVar[tuple[type[Plugin], ...]] = ()
+    """Plugins this one uses directly (imported): loaded before it, whatever the config
+    lists, and reached with `self.required(TheClass)`."""
 
     def __init__(self, bot: BotAPI, config: Any) -> None:
         self.bot = bot
         self.config = config
+        self._required: dict[type[Plugin], Plugin] = {}
+
+    def bind(self, loaded: Sequence[Plugin]) -> None:
+        """Called by the App once every plugin exists: keep the ones this one requires."""
+        for cls in self.requires:
+            self._required[cls] = next(p for p in loaded if isinstance(p, cls))
+
+    def required(self, cls: type[P]) -> P:
+        """The loaded instance of a plugin class listed in `requires`."""
+        found = self._required[cls]
+        assert isinstance(found, cls)
+        return found
 
     @classmethod
     def check(cls, config: Any) -> list[str]:

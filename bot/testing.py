@@ -152,12 +152,12 @@ class Harness:
         self.app: App
 
     async def __aenter__(self) -> Harness:
-        from bot.app import configure
+        from bot.app import configure, with_required
         from bot.config import ConfigError
 
         problems: list[str] = []
         specs = [(cls, configure(cls, self.sections.get(cls.name), problems))
-                 for cls in self.plugin_classes]
+                 for cls in with_required(self.plugin_classes)]
         if problems:
             raise ConfigError(problems)
         self.db = await Database.open(self.db_path)
