@@ -43,7 +43,6 @@ from bot.router import (
     Many,
     family,
     find,
-    fold,
     parse_args,
     resolve,
     split_command,
@@ -53,6 +52,7 @@ from bot.scheduler import Scheduler
 from bot.settings import STRINGS as SETTINGS_STRINGS
 from bot.settings import Settings
 from bot.storage import Database, StorageUnavailable
+from bot.text import fold
 
 log = logging.getLogger(__name__)
 

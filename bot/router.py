@@ -7,13 +7,13 @@ usage line (`!case [texte]`) in the room's language and explains what was wrong.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.config import parse_duration
 from bot.i18n import Catalog, echo
+from bot.text import fold
 
 if TYPE_CHECKING:
     from bot.plugin import Context
@@ -29,12 +29,6 @@ class BadArguments(Exception):
         super().__init__(key)
         self.key = key
         self.values = {k: echo(v) if isinstance(v, str) else v for k, v in values.items()}
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents: `Bénévole` -> `benevole`."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bot.text import fold
 from plugins.secrecy._gazetteer import FIRST_NAMES, SURNAMES
 
 __all__ = ["HIGH_CONFIDENCE", "KINDS", "MAX_SCAN", "Finding", "scan"]
@@ -66,9 +66,8 @@ _LO = "a-zß-öø-ÿ"
 
 @lru_cache(maxsize=16384)
 def _norm(word: str) -> str:
-    """Lower-case, strip accents and curly apostrophes (gazetteer key)."""
-    s = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(c for c in s if not unicodedata.combining(c)).replace("’", "'")
+    """The gazetteer key: folded (`bot.text.fold`), curly apostrophes made straight."""
+    return fold(word).replace("’", "'")
 
 
 def _words(text: str) -> frozenset[str]:

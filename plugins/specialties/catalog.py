@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -12,8 +11,8 @@ from typing import Any
 
 import yaml
 
-# NFKD leaves these ligatures whole; French medical text is full of them (œdème, cœur, œil).
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+from bot.text import fold
+
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _ID_RE = re.compile(r"[a-z][a-z0-9_]*")
 _HASHTAG_BODY_RE = re.compile(r"\w+")
@@ -21,10 +20,8 @@ _FIELDS = frozenset({"id", "name_fr", "name_en", "aliases", "keywords"})
 
 
 def normalize(text: str) -> str:
-    """Lowercase, strip accents and collapse every run of non-alphanumerics to one space."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
-    ascii_ish = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NON_ALNUM.sub(" ", ascii_ish.lower()).strip()
+    """Folded (`bot.text.fold`), every run of non-alphanumerics collapsed to one space."""
+    return _NON_ALNUM.sub(" ", fold(text)).strip()
 
 
 def is_valid_id(text: str) -> bool:
