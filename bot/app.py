@@ -51,13 +51,13 @@ from bot.scheduler import MIGRATIONS as TIMER_MIGRATIONS
 from bot.scheduler import Scheduler
 from bot.settings import STRINGS as SETTINGS_STRINGS
 from bot.settings import Settings
-from bot.storage import Database, StorageUnavailable
+from bot.storage import Database, Migration, StorageUnavailable
 from bot.text import fold
 
 log = logging.getLogger(__name__)
 
 CORE_MIGRATIONS = (
-    """
+    Migration("key-value store, handled event ids, room settings", """
     CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE handled_events (event_id TEXT PRIMARY KEY, handled_at REAL NOT NULL);
     CREATE INDEX handled_events_at ON handled_events (handled_at);
@@ -65,8 +65,9 @@ CORE_MIGRATIONS = (
         room_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
         PRIMARY KEY (room_id, key)
     )
-    """,
+    """),
 )
+"""(`room_settings` is `bot.settings`'s now; it was created here first, so the step stays.)"""
 HANDLED_RETENTION = 7 * 86400
 REMEMBERED = 20_000
 """Ids of events handled by this run kept in memory, so that checking costs no query."""

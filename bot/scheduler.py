@@ -20,12 +20,12 @@ from typing import Any
 from bot.events import Unavailable
 from bot.logs import report_exception
 from bot.plugin import Fired
-from bot.storage import Database
+from bot.storage import Database, Migration
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = (
-    """
+    Migration("timers", """
     CREATE TABLE timers (
         component TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -34,12 +34,11 @@ MIGRATIONS = (
         PRIMARY KEY (component, key)
     );
     CREATE INDEX timers_due ON timers (due)
-    """,
-    """
-    -- retries: a failed handler runs again at retry_at, its due time (and ids) unchanged
+    """),
+    Migration("retries: a failed handler runs again at retry_at, due time (and ids) kept", """
     ALTER TABLE timers ADD COLUMN retry_at REAL;
     ALTER TABLE timers ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0
-    """,
+    """),
 )
 RETRY_FIRST = 60.0
 RETRY_MAX = 6 * 3600.0

@@ -20,7 +20,7 @@ from bot.content import Bold, Rich, fill
 from bot.i18n import Strings
 from bot.plugin import Context, Plugin
 from bot.router import Arg, CommandSpec, Rest
-from bot.storage import Database
+from bot.storage import Database, Migration
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +81,12 @@ def stored(value: Any) -> str:
 
 
 MIGRATIONS = (
-    """
-    -- each room's own values, as typed by its admins (parsed again when read)
+    Migration("each room's own values, as typed by its admins", """
     CREATE TABLE IF NOT EXISTS room_settings (
         room_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
         PRIMARY KEY (room_id, key)
     )
-    """,
+    """),
 )
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,20 @@ import aiosqlite
 
 from bot.events import Unavailable
 
-Step = str | Callable[["Database"], Awaitable[None]]
-"""A migration step: an SQL script, or a coroutine function given the database."""
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One named step of a component's schema: an SQL script, or a coroutine function given
+    the database. Steps run once each, in order, each in its own transaction."""
+
+    description: str
+    run: str | Callable[[Database], Awaitable[None]]
+
+
+Step = Migration | str | Callable[["Database"], Awaitable[None]]
+"""A migration step: named (`Migration`), or a bare SQL script or coroutine function."""
+
+log = logging.getLogger(__name__)
 
 _in_tx: contextvars.ContextVar[bool] = contextvars.ContextVar("casebot_in_tx", default=False)
 
@@ -156,7 +170,10 @@ class Database:
                 f"database schema of {component!r} is version {current}, this casebot knows "
                 f"{len(steps)}: upgrade casebot or restore a matching backup"
             )
-        for number, step in enumerate(steps[current:], start=current + 1):
+        for number, named in enumerate(steps[current:], start=current + 1):
+            step = named.run if isinstance(named, Migration) else named
+            if isinstance(named, Migration):
+                log.info("database: %s step %d: %s", component, number, named.description)
             async with self.transaction():
                 if isinstance(step, str):
                     for statement in _statements(step):
