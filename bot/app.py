@@ -160,7 +160,7 @@ class App:
         self.user_id = transport.user_id
         self.now = now
         self.catalog = Catalog()
-        self.catalog.add(SETTINGS_STRINGS)
+        self.catalog.add(SETTINGS_STRINGS, "core")
         self.settings = Settings(db, config)
         self.scheduler = Scheduler(db, now, self._fire_timer)
         self.started_at = now()
@@ -192,7 +192,7 @@ class App:
             "help", self._help, (Many("command", optional=True),), ("aide",),
             "help.summary", "core"))
         for cls, cfg in self._plugin_specs:
-            self.catalog.add(cls.strings)
+            self.catalog.add(cls.strings, cls.name)
             plugin = cls(self, cfg)
             await self.db.migrate(cls.name, cls.migrations)
             self.plugins[cls.name] = plugin
@@ -479,8 +479,8 @@ class App:
 
     async def _usage_error(self, ctx: Context, spec: CommandSpec, bad: BadArguments) -> None:
         values = dict(bad.values)
-        if "name" in values and self.catalog.has(f"arg.{values['name']}"):
-            values["name"] = ctx.t(f"arg.{values['name']}")
+        if "name" in values:
+            values["name"] = self.catalog.label(ctx.lang, spec.owner, str(values["name"]))
         reason = ctx.t(bad.key, **values)
         usage = spec.usage(ctx.prefix, self.catalog, ctx.lang)
         await ctx.reply(content.Rich.of(f"{reason}.", ctx.t("usage", usage=usage)))

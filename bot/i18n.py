@@ -110,14 +110,28 @@ class Catalog:
 
     def __init__(self) -> None:
         self._strings: dict[str, Mapping[str, str]] = {}
-        self.add(CORE_STRINGS)
+        self._owners: dict[str, str] = {}
+        self.add(CORE_STRINGS, "core")
 
-    def add(self, strings: Strings, prefix: str = "") -> None:
+    def add(self, strings: Strings, owner: str) -> None:
+        """Register `owner`'s strings; a key another component already declared is an error
+        at start (it would silently replace the other's text)."""
         for key, texts in strings.items():
             missing = [lang for lang in LANGUAGES if not texts.get(lang)]
             if missing:
-                raise ValueError(f"string {prefix}{key} lacks {', '.join(missing)}")
-            self._strings[f"{prefix}{key}"] = texts
+                raise ValueError(f"string {key} lacks {', '.join(missing)}")
+            other = self._owners.setdefault(key, owner)
+            if other != owner:
+                raise ValueError(f"string {key} declared by both {other} and {owner}")
+            self._strings[key] = texts
+
+    def label(self, lang: str, owner: str, name: str) -> str:
+        """An argument's name in usage lines: the owner's `<owner>.arg.<name>`, else the
+        shared `arg.<name>`, else the name itself."""
+        for key in (f"{owner}.arg.{name}", f"arg.{name}"):
+            if key in self._strings:
+                return self.t(lang, key)
+        return name
 
     def has(self, key: str) -> bool:
         return key in self._strings

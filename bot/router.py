@@ -135,9 +135,7 @@ class CommandSpec:
     def usage(self, prefix: str, catalog: Catalog, lang: str) -> str:
         parts = [f"{prefix}{self.name}"]
         for arg in self.args:
-            key = f"arg.{arg.name}"
-            label = catalog.t(lang, key) if catalog.has(key) else arg.name
-            parts.append(arg.placeholder(label))
+            parts.append(arg.placeholder(catalog.label(lang, self.owner, arg.name)))
         return " ".join(parts)
 
 
