@@ -829,6 +829,18 @@ def _names(text: str, out: list[_Cand]) -> None:
 
 
 def _name_chain(text: str, toks: list[tuple[int, int, str]], out: list[_Cand]) -> None:
+    """Find names in one chain of adjacent capitalised words (`toks`: start, end, word).
+
+    Walks the chain left to right with a `mode` set by the last marker word: "Dr"/"Pr" (a
+    colleague: what follows is not a finding), a skip word (a month, a drug…), a civil title
+    or "patient(e)" (what follows is a name, even a lone capitalised word). Between markers it
+    takes a run of up to five name-like words (`_name_like`: U = UPPERCASE, C = Capitalised,
+    I = initial) and flags the run as a name by how strong it looks: after a title; two words
+    one of which is in the first-name/surname gazetteers; an UPPERCASE word beside another
+    name-like word; or a lone known first name that does not start a sentence (unless a verb
+    or an age follows) and is not followed by a dose ("Diane 35"). Appends candidates to
+    `out`; linear in the chain's length.
+    """
     n = len(toks)
     if n == 1:  # fast path: a lone capitalised word is a name only if known or after a title
         key = _norm(toks[0][2].rstrip("."))
