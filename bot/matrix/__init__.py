@@ -1,19 +1,17 @@
 """The only package of casebot that imports nio.
 
-`transport` runs the bot's device and sync loop, `convert` turns nio's events into
-`bot.events`, `physician` is a small client playing a physician (demo and live tests).
+`transport` composes the layers the bot runs on: `session` (its one device, key upkeep,
+cross-signing), `sync` (the sync loop and its exactly-once contract), `rooms` (the room-state
+cache), `send` (requests for the App); `guarded` keeps nio's room model to real state events
+and `convert` turns nio's events into `bot.events`. `physician` is a small client playing a
+physician (demo and live tests).
 """
 
 from bot.matrix.convert import convert, room_info
 from bot.matrix.physician import Seen, UserClient
-from bot.matrix.transport import (
-    SYNC_FILTER,
-    Credentials,
-    MatrixTransport,
-    TransportError,
-    secure_tree,
-    write_private,
-)
+from bot.matrix.session import Credentials, TransportError, secure_tree, write_private
+from bot.matrix.sync import SYNC_FILTER
+from bot.matrix.transport import MatrixTransport
 
 __all__ = [
     "SYNC_FILTER",

@@ -10,6 +10,7 @@ were state events on the wire; and a decrypted payload nio cannot parse (a messa
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from nio import AsyncClient, MegolmEvent, RoomEncryptionEvent, RoomMemberEvent
@@ -36,6 +37,19 @@ class GuardedClient(AsyncClient):
         super().__init__(*args, **kwargs)
         self.malformed: set[str] = set()
         """Ids of encrypted events whose decrypted payload nio could not parse."""
+        self.observer: Callable[[Any, bool], None] | None = None
+        """Called with each response before (False) and after (True) nio applies it to the
+        room model, so a cache of room state (`bot.matrix.rooms`) knows what to rebuild."""
+
+    async def receive_response(self, response: Any) -> None:
+        observer = self.observer
+        if observer is not None:
+            observer(response, False)
+        try:
+            await super().receive_response(response)
+        finally:
+            if observer is not None:
+                observer(response, True)
 
     def safe_decrypt(self, event: MegolmEvent, room_id: str) -> NioEvent | None:
         """The decrypted event, or None (no key yet, or a payload nio chokes on)."""
