@@ -1,0 +1,208 @@
+"""The transport's room-state cache: one `RoomInfo` per room, rebuilt only when its state
+changed, on real nio sync responses applied by the guarded client (no homeserver)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from nio import JoinedMembersResponse, RoomMember, SyncResponse
+
+import bot.matrix.rooms as rooms_module
+from bot.config import Config, MatrixConfig, Secrets
+from bot.matrix import MatrixTransport
+
+BOT, ALICE, BOB, CAROL = "@bot:test", "@alice:test", "@bob:test", "@carol:test"
+ROOM = "!room:test"
+_ids = itertools.count(1)
+
+
+def ev(kind: str, content: dict[str, Any], sender: str = ALICE,
+       state_key: str | None = None) -> dict[str, Any]:
+    event: dict[str, Any] = {"type": kind, "content": content, "sender": sender,
+                             "event_id": f"$e{next(_ids)}", "origin_server_ts": 1_000}
+    if state_key is not None:
+        event["state_key"] = state_key
+    return event
+
+
+def member(user: str, name: str | None = None, membership: str = "join") -> dict[str, Any]:
+    content = {"membership": membership, **({"displayname": name} if name else {})}
+    return ev("m.room.member", content, sender=user, state_key=user)
+
+
+def sync(batch: str, timeline: list[dict[str, Any]] = (),
+         state: list[dict[str, Any]] = ()) -> SyncResponse:
+    return SyncResponse.from_dict({
+        "next_batch": batch,
+        "rooms": {"join": {ROOM: {
+            "state": {"events": list(state)},
+            "timeline": {"events": list(timeline), "limited": False, "prev_batch": "p"},
+            "ephemeral": {"events": []}, "account_data": {"events": []},
+            "summary": {}, "unread_notifications": {},
+        }}, "invite": {}, "leave": {}},
+        "to_device": {"events": []}, "presence": {"events": []},
+        "account_data": {"events": []}, "device_lists": {"changed": [], "left": []},
+        "device_one_time_keys_count": {},
+    })
+
+
+INITIAL = [
+    ev("m.room.create", {"room_version": "10"}, state_key=""),
+    member(ALICE, "Alice"), member(BOT, "Bot"), member(BOB, "Bob"),
+    ev("m.room.power_levels", {"users": {ALICE: 100}, "users_default": 0,
+                               "events": {}, "events_default": 0, "redact": 50},
+       state_key=""),
+    ev("m.room.join_rules", {"join_rule": "invite"}, state_key=""),
+    ev("m.room.name", {"name": "Cas cliniques"}, state_key=""),
+]
+
+
+@pytest.fixture
+async def transport(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    config = Config(matrix=MatrixConfig(homeserver="http://127.0.0.1:9", user_id=BOT),
+                    data_dir=tmp_path / "bot")
+    transport = MatrixTransport(config, Secrets(pickle_key="k"))
+    client = transport.session.new_client("BOTDEVICE")
+    client.restore_login(BOT, "BOTDEVICE", "token")
+    transport.session.client = client
+    builds: list[str] = []
+    real = rooms_module.room_info
+
+    def counting(room: Any, *args: Any) -> Any:
+        builds.append(room.room_id)
+        return real(room, *args)
+
+    monkeypatch.setattr(rooms_module, "room_info", counting)
+    transport.builds = builds  # type: ignore[attr-defined]
+    await client.receive_response(sync("s1", state=INITIAL))
+    yield transport
+    await transport.close()
+
+
+async def test_room_is_built_once_and_shared_until_its_state_changes(transport) -> None:
+    first = transport.room(ROOM)
+    assert first.power_level(ALICE) == 100 and first.name == "Cas cliniques"
+    for _ in range(8):  # every ctx.room of one !case
+        assert transport.room(ROOM) is first
+    assert transport.builds == [ROOM]
+
+    # a batch of messages (and a reaction) changes no state: no rebuild
+    await transport.client.receive_response(sync("s2", timeline=[
+        ev("m.room.message", {"msgtype": "m.text", "body": "!case douleur thoracique"}),
+        ev("m.reaction", {"m.relates_to": {"rel_type": "m.annotation",
+                                           "event_id": "$x", "key": "✅"}}, sender=BOB),
+    ]))
+    assert transport.room(ROOM) is first
+    assert transport.builds == [ROOM]
+    assert transport.room("!unknown:test") is None
+
+
+async def test_real_state_changes_show_on_the_next_read(transport) -> None:
+    first = transport.room(ROOM)
+    await transport.client.receive_response(sync("s2", timeline=[
+        ev("m.room.power_levels", {"users": {ALICE: 100, BOB: 50}, "users_default": 0,
+                                   "redact": 50}, state_key=""),
+    ]))
+    second = transport.room(ROOM)
+    assert second is not first and second.power_level(BOB) == 50
+    assert transport.room(ROOM) is second
+
+    await transport.client.receive_response(sync("s3", timeline=[
+        member(CAROL, "Carol"), member(BOB, "Robert"),
+        ev("m.room.join_rules", {"join_rule": "public"}, state_key=""),
+    ]))
+    third = transport.room(ROOM)
+    assert CAROL in third.members and third.display_name(CAROL) == "Carol"
+    assert third.display_name(BOB) == "Robert" and third.join_rule == "public"
+
+    await transport.client.receive_response(sync("s4", timeline=[
+        member(CAROL, membership="leave"),
+        ev("m.room.pinned_events", {"pinned": ["$rules"]}, state_key=""),
+    ]))
+    fourth = transport.room(ROOM)
+    assert CAROL not in fourth.members and fourth.pinned_events == ("$rules",)
+    assert len(transport.builds) == 4
+
+
+async def test_state_from_the_state_section_and_creators(transport) -> None:
+    transport.room(ROOM)
+    await transport.client.receive_response(sync("s2", state=[
+        ev("m.room.create", {"room_version": "12", "additional_creators": [BOB]},
+           sender=ALICE, state_key=""),
+    ]))
+    info = transport.room(ROOM)
+    assert info.power_level(BOB) == 2**53 - 1 and info.power_level(ALICE) == 2**53 - 1
+
+
+async def test_forged_state_changes_nothing(transport) -> None:
+    first = transport.room(ROOM)
+    await transport.client.receive_response(sync("s2", timeline=[
+        # message events that merely bear state types (no state_key): nio must not apply them
+        ev("m.room.power_levels", {"users": {BOB: 100}, "users_default": 100}, sender=BOB),
+        ev("m.room.join_rules", {"join_rule": "public"}, sender=BOB),
+        ev("m.room.pinned_events", {"pinned": ["$forged"]}, sender=BOB),
+        ev("m.room.member", {"membership": "join", "displayname": "Alice"}, sender=BOB),
+    ]))
+    info = transport.room(ROOM)
+    assert info is first
+    assert info.power_level(BOB) == 0 and info.join_rule == "invite"
+    assert info.pinned_events == () and info.display_name(BOB) == "Bob"
+
+
+async def test_own_pins_and_member_lists_rebuild(transport) -> None:
+    first = transport.room(ROOM)
+
+    async def put_state(*_args: Any, **_kw: Any) -> Any:
+        return SimpleNamespace(event_id="$pin")
+
+    transport.client.room_put_state = put_state
+    assert await transport.put_state(ROOM, "m.room.pinned_events",
+                                     {"pinned": ["$a", "$b"]}, "")
+    pinned = transport.room(ROOM)
+    assert pinned is not first and pinned.pinned_events == ("$a", "$b")
+    assert transport.room(ROOM) is pinned
+
+    # nio fetches the member list before an encrypted send: that changes membership too
+    await transport.client.receive_response(JoinedMembersResponse(
+        [RoomMember(ALICE, "Alice", ""), RoomMember(BOT, "Bot", ""),
+         RoomMember(BOB, "Bob", ""), RoomMember(CAROL, "Carol", "")], ROOM))
+    assert CAROL in transport.room(ROOM).members
+    assert len(transport.builds) == 3
+
+
+@pytest.mark.live
+async def test_one_case_live_reads_the_room_without_rebuilding(
+        live: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the real Synapse: once the room is known, a `!case` reads `ctx.room` several
+    times and builds no `RoomInfo`; a power change made after it shows on the next read."""
+    import bot.app
+
+    bot_handle = await live.bot()
+    alice = await live.physician("alice")
+    room = await live.room_with(alice, bot_handle)
+    warm = await alice.say(room, "!case premier cas, pour que le salon soit connu")
+    await alice.wait_for(lambda e: e.sender == bot_handle.user_id and e.thread_root == warm)
+
+    builds: list[str] = []
+    reads: list[str] = []
+    real_build, real_read = rooms_module.room_info, bot.app.App.room
+
+    def counting_build(nio_room: Any, *args: Any) -> Any:
+        builds.append(nio_room.room_id)
+        return real_build(nio_room, *args)
+
+    def counting_read(self: Any, room_id: str) -> Any:
+        reads.append(room_id)
+        return real_read(self, room_id)
+
+    monkeypatch.setattr(rooms_module, "room_info", counting_build)
+    monkeypatch.setattr(bot.app.App, "room", counting_read)
+    root = await alice.say(room, "!case Homme 60 ans, dyspnée d'effort, quel bilan ?")
+    await alice.wait_for(lambda e: e.sender == bot_handle.user_id and e.thread_root == root
+                         and "Cas #2" in e.body)
+    print(f"one !case: {len(reads)} room reads, {len(builds)} RoomInfo builds")
+    assert reads and builds == []
