@@ -1,8 +1,11 @@
-"""Cases: `!case` threads, specialty tagging, resolution tracking, reminders and stats."""
+"""Cases: `!case` threads, specialty tagging, resolution tracking, reminders and stats; the
+case lifecycle it publishes is in `plugins.cases.events`."""
 
-from plugins.cases.plugin import CaseExtension, Cases
+from plugins.cases.card import human_duration
+from plugins.cases.events import CASE_COMMANDS
+from plugins.cases.plugin import Cases, redaction_applies
 from plugins.cases.store import Case
 
 PLUGIN = Cases
 
-__all__ = ["PLUGIN", "Case", "CaseExtension", "Cases"]
+__all__ = ["CASE_COMMANDS", "PLUGIN", "Case", "Cases", "human_duration", "redaction_applies"]

@@ -2,20 +2,29 @@
 
 Data flows one way: cases publishes, secrecy and volunteers subscribe (`@on(CaseOpened)` …)
 and never reach into the cases plugin or its store. A hook receives the publisher's context
-(it answers in the case's thread with `ctx.in_thread_of(case.root_event_id)`).
+(it answers in the case's thread with `ctx.in_thread_of(case.root_event_id)`); hooks run in
+plugin load order, and what they return goes back to cases (`CardLines`, `StatsLines`).
 
 In order, for one `!case`:
 1. `CaseOpening` — before anything is stored; a hook may raise `Refusal` (secrecy: a room that
-   is not private and encrypted, or a post it deleted in redact mode). Nothing is kept then.
+   is not private and encrypted, or a post it deleted in redact mode). Nothing is kept then,
+   and the refusal is the answer.
 2. the case is stored and numbered, its reminders armed, its card posted — the card is always
    the first bot message of the thread; `CardLines` is published to fill it;
 3. `CaseOpened` — the case exists and its card is in the thread: secrecy checks the text and
    onboards a first-time poster, volunteers page colleagues.
-Later: `CaseReplied` (a message or attachment in a case's thread, not a command),
-`CaseEdited` (an edit, by its own author, of a case's root or of a reply in its thread),
-`CaseChanged` (status, tags or replies changed; the card is already up to date),
-`CaseRootGone` (the root was redacted: the case is withdrawn), `StatsLines` (for `!stats`).
-Others may publish `CardStale` to have a case's card redrawn (volunteers after `!take`).
+Later:
+- `CaseReplied`: every message (not a notice) or attachment in a case's thread, commands
+  included (`!resolve`, `!redact`…): subscribers filter what they need;
+- `CaseEdited`: an edit, by its own author, of a case's root or of a reply in its thread
+  (published before the case is retagged from the new text);
+- `CaseChanged`: status, tags or the count of answers changed; the card is already redrawn.
+  A reply that is the case's first answer publishes `CaseReplied`, then `CaseChanged`;
+- `CaseRootGone`: the root was redacted by its poster or a member with the redact power, the
+  bot included; the case is withdrawn (`CaseChanged` is published just before);
+- `StatsLines`: `!stats`, each hook returns lines of counts.
+Others may publish `CardStale` to have a case's card redrawn (volunteers after `!take`); that
+redraw publishes nothing, so a subscriber of `CaseChanged` never loops back into itself.
 Texts carried by these events live in memory only; no subscriber may store or log them.
 """
 
@@ -25,6 +34,9 @@ from dataclasses import dataclass
 
 from bot.events import Attachment, Edit, Message, PluginEvent
 from plugins.cases.store import Case
+
+CASE_COMMANDS: tuple[str, ...] = ("case", "cas")
+"""The command that opens a case, then its aliases (`!case`, `!cas`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +61,8 @@ class CaseOpened(PluginEvent):
 
 @dataclass(frozen=True, slots=True)
 class CaseChanged(PluginEvent):
-    """A case changed (status, tags, replies); its card was already redrawn."""
+    """A case changed (status, tags, count of answers); its card was already redrawn.
+    `before` is the case as it was, to tell what changed."""
 
     case: Case
     before: Case
@@ -57,7 +70,8 @@ class CaseChanged(PluginEvent):
 
 @dataclass(frozen=True, slots=True)
 class CaseReplied(PluginEvent):
-    """A message or an attachment in a case's thread (its root excluded; commands too)."""
+    """A message (not a notice) or an attachment in a case's thread, its root excluded;
+    commands too. Published after the reply is recorded (`case` counts it)."""
 
     case: Case
     event: Message | Attachment

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.storage import Database
+from bot.storage import Database, Migration
 
 OPEN, RESOLVED, WITHDRAWN, CLOSED = "open", "resolved", "withdrawn", "closed"
 
-MIGRATIONS = (
-    """
+CASES_AND_REPLIES = """
     CREATE TABLE cases (
         room_id TEXT NOT NULL,
         number INTEGER NOT NULL,
@@ -45,8 +45,9 @@ MIGRATIONS = (
         at REAL NOT NULL
     );
     CREATE INDEX case_replies_case ON case_replies (room_id, number)
-    """,
-    """
+"""
+
+COUNTED_REPLIES = """
     ALTER TABLE case_replies ADD COLUMN counts INTEGER NOT NULL DEFAULT 0;
     CREATE TRIGGER case_replies_count AFTER INSERT ON case_replies WHEN NEW.counts BEGIN
         UPDATE cases SET replies = replies + 1,
@@ -54,7 +55,28 @@ MIGRATIONS = (
             first_reply_by = COALESCE(first_reply_by, NEW.sender)
         WHERE room_id = NEW.room_id AND number = NEW.number;
     END
-    """,
+"""
+
+
+async def drop_taken_by(db: Database) -> None:
+    """Who took a case is the volunteers feature's now, kept in its own table.
+
+    The column goes (SQLite 3.35+ drops columns) once no case holds a value; otherwise it
+    stays, unread here, so the volunteers' own migration can copy it (cases migrates first).
+    """
+    if sqlite3.sqlite_version_info < (3, 35):
+        return
+    columns = {row["name"] for row in await db.fetchall("PRAGMA table_info(cases)")}
+    if "taken_by" in columns and not await db.fetchval(
+            "SELECT 1 FROM cases WHERE taken_by IS NOT NULL LIMIT 1"):
+        await db.execute("ALTER TABLE cases DROP COLUMN taken_by")
+
+
+MIGRATIONS = (
+    Migration("the cases and the messages of their threads", CASES_AND_REPLIES),
+    Migration("replies counted by a trigger (answers only, not the poster's)",
+              COUNTED_REPLIES),
+    Migration("taken_by moves to the volunteers feature", drop_taken_by),
 )
 
 
@@ -77,7 +99,6 @@ class Case:
     resolution_event_id: str | None = None
     accepted_event_id: str | None = None
     closed_at: float | None = None
-    taken_by: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Case:

@@ -1,13 +1,13 @@
 """What the cases feature says, in French and English."""
 
 STRINGS = {
-    "arg.text": {"fr": "texte", "en": "text"},
-    "arg.number": {"fr": "n°", "en": "number"},
-    "arg.filter": {"fr": "spécialité|mine", "en": "specialty|mine"},
-    "arg.days": {"fr": "jours", "en": "days"},
-    "arg.specialty": {"fr": "spécialité", "en": "specialty"},
-    "arg.specialties": {"fr": "spécialité…", "en": "specialty…"},
-    "arg.resolution": {"fr": "n°] [résumé", "en": "number] [summary"},
+    "cases.arg.text": {"fr": "texte", "en": "text"},
+    "cases.arg.number": {"fr": "n°", "en": "number"},
+    "cases.arg.summary": {"fr": "résumé", "en": "summary"},
+    "cases.arg.filter": {"fr": "spécialité|mine", "en": "specialty|mine"},
+    "cases.arg.days": {"fr": "jours", "en": "days"},
+    "cases.arg.specialties": {"fr": "[n°] <spécialité>", "en": "[number] <specialty>"},
+    "cases.filter.mine": {"fr": "mine, moi, miens, mes cas", "en": "mine, me, my cases"},
     "cases.case.summary": {
         "fr": "Ouvre un cas (en un seul message, comme un tweet) ; avec un numéro, affiche ce cas.",
         "en": "Opens a case (one message, like a tweet); with a number shows that case.",
@@ -106,8 +106,8 @@ STRINGS = {
         "en": "In a case's thread, or with its number: {usage}",
     },
     "cases.unknown_specialty": {
-        "fr": "Spécialité inconnue : {names}. Voir {prefix}specialties.",
-        "en": "Unknown specialty: {names}. See {prefix}specialties.",
+        "fr": "Spécialité inconnue : {name}. Voir {prefix}specialties.",
+        "en": "Unknown specialty: {name}. See {prefix}specialties.",
     },
     "cases.none_open": {"fr": "Aucun cas ouvert.", "en": "No open case."},
     "cases.list.header": {"fr": "Cas ouverts ({count}) :", "en": "Open cases ({count}):"},

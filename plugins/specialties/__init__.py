@@ -1,11 +1,15 @@
 """Specialty catalogue, case tagger, and the feature that gives each room its specialties."""
 
+from .args import SpecialtyArg, find_specialty, room_specialties
 from .catalog import Specialty, load_defaults, match_specialties, normalize
 from .classify import Tag, classify
+from .events import SpecialtyFigures, SpecialtyRemoved
 from .plugin import Specialties
 
 PLUGIN = Specialties
 
 __all__ = [
-    "PLUGIN", "Specialty", "Tag", "classify", "load_defaults", "match_specialties", "normalize",
+    "PLUGIN", "Specialties", "Specialty", "SpecialtyArg", "SpecialtyFigures", "SpecialtyRemoved",
+    "Tag", "classify", "find_specialty", "load_defaults", "match_specialties", "normalize",
+    "room_specialties",
 ]

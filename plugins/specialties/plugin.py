@@ -11,21 +11,22 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from bot.content import Bold, Part, Rich, fill
-from bot.plugin import Context, Plugin, command
+from bot.plugin import Context, Plugin, Refusal, command
 from bot.router import Arg, Choice, Many
+from plugins.specialties.args import SpecialtyArg, serve
 from plugins.specialties.catalog import (
     Specialty,
     hashtag_key,
     is_hashtag_body,
     is_valid_id,
     load_defaults,
-    match_specialties,
     normalize,
     specialties_from_data,
 )
+from plugins.specialties.events import SpecialtyFigures, SpecialtyRemoved
 from plugins.specialties.rooms import (
     MIGRATIONS,
     Override,
@@ -48,19 +49,6 @@ class SpecialtiesConfig:
     """Per room (id `!…` or alias `#…`): `add` (specialties, replacing same ids), `remove`."""
 
 
-class SpecialtyListener(Protocol):
-    """A feature that keeps something per specialty (cases, volunteers)."""
-
-    async def specialty_removed(self, ctx: Context, specialty: Specialty
-                                ) -> list[tuple[Part, ...]]:
-        """Follow a removal; return the lines to add to its announcement."""
-        ...
-
-    async def specialty_figures(self, ctx: Context) -> dict[str, list[str]]:
-        """Short figures per specialty id for `!specialties` (« 3 volontaires »)."""
-        ...
-
-
 class Specialties(Plugin):
     name = "specialties"
     help_section = "admin"
@@ -72,8 +60,8 @@ class Specialties(Plugin):
         super().__init__(bot, config)
         self.defaults, self._configured = self._sets(config)
         self.store = RoomSpecialtyStore(bot.db)
-        self.listeners: list[SpecialtyListener] = []
         self._cache: dict[tuple[str, str | None], RoomSet] = {}
+        serve(bot, self)
 
     @staticmethod
     def _sets(config: SpecialtiesConfig
@@ -135,40 +123,35 @@ class Specialties(Plugin):
             del self._cache[key]
 
     # ---- checks ------------------------------------------------------------------------------
-    async def _find(self, ctx: Context, word: str) -> Specialty | None:
-        found, _ = match_specialties([word], self.for_room(ctx.room_id))
-        if not found:
-            await ctx.reply(ctx.t("specialties.unknown", name=word, prefix=ctx.prefix))
-            return None
-        return next(s for s in self.for_room(ctx.room_id) if s.id == found[0])
-
-    async def _tags_free(self, ctx: Context, tags: list[str], owner: str) -> bool:
-        """Whether id/alias `tags` name no other specialty of the room (else say which)."""
+    def _check_tags(self, ctx: Context, tags: list[str], owner: str) -> None:
+        """Refuse unless the id/alias `tags` are hashtags naming no other specialty here."""
         for tag in tags:
             if not hashtag_key(tag) or not is_hashtag_body(tag):
-                await ctx.reply(ctx.t("specialties.bad_alias", alias=tag))
-                return False
+                raise Refusal(ctx.t("specialties.bad_alias", alias=tag))
             for spec in self.for_room(ctx.room_id):
                 if spec.id != owner and hashtag_key(tag) in {
                         hashtag_key(x) for x in (spec.id, *spec.aliases)}:
-                    await ctx.reply(ctx.t("specialties.taken", tag=tag, other=spec.id))
-                    return False
-        return True
+                    raise Refusal(ctx.t("specialties.taken", tag=tag, other=spec.id))
 
-    async def _name_ok(self, ctx: Context, name: str) -> bool:
+    @staticmethod
+    def _check_name(ctx: Context, name: str) -> None:
         if not name.strip() or len(name) > MAX_NAME:
-            await ctx.reply(ctx.t("specialties.bad_name", max=MAX_NAME))
-            return False
-        return True
+            raise Refusal(ctx.t("specialties.bad_name", max=MAX_NAME))
 
+    async def _removed(self, ctx: Context, specialty: Specialty) -> list[tuple[Part, ...]]:
+        """Tell the features that keep something per specialty; the lines they return."""
+        lines: list[tuple[Part, ...]] = []
+        for added in await ctx.publish(SpecialtyRemoved(ctx.room_id, specialty)):
+            lines.extend(added or ())
+        return lines
 
     # ---- commands ------------------------------------------------------------------------------
     @command("specialties", "specialites", summary="specialties.list.summary")
     async def list_specialties(self, ctx: Context) -> None:
         room = self.room_set(ctx.room_id)
         figures: dict[str, list[str]] = {}
-        for listener in self.listeners:
-            for sid, items in (await listener.specialty_figures(ctx)).items():
+        for found in await ctx.publish(SpecialtyFigures(ctx.room_id)):
+            for sid, items in (found or {}).items():
                 figures.setdefault(sid, []).extend(items)
         lines: list[tuple[Part, ...]] = [(Bold(ctx.t("specialties.list.header",
                                                      count=len(room.active))),)]
@@ -193,15 +176,12 @@ class Specialties(Plugin):
     async def add(self, ctx: Context, id: str, name: str, aliases: list[str]) -> None:
         sid = id.lstrip("#").lower()
         if not is_valid_id(sid) or len(sid) > 30:
-            await ctx.reply(ctx.t("specialties.bad_id", id=id))
-            return
+            raise Refusal(ctx.t("specialties.bad_id", id=id))
         if any(spec.id == sid for spec in self.for_room(ctx.room_id)):
-            await ctx.reply(ctx.t("specialties.exists", id=sid, prefix=ctx.prefix))
-            return
+            raise Refusal(ctx.t("specialties.exists", id=sid, prefix=ctx.prefix))
         tags = [a.lstrip("#") for a in aliases]
-        if not await self._name_ok(ctx, name) or not await self._tags_free(
-                ctx, [sid, *tags], sid):
-            return
+        self._check_name(ctx, name)
+        self._check_tags(ctx, [sid, *tags], sid)
         before = self.store.of(ctx.room_id).get(sid, Override())
         await self._save(ctx.room_id, sid, dataclasses.replace(
             before, removed=False, name=name.strip(), aliases=tuple(tags)))
@@ -209,56 +189,51 @@ class Specialties(Plugin):
                                 prefix=ctx.prefix, who=ctx.pill()),
                            f"specialty add {sid}")
 
-    @command("specialty remove", "specialite retirer", args=(Arg("id"),),
+    @command("specialty remove", "specialite retirer", args=(SpecialtyArg("id"),),
              summary="specialties.remove.summary", admin=True)
-    async def remove(self, ctx: Context, id: str) -> None:
-        spec = await self._find(ctx, id)
-        if spec is None:
-            return
-        before = self.store.of(ctx.room_id).get(spec.id, Override())
-        await self._save(ctx.room_id, spec.id, dataclasses.replace(before, removed=True))
-        lines: list[tuple[Part, ...]] = [fill(ctx.t("specialties.removed"), id=spec.id,
-                                              name=spec.name(ctx.lang), who=ctx.pill())]
-        for listener in self.listeners:
-            lines.extend(await listener.specialty_removed(ctx, spec))
-        lines.append((ctx.t("specialties.undo", prefix=ctx.prefix, id=spec.id),))
-        await ctx.announce(Rich(tuple(lines)), f"specialty remove {spec.id}")
+    async def remove(self, ctx: Context, id: Specialty) -> None:
+        before = self.store.of(ctx.room_id).get(id.id, Override())
+        await self._save(ctx.room_id, id.id, dataclasses.replace(before, removed=True))
+        lines: list[tuple[Part, ...]] = [fill(ctx.t("specialties.removed"), id=id.id,
+                                              name=id.name(ctx.lang), who=ctx.pill())]
+        lines.extend(await self._removed(ctx, id))
+        lines.append((ctx.t("specialties.undo", prefix=ctx.prefix, id=id.id),))
+        await ctx.announce(Rich(tuple(lines)), f"specialty remove {id.id}")
 
-    @command("specialty rename", "specialite renommer", args=(Arg("id"), Arg("name")),
+    @command("specialty rename", "specialite renommer", args=(SpecialtyArg("id"), Arg("name")),
              summary="specialties.rename.summary", admin=True)
-    async def rename(self, ctx: Context, id: str, name: str) -> None:
-        spec = await self._find(ctx, id)
-        if spec is None or not await self._name_ok(ctx, name):
-            return
-        before = self.store.of(ctx.room_id).get(spec.id, Override())
-        await self._save(ctx.room_id, spec.id, dataclasses.replace(before, name=name.strip()))
-        await ctx.announce(fill(ctx.t("specialties.renamed"), id=spec.id,
-                                old=spec.name(ctx.lang), new=name.strip(), who=ctx.pill()),
-                           f"specialty rename {spec.id}")
+    async def rename(self, ctx: Context, id: Specialty, name: str) -> None:
+        self._check_name(ctx, name)
+        before = self.store.of(ctx.room_id).get(id.id, Override())
+        await self._save(ctx.room_id, id.id, dataclasses.replace(before, name=name.strip()))
+        await ctx.announce(fill(ctx.t("specialties.renamed"), id=id.id,
+                                old=id.name(ctx.lang), new=name.strip(), who=ctx.pill()),
+                           f"specialty rename {id.id}")
+
+    @staticmethod
+    async def _admin_to_change(ctx: Context, values: dict[str, Any]) -> None:
+        """Listing a specialty's keywords is for everyone, changing them for room admins."""
+        if values["action"] is not None:
+            ctx.check_admin()
 
     @command("specialty keywords", "specialite motscles", "specialite mots-cles",
-             args=(Arg("id"), Choice("action", optional=True,
-                                     choices=("add", "remove", "ajouter", "retirer")),
+             args=(SpecialtyArg("id"), Choice("action", optional=True,
+                                              choices=("add", "remove", "ajouter", "retirer")),
                    Many("words", optional=True)),
-             summary="specialties.keywords.summary")
-    async def keywords(self, ctx: Context, id: str, action: str | None,
+             summary="specialties.keywords.summary", checks=(_admin_to_change,))
+    async def keywords(self, ctx: Context, id: Specialty, action: str | None,
                        words: list[str]) -> None:
-        spec = await self._find(ctx, id)
-        if spec is None:
-            return
+        spec = id
         if action is None:
             await ctx.reply(ctx.t("specialties.keywords.list", id=spec.id,
                                   words=", ".join(spec.keywords) or "—"))
             return
-        ctx.check_admin()  # listing is for everyone, changing for room admins
         if not words:
-            await ctx.reply(ctx.t("usage", usage=f"{ctx.prefix}specialty keywords {spec.id} "
-                                                 f"{action} <{ctx.t('arg.words')}>…"))
-            return
+            raise Refusal(ctx.t("usage", usage=f"{ctx.prefix}specialty keywords {spec.id} "
+                                               f"{action} <{ctx.t('specialties.arg.words')}>…"))
         bad = [w for w in words if not normalize(w) or len(w) > MAX_KEYWORD]
         if bad:
-            await ctx.reply(ctx.t("specialties.bad_keyword", word=bad[0], max=MAX_KEYWORD))
-            return
+            raise Refusal(ctx.t("specialties.bad_keyword", word=bad[0], max=MAX_KEYWORD))
         have = {normalize(k) for k in spec.keywords}
         before = self.store.of(ctx.room_id).get(spec.id, Override())
         if action in ("add", "ajouter"):
@@ -278,8 +253,7 @@ class Specialties(Plugin):
                                      if normalize(k) not in dropped))
             key = "specialties.keywords.removed"
         if not changed:
-            await ctx.reply(ctx.t("specialties.keywords.nothing", id=spec.id))
-            return
+            raise Refusal(ctx.t("specialties.keywords.nothing", id=spec.id))
         await self._save(ctx.room_id, spec.id, change)
         await ctx.announce(fill(ctx.t(key), id=spec.id, count=len(changed),
                                 words=", ".join(changed), who=ctx.pill()),
@@ -289,8 +263,7 @@ class Specialties(Plugin):
              admin=True)
     async def reset(self, ctx: Context) -> None:
         if not self.store.of(ctx.room_id):
-            await ctx.reply(ctx.t("specialties.reset.nothing"))
-            return
+            raise Refusal(ctx.t("specialties.reset.nothing"))
         before = self.for_room(ctx.room_id)
         count = await self.store.reset(ctx.room_id)
         self._forget(ctx.room_id)
@@ -299,6 +272,5 @@ class Specialties(Plugin):
                                               who=ctx.pill())]
         for spec in before:
             if spec.id not in kept:
-                for listener in self.listeners:
-                    lines.extend(await listener.specialty_removed(ctx, spec))
+                lines.extend(await self._removed(ctx, spec))
         await ctx.announce(Rich(tuple(lines)), "specialty reset")

@@ -1,10 +1,10 @@
 """What the specialties feature says, in French and English."""
 
 STRINGS = {
-    "arg.id": {"fr": "id", "en": "id"},
-    "arg.name": {"fr": "\"Nom\"", "en": "\"Name\""},
-    "arg.aliases": {"fr": "alias", "en": "alias"},
-    "arg.words": {"fr": "mot", "en": "word"},
+    "specialties.arg.id": {"fr": "id", "en": "id"},
+    "specialties.arg.name": {"fr": "\"Nom\"", "en": "\"Name\""},
+    "specialties.arg.aliases": {"fr": "alias", "en": "alias"},
+    "specialties.arg.words": {"fr": "mot", "en": "word"},
     "specialties.list.summary": {
         "fr": "Liste les spécialités du salon (alias, mots-clés, volontaires).",
         "en": "Lists the room's specialties (aliases, keywords, volunteers).",
