@@ -69,9 +69,20 @@ async def test_case_pages_a_volunteer_escalates_to_the_next_and_a_reply_stops_it
     assert first.body.startswith("Cas #1 (Dermatologie) : ")
     assert f"https://matrix.to/#/{bob.user_id}" in first.content["formatted_body"]
     assert "@room" not in first.body and "@room" not in first.content["formatted_body"]
-    card = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root
-                                and e.body.startswith("Cas #1 · Dermatologie"))
-    assert "Confrères sollicités" in card.body and card.mentions == []
+    # In the thread the card comes first, the page after it (whatever secrecy adds between).
+    seen_page = await alice.wait_for(page_for(bot, root, bob.user_id))
+    thread = bot_thread_messages(alice, bot, root)
+    card = thread[0]
+    assert card.body.startswith("Cas #1 · Dermatologie"), [e.body for e in thread]
+    assert card.mentions == [] and thread.index(seen_page) > 0
+    on_bobs_side = bot_thread_messages(bob, bot, root)  # the paged volunteer's client too
+    assert on_bobs_side[0].event_id == card.event_id and on_bobs_side.index(first) > 0
+    # Then the card is redrawn to name (not ping) who was paged.
+    redrawn = await alice.wait_for(
+        lambda e: e.sender == bot.user_id and e.relation.get("rel_type") == "m.replace"
+        and e.relation.get("event_id") == card.event_id
+        and "Confrères sollicités" in e.content["m.new_content"].get("body", ""))
+    assert bob.user_id not in redrawn.content["m.new_content"].get("formatted_body", "")
 
     # Nobody answers: after the delay the next volunteer is paged, in the same thread.
     second = await carol.wait_for(page_for(bot, root, carol.user_id), timeout=delay + 15)

@@ -14,7 +14,7 @@ from plugins.cases import Cases
 from plugins.secrecy.plugin import Secrecy
 from plugins.specialties import Specialties
 from plugins.volunteers import Volunteers
-from plugins.volunteers.plugin import in_quiet_hours, parse_hours
+from plugins.volunteers.availability import in_quiet_hours, parse_hours
 
 POSTER = "@alice:test"
 V1, V2, V3, V4 = "@v1:test", "@v2:test", "@v3:test", "@v4:test"
@@ -306,7 +306,7 @@ async def test_take_stops_escalation_and_shows_on_card(h1: Harness) -> None:
     assert h.last().body == "Cas #1 pris en charge par @v1:test. Merci !"
     assert h.last().mentions == []
     assert "Pris en charge par @v1:test" in card_of(h, root).body
-    assert await h.db.fetchval("SELECT taken_by FROM cases") == V1
+    assert await h.db.fetchval("SELECT taken_by FROM volunteer_cases") == V1
     await h.say(V2, "!take", thread_root=root)
     assert h.last().body == "Cas #1 déjà pris en charge par @v1:test."
     await h.advance(2 * 3600)
@@ -341,10 +341,12 @@ async def test_card_comes_first_then_the_page(h1: Harness) -> None:
     h = h1
     root = await h.say(POSTER, DERMATO)
     card, page = h.in_thread(root)
-    assert card.body.startswith("Cas #1 · Dermatologie · ouvert")
-    assert "Confrères sollicités : @v1:test" in card.body and card.mentions == []
-    assert "matrix.to" not in card.html
+    assert card.body.startswith("Cas #1 · Dermatologie · ouvert") and card.mentions == []
     assert page.mentions == [V1]
+    # The card, redrawn after the page, names who was paged without pinging them.
+    redrawn = card_of(h, root)
+    assert "Confrères sollicités : @v1:test" in redrawn.body and redrawn.mentions == []
+    assert "matrix.to" not in redrawn.html
 
 
 async def test_thread_order_card_reminder_warning_then_page() -> None:
@@ -426,7 +428,8 @@ async def test_database_holds_no_clinical_text(h: Harness) -> None:
     await enlist(h, V1)
     await h.say(POSTER, DERMATO)
     dump: list[str] = []
-    for table in ("volunteers", "volunteer_prefs", "volunteer_rotation", "volunteer_pages"):
+    for table in ("volunteers", "volunteer_prefs", "volunteer_rotation", "volunteer_pages",
+                  "volunteer_cases", "volunteer_page_events", "volunteer_replies"):
         dump += [str(v) for row in await h.db.fetchall(f"SELECT * FROM {table}") for v in row]
     assert not any("plaques" in v or "coudes" in v for v in dump)
 
@@ -561,7 +564,7 @@ async def test_interest_on_the_page_or_the_card_stops_escalation(h1: Harness) ->
     assert len(pages(h, root)) == 1
     assert not any("aucun bénévole" in s.body for s in h.sent)
     other = await h.say(POSTER, DERMATO)
-    await h.react(V3, card_of(h, other).event_id, "👀")
+    await h.react(V3, h.in_thread(other)[0].event_id, "👀")  # the card (not its edits)
     await h.advance(2 * 3600)
     assert len(pages(h, other)) == 1
     third = await h.say(POSTER, DERMATO)

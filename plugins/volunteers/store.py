@@ -1,4 +1,5 @@
-"""Volunteer tables: who volunteers for what, their availability and the pages sent.
+"""Volunteer tables: who volunteers for what, their availability, the pages sent and the
+cases followed (from the case events: this feature never reads the cases tables).
 
 Only ids, specialty ids, times and counts are stored: never any clinical text.
 """
@@ -9,13 +10,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.storage import Database
+from bot.storage import Database, Migration
+from plugins.cases.store import Case
 
 FOREVER = 1e18
 """`away_until` of someone away with no end date."""
 
-MIGRATIONS = (
-    """
+VOLUNTEERS_AND_PAGES = """
     CREATE TABLE volunteers (
         room_id TEXT NOT NULL,
         user_id TEXT NOT NULL,
@@ -48,8 +49,9 @@ MIGRATIONS = (
         PRIMARY KEY (room_id, number, user_id)
     );
     CREATE INDEX volunteer_pages_user ON volunteer_pages (user_id, at)
-    """,
-    """
+"""
+
+PAGING_STATE = """
     CREATE TABLE volunteer_cases (
         room_id TEXT NOT NULL,
         number INTEGER NOT NULL,
@@ -65,7 +67,67 @@ MIGRATIONS = (
         room_id TEXT NOT NULL,
         number INTEGER NOT NULL
     )
-    """,
+"""
+
+FOLLOWED_CASES = """
+    ALTER TABLE volunteer_cases RENAME COLUMN specialties TO considered;
+    ALTER TABLE volunteer_cases ADD COLUMN root_event_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE volunteer_cases ADD COLUMN card_event_id TEXT;
+    ALTER TABLE volunteer_cases ADD COLUMN poster TEXT NOT NULL DEFAULT '';
+    ALTER TABLE volunteer_cases ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+    ALTER TABLE volunteer_cases ADD COLUMN open INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE volunteer_cases ADD COLUMN replied INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE volunteer_cases ADD COLUMN taken_by TEXT;
+    CREATE INDEX volunteer_cases_root ON volunteer_cases (room_id, root_event_id);
+    CREATE INDEX volunteer_cases_card ON volunteer_cases (room_id, card_event_id);
+    CREATE TABLE volunteer_replies (
+        event_id TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        user_id TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX volunteer_replies_case ON volunteer_replies (room_id, number, user_id)
+"""
+
+
+async def adopt_cases(db: Database) -> None:
+    """A database from before the case events: copy once from the cases tables (when they
+    exist) what this feature now keeps itself — each case's event ids, poster, tags, state
+    and who took it (`taken_by`, while the cases table still has it), and colleagues'
+    replies. From then on it comes only from the events; the cases tables are never read."""
+    if not await db.fetchval("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                             "AND name = 'cases'"):
+        return
+    columns = {row["name"] for row in await db.fetchall("PRAGMA table_info(cases)")}
+    taken = "c.taken_by" if "taken_by" in columns else "NULL"
+    await db.execute(
+        "INSERT INTO volunteer_cases (room_id, number, considered, round, root_event_id, "
+        "card_event_id, poster, tags, open, replied, taken_by) "
+        "SELECT c.room_id, c.number, c.specialties, COALESCE((SELECT MAX(p.round) "
+        "FROM volunteer_pages p WHERE p.room_id = c.room_id AND p.number = c.number), 1), "
+        "c.root_event_id, c.card_event_id, c.poster, c.specialties, c.status = 'open', "
+        f"c.replies > 0, {taken} FROM cases c WHERE true "
+        "ON CONFLICT (room_id, number) DO UPDATE SET root_event_id = excluded.root_event_id, "
+        "card_event_id = excluded.card_event_id, poster = excluded.poster, "
+        "tags = excluded.tags, open = excluded.open, replied = excluded.replied, "
+        "taken_by = excluded.taken_by")
+    await db.execute(
+        "INSERT OR IGNORE INTO volunteer_replies (event_id, room_id, number, user_id, at) "
+        "SELECT r.event_id, r.room_id, r.number, r.sender, r.at FROM case_replies r "
+        "JOIN cases c ON c.room_id = r.room_id AND c.number = r.number "
+        "WHERE r.sender != c.poster")
+
+
+MIGRATIONS = (
+    Migration("who volunteers for what, their availability, the rotation, the pages sent",
+              VOLUNTEERS_AND_PAGES),
+    Migration("where the paging of each case stands; the page messages (for reactions)",
+              PAGING_STATE),
+    Migration("the cases followed, kept from the case events (ids, poster, tags, state, "
+              "taken_by); colleagues' replies for the stats", FOLLOWED_CASES),
+    Migration("copy once from the cases tables what the volunteers now keep themselves",
+              adopt_cases),
 )
 
 
@@ -82,10 +144,17 @@ class Prefs:
 
 
 @dataclass(frozen=True, slots=True)
-class PagingState:
-    """Where the paging of one case stands."""
+class Followed:
+    """A case as this feature follows it (from the case events), and where its paging stands."""
 
-    specialties: tuple[str, ...]
+    room_id: str
+    number: int
+    root_event_id: str
+    card_event_id: str | None
+    poster: str
+    tags: tuple[str, ...]
+    """The case's specialties (named in the pages)."""
+    considered: tuple[str, ...]
     """Specialties whose volunteers were already considered (retagging pages only new ones)."""
     urgent: bool
     round: int
@@ -94,6 +163,31 @@ class PagingState:
     """When the current escalation timer is due: an older one that fires is superseded."""
     stopped: bool
     """A colleague showed interest (🙋 / 👀): no more escalation."""
+    open: bool
+    replied: bool
+    """Someone other than the poster answered in the thread."""
+    taken_by: str | None
+
+    @property
+    def escalating(self) -> bool:
+        """Whether a colleague is still awaited: open, unanswered, untaken, no interest."""
+        return self.open and not (self.replied or self.taken_by or self.stopped)
+
+
+_FOLLOWED = ("room_id, number, root_event_id, card_event_id, poster, tags, considered, urgent, "
+             "round, due, stopped, open, replied, taken_by")
+
+
+def _ids(text: str) -> tuple[str, ...]:
+    return tuple(s for s in text.split(",") if s)
+
+
+def _followed(row: Any) -> Followed:
+    return Followed(row["room_id"], int(row["number"]), row["root_event_id"],
+                    row["card_event_id"], row["poster"], _ids(row["tags"]),
+                    _ids(row["considered"]), bool(row["urgent"]), int(row["round"]), row["due"],
+                    bool(row["stopped"]), bool(row["open"]), bool(row["replied"]),
+                    row["taken_by"])
 
 
 def _prefs(user_id: str, row: Any) -> Prefs:
@@ -223,39 +317,54 @@ class VolunteerStore:
             "INSERT OR IGNORE INTO volunteer_page_events (event_id, room_id, number) "
             "VALUES (?, ?, ?)", (event_id, room_id, number))
 
-    async def case_of_event(self, room_id: str, event_id: str) -> int | None:
-        """The case whose paging message or card `event_id` is (reactions on them count)."""
-        number = await self.db.fetchval(
-            "SELECT number FROM volunteer_page_events WHERE room_id = ? AND event_id = ?",
-            (room_id, event_id))
-        if number is None:
-            number = await self.db.fetchval(
-                "SELECT number FROM cases WHERE room_id = ? AND card_event_id = ?",
-                (room_id, event_id))
-        return None if number is None else int(number)
-
-    # ---- paging state of a case ------------------------------------------------------------
-    async def state(self, room_id: str, number: int) -> PagingState | None:
-        row = await self.db.fetchone(
-            "SELECT specialties, urgent, round, due, stopped FROM volunteer_cases "
-            "WHERE room_id = ? AND number = ?", (room_id, number))
-        if row is None:
-            return None
-        return PagingState(tuple(s for s in row["specialties"].split(",") if s),
-                           bool(row["urgent"]), int(row["round"]), row["due"],
-                           bool(row["stopped"]))
-
-    async def start_case(self, room_id: str, number: int, specialties: Sequence[str],
-                         urgent: bool, round_: int = 1) -> None:
+    # ---- the cases followed ----------------------------------------------------------------
+    async def follow(self, case: Case, considered: Sequence[str], urgent: bool,
+                     round_: int = 1) -> None:
+        """Start following a new case (a replay keeps the row already there)."""
         await self.db.execute(
-            "INSERT OR IGNORE INTO volunteer_cases (room_id, number, specialties, urgent, round) "
-            "VALUES (?, ?, ?, ?, ?)", (room_id, number, ",".join(specialties), int(urgent),
-                                       round_))
+            "INSERT OR IGNORE INTO volunteer_cases (room_id, number, root_event_id, "
+            "card_event_id, poster, tags, considered, urgent, round, open, replied, taken_by) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            (case.room_id, case.number, case.root_event_id, case.card_event_id, case.poster,
+             ",".join(case.specialties), ",".join(considered), int(urgent), round_,
+             int(case.is_open), int(case.replies > 0)))
+
+    async def track(self, case: Case) -> Followed | None:
+        """Keep what a `CaseChanged` says (tags, open, answered, card); the case as followed
+        now, None when it is not followed."""
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE volunteer_cases SET tags = ?, open = ?, replied = ?, "
+                "card_event_id = COALESCE(?, card_event_id) WHERE room_id = ? AND number = ?",
+                (",".join(case.specialties), int(case.is_open), int(case.replies > 0),
+                 case.card_event_id, case.room_id, case.number))
+            return await self.get(case.room_id, case.number)
+
+    async def get(self, room_id: str, number: int) -> Followed | None:
+        row = await self.db.fetchone(
+            f"SELECT {_FOLLOWED} FROM volunteer_cases WHERE room_id = ? AND number = ?",
+            (room_id, number))
+        return None if row is None else _followed(row)
+
+    async def by_root(self, room_id: str, root_event_id: str) -> Followed | None:
+        row = await self.db.fetchone(
+            f"SELECT {_FOLLOWED} FROM volunteer_cases WHERE room_id = ? AND root_event_id = ?",
+            (room_id, root_event_id))
+        return None if row is None else _followed(row)
+
+    async def by_event(self, room_id: str, event_id: str) -> Followed | None:
+        """The case whose root, card or page message `event_id` is (reactions on them)."""
+        row = await self.db.fetchone(
+            f"SELECT {_FOLLOWED} FROM volunteer_cases WHERE room_id = ?1 AND "
+            "(root_event_id = ?2 OR card_event_id = ?2 OR number = (SELECT number FROM "
+            "volunteer_page_events WHERE room_id = ?1 AND event_id = ?2))", (room_id, event_id))
+        return None if row is None else _followed(row)
 
     async def update_case(self, room_id: str, number: int, **changes: Any) -> None:
-        """Change columns of `volunteer_cases` (specialties, round, due, stopped)."""
-        if "specialties" in changes:
-            changes["specialties"] = ",".join(changes["specialties"])
+        """Change columns of `volunteer_cases` (considered, round, due, stopped, open,
+        taken_by)."""
+        if "considered" in changes:
+            changes["considered"] = ",".join(changes["considered"])
         sets = ", ".join(f"{k} = ?" for k in changes)
         await self.db.execute(
             f"UPDATE volunteer_cases SET {sets} WHERE room_id = ? AND number = ?",
@@ -266,10 +375,12 @@ class VolunteerStore:
             "SELECT MAX(round) FROM volunteer_pages WHERE room_id = ? AND number = ?",
             (room_id, number), 1))
 
-    async def all_pages(self) -> list[tuple[str, int, str]]:
-        rows = await self.db.fetchall(
-            "SELECT room_id, number, user_id FROM volunteer_pages ORDER BY round, user_id")
-        return [(r["room_id"], int(r["number"]), r["user_id"]) for r in rows]
+    async def add_reply(self, event_id: str, room_id: str, number: int, user_id: str,
+                        at: float) -> None:
+        """A reply in a case's thread by someone other than its poster (for the stats)."""
+        await self.db.execute(
+            "INSERT OR IGNORE INTO volunteer_replies (event_id, room_id, number, user_id, at) "
+            "VALUES (?, ?, ?, ?, ?)", (event_id, room_id, number, user_id, at))
 
     async def stats(self, room_id: str) -> list[tuple[str, int, int, list[float]]]:
         """Per volunteer or paged user of the room: pages received, replies written in others'
@@ -279,17 +390,16 @@ class VolunteerStore:
             "SELECT u.user_id, "
             " (SELECT COUNT(*) FROM volunteer_pages p WHERE p.room_id = ?1 "
             "  AND p.user_id = u.user_id) AS pages, "
-            " (SELECT COUNT(*) FROM case_replies r JOIN cases c "
-            "  ON c.room_id = r.room_id AND c.number = r.number "
-            "  WHERE r.room_id = ?1 AND r.sender = u.user_id AND c.poster != r.sender) AS replies "
+            " (SELECT COUNT(*) FROM volunteer_replies r WHERE r.room_id = ?1 "
+            "  AND r.user_id = u.user_id) AS replies "
             "FROM (SELECT user_id FROM volunteers WHERE room_id = ?1 "
             "      UNION SELECT user_id FROM volunteer_pages WHERE room_id = ?1) u "
             "ORDER BY u.user_id", (room_id,))
         delays: dict[str, list[float]] = {}
         for row in await self.db.fetchall(
                 "SELECT p.user_id, MIN(r.at) - p.at AS delay FROM volunteer_pages p "
-                "JOIN case_replies r ON r.room_id = p.room_id AND r.number = p.number "
-                "AND r.sender = p.user_id AND r.at >= p.at "
+                "JOIN volunteer_replies r ON r.room_id = p.room_id AND r.number = p.number "
+                "AND r.user_id = p.user_id AND r.at >= p.at "
                 "WHERE p.room_id = ? GROUP BY p.user_id, p.number", (room_id,)):
             delays.setdefault(row["user_id"], []).append(float(row["delay"]))
         return [(r["user_id"], int(r["pages"]), int(r["replies"]),

@@ -2,11 +2,11 @@
 
 STRINGS = {
     "arg.vol_specialty": {"fr": "spécialité", "en": "specialty"},
-    "arg.vol_which": {"fr": "spécialité|stats", "en": "specialty|stats"},
-    "arg.vol_away": {"fr": "durée|date", "en": "duration|date"},
-    "arg.vol_hours": {"fr": "HH:MM-HH:MM|off", "en": "HH:MM-HH:MM|off"},
-    "arg.vol_switch": {"fr": "on|off", "en": "on|off"},
-    "arg.vol_tz": {"fr": "fuseau", "en": "timezone"},
+    "arg.which": {"fr": "spécialité|stats", "en": "specialty|stats"},
+    "arg.until": {"fr": "durée|date", "en": "duration|date"},
+    "arg.hours": {"fr": "HH:MM-HH:MM|off", "en": "HH:MM-HH:MM|off"},
+    "arg.switch": {"fr": "on|off", "en": "on|off"},
+    "arg.tz": {"fr": "fuseau", "en": "timezone"},
     "volunteers.volunteer.summary": {
         "fr": "Vous propose comme bénévole pour être sollicité sur les nouveaux cas de ces "
               "spécialités.",
@@ -47,7 +47,7 @@ STRINGS = {
         "en": "Only members of the room can volunteer.",
     },
     "volunteers.unknown_specialty": {
-        "fr": "Spécialité inconnue : {names}.", "en": "Unknown specialty: {names}.",
+        "fr": "Spécialité inconnue : {names}", "en": "Unknown specialty: {names}",
     },
     "volunteers.added": {
         "fr": "Vous êtes bénévole ici pour : {names}. Vous serez mentionné dans le fil des "
@@ -74,6 +74,9 @@ STRINGS = {
         "en": ": {pages} pages, {replies} replies, median reply time {median}",
     },
     "volunteers.stats.na": {"fr": "—", "en": "—"},
+    "volunteers.unit.min": {"fr": "{n} min", "en": "{n} min"},
+    "volunteers.unit.h": {"fr": "{n} h", "en": "{n} h"},
+    "volunteers.unit.d": {"fr": "{n} j", "en": "{n} d"},
     "volunteers.away": {"fr": "Absent : plus de sollicitation jusqu’à {prefix}back.",
                         "en": "Away: no more pages until {prefix}back."},
     "volunteers.away_for": {"fr": "Absent pour {duration} : plus de sollicitation d’ici là.",
@@ -100,13 +103,13 @@ STRINGS = {
     "volunteers.quiet.off": {"fr": "Heures calmes désactivées.",
                              "en": "Quiet hours turned off."},
     "volunteers.quiet.bad": {
-        "fr": "« {value} » n’est pas une plage horaire (ex. 22:00-07:00).",
-        "en": "“{value}” is not a time range (e.g. 22:00-07:00).",
+        "fr": "« {value} » n’est pas une plage horaire (ex. 22:00-07:00)",
+        "en": "“{value}” is not a time range (e.g. 22:00-07:00)",
     },
     "volunteers.tz.set": {"fr": "Fuseau horaire : {tz}.", "en": "Timezone: {tz}."},
     "volunteers.tz.bad": {
-        "fr": "« {value} » n’est pas un fuseau horaire (ex. Europe/Paris, America/Martinique).",
-        "en": "“{value}” is not a timezone (e.g. Europe/Paris, America/Martinique).",
+        "fr": "« {value} » n’est pas un fuseau horaire (ex. Europe/Paris, America/Martinique)",
+        "en": "“{value}” is not a timezone (e.g. Europe/Paris, America/Martinique)",
     },
     "volunteers.urgent.on": {
         "fr": "Vous pourrez être sollicité pour les cas #{word} même pendant vos heures calmes.",
