@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -19,7 +20,9 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +88,13 @@ def _overrides(base: Path, port: int) -> dict[str, Any]:
 class LocalSynapse:
     """One Synapse process in a temporary directory, removed on stop."""
 
-    def __init__(self, base_dir: Path | None = None, port: int | None = None) -> None:
+    def __init__(self, base_dir: Path | None = None, port: int | None = None,
+                 limits: Mapping[str, Any] | None = None) -> None:
+        """`limits` replaces some of the open rate limits (e.g. `{"rc_message":
+        {"per_second": 1, "burst_count": 3}}`), for tests of a homeserver that answers 429."""
         self._own_dir = base_dir is None
+        self.limits = dict(limits or {})
+        self._admin_token: str | None = None
         self.base = Path(base_dir or tempfile.mkdtemp(prefix="casebot-synapse-"))
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -113,17 +121,23 @@ class LocalSynapse:
         )
         data = yaml.safe_load(config.read_text())
         data.update(_overrides(self.base, self.port))
+        data.update(self.limits)
         self._secret = str(data["registration_shared_secret"])
         config.write_text(yaml.safe_dump(data))
         log_config = Path(str(data["log_config"]))
         log_config.write_text(
             log_config.read_text().replace("level: INFO", "level: WARNING")
         )
+        self._launch(timeout)
+
+    def _launch(self, timeout: float) -> None:
+        """Run Synapse on the generated configuration and wait until it answers."""
+        config = self.base / "homeserver.yaml"
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(config)],
             cwd=self.base,
             stdout=subprocess.DEVNULL,
-            stderr=open(self.base / "stderr.log", "wb"),  # noqa: SIM115 - owned by the child
+            stderr=open(self.base / "stderr.log", "ab"),  # noqa: SIM115 - owned by the child
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -141,6 +155,28 @@ class LocalSynapse:
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"Synapse did not answer within {timeout:.0f} s")
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def halt(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the Synapse process but keep its directory, port and data (see `resume`).
+
+        For fault tests: clients see connection errors until `resume()`."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.killpg(self._proc.pid, sig)
+            try:
+                self._proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+                self._proc.wait()
+        self._proc = None
+
+    def resume(self, timeout: float = 90.0) -> None:
+        """Start Synapse again after `halt()`, same port, configuration and data."""
+        if not self.running:
+            self._launch(timeout)
 
     def stop(self) -> None:
         """Stop Synapse and remove its directory if this object created it."""
@@ -178,6 +214,23 @@ class LocalSynapse:
         body = {"nonce": nonce, "username": localpart, "password": password,
                 "admin": admin, "mac": mac}
         return str(self._request("POST", "/_synapse/admin/v1/register", body)["user_id"])
+
+    def admin_token(self) -> str:
+        """An access token of a server admin (registered on first use)."""
+        if self._admin_token is None:
+            password = secrets.token_hex(12)
+            user_id = self.register(f"admin{secrets.token_hex(4)}", password, admin=True)
+            resp = self._request("POST", "/_matrix/client/v3/login", {
+                "type": "m.login.password", "password": password,
+                "identifier": {"type": "m.id.user", "user": user_id}})
+            self._admin_token = str(resp["access_token"])
+        return self._admin_token
+
+    def exempt_from_rate_limits(self, user_id: str) -> None:
+        """No message rate limit for `user_id` (Synapse's per-user override, admin API)."""
+        self._request("POST", f"/_synapse/admin/v1/users/{urllib.parse.quote(user_id)}"
+                      "/override_ratelimit", {"messages_per_second": 0, "burst_count": 0},
+                      token=self.admin_token())
 
     def __enter__(self) -> LocalSynapse:
         self.start()

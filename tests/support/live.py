@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import os
 import signal
@@ -139,6 +140,15 @@ class Live:
                 await client.close()
 
 
+def survive_outages(client: UserClient, max_wait: float = 2.0) -> None:
+    """Let a physician's client ride out a homeserver restart: nio retries connection
+    errors forever (at most `max_wait` s apart) instead of raising after four, which would
+    end its sync loop and make its sends fail."""
+    assert client.client is not None
+    client.client.config = dataclasses.replace(client.client.config, max_timeouts=None,
+                                               max_timeout_retry_wait_time=max_wait)
+
+
 def bot_process(config_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
     """`casebot run` as a separate process (for restarts and kill -9)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -165,4 +175,4 @@ async def live_session(hs: LocalSynapse, tmp: Path) -> AsyncIterator[Live]:
 
 
 __all__ = ["PASSWORD", "BotHandle", "Live", "bot_process", "live_session",
-           "stop_process", "unique"]
+           "stop_process", "survive_outages", "unique"]
