@@ -294,3 +294,50 @@ async def test_store_cache_matches_the_database(h: Harness) -> None:
     store._cache.clear()
     assert cached == await store.get(ROOM, 1)
     assert (cached.replies, cached.first_reply_by, cached.status) == (2, DOC, "resolved")
+
+
+async def test_typed_arguments_name_the_case_and_the_specialties(h: Harness) -> None:
+    await h.say(POSTER, CASE)
+    await h.say(POSTER, "!tag 1 #cardio rhumato")
+    assert h.last().body == "Cas #1 : Cardiologie, Rhumatologie."
+    await h.say(POSTER, "!tag 1 cardio 2")
+    assert "Spécialité inconnue : 2" in h.last().body
+    await h.say(POSTER, "!tag 9 cardio")
+    assert h.last().body == "Aucun cas n°9 dans ce salon."
+    await h.say(POSTER, "!tag cardio")
+    assert h.last().body.startswith("Dans le fil d’un cas, ou avec son numéro : !tag <n°>")
+    await h.say(POSTER, "!reopen 1")
+    assert "déjà ouvert" in h.last().body
+
+
+async def test_cases_filter_words_in_either_language(h: Harness) -> None:
+    await h.say(POSTER, CASE)
+    await h.say(DOC, "!case #cardio palpitations")
+    for words in ("moi", "mine", '"mes cas"', "#MINE"):
+        await h.say(DOC, f"!cases {words}")
+        assert "#2 · Cardiologie" in h.last().body and "#1" not in h.last().body, words
+    await h.say(DOC, "!cases banane")
+    assert h.last().body == "Spécialité inconnue : banane. Voir !specialties."
+
+
+async def test_usage_lines_are_generated_from_the_arguments(h: Harness) -> None:
+    for name, usage in (("resolve", "!resolve [n°] [résumé]"), ("reopen", "!reopen [n°]"),
+                        ("tag", "!tag [n°] <spécialité>…"), ("cases", "!cases [spécialité|mine]"),
+                        ("case", "!case [texte]"), ("stats", "!stats [jours]")):
+        await h.say(POSTER, f"!help {name}")
+        assert h.last().body.splitlines()[0] == usage
+
+
+async def test_case_number_in_a_thread_shows_that_case(h: Harness) -> None:
+    root = await h.say(POSTER, CASE)
+    await h.say(DOC, "!case #cardio palpitations")
+    await h.say(DOC, "!case 2", thread_root=root)
+    assert h.last().body.startswith("Cas #2 · Cardiologie · ouvert")
+
+
+async def test_another_bots_notice_is_no_answer(h: Harness) -> None:
+    root = await h.say(POSTER, CASE)
+    await h.say("@otherbot:test", "rappel automatique", thread_root=root, msgtype="m.notice")
+    assert (await rows(h))[0]["replies"] == 0
+    assert await h.advance(4 * 3600 + 1) == 1
+    assert "pas encore de réponse" in h.last().body

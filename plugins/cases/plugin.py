@@ -247,22 +247,23 @@ class Cases(Plugin):
     # ---- the thread --------------------------------------------------------------------------
     @on(Message)
     async def track_reply(self, ctx: Context, event: Message) -> None:
-        """Record a message of a case's thread (an answer when neither the poster's nor a
-        command), then publish `CaseReplied` (not for notices), and `CaseChanged` when it
-        is the first answer."""
+        """Record a message of a case's thread (an answer when it is neither the poster's,
+        nor a command, nor a notice: another bot's output), then publish `CaseReplied` (not
+        for notices), and `CaseChanged` when it counted as an answer."""
         if not event.thread_root:
             return
         case = await self.store.by_root(event.room_id, event.thread_root)
         if case is None:
             return
+        notice = event.msgtype == "m.notice"
         is_command = split_command(event.body, ctx.prefixes) is not None
-        counts = event.sender != case.poster and not is_command
+        counts = event.sender != case.poster and not is_command and not notice
         before = case
         case = await self.store.add_reply(case, event.event_id, event.sender,
                                           event.timestamp / 1000, counts)
         if before.replies == 0 and case.replies and case.is_open:
             await self._timers(case)
-        if event.msgtype != "m.notice":
+        if not notice:
             await ctx.publish(CaseReplied(case, event))
         if case.replies != before.replies:
             await ctx.publish(CaseChanged(case, before))
