@@ -299,3 +299,17 @@ async def test_secrecy_settings_by_room(h: Harness) -> None:
     assert h.last().body == "Pas de nom, pas de photo de visage."
     await h.say(MEMBER, "!rules pin")
     assert "seuls les membres de niveau 50" in h.last().body
+
+
+async def test_specialty_argument_names_one_of_the_room(h: Harness) -> None:
+    for command in ("!specialty remove banane", '!specialty rename banane "Fruit"',
+                    "!specialty keywords banane"):
+        await h.say(ADMIN, command)
+        assert h.last().body == ("Spécialité inconnue dans ce salon : « banane ». "
+                                 "Liste : !specialties"), command
+    await h.say(MEMBER, "!specialty keywords #Dermato")  # listing: everyone, alias or id
+    assert h.last().body.startswith("Mots-clés de #dermato : ")
+    await h.say(MEMBER, "!specialty keywords dermato add peau")
+    assert "seuls les membres de niveau 50 ou plus" in h.last().body
+    await h.say(ADMIN, "!help specialty remove")
+    assert h.last().body.splitlines()[0] == "!specialty remove <id>"
