@@ -166,7 +166,7 @@ class Commands:
         tz = zone(await self._tz(ctx.event.sender, ctx.room_id))
         today = datetime.fromtimestamp(self.bot.now(), tz).date()
         day = parse_date(text, today)
-        usage = ctx.t("usage", usage=f"{ctx.prefix}away [{ctx.t('arg.until')}]")
+        usage = ctx.t("usage", usage=f"{ctx.prefix}away [{ctx.t('volunteers.arg.until')}]")
         if day is None:
             raise Refusal(Rich.of(ctx.t("volunteers.away.bad", value=text) + ".", usage))
         if day > today + timedelta(days=MAX_AWAY_DAYS):

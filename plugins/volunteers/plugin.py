@@ -108,16 +108,16 @@ class Volunteers(Plugin):
         return {sid: [ctx.t("volunteers.count", count=n)] for sid, n in counts.items()}
 
     # ---- commands ------------------------------------------------------------------------------
-    @command("volunteer", "benevole", args=(Many("vol_specialty", item=RoomSpecialty("")),),
+    @command("volunteer", "benevole", args=(Many("specialty", item=RoomSpecialty("specialty")),),
              summary="volunteers.volunteer.summary", checks=(members_only,))
-    async def volunteer(self, ctx: Context, vol_specialty: list[str]) -> None:
-        await self.commands.volunteer(ctx, vol_specialty)
+    async def volunteer(self, ctx: Context, specialty: list[str]) -> None:
+        await self.commands.volunteer(ctx, specialty)
 
     @command("unvolunteer",
-             args=(Many("vol_specialty", optional=True, item=RoomSpecialty("")),),
+             args=(Many("specialty", optional=True, item=RoomSpecialty("specialty")),),
              summary="volunteers.unvolunteer.summary")
-    async def unvolunteer(self, ctx: Context, vol_specialty: list[str]) -> None:
-        await self.commands.unvolunteer(ctx, vol_specialty)
+    async def unvolunteer(self, ctx: Context, specialty: list[str]) -> None:
+        await self.commands.unvolunteer(ctx, specialty)
 
     @command("volunteers", "benevoles", args=(SpecialtyOrStats("which", optional=True),),
              summary="volunteers.volunteers.summary")

@@ -1,12 +1,12 @@
 """What the volunteers feature says, in French and English."""
 
 STRINGS = {
-    "arg.vol_specialty": {"fr": "spécialité", "en": "specialty"},
-    "arg.which": {"fr": "spécialité|stats", "en": "specialty|stats"},
-    "arg.until": {"fr": "durée|date", "en": "duration|date"},
-    "arg.hours": {"fr": "HH:MM-HH:MM|off", "en": "HH:MM-HH:MM|off"},
-    "arg.switch": {"fr": "on|off", "en": "on|off"},
-    "arg.tz": {"fr": "fuseau", "en": "timezone"},
+    "volunteers.arg.specialty": {"fr": "spécialité", "en": "specialty"},
+    "volunteers.arg.which": {"fr": "spécialité|stats", "en": "specialty|stats"},
+    "volunteers.arg.until": {"fr": "durée|date", "en": "duration|date"},
+    "volunteers.arg.hours": {"fr": "HH:MM-HH:MM|off", "en": "HH:MM-HH:MM|off"},
+    "volunteers.arg.switch": {"fr": "on|off", "en": "on|off"},
+    "volunteers.arg.tz": {"fr": "fuseau", "en": "timezone"},
     "volunteers.volunteer.summary": {
         "fr": "Vous propose comme bénévole pour être sollicité sur les nouveaux cas de ces "
               "spécialités.",
