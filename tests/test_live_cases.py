@@ -97,3 +97,30 @@ async def test_check_reaction_resolves_with_or_without_variation_selector(
     edit = await bob.wait_for(card_edit)
     assert edit.content["m.new_content"]["body"].startswith("Cas #1 · Cardiologie · résolu")
     assert answer in edit.content["m.new_content"]["formatted_body"]
+
+
+async def test_the_card_is_the_first_bot_message_of_the_thread_and_the_page_follows(
+        live: Live) -> None:
+    """With a volunteer enlisted, the page is sent on `CaseOpened`, after the card: in the
+    thread, as both the poster's and the volunteer's clients receive it, the card is first."""
+    bot = await live.bot(volunteers={"per_round": 1})
+    alice = await live.physician("alice")
+    bob = await live.physician("bob")
+    room = await live.room_with(alice, bot, others=[bob])
+    ask = await bob.say(room, "!volunteer dermato")
+    await bob.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == ask)
+    root = await alice.say(room, "!case Femme 45 ans, plaques squameuses des coudes, "
+                                 "psoriasis ? #dermato")
+
+    def paged(e: Seen) -> bool:
+        return (e.sender == bot.user_id and e.thread_root == root
+                and bob.user_id in e.mentions)
+
+    for client in (bob, alice):
+        page = await client.wait_for(paged)
+        thread = [e for e in client.seen if e.sender == bot.user_id
+                  and e.thread_root == root and e.type == "m.room.message"]
+        assert thread[0].body.startswith("Cas #1 · Dermatologie · ouvert"), [
+            e.body for e in thread]
+        assert thread[0].mentions == []
+        assert thread.index(page) > 0
