@@ -216,7 +216,7 @@ async def test_rate_limited_homeserver_replies_late_none_lost(
     assert bot.task is not None and not bot.task.done(), "the bot stopped"
 
 
-# ---- (c) the database becomes read-only -----------------------------------------------------
+# ---- (c) the database becomes read-only, the disk full ---------------------------------------
 CASES = [
     "!case Homme 58 ans, toux sèche depuis 3 mois, tabagisme ancien. Scanner ? #pneumo",
     "!case Femme 30 ans, céphalées matinales récentes, examen normal. Imagerie ? #neuro",
@@ -228,7 +228,7 @@ CASES = [
 
 @pytest.fixture
 async def databases(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[dict[Path, Database]]:
-    """Every database the bot opens, by path (to turn the in-process bot's one read-only).
+    """Every database the bot opens, by path (to make the in-process bot's one unwritable).
 
     Closed at the end whatever happened: a bot that died without closing its database
     would leave aiosqlite's thread running and the test process could never exit."""
@@ -244,21 +244,61 @@ async def databases(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[dict[Path,
     yield opened
     for db in opened.values():
         with contextlib.suppress(Exception):
-            await db._conn.execute_fetchall("PRAGMA query_only = OFF")
-        with contextlib.suppress(Exception):
             await asyncio.wait_for(db.close(), timeout=10)
 
 
-async def _query_only(db: Database, on: bool) -> None:
-    """What SQLite says of a read-only database file (SQLITE_READONLY) on every write, for
-    the bot's own connection: chmod cannot do it when the tests run as root."""
-    await db._conn.execute_fetchall(f"PRAGMA query_only = {'ON' if on else 'OFF'}")
+class DatabaseFault:
+    """Writes of the in-process bot's own connection fail as SQLite would make them fail.
+
+    - "read-only": `PRAGMA query_only`, so every write gets SQLITE_READONLY, what SQLite says
+      of a read-only file (chmod cannot do it: the tests may run as root);
+    - "disk full": every INSERT/UPDATE/DELETE raises SQLITE_FULL (SQLite's "database or disk
+      is full"), what a full disk gives; reads keep working, as on a full disk.
+    """
+
+    WORDS = {"read-only": ("read-only", "readonly", "lecture seule"),
+             "disk full": ("disk full", "full", "plein")}
+
+    def __init__(self, kind: str, db: Database) -> None:
+        self.kind = kind
+        self.conn = db._conn
+        self._saved: dict[str, Any] = {}
+
+    async def on(self) -> None:
+        if self.kind == "read-only":
+            await self.conn.execute_fetchall("PRAGMA query_only = ON")
+            return
+        for name in ("execute_fetchall", "executemany"):
+            real = getattr(self.conn, name)
+            self._saved[name] = real
+
+            async def failing(sql: str, *args: Any, _real: Any = real) -> Any:
+                if sql.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE",
+                                                             "REPLACE"):
+                    exc = sqlite3.OperationalError("database or disk is full")
+                    exc.sqlite_errorcode = sqlite3.SQLITE_FULL
+                    exc.sqlite_errorname = "SQLITE_FULL"
+                    raise exc
+                return await _real(sql, *args)
+
+            setattr(self.conn, name, failing)
+
+    async def off(self) -> None:
+        if self.kind == "read-only":
+            await self.conn.execute_fetchall("PRAGMA query_only = OFF")
+        for name, real in self._saved.items():
+            setattr(self.conn, name, real)
+        self._saved.clear()
+
+    def named_in(self, line: str) -> bool:
+        return any(word in line.lower() for word in self.WORDS[self.kind])
 
 
-async def test_read_only_database_one_log_line_no_crash_nothing_lost(
-        live: Live, databases: dict[Path, Database], records: Records) -> None:
-    bot = await open_bot(live, plugins=None)  # every default plugin: cases write the database
-    db = databases[bot.config.data_dir / "casebot.db"]
+@pytest.mark.parametrize("kind", ["read-only", "disk full"])
+async def test_unwritable_database_one_log_line_no_crash_nothing_lost(
+        live: Live, databases: dict[Path, Database], records: Records, kind: str) -> None:
+    bot = await open_bot(live, plugins=["specialties", "cases"])  # cases write the database
+    fault = DatabaseFault(kind, databases[bot.config.data_dir / "casebot.db"])
     alice = await live.physician("alice")
     room = await live.room_with(alice, bot)
     first = await alice.say(room, "!case Femme 52 ans, HTA résistante sous trithérapie. "
@@ -267,7 +307,7 @@ async def test_read_only_database_one_log_line_no_crash_nothing_lost(
                          and e.body.startswith("Cas #1"))
 
     mark = len(records.records)
-    await _query_only(db, True)
+    await fault.on()
     try:
         roots = [await alice.say(room, text) for text in CASES]
         for _ in range(300):  # until the bot has met the fault (it logs it)
@@ -278,11 +318,10 @@ async def test_read_only_database_one_log_line_no_crash_nothing_lost(
         during = records.since(mark)
         assert bot.task is not None and not bot.task.done(), "the bot stopped"
     finally:
-        await _query_only(db, False)
+        await fault.off()
 
-    assert during, "nothing logged while the database was read-only"
-    assert any("read-only" in line.lower() or "readonly" in line.lower()
-               or "lecture seule" in line.lower() for line in during), during
+    assert during, f"nothing logged while the database was {kind}"
+    assert any(fault.named_in(line) for line in during), during
     assert not [line for line in during if "failed (ref" in line], \
         f"handlers failed instead of waiting: {during[:3]}"
     assert len(during) <= 2, f"{len(during)} log lines in 8 s: {during[:5]}"
