@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.config import Config, Invalid, as_dict, parse_setting
 from bot.content import Bold, Rich, fill
-from bot.i18n import Strings
+from bot.i18n import Strings, echo
 from bot.plugin import Context, Plugin
 from bot.router import Arg, CommandSpec, Rest
 from bot.storage import Database, Migration
@@ -195,7 +195,7 @@ class Settings:
     async def _spec(self, ctx: Context, key: str) -> SettingSpec | None:
         spec = self.find(key)
         if spec is None:
-            await ctx.reply(Rich.of(ctx.t("config.unknown", key=key), ctx.t(
+            await ctx.reply(Rich.of(ctx.t("config.unknown", key=echo(key)), ctx.t(
                 "config.keys", keys=", ".join(s.key for s in self.specs))))
         return spec
 
