@@ -52,7 +52,7 @@ from bot.matrix.recovery import (
     key_description,
     new_backup_key,
 )
-from bot.matrix.transport import TransportError, _client_config
+from bot.matrix.session import TransportError, client_config
 
 log = logging.getLogger(__name__)
 PICKLE_KEY = "physician-test-key"
@@ -112,7 +112,7 @@ class UserClient:
     async def start(self) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.client = AsyncClient(self.homeserver, self.user_id, store_path=str(self.store_dir),
-                                  config=_client_config(PICKLE_KEY))
+                                  config=client_config(PICKLE_KEY))
         resp = await self.client.login(self.password, device_name="physician")
         if not isinstance(resp, LoginResponse):
             raise TransportError(f"login failed for {self.user_id}: {resp}")

@@ -27,13 +27,10 @@ from bot.matrix.session import (
     HomeserverUnavailable,
     Session,
     TransportError,
-    client_config,
     secure_tree,
     write_private,
 )
 from bot.matrix.sync import SYNC_FILTER, Sink, SyncLoop
-
-_client_config = client_config  # the name `bot.matrix.physician` imports
 
 __all__ = [
     "INSECURE_DEV_PICKLE_KEY",
@@ -44,7 +41,6 @@ __all__ = [
     "MatrixTransport",
     "Sink",
     "TransportError",
-    "_client_config",
     "secure_tree",
     "write_private",
 ]
