@@ -90,9 +90,22 @@ async def test_redaction_by_a_moderator_withdraws(h: Harness) -> None:
     assert await status(h) == "withdrawn"
 
 
-async def test_the_bots_own_redaction_of_a_case_root_withdraws_it(h: Harness) -> None:
+async def test_redact_mode_leaves_no_case_behind_the_deleted_post(h: Harness) -> None:
     await h.app.set_room_setting(ROOM, "secrecy.mode", "redact")
-    root = await h.say(POSTER, "!case homme 40 ans, contact jean.martin@gmail.com, douleur")
+    await h.say(V1, "!volunteer dermato")
+    root = await h.say(POSTER, "!case F 40 ans, contact jean.martin@gmail.com, #dermato")
+    assert h.transport.redacted == [root]
+    [notice] = h.in_thread(root)  # no card, no reminder, no page: there is no case
+    assert "j’ai masqué votre message" in notice.body and notice.mentions == [POSTER]
+    await h.redact(BOT, root)  # the homeserver echoes the bot's own redaction
+    assert await status(h) is None
+    assert internal_errors(h) == []
+
+
+async def test_the_bots_own_redaction_of_a_case_root_withdraws_it(h: Harness) -> None:
+    root = await h.say(POSTER, CLEAN)
+    await h.app.set_room_setting(ROOM, "secrecy.mode", "redact")
+    await h.edit(POSTER, root, "!case homme 40 ans, contact jean.martin@gmail.com, douleur")
     assert h.transport.redacted == [root]
     await h.redact(BOT, root)  # the homeserver echoes the bot's own redaction
     assert await status(h) == "withdrawn"

@@ -8,7 +8,8 @@ import pytest
 
 from bot.testing import BOT, Harness
 from plugins.cases import Cases
-from plugins.secrecy.plugin import Secrecy, photo_metadata
+from plugins.secrecy.photo import photo_metadata
+from plugins.secrecy.plugin import Secrecy
 from plugins.specialties import Specialties
 
 POSTER = "@alice:test"
@@ -182,6 +183,7 @@ async def test_redact_mode_removes_valid_nir_at_once() -> None:
         last = h.last()
         assert "masqué" in last.body and "NIR" in last.body and NIR not in last.body
         assert POSTER in last.mentions
+        assert await cases(h) == [] and h.in_thread(root) == [last]
 
 
 async def test_redact_mode_room_setting_keeps_low_confidence_as_warning(h: Harness) -> None:

@@ -1,10 +1,13 @@
 """What the secrecy feature says, in French and English. Never a found value: kinds only."""
 
 STRINGS = {
-    "arg.action": {"fr": "pin", "en": "pin"},
     "secrecy.rules.summary": {
-        "fr": "Affiche les règles d’anonymisation ; « pin » les épingle (modérateurs).",
-        "en": "Shows the anonymization rules; “pin” pins them (moderators).",
+        "fr": "Affiche les règles d’anonymisation.",
+        "en": "Shows the anonymization rules.",
+    },
+    "secrecy.rules.pin.summary": {
+        "fr": "Épingle les règles dans le salon (modérateurs).",
+        "en": "Pins the rules in the room (moderators).",
     },
     "secrecy.redact.summary": {
         "fr": "Dans le fil d’un cas : masque votre dernier message signalé.",
