@@ -347,6 +347,29 @@ async def test_unwritable_database_one_log_line_no_crash_nothing_lost(
     assert set(roots) <= handled
 
 
+async def test_stop_while_database_unwritable_still_closes_it(
+        live: Live, databases: dict[Path, Database]) -> None:
+    """SIGTERM on a bad day: the bot stops cleanly and closes its database, or aiosqlite's
+    (non-daemon) thread would keep `casebot run` from ever exiting."""
+    bot = await open_bot(live, plugins=["specialties", "cases"])
+    db = databases[bot.config.data_dir / "casebot.db"]
+    alice = await live.physician("alice")
+    room = await live.room_with(alice, bot)
+    root = await alice.say(room, "!help")
+    await all_answered(alice, bot, [root])
+    fault = DatabaseFault("read-only", db)
+    await fault.on()
+    try:
+        await alice.say(room, "!help")  # a batch in hand, its token not yet written
+        await asyncio.sleep(2)
+        await bot.stop()  # raises if the shutdown failed
+    finally:
+        with contextlib.suppress(Exception):
+            await fault.off()
+    thread = db._conn._thread
+    assert thread is None or not thread.is_alive(), "the database was left open"
+
+
 # ---- (d) 150 messages while the bot is away -------------------------------------------------
 async def test_catch_up_beyond_one_sync_timeline_answers_every_command(live: Live) -> None:
     bot = await open_bot(live)
