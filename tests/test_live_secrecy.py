@@ -19,6 +19,9 @@ async def test_identifying_case_is_warned_without_echo(live: Live) -> None:
     for value in ("Dupont", "06 12", "34 56"):
         assert value not in warning.body and value not in warning.content["formatted_body"]
     assert alice.user_id in warning.mentions
+    thread = [e.body for e in alice.seen if e.sender == bot.user_id and e.thread_root == root]
+    assert thread[0].startswith("Cas #1 ") and "premier cas" in thread[1]
+    assert thread[2] == warning.body  # card, first-case reminder, then the warning
 
     photo = await alice.send_image(room, jpeg(gps=True), thread_root=root)
     gps = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root
@@ -46,3 +49,13 @@ async def test_redact_mode_removes_valid_nir(live: Live) -> None:
     root = await alice.say(room, f"!case H 40 ans, NIR {nir}, lombalgie depuis 3 semaines")
     await alice.wait_for(lambda e: e.type == "m.room.redaction" and e.sender == bot.user_id
                          and e.content.get("redacts") == root, timeout=30)
+    notice = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root)
+    assert "j’ai masqué votre message" in notice.body and nir not in notice.body
+    assert alice.user_id in notice.mentions
+    # No case was left open behind the deleted post: the next case is #1, and the deleted
+    # post's thread holds the notice alone.
+    again = await alice.say(room, "!case H 40 ans, lombalgie depuis 3 semaines")
+    card = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == again)
+    assert card.body.startswith("Cas #1 ")
+    assert [e.event_id for e in alice.seen
+            if e.sender == bot.user_id and e.thread_root == root] == [notice.event_id]
