@@ -22,11 +22,11 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from bot.content import Part, Rich, fill
 from bot.events import Attachment, DownloadFailed, Message, Redaction, RoomInfo
-from bot.plugin import Context, Plugin, Refusal, command, on
+from bot.plugin import BotAPI, Context, Plugin, Refusal, command, on
 from bot.router import split_command
 from bot.storage import Migration
 from plugins.cases.events import (
@@ -157,7 +157,7 @@ class Secrecy(Plugin):
     migrations = MIGRATIONS
     room_settings = ("mode", "rules_text")
 
-    def __init__(self, bot: Any, config: SecrecyConfig) -> None:
+    def __init__(self, bot: BotAPI, config: SecrecyConfig) -> None:
         super().__init__(bot, config)
         self._flags: OrderedDict[str, _Flag] = OrderedDict()
         self._cases: OrderedDict[tuple[str, str], None] = OrderedDict()
