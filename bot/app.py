@@ -260,9 +260,6 @@ class App:
     def is_bot_admin(self, user_id: str) -> bool:
         return any(fnmatch.fnmatchcase(user_id, pattern) for pattern in self.config.admins)
 
-    def plugin(self, name: str) -> Plugin | None:
-        return self.plugins.get(name)
-
     async def send(self, room_id: str, body: dict[str, Any], txn_key: str,
                    event_type: str = "m.room.message") -> str:
         return await self.transport.send(room_id, event_type, body, stable_id(txn_key))
