@@ -460,6 +460,7 @@ class App:
 
     async def _run(self, ctx: Context, spec: CommandSpec, text: str) -> None:
         """Admin check, arguments (a usage line when they do not parse), checks, handler."""
+        ctx.plugin = self.plugins.get(spec.owner)
         if spec.admin:
             ctx.check_admin()
         try:

@@ -101,6 +101,9 @@ class Context:
         self.thread_root = thread_root
         self.latest = latest
         self._counter = itertools.count(1)
+        self.plugin: Plugin | None = None
+        """The plugin whose command is running (set by the App before its arguments are
+        converted): what a converter or a check declared with the command reaches."""
 
     def in_thread_of(self, root: str) -> Context:
         """The same context answering in the thread on `root`.
@@ -111,6 +114,7 @@ class Context:
             return self
         other = Context(self.bot, self.room_id, self.source, thread_root=root)
         other._counter = self._counter
+        other.plugin = self.plugin
         return other
 
     @classmethod

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from weakref import WeakValueDictionary
 
 from bot.config import Duration, bounded
 from bot.content import Bold, Link, Part, Rich, emoji_key, fill, permalink
@@ -74,11 +73,6 @@ def redaction_applies(room: RoomInfo, redaction: Redaction, author: str) -> bool
             or room.power_level(redaction.sender) >= room.power_redact)
 
 
-_SERVING: WeakValueDictionary[int, Cases] = WeakValueDictionary()
-"""The Cases plugin of each bot (by the bot's id), for the checks below: a check is a plain
-function declared with the command, so it reaches its plugin here (held weakly)."""
-
-
 def number_in(values: dict[str, Any]) -> int | None:
     """The case number a command's parsed arguments name (None: the thread's case)."""
     if "number" in values:
@@ -91,7 +85,8 @@ def poster_or_moderator(command: str) -> Check:
     """A check: the case the command is about exists, and the sender posted it or has the
     room's `resolve_power_level` (a moderator). `command` names its numbered usage line."""
     async def check(ctx: Context, values: dict[str, Any]) -> None:
-        cases = _SERVING[id(ctx.bot)]
+        cases = ctx.plugin
+        assert isinstance(cases, Cases), "declared on the cases plugin's commands"
         case = await cases.case_for(ctx, number_in(values), command)
         level = cases.config_for(ctx.room_id).resolve_power_level
         if ctx.event.sender != case.poster and not ctx.may(level):
@@ -112,7 +107,6 @@ class Cases(Plugin):
     def __init__(self, bot: Any, config: CasesConfig) -> None:
         super().__init__(bot, config)
         self.store = CaseStore(bot.db)
-        _SERVING[id(bot)] = self
 
     # ---- specialties -------------------------------------------------------------------------
     def specialties(self, room_id: str) -> tuple[Specialty, ...]:

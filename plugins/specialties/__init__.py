@@ -1,10 +1,9 @@
 """Specialty catalogue, case tagger, and the feature that gives each room its specialties."""
 
-from .args import SpecialtyArg, find_specialty, room_specialties
 from .catalog import Specialty, load_defaults, match_specialties, normalize
 from .classify import Tag, classify
 from .events import SpecialtyFigures, SpecialtyRemoved
-from .plugin import Specialties
+from .plugin import Specialties, SpecialtyArg, find_specialty, room_specialties
 
 PLUGIN = Specialties
 

@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.content import Bold, Part, Rich, fill
+from bot.i18n import echo
 from bot.plugin import Context, Plugin, Refusal, command
 from bot.router import Arg, Choice, Many
-from plugins.specialties.args import SpecialtyArg, serve
 from plugins.specialties.catalog import (
     Specialty,
     hashtag_key,
     is_hashtag_body,
     is_valid_id,
     load_defaults,
+    match_specialties,
     normalize,
     specialties_from_data,
 )
@@ -39,6 +40,41 @@ from plugins.specialties.strings import STRINGS
 
 MAX_NAME = 60
 MAX_KEYWORD = 60
+
+
+# ---- the specialty argument ----------------------------------------------------------------
+# Converters get the command's context, whose `plugin` is the plugin running the command: this
+# one, or one that requires it (cases, volunteers). The room's set is kept in memory here.
+
+def room_specialties(ctx: Context) -> tuple[Specialty, ...]:
+    """The specialties of the context's room (the set its cases are tagged with)."""
+    owner = ctx.plugin
+    assert owner is not None, "a specialty argument belongs to a plugin's command"
+    source = owner if isinstance(owner, Specialties) else owner.required(Specialties)
+    return source.for_room(ctx.room_id)
+
+
+def find_specialty(ctx: Context, word: str) -> Specialty | None:
+    """The room's specialty `word` names (id or alias, `#`, case and accents optional)."""
+    found, _ = match_specialties([word], room_specialties(ctx))
+    return next((s for s in room_specialties(ctx) if s.id == found[0]), None) if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialtyArg(Arg):
+    """One word naming a specialty of the room, converted to its `Specialty`.
+
+    A word naming none refuses the command with the string `unknown` (given `name`, the
+    word, and `prefix`), which points to `!specialties` rather than to a usage line.
+    """
+
+    unknown: str = "specialties.unknown"
+
+    def convert(self, raw: str, ctx: Context) -> Specialty:
+        found = find_specialty(ctx, raw)
+        if found is None:
+            raise Refusal(ctx.t(self.unknown, name=echo(raw), prefix=ctx.prefix))
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +97,6 @@ class Specialties(Plugin):
         self.defaults, self._configured = self._sets(config)
         self.store = RoomSpecialtyStore(bot.db)
         self._cache: dict[tuple[str, str | None], RoomSet] = {}
-        serve(bot, self)
 
     @staticmethod
     def _sets(config: SpecialtiesConfig

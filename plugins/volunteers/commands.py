@@ -18,8 +18,7 @@ from bot.plugin import BotAPI, Context, Refusal
 from bot.router import Arg, BadArguments
 from bot.text import fold
 from plugins.cases.events import CardStale
-from plugins.specialties import Specialties
-from plugins.specialties.args import find_specialty
+from plugins.specialties import Specialties, find_specialty
 from plugins.volunteers.availability import (
     MAX_AWAY_DAYS,
     MAX_AWAY_YEARS,
