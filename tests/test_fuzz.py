@@ -450,7 +450,10 @@ class _Errors(logging.Handler):
         self.records.append(record.getMessage())
 
 
-async def _run_lines(steps: list[tuple[str, str, bool]]) -> tuple[Harness, list[str]]:
+async def _run_lines(steps: list[tuple[str, str, bool]]
+                     ) -> tuple[Harness, list[str], list[int]]:
+    """Run the lines (after a case is opened, in its thread or not); return the harness, the
+    errors logged and how many messages the bot sent for each line."""
     config = Config(data_dir=Path("/nonexistent"),
                     rate_limit=RateLimitConfig(commands=10_000))
     errors = _Errors()
@@ -459,10 +462,13 @@ async def _run_lines(steps: list[tuple[str, str, bool]]) -> tuple[Harness, list[
         async with Harness(_plugins(), config=config) as h:
             h.add_room(ROOM, members=[POSTER, MOD, OTHER], powers={MOD: 100})
             root = await h.say(POSTER, "!case Homme 60 ans, douleur thoracique #cardio")
+            answers = []
             for line, sender, in_thread in steps:
+                before = len(h.sent)
                 await h.say(sender, line, thread_root=root if in_thread else None)
+                answers.append(len(h.sent) - before)
             await h.advance(15 * 86400)  # every reminder, escalation and auto-close fires
-            return h, errors.records
+            return h, errors.records, answers
     finally:
         logging.getLogger().removeHandler(errors)
 
@@ -478,10 +484,22 @@ def _check(h: Harness, errors: list[str], lines: list[str]) -> None:
         assert not echoed, f"a {len(echoed[0])}-character word echoed whole: {sent.body[:80]}"
 
 
+def _known_first_words() -> set[str]:
+    return {name.split()[0] for name in _command_names()}
+
+
 @settings(FUZZ, max_examples=300)
 @given(steps=st.lists(STEP, min_size=1, max_size=4))
 def test_command_lines_never_fail(steps: list[tuple[str, str, bool]]) -> None:
-    _check(*asyncio.run(_run_lines(steps)), [line for line, _, _ in steps])
+    h, errors, answers = asyncio.run(_run_lines(steps))
+    _check(h, errors, [line for line, _, _ in steps])
+    # Answered or ignored by rule: a known command always gets an answer (a result, a usage
+    # line or a refusal), whatever its arguments.
+    known = _known_first_words()
+    for (line, _, _), sent in zip(steps, answers, strict=True):
+        words = line[1:].split()
+        if words and words[0] in known:
+            assert sent, f"no answer to {line[:60]!r}"
 
 
 HOSTILE = [
@@ -506,5 +524,5 @@ HOSTILE = [
                          ids=[line[:40] for line, _ in HOSTILE])
 def test_known_hostile_lines(line: str, in_thread: bool) -> None:
     """The inputs the review reported, one by one, by the poster and by a moderator."""
-    _check(*asyncio.run(_run_lines([(line, POSTER, in_thread), (line, MOD, in_thread)])),
-           [line])
+    h, errors, _ = asyncio.run(_run_lines([(line, POSTER, in_thread), (line, MOD, in_thread)]))
+    _check(h, errors, [line])
