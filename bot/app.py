@@ -224,7 +224,13 @@ class App:
             await plugin.start()
 
     async def stop(self) -> None:
-        await self._write_token()
+        """Write the last sync token (if the database takes it: else the last batches replay
+        at the next start, answered once all the same), then stop the plugins."""
+        try:
+            await self._write_token()
+        except Unavailable as exc:
+            log.warning("sync token not saved at stop (%s): recent events replay at start",
+                        exc.reason)
         for plugin in reversed(list(self.plugins.values())):
             try:
                 await plugin.stop()

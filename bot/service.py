@@ -56,10 +56,12 @@ async def serve(config: Config, secrets: Secrets, insecure_dev: bool = False,
         stopper.cancel()
         await sync  # raises if the loop died of an error
     finally:
-        await app.stop()
-        await db.close()
-        await transport.close()
-        secure_tree(config.data_dir)
+        try:
+            await app.stop()
+        finally:  # whatever happened, close the database: its thread would keep us alive
+            await db.close()
+            await transport.close()
+            secure_tree(config.data_dir)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
