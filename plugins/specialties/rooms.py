@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.storage import Database
+from bot.storage import Database, Migration
 from plugins.specialties.catalog import Specialty, normalize, specialties_from_data
 
 MIGRATIONS = (
-    """
+    Migration("each room's changes to the specialty catalogue", """
     CREATE TABLE room_specialties (
         room_id TEXT NOT NULL,
         specialty_id TEXT NOT NULL,
@@ -28,7 +28,7 @@ MIGRATIONS = (
         keywords_removed TEXT NOT NULL DEFAULT '[]',
         PRIMARY KEY (room_id, specialty_id)
     )
-    """,
+    """),
 )
 
 
