@@ -180,14 +180,7 @@ class LocalSynapse:
 
     def stop(self) -> None:
         """Stop Synapse and remove its directory if this object created it."""
-        if self._proc is not None and self._proc.poll() is None:
-            os.killpg(self._proc.pid, signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-                self._proc.wait()
-        self._proc = None
+        self.halt(signal.SIGTERM)
         if self._own_dir:
             shutil.rmtree(self.base, ignore_errors=True)
 

@@ -14,12 +14,8 @@ from tests.support.live import Live, live_session
 
 @pytest.fixture(scope="session")
 def synapse() -> Iterator[LocalSynapse]:
-    hs = LocalSynapse()
-    hs.start()
-    try:
+    with LocalSynapse() as hs:
         yield hs
-    finally:
-        hs.stop()
 
 
 @pytest.fixture

@@ -163,12 +163,8 @@ async def test_homeserver_restart_mid_burst_answers_every_command_once(
 @pytest.fixture(scope="module")
 def limited() -> Iterator[LocalSynapse]:
     """A Synapse of its own whose message rate limit is on, and low."""
-    hs = LocalSynapse(limits={"rc_message": {"per_second": 1, "burst_count": 3}})
-    hs.start()
-    try:
+    with LocalSynapse(limits={"rc_message": {"per_second": 1, "burst_count": 3}}) as hs:
         yield hs
-    finally:
-        hs.stop()
 
 
 @pytest.fixture
