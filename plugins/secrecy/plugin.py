@@ -140,6 +140,18 @@ def scan_message(text: str, formatted: str | None = None, body: str = "") -> lis
     return findings
 
 
+INLINE_SCAN = 2048
+"""Texts up to this many characters (HTML included) are scanned on the event loop: a few
+hundred microseconds, less than a worker thread's hand-off costs; longer ones in a thread."""
+
+
+async def scan_off_loop(text: str, formatted: str | None, body: str) -> list[Finding]:
+    """`scan_message`, in a worker thread unless the text is short (see `INLINE_SCAN`)."""
+    if len(text) + len(formatted or "") <= INLINE_SCAN:
+        return scan_message(text, formatted, body)
+    return await asyncio.to_thread(scan_message, text, formatted, body)
+
+
 def _html_of(ctx: Context, event_id: str) -> tuple[str | None, str]:
     """The HTML and body of the message that `ctx` answers, when it is `event_id` (a new
     case's post: the case events carry its text without the command, not its HTML)."""
@@ -243,7 +255,7 @@ class Secrecy(Plugin):
         if self.config_for(event.room_id).mode != "redact":
             return
         formatted, body = _html_of(ctx, event.event_id)
-        findings = await asyncio.to_thread(scan_message, event.text, formatted, body)
+        findings = await scan_off_loop(event.text, formatted, body)
         if not any(f.confidence >= HIGH_CONFIDENCE for f in findings):
             return
         if not await ctx.redact(event.event_id, ctx.t("secrecy.reason")):
@@ -260,8 +272,7 @@ class Secrecy(Plugin):
     ) -> None:
         """Warn about `text` (and what `formatted` shows beyond `body`, see `scan_message`);
         in redact mode, delete it at once for validated findings when `may_redact`."""
-        findings: Sequence[Finding] = await asyncio.to_thread(scan_message, text, formatted,
-                                                              body)
+        findings: Sequence[Finding] = await scan_off_loop(text, formatted, body)
         thread = ctx.in_thread_of(root)
         known = self._flags.get(event_id)
         if not findings:

@@ -54,7 +54,11 @@ class Volunteers(Plugin):
 
     @on(CaseChanged)
     async def case_changed(self, ctx: Context, event: CaseChanged) -> None:
-        await self.pager.changed(ctx, event.case)
+        before, case = event.before, event.case
+        if (before.is_open, before.replies > 0, before.specialties, before.card_event_id) == (
+                case.is_open, case.replies > 0, case.specialties, case.card_event_id):
+            return  # one more answer to an answered case: nothing paging cares about
+        await self.pager.changed(ctx, case)
 
     @on(CaseRootGone)
     async def case_gone(self, ctx: Context, event: CaseRootGone) -> None:
