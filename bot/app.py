@@ -169,6 +169,7 @@ class App:
         self.commands: list[CommandSpec] = []
         self._hooks: list[tuple[tuple[type[Event] | type[PluginEvent], ...],
                                 Callable[..., Awaitable[Any]], str]] = []
+        self._by_kind: dict[type, list[tuple[Callable[..., Awaitable[Any]], str]]] = {}
         self._timers: dict[tuple[str, str], Callable[..., Awaitable[Any]]] = {}
         self._room_locks: dict[str, asyncio.Lock] = {}
         self._recent: dict[str, deque[float]] = defaultdict(deque)
@@ -297,15 +298,22 @@ class App:
     async def publish(self, ctx: Context, event: PluginEvent) -> list[Any]:
         """Run the hooks subscribed to `event` in plugin order (see `Context.publish`)."""
         results: list[Any] = []
-        for kinds, func, owner in self._hooks:
-            if isinstance(event, kinds):
-                try:
-                    results.append(await func(ctx, event))
-                except (Refusal, Unavailable):
-                    raise
-                except Exception as exc:
-                    report_exception(log, f"{owner}.{func.__name__}", exc)
+        for func, owner in self._hooks_for(type(event)):
+            try:
+                results.append(await func(ctx, event))
+            except (Refusal, Unavailable):
+                raise
+            except Exception as exc:
+                report_exception(log, f"{owner}.{func.__name__}", exc)
         return results
+
+    def _hooks_for(self, kind: type) -> list[tuple[Callable[..., Awaitable[Any]], str]]:
+        """The hooks an event of type `kind` runs, in plugin order (found once per type)."""
+        found = self._by_kind.get(kind)
+        if found is None:
+            found = self._by_kind[kind] = [(func, owner) for kinds, func, owner in self._hooks
+                                           if issubclass(kind, kinds)]
+        return found
 
     async def set_room_setting(self, room_id: str, key: str, value: str | None) -> None:
         """Set (or with None, unset) a room's own value, as `!config set` does."""
@@ -399,9 +407,8 @@ class App:
             await self._guard("undecryptable notice", ctx, ctx.reply(ctx.t("undecryptable")))
         if isinstance(event, Message):
             await self._maybe_command(ctx, event)
-        for kinds, func, owner in self._hooks:
-            if isinstance(event, kinds):
-                await self._guard(f"{owner}.{func.__name__}", ctx, func(ctx, event))
+        for func, owner in self._hooks_for(type(event)):
+            await self._guard(f"{owner}.{func.__name__}", ctx, func(ctx, event))
         try:
             await self.db.execute(
                 "INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?, ?)",

@@ -66,9 +66,12 @@ class Volunteers(Plugin):
 
     @on(CaseReplied)
     async def case_replied(self, ctx: Context, event: CaseReplied) -> None:
-        """A colleague's reply counts in `!volunteers stats` (who and when, nothing else)."""
+        """A colleague's reply counts in `!volunteers stats` (who and when, nothing else):
+        a volunteer's, or that of someone paged for this case (the stats list only them)."""
         case, reply = event.case, event.event
-        if reply.sender != case.poster:
+        if reply.sender != case.poster and (
+                reply.sender in await self.store.enlisted(case.room_id)
+                or reply.sender in await self.store.paged(case.room_id, case.number)):
             await self.store.add_reply(reply.event_id, case.room_id, case.number, reply.sender,
                                        reply.timestamp / 1000)
 

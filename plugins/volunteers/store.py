@@ -6,6 +6,8 @@ Only ids, specialty ids, times and counts are stored: never any clinical text.
 
 from __future__ import annotations
 
+import dataclasses
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -200,19 +202,45 @@ def _prefs(user_id: str, row: Any) -> Prefs:
     return Prefs(user_id, row["away_until"], quiet, row["tz"], bool(row["urgent"]))
 
 
+CACHED = 4096
+"""Cases whose followed state and pages are kept in memory (the store is their only writer)."""
+
+
 class VolunteerStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._followed: OrderedDict[tuple[str, int], Followed | None] = OrderedDict()
+        self._paged: OrderedDict[tuple[str, int], list[str]] = OrderedDict()
+        self._enlisted: dict[str, frozenset[str]] = {}
+
+    @staticmethod
+    def _keep(cache: OrderedDict[tuple[str, int], Any], key: tuple[str, int],
+              value: Any) -> None:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > CACHED:
+            cache.popitem(last=False)
 
     # ---- who volunteers ------------------------------------------------------------------
+    async def enlisted(self, room_id: str) -> frozenset[str]:
+        """The room's volunteers (of any specialty), kept in memory until they change."""
+        found = self._enlisted.get(room_id)
+        if found is None:
+            rows = await self.db.fetchall(
+                "SELECT DISTINCT user_id FROM volunteers WHERE room_id = ?", (room_id,))
+            found = self._enlisted[room_id] = frozenset(r["user_id"] for r in rows)
+        return found
+
     async def add(self, room_id: str, user_id: str, specialties: Iterable[str],
                   at: float) -> None:
+        self._enlisted.pop(room_id, None)
         await self.db.executemany(
             "INSERT OR IGNORE INTO volunteers (room_id, user_id, specialty, since) "
             "VALUES (?, ?, ?, ?)", [(room_id, user_id, s, at) for s in specialties])
 
     async def remove(self, room_id: str, user_id: str,
                      specialties: Sequence[str] | None = None) -> int:
+        self._enlisted.pop(room_id, None)
         if specialties is None:
             return await self.db.execute(
                 "DELETE FROM volunteers WHERE room_id = ? AND user_id = ?", (room_id, user_id))
@@ -223,6 +251,7 @@ class VolunteerStore:
 
     async def drop_specialty(self, room_id: str, specialty: str) -> list[str]:
         """Unregister every volunteer of `specialty` in the room; who they were."""
+        self._enlisted.pop(room_id, None)
         async with self.db.transaction():
             rows = await self.db.fetchall(
                 "SELECT user_id FROM volunteers WHERE room_id = ? AND specialty = ? "
@@ -287,6 +316,10 @@ class VolunteerStore:
     # ---- pages -----------------------------------------------------------------------------
     async def record(self, room_id: str, number: int, users: Sequence[str], round_: int,
                      at: float) -> None:
+        key = (room_id, number)
+        known = self._paged.pop(key, None)
+        if known is not None:  # rounds only grow: this round's names go last, sorted
+            self._keep(self._paged, key, known + sorted(set(users) - set(known)))
         async with self.db.transaction():
             for user in users:
                 await self.db.execute(
@@ -301,10 +334,15 @@ class VolunteerStore:
                     (room_id, user, at))
 
     async def paged(self, room_id: str, number: int) -> list[str]:
-        rows = await self.db.fetchall(
-            "SELECT user_id FROM volunteer_pages WHERE room_id = ? AND number = ? "
-            "ORDER BY round, user_id", (room_id, number))
-        return [r["user_id"] for r in rows]
+        key = (room_id, number)
+        found = self._paged.get(key)
+        if found is None:
+            rows = await self.db.fetchall(
+                "SELECT user_id FROM volunteer_pages WHERE room_id = ? AND number = ? "
+                "ORDER BY round, user_id", (room_id, number))
+            found = [r["user_id"] for r in rows]
+            self._keep(self._paged, key, found)
+        return list(found)
 
     async def paged_in_round(self, room_id: str, number: int, round_: int) -> list[str]:
         rows = await self.db.fetchall(
@@ -321,30 +359,48 @@ class VolunteerStore:
     async def follow(self, case: Case, considered: Sequence[str], urgent: bool,
                      round_: int = 1) -> None:
         """Start following a new case (a replay keeps the row already there)."""
-        await self.db.execute(
-            "INSERT OR IGNORE INTO volunteer_cases (room_id, number, root_event_id, "
-            "card_event_id, poster, tags, considered, urgent, round, open, replied, taken_by) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-            (case.room_id, case.number, case.root_event_id, case.card_event_id, case.poster,
-             ",".join(case.specialties), ",".join(considered), int(urgent), round_,
-             int(case.is_open), int(case.replies > 0)))
+        key = (case.room_id, case.number)
+        self._followed.pop(key, None)
+        if await self.db.execute(
+                "INSERT OR IGNORE INTO volunteer_cases (room_id, number, root_event_id, "
+                "card_event_id, poster, tags, considered, urgent, round, open, replied, "
+                "taken_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                (case.room_id, case.number, case.root_event_id, case.card_event_id,
+                 case.poster, ",".join(case.specialties), ",".join(considered), int(urgent),
+                 round_, int(case.is_open), int(case.replies > 0))):
+            self._keep(self._followed, key, Followed(
+                case.room_id, case.number, case.root_event_id, case.card_event_id,
+                case.poster, case.specialties, tuple(considered), urgent, round_, None, False,
+                case.is_open, case.replies > 0, None))
 
     async def track(self, case: Case) -> Followed | None:
         """Keep what a `CaseChanged` says (tags, open, answered, card); the case as followed
         now, None when it is not followed."""
-        async with self.db.transaction():
-            await self.db.execute(
-                "UPDATE volunteer_cases SET tags = ?, open = ?, replied = ?, "
-                "card_event_id = COALESCE(?, card_event_id) WHERE room_id = ? AND number = ?",
-                (",".join(case.specialties), int(case.is_open), int(case.replies > 0),
-                 case.card_event_id, case.room_id, case.number))
-            return await self.get(case.room_id, case.number)
+        before = await self.get(case.room_id, case.number)
+        if before is None:
+            return None
+        await self.db.execute(
+            "UPDATE volunteer_cases SET tags = ?, open = ?, replied = ?, "
+            "card_event_id = COALESCE(?, card_event_id) WHERE room_id = ? AND number = ?",
+            (",".join(case.specialties), int(case.is_open), int(case.replies > 0),
+             case.card_event_id, case.room_id, case.number))
+        now = dataclasses.replace(before, tags=case.specialties, open=case.is_open,
+                                  replied=case.replies > 0,
+                                  card_event_id=case.card_event_id or before.card_event_id)
+        self._keep(self._followed, (case.room_id, case.number), now)
+        return now
 
     async def get(self, room_id: str, number: int) -> Followed | None:
+        key = (room_id, number)
+        if key in self._followed:
+            self._followed.move_to_end(key)
+            return self._followed[key]
         row = await self.db.fetchone(
             f"SELECT {_FOLLOWED} FROM volunteer_cases WHERE room_id = ? AND number = ?",
             (room_id, number))
-        return None if row is None else _followed(row)
+        found = None if row is None else _followed(row)
+        self._keep(self._followed, key, found)
+        return found
 
     async def by_root(self, room_id: str, root_event_id: str) -> Followed | None:
         row = await self.db.fetchone(
@@ -363,6 +419,7 @@ class VolunteerStore:
     async def update_case(self, room_id: str, number: int, **changes: Any) -> None:
         """Change columns of `volunteer_cases` (considered, round, due, stopped, open,
         taken_by)."""
+        self._followed.pop((room_id, number), None)
         if "considered" in changes:
             changes["considered"] = ",".join(changes["considered"])
         sets = ", ".join(f"{k} = ?" for k in changes)
