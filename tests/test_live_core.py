@@ -13,6 +13,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from bot.config import Duration
 from tests.support.live import Live, bot_process, stop_process
 
 
@@ -118,3 +119,24 @@ def test_demo_script_only_plays_the_encrypted_exchange() -> None:
     assert "casebot : Commandes courantes" in result.stdout
     assert "[non déchiffré]" not in result.stdout
     assert "casebot : Cas #1 · Dermatologie" in result.stdout
+
+
+async def test_an_event_waiting_for_its_key_survives_a_restart(live: Live) -> None:
+    """Held undecryptable events are kept in the database: the notice still comes after a
+    restart (before, the held event lived in memory and was lost with it)."""
+    handle = live.bot_config(plugins=[])
+    handle.config = dataclasses.replace(handle.config, matrix=dataclasses.replace(
+        handle.config.matrix, undecryptable_grace=Duration(10)))
+    await handle.start()
+    alice = await live.physician("alice")
+    room = await live.room_with(alice, handle)
+    await alice.withhold_keys_from(handle.user_id)
+    root = await alice.say(room, "!help")
+    await asyncio.sleep(3)  # received and held, its key requested; the grace runs on
+    await handle.stop()
+    await handle.start()
+    reply = await alice.wait_for(
+        lambda e: e.sender == handle.user_id and e.thread_root == root, timeout=40)
+    assert "pas pu déchiffrer" in reply.body
+    await asyncio.sleep(2)
+    assert sum(e.sender == handle.user_id and e.thread_root == root for e in alice.seen) == 1
