@@ -142,6 +142,9 @@ class CaseStore:
         self.db = db
         self._cache: OrderedDict[tuple[str, int], Case] = OrderedDict()
         self._roots: dict[tuple[str, str], int] = {}
+        self._replies: OrderedDict[tuple[str, str], tuple[int, str]] = OrderedDict()
+        """(room, event id) -> (case number, sender) of recent thread messages (edits and
+        reactions name them); the store writes them, so this copy is current."""
         self._not_roots: OrderedDict[tuple[str, str], None] = OrderedDict()
         """Recent events known not to start a case (replies looked up as roots)."""
 
@@ -202,20 +205,37 @@ class CaseStore:
             self._not_roots.popitem(last=False)
         return None
 
+    def _keep_reply(self, room_id: str, event_id: str, number: int, sender: str) -> None:
+        key = (room_id, event_id)
+        self._replies[key] = (number, sender)
+        self._replies.move_to_end(key)
+        while len(self._replies) > 8 * CACHED:
+            self._replies.popitem(last=False)
+
+    async def _reply(self, room_id: str, event_id: str) -> tuple[int, str] | None:
+        """The case number and sender of a thread message (None: not one)."""
+        found = self._replies.get((room_id, event_id))
+        if found is None:
+            row = await self.db.fetchone(
+                "SELECT number, sender FROM case_replies WHERE room_id = ? AND event_id = ?",
+                (room_id, event_id))
+            if row is None:
+                return None
+            found = (int(row["number"]), row["sender"])
+            self._keep_reply(room_id, event_id, *found)
+        return found
+
     async def by_reply(self, room_id: str, event_id: str) -> Case | None:
-        row = await self.db.fetchone(
-            "SELECT number FROM case_replies WHERE room_id = ? AND event_id = ?",
-            (room_id, event_id))
-        return await self.get(room_id, row["number"]) if row else None
+        found = await self._reply(room_id, event_id)
+        return await self.get(room_id, found[0]) if found else None
 
     async def sender_of(self, room_id: str, event_id: str) -> str | None:
         """Who posted `event_id`: a case's root or a message of its thread (None: unknown)."""
         case = await self.by_root(room_id, event_id)
         if case is not None:
             return case.poster
-        return await self.db.fetchval(
-            "SELECT sender FROM case_replies WHERE room_id = ? AND event_id = ?",
-            (room_id, event_id))
+        found = await self._reply(room_id, event_id)
+        return found[1] if found else None
 
     async def update(self, case: Case, **changes: Any) -> Case:
         """Set columns of `case`; the result is the cached copy (current: every write goes
@@ -241,6 +261,8 @@ class CaseStore:
             "INSERT OR IGNORE INTO case_replies (event_id, room_id, number, sender, at, counts) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (event_id, case.room_id, case.number, sender, at, int(counts)))
+        if added:
+            self._keep_reply(case.room_id, event_id, case.number, sender)
         cached = self._cache.get((case.room_id, case.number))
         if added and counts:  # the trigger counted it, as below
             if cached is None:

@@ -147,11 +147,13 @@ class Pager:
     async def card_lines(self, ctx: Context, case: Case) -> list[tuple[Part, ...]]:
         """The card's lines: who was paged, who took the case (names, never pills)."""
         lines: list[tuple[Part, ...]] = []
+        followed = await self.store.get(case.room_id, case.number)
+        if followed is None:  # not followed (yet: the card comes first): nobody was paged
+            return lines
         paged = await self.store.paged(case.room_id, case.number)
         if paged:
             lines.append((ctx.t("volunteers.card.paged") + names(ctx.room, paged),))
-        followed = await self.store.get(case.room_id, case.number)
-        if followed is not None and followed.taken_by:
+        if followed.taken_by:
             lines.append(fill(ctx.t("volunteers.card.taken"),
                               who=names(ctx.room, [followed.taken_by])))
         return lines
