@@ -50,6 +50,8 @@ SYNC_FILTER = {
     },
 }
 BACKFILL_PAGES = 20
+BACKFILL_CONCURRENCY = 8
+"""Rooms back-filled at once (a restart after a long downtime may find many gaps)."""
 """At most this many pages of 100 events are fetched to fill a gap in a room's timeline."""
 PENDING_KEY = "undecryptable_pending"
 
@@ -187,16 +189,35 @@ class SyncLoop:
         out: list[Event] = []
         if since is None:
             return out
+        gaps = {room_id: info.timeline.prev_batch
+                for room_id, info in resp.rooms.join.items()
+                if info.timeline.limited and info.timeline.prev_batch
+                and not self._joined_in(info.timeline.events)}
+        filled: dict[str, list[NioEvent]] = {}
+        if gaps:  # one request after another would cost a round trip per room
+            limit = asyncio.Semaphore(BACKFILL_CONCURRENCY)
+
+            async def fill(room_id: str, start: str) -> None:
+                async with limit:
+                    filled[room_id] = await self._backfill(room_id, start, since)
+
+            await asyncio.gather(*(fill(r, s) for r, s in gaps.items()))
         for room_id, info in resp.rooms.join.items():
-            timeline = list(info.timeline.events)
-            if info.timeline.limited and info.timeline.prev_batch:
-                timeline = await self._backfill(room_id, info.timeline.prev_batch,
-                                                since) + timeline
-            for nio_event in timeline:
+            for nio_event in [*filled.get(room_id, ()), *info.timeline.events]:
                 event = self._take(nio_event, room_id)
                 if event is not None:
                     out.append(event)
         return out
+
+    def _joined_in(self, timeline: Sequence[NioEvent]) -> bool:
+        """Whether the bot's own join is in this timeline: what came before it is history
+        from before the bot was there, not a gap to fill."""
+        for event in timeline:
+            source = event.source if isinstance(event.source, dict) else {}
+            if (source.get("type") == "m.room.member" and source.get("state_key") == self.user_id
+                    and as_dict(source.get("content")).get("membership") == "join"):
+                return True
+        return False
 
     def _take(self, nio_event: NioEvent, room_id: str) -> Event | None:
         """One timeline event for the App, or None (own, too old, held for its key…)."""
