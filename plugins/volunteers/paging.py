@@ -147,6 +147,8 @@ class Pager:
     async def card_lines(self, ctx: Context, case: Case) -> list[tuple[Part, ...]]:
         """The card's lines: who was paged, who took the case (names, never pills)."""
         lines: list[tuple[Part, ...]] = []
+        if case.card_event_id is None:  # its first card: the case is followed only after it
+            return lines
         followed = await self.store.get(case.room_id, case.number)
         if followed is None:  # not followed (yet: the card comes first): nobody was paged
             return lines

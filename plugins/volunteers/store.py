@@ -368,6 +368,7 @@ class VolunteerStore:
                 (case.room_id, case.number, case.root_event_id, case.card_event_id,
                  case.poster, ",".join(case.specialties), ",".join(considered), int(urgent),
                  round_, int(case.is_open), int(case.replies > 0))):
+            self._keep(self._paged, key, [])  # a case followed from now on: no page yet
             self._keep(self._followed, key, Followed(
                 case.room_id, case.number, case.root_event_id, case.card_event_id,
                 case.poster, case.specialties, tuple(considered), urgent, round_, None, False,
