@@ -99,7 +99,8 @@ class User(Arg):
 
 @dataclass(frozen=True, slots=True)
 class Rest(Arg):
-    """Everything after the previous arguments, as typed (line breaks kept)."""
+    """Everything after the previous arguments, as typed (line breaks kept); a subclass may
+    convert it whole (`convert` gets the whole text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +224,7 @@ def parse_args(spec: CommandSpec, text: str, ctx: Context) -> dict[str, Any]:
         rest = text[consumed_to:].strip() if head_args else text.strip()
         if not rest and not rest_arg.optional:
             raise BadArguments("bad.missing", name=rest_arg.name)
-        values[rest_arg.name] = rest or rest_arg.default
+        values[rest_arg.name] = rest_arg.convert(rest, ctx) if rest else rest_arg.default
     elif pos < len(tokens):
         raise BadArguments("bad.extra", value=tokens[pos][0])
     return values

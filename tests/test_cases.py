@@ -313,7 +313,7 @@ async def test_typed_arguments_name_the_case_and_the_specialties(h: Harness) -> 
 async def test_cases_filter_words_in_either_language(h: Harness) -> None:
     await h.say(POSTER, CASE)
     await h.say(DOC, "!case #cardio palpitations")
-    for words in ("moi", "mine", '"mes cas"', "#MINE"):
+    for words in ("moi", "mine", '"mes cas"', "mes cas", "my cases", "#MINE"):
         await h.say(DOC, f"!cases {words}")
         assert "#2 · Cardiologie" in h.last().body and "#1" not in h.last().body, words
     await h.say(DOC, "!cases banane")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bot.content import Rich
 from bot.i18n import LANGUAGES
 from bot.plugin import Context, Refusal
-from bot.router import Arg, Many
+from bot.router import Arg, Many, Rest
 from bot.text import fold
 from plugins.specialties import Specialty, SpecialtyArg
 
@@ -108,12 +108,12 @@ class Listing:
 
 
 @dataclass(frozen=True, slots=True)
-class CasesFilter(Arg):
-    """`!cases [spécialité|mine]`: a specialty of the room, or a word for "mine" in any
-    language (`cases.filter.mine`)."""
+class CasesFilter(Rest):
+    """`!cases [spécialité|mine]`: a specialty of the room, or words for "mine" in any
+    language (`cases.filter.mine`: "mes cas" needs no quotes)."""
 
     def convert(self, raw: str, ctx: Context) -> Listing:
-        word = fold(raw.lstrip("#").strip())
+        word = fold(raw.strip().strip('"«»“” ').lstrip("#"))
         mine = {fold(w.strip()) for lang in LANGUAGES
                 for w in ctx.bot.t(lang, "cases.filter.mine").split(",")}
         if word in mine:
