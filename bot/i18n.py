@@ -6,7 +6,7 @@ string without both languages is an error at start, not a surprise in a room.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
@@ -40,6 +40,9 @@ CORE_STRINGS: Strings = {
         "fr": "Détail d’une commande : {prefix}help <commande>",
         "en": "Details of a command: {prefix}help <command>",
     },
+    "unit.min": {"fr": "{n} min", "en": "{n} min"},
+    "unit.h": {"fr": "{n} h", "en": "{n} h"},
+    "unit.d": {"fr": "{n} j", "en": "{n} d"},
     "help.aliases": {"fr": "Alias : {aliases}", "en": "Aliases: {aliases}"},
     "help.summary": {
         "fr": "Affiche l’aide des commandes.", "en": "Shows help about the commands.",
@@ -96,6 +99,15 @@ def echo(text: str, limit: int = ECHO_LIMIT) -> str:
     """`text` as quoted back to its author: cut to `limit` characters, one line."""
     line = text.replace("\n", " ")
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def human_duration(t: Callable[..., str], seconds: float) -> str:
+    """3 min, 2 h, 4 j (rounded down to the largest unit); `t` is a context's `t`."""
+    if seconds >= 86400:
+        return t("unit.d", n=int(seconds // 86400))
+    if seconds >= 3600:
+        return t("unit.h", n=int(seconds // 3600))
+    return t("unit.min", n=max(1, int(seconds // 60)))
 
 
 class _KeepMissing(dict[str, object]):

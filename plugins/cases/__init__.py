@@ -1,11 +1,10 @@
 """Cases: `!case` threads, specialty tagging, resolution tracking, reminders and stats; the
 case lifecycle it publishes is in `plugins.cases.events`."""
 
-from plugins.cases.card import human_duration
 from plugins.cases.events import CASE_COMMANDS
 from plugins.cases.plugin import Cases, redaction_applies
 from plugins.cases.store import Case
 
 PLUGIN = Cases
 
-__all__ = ["CASE_COMMANDS", "PLUGIN", "Case", "Cases", "human_duration", "redaction_applies"]
+__all__ = ["CASE_COMMANDS", "PLUGIN", "Case", "Cases", "redaction_applies"]

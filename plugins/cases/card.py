@@ -1,9 +1,9 @@
 """The case card: the first bot message of a case's thread, edited in place to show the
-case's state; and the small texts (durations, how a case was tagged) around it."""
+case's state; and how a case was tagged."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from bot.content import Bold, Link, Part, Rich, fill, permalink
 from bot.plugin import Context
@@ -11,15 +11,6 @@ from plugins.cases.store import CLOSED, RESOLVED, WITHDRAWN, Case
 from plugins.specialties import Tag
 
 Line = tuple[Part, ...]
-
-
-def human_duration(t: Callable[..., str], seconds: float) -> str:
-    """3 min, 2 h, 4 j (rounded down to the largest unit); `t` is `ctx.t`."""
-    if seconds >= 86400:
-        return t("unit.d", n=int(seconds // 86400))
-    if seconds >= 3600:
-        return t("unit.h", n=int(seconds // 3600))
-    return t("unit.min", n=max(1, int(seconds // 60)))
 
 
 def tag_source(tags: Sequence[Tag]) -> str:

@@ -15,9 +15,10 @@ from typing import Any
 from bot.config import Duration, bounded
 from bot.content import Bold, Link, Part, Rich, emoji_key, fill, permalink
 from bot.events import Attachment, Edit, Message, Reaction, Redaction, RoomInfo
+from bot.i18n import human_duration
 from bot.plugin import Check, Context, Fired, Plugin, Refusal, command, on, timer
 from bot.router import Int, Rest, split_command
-from plugins.cases.card import Line, draw, evidence_words, human_duration, tag_source
+from plugins.cases.card import Line, draw, evidence_words, tag_source
 from plugins.cases.events import (
     CASE_COMMANDS,
     CardLines,
@@ -468,4 +469,4 @@ class Cases(Plugin):
                               delay=human_duration(ctx.t, delay)))
 
 
-__all__ = ["Cases", "CasesConfig", "human_duration", "redaction_applies"]
+__all__ = ["Cases", "CasesConfig", "redaction_applies"]

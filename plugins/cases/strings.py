@@ -153,7 +153,4 @@ STRINGS = {
     },
     "cases.open_count": {"fr": "{count} cas ouvert(s)", "en": "{count} open case(s)"},
     "cases.stats.na": {"fr": "—", "en": "—"},
-    "unit.min": {"fr": "{n} min", "en": "{n} min"},
-    "unit.h": {"fr": "{n} h", "en": "{n} h"},
-    "unit.d": {"fr": "{n} j", "en": "{n} d"},
 }

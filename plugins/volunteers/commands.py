@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.config import format_duration
 from bot.content import Part, Rich, fill
+from bot.i18n import human_duration
 from bot.plugin import BotAPI, Context, Refusal
 from bot.router import Arg, BadArguments
 from bot.text import fold
@@ -57,15 +58,6 @@ class SpecialtyOrStats(Arg):
 
     def convert(self, raw: str, ctx: Context) -> str:
         return STATS if fold(raw) in ("stats", "statistiques") else room_specialty(raw, ctx)
-
-
-def delay_text(ctx: Context, seconds: float) -> str:
-    """3 min, 2 h, 4 j (rounded down to the largest unit)."""
-    if seconds >= 86400:
-        return ctx.t("volunteers.unit.d", n=int(seconds // 86400))
-    if seconds >= 3600:
-        return ctx.t("volunteers.unit.h", n=int(seconds // 3600))
-    return ctx.t("volunteers.unit.min", n=max(1, int(seconds // 60)))
 
 
 async def members_only(ctx: Context, values: dict[str, Any]) -> None:
@@ -139,7 +131,7 @@ class Commands:
             return
         lines: list[tuple[Part, ...]] = [(ctx.t("volunteers.stats.header"),)]
         for user, pages, replies, delays in rows:
-            median = (delay_text(ctx, statistics.median(delays)) if delays
+            median = (human_duration(ctx.t, statistics.median(delays)) if delays
                       else ctx.t("volunteers.stats.na"))
             lines.append((*pills(ctx.room, [user]),
                           ctx.t("volunteers.stats.line", pages=pages, replies=replies,
