@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from bot.text import shorten
+
 
 def permalink(room_id: str, event_id: str | None = None) -> str:
     """A matrix.to link to a room or an event (what Element opens)."""
@@ -73,7 +75,7 @@ def fill(template: str, **values: Part | int | Sequence[Part]) -> tuple[Part, ..
         if value is None:
             add(match[0])
         elif isinstance(value, str):
-            add(value if len(value) <= MAX_FILLED else value[:MAX_FILLED - 1] + "…")
+            add(shorten(value, MAX_FILLED))
         elif isinstance(value, Pill | Link | Bold):
             add(value)
         elif isinstance(value, int):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from bot.text import shorten
+
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
 
@@ -97,8 +99,7 @@ ECHO_LIMIT = 80
 
 def echo(text: str, limit: int = ECHO_LIMIT) -> str:
     """`text` as quoted back to its author: cut to `limit` characters, one line."""
-    line = text.replace("\n", " ")
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return shorten(text.replace("\n", " "), limit)
 
 
 def human_duration(t: Callable[..., str], seconds: float) -> str:

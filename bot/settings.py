@@ -21,6 +21,7 @@ from bot.i18n import Strings, echo
 from bot.plugin import Context, Plugin
 from bot.router import Arg, CommandSpec, Rest
 from bot.storage import Database, Migration
+from bot.text import shorten
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def show(value: Any) -> str:
     if isinstance(plain, list):
         return " ".join(map(str, plain)) or "—"
     text = str(plain) if plain not in ("", None) else "—"
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
+    return shorten(text, SHOWN_CHARS)
 
 
 def stored(value: Any) -> str:
