@@ -320,8 +320,17 @@ class App:
         await self.settings.set_room_value(room_id, key, value)
 
     # ---- event sink --------------------------------------------------------------------
+    async def load_value(self, key: str) -> str | None:
+        """A value the transport keeps across restarts (pending event ids…)."""
+        return await self.db.fetchval("SELECT value FROM kv WHERE key = ?", (key,))
+
+    async def save_value(self, key: str, value: str) -> None:
+        await self.db.execute(
+            "INSERT INTO kv (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
     async def load_sync_token(self) -> str | None:
-        return await self.db.fetchval("SELECT value FROM kv WHERE key = 'sync_token'")
+        return await self.load_value("sync_token")
 
     async def save_sync_token(self, token: str) -> None:
         """Called after each handled batch; written now, or within a second (see TOKEN_EVERY)."""
@@ -333,9 +342,7 @@ class App:
     async def _write_token(self) -> None:
         if self._token is None:
             return
-        await self.db.execute(
-            "INSERT INTO kv (key, value) VALUES ('sync_token', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (self._token,))
+        await self.save_value("sync_token", self._token)
         self._token, self._token_written = None, self.monotonic()
 
     async def _already_handled(self, event: Event) -> bool:
@@ -383,15 +390,6 @@ class App:
         for user, warned in list(self._warned_rate.items()):
             if warned <= horizon:
                 del self._warned_rate[user]
-
-    async def load_value(self, key: str) -> str | None:
-        """A value the transport keeps across restarts (pending event ids…)."""
-        return await self.db.fetchval("SELECT value FROM kv WHERE key = ?", (key,))
-
-    async def save_value(self, key: str, value: str) -> None:
-        await self.db.execute(
-            "INSERT INTO kv (key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     async def handle(self, event: Event) -> None:
         """Handle one event once; events already handled (replayed after a crash) are skipped.

@@ -86,7 +86,10 @@ class Actions:
                         state_key: str) -> bool:
         """Write a state event; the bot's own pins show in `room()` at once (other state
         arrives with the next sync, as the homeserver applied it)."""
-        resp = await self.client.room_put_state(room_id, event_type, body, state_key)
+        try:
+            resp = await self.client.room_put_state(room_id, event_type, body, state_key)
+        except NETWORK_ERRORS as exc:
+            _no_answer(exc)
         ok = hasattr(resp, "event_id")
         if ok and event_type == "m.room.pinned_events":
             self.rooms.set_pinned(room_id, body.get("pinned", ()))

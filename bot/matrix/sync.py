@@ -50,9 +50,9 @@ SYNC_FILTER = {
     },
 }
 BACKFILL_PAGES = 20
+"""At most this many pages of 100 events are fetched to fill a gap in a room's timeline."""
 BACKFILL_CONCURRENCY = 8
 """Rooms back-filled at once (a restart after a long downtime may find many gaps)."""
-"""At most this many pages of 100 events are fetched to fill a gap in a room's timeline."""
 PENDING_KEY = "undecryptable_pending"
 
 
@@ -275,9 +275,13 @@ class SyncLoop:
             task.add_done_callback(self._background.discard)
         log.info("undecryptable event in %s; key requested", room_id)
 
+    def _pending_ids(self) -> list[tuple[str, str, float]]:
+        """What is kept of the held events: (room, event id, held since), in a fixed order."""
+        return sorted((p.room_id, e, p.since) for e, p in self._pending.items())
+
     async def _save_pending(self, sink: Sink) -> None:
         """Remember which events wait for their keys, so a restart does not lose them."""
-        ids = sorted((p.room_id, e, p.since) for e, p in self._pending.items())
+        ids = self._pending_ids()
         if ids != self._saved_pending:
             await self._until_available(sink.save_value, PENDING_KEY, json.dumps(ids))
             self._saved_pending = ids
@@ -300,8 +304,7 @@ class SyncLoop:
                 self._hold(event, str(room_id), float(since))
             elif isinstance(event, NioEvent):  # its key arrived while the bot was away
                 self._restored.append((event, str(room_id)))
-        self._saved_pending = sorted(
-            (p.room_id, e, p.since) for e, p in self._pending.items())
+        self._saved_pending = self._pending_ids()
 
     def _retry_pending(self) -> list[Event]:
         """Events whose keys arrived since, and notices for those past the grace period.
