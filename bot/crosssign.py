@@ -39,6 +39,7 @@ __all__ = [
     "CrossSignError",
     "CrossSignResult",
     "CrossSigningKeys",
+    "b64decode",
     "canonical_json",
     "ensure_cross_signed",
     "fingerprint",
@@ -66,7 +67,8 @@ def unpadded_b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii").rstrip("=")
 
 
-def _b64decode(text: str) -> bytes:
+def b64decode(text: str) -> bytes:
+    """Matrix base64, with or without its padding, as bytes."""
     return base64.b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -168,8 +170,8 @@ def verify_json(obj: dict[str, Any], public_key: str, user_id: str, key_id: str)
     if not isinstance(signature, str):
         return False
     try:
-        verifier = eddsa.new(eddsa.import_public_key(_b64decode(public_key)), "rfc8032")
-        verifier.verify(_signable(obj), _b64decode(signature))
+        verifier = eddsa.new(eddsa.import_public_key(b64decode(public_key)), "rfc8032")
+        verifier.verify(_signable(obj), b64decode(signature))
     except ValueError:
         return False
     return True
@@ -232,10 +234,10 @@ def load_keys(path: Path, pickle_key: str) -> CrossSigningKeys | None:
         if document["version"] != _KEY_FILE_VERSION:
             raise CrossSignError(f"unsupported cross-signing key file version in {path}")
         kdf = document["kdf"]
-        key = _derive(pickle_key, _b64decode(kdf["salt"]), kdf["n"], kdf["r"], kdf["p"])
-        cipher = AES.new(key, AES.MODE_GCM, nonce=_b64decode(document["nonce"]))
+        key = _derive(pickle_key, b64decode(kdf["salt"]), kdf["n"], kdf["r"], kdf["p"])
+        cipher = AES.new(key, AES.MODE_GCM, nonce=b64decode(document["nonce"]))
         plaintext = cipher.decrypt_and_verify(
-            _b64decode(document["ciphertext"]), _b64decode(document["tag"])
+            b64decode(document["ciphertext"]), b64decode(document["tag"])
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CrossSignError(

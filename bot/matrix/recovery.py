@@ -35,6 +35,8 @@ from Crypto.Cipher import AES
 from Crypto.Hash import SHA256
 from Crypto.Protocol.KDF import HKDF
 
+from bot.crosssign import b64decode, unpadded_b64
+
 __all__ = [
     "BACKUP_ALGORITHM",
     "SSSS_ALGORITHM",
@@ -56,10 +58,6 @@ _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text + "=" * (-len(text) % 4))
 
 
 def _b58encode(data: bytes) -> str:
@@ -127,11 +125,11 @@ def encrypt_secret(key: bytes, name: str, secret: str, iv: bytes | None = None) 
 def decrypt_secret(key: bytes, name: str, encrypted: dict[str, str]) -> str:
     """Inverse of :func:`encrypt_secret`; ValueError on a wrong key or a tampered secret."""
     aes_key, mac_key = _keys(key, name)
-    ciphertext = _unb64(encrypted["ciphertext"])
+    ciphertext = b64decode(encrypted["ciphertext"])
     mac = hmac.new(mac_key, ciphertext, sha256).digest()
-    if not hmac.compare_digest(mac, _unb64(encrypted["mac"])):
+    if not hmac.compare_digest(mac, b64decode(encrypted["mac"])):
         raise ValueError(f"bad MAC for secret {name!r}: wrong key?")
-    cipher = AES.new(aes_key, AES.MODE_CTR, nonce=b"", initial_value=_unb64(encrypted["iv"]))
+    cipher = AES.new(aes_key, AES.MODE_CTR, nonce=b"", initial_value=b64decode(encrypted["iv"]))
     return cipher.decrypt(ciphertext).decode()
 
 
@@ -156,17 +154,18 @@ def encrypt_for_backup(public_key: str, session: dict[str, Any]) -> dict[str, st
     encryption = vodozemac.PkEncryption.from_key(vodozemac.Curve25519PublicKey.from_base64(
         public_key))
     message = encryption.encrypt(json.dumps(session, separators=(",", ":")).encode())
-    return {"ephemeral": _b64(message.ephemeral_key).rstrip("="),
-            "ciphertext": _b64(message.ciphertext).rstrip("="),
-            "mac": _b64(message.mac).rstrip("=")}
+    return {"ephemeral": unpadded_b64(message.ephemeral_key),
+            "ciphertext": unpadded_b64(message.ciphertext),
+            "mac": unpadded_b64(message.mac)}
 
 
 def decrypt_from_backup(private_key: str, session_data: dict[str, str]) -> dict[str, Any]:
     """Inverse of :func:`encrypt_for_backup`, for tests."""
     decryption = vodozemac.PkDecryption.from_key(
         vodozemac.Curve25519SecretKey.from_base64(private_key))
-    message = vodozemac.Message(_unb64(session_data["ciphertext"]), _unb64(session_data["mac"]),
-                                _unb64(session_data["ephemeral"]))
+    message = vodozemac.Message(b64decode(session_data["ciphertext"]),
+                                b64decode(session_data["mac"]),
+                                b64decode(session_data["ephemeral"]))
     plain = json.loads(decryption.decrypt(message))
     assert isinstance(plain, dict)
     return plain
