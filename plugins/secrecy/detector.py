@@ -747,8 +747,18 @@ def _civil_before(text: str, start: int) -> bool:
     )
 
 
+_FORM_LABEL = re.compile(
+    r"\b(?:nom|pr[ée]?nom|nom\s+de\s+naissance|nom\s+d['’]usage|nom\s+marital)\s{0,3}:\s{0,3}$",
+    re.IGNORECASE,
+)
+"""A form's name field ("Nom : DUPONT", "Prénom : Jeanne"): photographed labels and record
+screens, read by OCR, which may drop the accent ("Prnom")."""
+
+
 def _context_before(text: str, start: int) -> str:
     """Classify the words just before a capitalised run: 'doctor', 'civil', 'skip' or ''."""
+    if _FORM_LABEL.search(text, max(0, start - 24), start):
+        return "civil"
     words = text[max(0, start - 40) : start].split()
     if not words:
         return ""

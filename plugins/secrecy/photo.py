@@ -1,110 +1,229 @@
-"""Identifying metadata in photos: a small EXIF reader for JPEG bytes, in memory only.
+"""What identifies a patient in a photo: its metadata, the faces it shows, what is written on it.
 
-It looks for three kinds and nothing else: a GPS position (`gps`), the camera's serial number
-(`serial`) and the original date the photo was taken (`shot_date`). It reads only what it
-needs (the JPEG segments before the image data, at most `EXIF_WINDOW` bytes of them), never
-follows an offset outside the bytes it was given, and stops at the first malformed piece.
+Formats: JPEG, HEIC/HEIF, PNG, WebP and TIFF, read by Pillow (with `pillow-heif` for HEIC), in
+memory only. Metadata kinds: a GPS position, the camera's serial number, its owner's name, the
+date the photo was taken, an embedded thumbnail (it may show what a crop removed). Pixel kinds
+(`vision`, the `photos` extra): faces, and identifiers written on the photo (its text read by
+OCR, then run through the text scanner: `written_name`, `written_nir`, …).
+
+Cost: `inspect` decodes the photo at most once, reduced to `ANALYSIS_SIDE` (a JPEG is decoded
+at that scale directly); images over `MAX_PIXELS` are read for their metadata only. The caller
+runs it in a worker thread, one photo at a time, so memory stays bounded by one decoded photo.
+`clean` decodes the full photo once more, blurs faces and written identifiers, and encodes a
+JPEG without any metadata.
 """
 
 from __future__ import annotations
 
-import struct
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
 from bot.events import Attachment
+from plugins.secrecy import vision
+from plugins.secrecy.detector import KINDS, scan
+from plugins.secrecy.vision import Box
 
-PHOTO_KINDS = ("gps", "serial", "shot_date")
-PHOTO_TYPES = frozenset({"image/jpeg", "image/jpg", "image/pjpeg"})
-"""The only attachments downloaded: the images whose EXIF we read. No mimetype: not read."""
+register_heif_opener()
+
+METADATA_KINDS = ("gps", "serial", "owner", "shot_date", "thumbnail")
+WRITTEN_KINDS = tuple(f"written_{kind}" for kind in KINDS)
+PHOTO_KINDS = (*METADATA_KINDS, "face", *WRITTEN_KINDS)
+PHOTO_TYPES = frozenset({
+    "image/jpeg", "image/jpg", "image/pjpeg", "image/heic", "image/heif", "image/heic-sequence",
+    "image/heif-sequence", "image/png", "image/webp", "image/tiff",
+})
+"""The attachments downloaded and read (by announced mimetype; the bytes decide the format)."""
+FORMATS = frozenset({"JPEG", "MPO", "HEIF", "PNG", "WEBP", "TIFF"})
+"""What Pillow must recognise in the bytes: anything else is not read."""
 MAX_PHOTO = 20 * 1024 * 1024
 """Bigger attachments are not downloaded (by their announced size) nor read."""
-EXIF_WINDOW = 256 * 1024
-"""Bytes of a photo read for its metadata (EXIF sits in the first segments)."""
+MAX_PIXELS = 50_000_000
+"""Bigger images (decompression bombs, panoramas) are read for their metadata only."""
+ANALYSIS_SIDE = 1280
+"""Faces and text are looked for on the photo reduced to this long side."""
+CLEAN_QUALITY = 88
 
-_GPS_IFD, _EXIF_IFD = 0x8825, 0x8769
-_SERIAL, _DATE_ORIGINAL = 0xA431, 0x9003
-_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
-_MAX_ENTRIES = 512
+_GPS_IFD, _EXIF_IFD, _IFD1 = 0x8825, 0x8769, -1
+_SERIALS = {_EXIF_IFD: (0xA431, 0xA435), 0: (0xC62F,)}
+"""BodySerialNumber, LensSerialNumber (Exif IFD); CameraSerialNumber (IFD0, DNG)."""
+_OWNERS = {_EXIF_IFD: (0xA430,), 0: (0x013B, 0x9C9D)}
+"""CameraOwnerName (Exif IFD); Artist, XPAuthor (IFD0)."""
+_SHOT_DATES = {_EXIF_IFD: (0x9003, 0x9004)}
+"""DateTimeOriginal, DateTimeDigitized."""
+_XMP_WINDOW = 256 * 1024
+_XMP_KINDS = ((b"GPSLatitude", "gps"), (b"GPSLongitude", "gps"), (b"SerialNumber", "serial"),
+              (b"DateTimeOriginal", "shot_date"), (b"dc:creator", "owner"))
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoFindings:
+    """The kinds found, and the regions a cleaned copy blurs (faces, lines with identifiers)."""
+
+    kinds: frozenset[str] = frozenset()
+    regions: tuple[Box, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CleanPhoto:
+    data: bytes
+    width: int
+    height: int
+    blurred: int
+    """How many regions were blurred."""
+    mimetype: str = "image/jpeg"
 
 
 def worth_reading(attachment: Attachment) -> bool:
-    """Whether `attachment` is a photo we read: a JPEG by its mimetype, not announced bigger
+    """Whether `attachment` is a photo we read: an image type we know, not announced bigger
     than `MAX_PHOTO` (the download is capped too, whatever it announced)."""
     return attachment.mimetype.lower() in PHOTO_TYPES and attachment.size <= MAX_PHOTO
 
 
-def _ifd(tiff: bytes, offset: int, order: str) -> dict[int, bytes | int]:
-    """The entries of the IFD at `offset`: tag -> value bytes (or offset for LONG pointers)."""
-    out: dict[int, bytes | int] = {}
-    if offset <= 0 or offset + 2 > len(tiff):
-        return out
-    (count,) = struct.unpack_from(order + "H", tiff, offset)
-    for i in range(min(count, _MAX_ENTRIES)):
-        pos = offset + 2 + 12 * i
-        if pos + 12 > len(tiff):
-            break
-        tag, typ, n = struct.unpack_from(order + "HHI", tiff, pos)
-        size = _TYPE_SIZES.get(typ, 1) * n
-        if tag in (_GPS_IFD, _EXIF_IFD) and typ in (4, 13):
-            out[tag] = struct.unpack_from(order + "I", tiff, pos + 8)[0]
-            continue
-        if size <= 4:
-            out[tag] = tiff[pos + 8 : pos + 8 + size]
-        else:
-            (where,) = struct.unpack_from(order + "I", tiff, pos + 8)
-            out[tag] = tiff[where : where + size] if where + size <= len(tiff) else b""
-    return out
-
-
-def _meaningful(value: bytes | int | None) -> bool:
-    return isinstance(value, bytes) and bool(value.strip(b"\x00 "))
-
-
-def _tiff_kinds(tiff: bytes) -> set[str]:
-    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
-        return set()
-    order = "<" if tiff[:2] == b"II" else ">"
-    (magic, first) = struct.unpack_from(order + "HI", tiff, 2)
-    if magic != 42:
-        return set()
-    kinds: set[str] = set()
-    ifd0 = _ifd(tiff, first, order)
-    gps = ifd0.get(_GPS_IFD)
-    if isinstance(gps, int):
-        entries = _ifd(tiff, gps, order)
-        if any(tag in entries for tag in (2, 4)):  # GPSLatitude, GPSLongitude
-            kinds.add("gps")
-    exif = ifd0.get(_EXIF_IFD)
-    sub = _ifd(tiff, exif, order) if isinstance(exif, int) else {}
-    for tag, kind in ((_SERIAL, "serial"), (_DATE_ORIGINAL, "shot_date")):
-        if _meaningful(sub.get(tag)) or _meaningful(ifd0.get(tag)):
-            kinds.add(kind)
-    return kinds
-
-
-def photo_metadata(data: bytes) -> set[str]:
-    """Identifying EXIF kinds in JPEG bytes: `gps`, `serial`, `shot_date` (in memory only).
-
-    Only the first `EXIF_WINDOW` bytes are parsed."""
-    data = data[:EXIF_WINDOW]
-    if data[:2] != b"\xff\xd8":
-        return set()
-    kinds: set[str] = set()
-    pos = 2
+def _open(data: bytes) -> Image.Image | None:
+    """The image in `data` when it is one of `FORMATS`, header read, pixels not yet decoded."""
     try:
-        while pos + 4 <= len(data):
-            if data[pos] != 0xFF:
-                break
-            marker = data[pos + 1]
-            if marker in (0xD9, 0xDA):  # end of image, start of scan: no more metadata
-                break
-            if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:
-                pos += 1 if marker == 0xFF else 2
-                continue
-            (length,) = struct.unpack_from(">H", data, pos + 2)
-            segment = data[pos + 4 : pos + 2 + length]
-            if marker == 0xE1 and segment[:6] == b"Exif\x00\x00":
-                kinds |= _tiff_kinds(segment[6:])
-            pos += 2 + length
-    except (struct.error, IndexError, ValueError):
-        pass
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+    if image.format not in FORMATS:
+        return None
+    return image
+
+
+def _meaningful(value: object) -> bool:
+    if isinstance(value, bytes):
+        return bool(value.strip(b"\x00 "))
+    if isinstance(value, str):
+        return bool(value.strip("\x00 "))
+    return value is not None
+
+
+def _has(ifds: dict[int, dict], tags: dict[int, tuple[int, ...]]) -> bool:
+    return any(_meaningful(ifds.get(where, {}).get(tag)) for where, some in tags.items()
+               for tag in some)
+
+
+def metadata_kinds(image: Image.Image) -> set[str]:
+    """Identifying metadata of an opened image: EXIF (or a TIFF's own tags) and XMP."""
+    kinds: set[str] = set()
+    try:
+        exif = image.getexif()
+        ifds: dict[int, dict] = {0: dict(exif)}
+        for where in (_EXIF_IFD, _GPS_IFD, _IFD1):
+            ifds[where] = dict(exif.get_ifd(where))
+    except (OSError, ValueError, SyntaxError, KeyError, TypeError):
+        ifds = {}
+    gps = ifds.get(_GPS_IFD, {})
+    if any(_meaningful(gps.get(tag)) for tag in (2, 4)):  # GPSLatitude, GPSLongitude
+        kinds.add("gps")
+    for kind, tags in (("serial", _SERIALS), ("owner", _OWNERS), ("shot_date", _SHOT_DATES)):
+        if _has(ifds, tags):
+            kinds.add(kind)
+    if ifds.get(_IFD1, {}).get(0x0201) or image.info.get("thumbnails"):
+        kinds.add("thumbnail")
+    xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") or b""
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8", "replace")
+    xmp = xmp[:_XMP_WINDOW]
+    kinds.update(kind for marker, kind in _XMP_KINDS if marker in xmp)
     return kinds
+
+
+def _oriented_rgb(image: Image.Image, side: int | None) -> Image.Image:
+    """The decoded image, turned as its EXIF orientation says, in RGB, its long side reduced
+    to `side` (None: full size). A JPEG is decoded at the reduced scale directly."""
+    if side is not None and image.format in ("JPEG", "MPO"):
+        image.draft("RGB", (side, side))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        oriented = ImageOps.exif_transpose(image) or image
+    if oriented.mode != "RGB":
+        oriented = oriented.convert("RGBA").convert("RGB") if "A" in oriented.mode or \
+            oriented.mode == "P" else oriented.convert("RGB")
+    if side is not None and max(oriented.size) > side:
+        oriented.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return oriented
+
+
+def pixel_findings(rgb: Image.Image) -> PhotoFindings:
+    """Faces and written identifiers in an RGB image (nothing without the `photos` extra)."""
+    if not vision.available():
+        return PhotoFindings()
+    import numpy as np
+
+    array = np.asarray(rgb)
+    kinds: set[str] = set()
+    regions = vision.faces(array)
+    if regions:
+        kinds.add("face")
+    lines = vision.text_lines(array)
+    text, starts = "", []
+    for line in lines:
+        starts.append(len(text))
+        text += line.text + "\n"
+    for finding in scan(text):
+        kinds.add(f"written_{finding.kind}")
+        regions.extend(line.box for line, start in zip(lines, starts, strict=True)
+                       if start < finding.end and finding.start < start + len(line.text))
+    return PhotoFindings(frozenset(kinds), tuple(dict.fromkeys(regions)))
+
+
+def inspect(data: bytes) -> PhotoFindings:
+    """Everything identifying in a photo's bytes (CPU work: run it in a worker thread)."""
+    image = _open(data)
+    if image is None:
+        return PhotoFindings()
+    with image:
+        kinds = metadata_kinds(image)
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            return PhotoFindings(frozenset(kinds))
+        try:
+            pixels = pixel_findings(_oriented_rgb(image, ANALYSIS_SIDE))
+        except (OSError, ValueError, SyntaxError, MemoryError):  # truncated or corrupt pixels
+            return PhotoFindings(frozenset(kinds))
+    return PhotoFindings(frozenset(kinds | pixels.kinds), pixels.regions)
+
+
+def _blur(image: Image.Image, box: Box) -> None:
+    """Make the region unreadable for good: pixelate (cells a third of its smaller side, so
+    a line of text is three cells high), then blur the cells' edges."""
+    left, top, right, bottom = box.pixels(*image.size, margin=0.15)
+    width, height = right - left, bottom - top
+    if width < 2 or height < 2:
+        return
+    cell = max(2, min(width, height) // 3)
+    region = image.crop((left, top, right, bottom))
+    region = region.resize((max(1, width // cell), max(1, height // cell)),
+                           Image.Resampling.BOX).resize(region.size, Image.Resampling.NEAREST)
+    radius = max(2, cell // 3)
+    image.paste(region.filter(ImageFilter.GaussianBlur(radius)), (left, top))
+
+
+def clean(data: bytes) -> CleanPhoto | None:
+    """A copy of the photo without metadata, faces and written identifiers blurred, as a JPEG
+    (None: not an image we read). CPU work: run it in a worker thread."""
+    image = _open(data)
+    if image is None:
+        return None
+    with image:
+        if image.size[0] * image.size[1] > MAX_PIXELS:
+            return None
+        try:
+            full = _oriented_rgb(image, None)
+        except (OSError, ValueError, SyntaxError, MemoryError):
+            return None
+    reduced = full.copy()
+    reduced.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.Resampling.BILINEAR)
+    regions = pixel_findings(reduced).regions
+    for box in regions:
+        _blur(full, box)
+    out = io.BytesIO()
+    full.save(out, "JPEG", quality=CLEAN_QUALITY)  # no exif, xmp nor icc passed: none written
+    return CleanPhoto(out.getvalue(), full.width, full.height, len(regions))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.content import Part, Rich, fill
-from bot.events import Attachment, DownloadFailed, Message, Redaction, RoomInfo
+from bot.events import Attachment, Message, Redaction, RoomInfo
 from bot.plugin import BotAPI, Context, Plugin, Refusal, command, on
 from bot.router import split_command
 from bot.storage import Migration
@@ -38,7 +38,8 @@ from plugins.cases.events import (
 )
 from plugins.cases.plugin import redaction_applies
 from plugins.secrecy.detector import HIGH_CONFIDENCE, KINDS, MAX_SCAN, Finding, scan
-from plugins.secrecy.photo import MAX_PHOTO, PHOTO_KINDS, photo_metadata, worth_reading
+from plugins.secrecy.photo import PHOTO_KINDS, worth_reading
+from plugins.secrecy.photo_lane import PhotoLane
 from plugins.secrecy.strings import STRINGS
 
 MEMORY = 2000
@@ -84,6 +85,8 @@ class _Flag:
     sender: str
     kinds: frozenset[str]
     warning: str | None = None
+    photo: Attachment | None = None
+    """The flagged photo itself (for `!clean`), None for a text."""
 
 
 # ---- text to scan ---------------------------------------------------------------------------
@@ -174,6 +177,7 @@ class Secrecy(Plugin):
         self._flags: OrderedDict[str, _Flag] = OrderedDict()
         self._cases: OrderedDict[tuple[str, str], None] = OrderedDict()
         """(room, root) of the case threads seen in the case events, for `!redact`."""
+        self._lane = PhotoLane(bot)
 
     # ---- what is kept in memory --------------------------------------------------------------
     def _remember(self, event_id: str, flag: _Flag) -> None:
@@ -425,14 +429,11 @@ class Secrecy(Plugin):
 
     # ---- 6. photos ---------------------------------------------------------------------------
     async def _photo(self, ctx: Context, event: Attachment, root: str) -> None:
-        """A JPEG's identifying metadata: a warning (kinds only) that `!redact` answers."""
+        """A photo's metadata, faces and written identifiers (`photo.inspect`, off the loop):
+        a warning (kinds only) that `!redact` and `!clean` answer."""
         if not worth_reading(event):
             return
-        try:
-            data = await self.bot.download(event, MAX_PHOTO)
-        except DownloadFailed:  # bigger than it claimed, or gone
-            return
-        kinds = photo_metadata(data)
+        kinds = (await self._lane.inspect(event)).kinds
         if not kinds:
             return
         await self._count(ctx.room_id, kinds)
@@ -446,6 +447,5 @@ class Secrecy(Plugin):
                 ctx.t("secrecy.photo.fix", prefix=ctx.prefix),
             )
         )
-        self._remember(
-            event.event_id, _Flag(ctx.room_id, root, event.sender, frozenset(kinds), warning)
-        )
+        self._remember(event.event_id, _Flag(ctx.room_id, root, event.sender, frozenset(kinds),
+                                             warning, photo=event))

@@ -1,0 +1,138 @@
+"""What a photo shows: faces (OpenCV's Haar cascades) and written text (RapidOCR), on the CPU.
+
+Both models ship inside their PyPI packages (`opencv-python` carries the cascades,
+`rapidocr-onnxruntime` its ONNX detection and recognition models): nothing is downloaded at run
+time. They are the `photos` extra; without it `available()` is false and photos are checked for
+their metadata only. Models load once per process, on first use. Callers run one image at a
+time, in a worker thread (see `photo.inspect`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+try:
+    import cv2
+    import numpy as np
+except ImportError:  # the `photos` extra is not installed
+    cv2 = np = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+FACE_SIDE = 640
+"""Faces are looked for on the photo scaled to this long side (a face of 4 % of it, 24 px,
+is still found; a smaller one is a crowd in the background, not the patient)."""
+MIN_FACE = 24
+"""Smallest face searched, in pixels of the `FACE_SIDE` image."""
+SCALE_STEP = 1.15
+"""Each scale searched is this much larger than the last (1.1 costs twice the time for no
+face more on the evaluation set; see bench/photos.py)."""
+MIN_TEXT_SCORE = 0.6
+"""Lines the recognizer is less sure of are left out (noise read as letters)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A region as fractions of the oriented image's width and height (scale-free, so a box
+    found on the reduced image applies to the full one)."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    def pixels(self, width: int, height: int, margin: float = 0.0) -> tuple[int, int, int, int]:
+        """The box in pixels of a `width` × `height` image, grown by `margin` of its size."""
+        dx, dy = (self.right - self.left) * margin, (self.bottom - self.top) * margin
+        return (max(0, int((self.left - dx) * width)), max(0, int((self.top - dy) * height)),
+                min(width, int((self.right + dx) * width) + 1),
+                min(height, int((self.bottom + dy) * height) + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    box: Box
+    text: str
+
+
+def available() -> bool:
+    """Whether faces and text can be looked for (the `photos` extra is installed)."""
+    return cv2 is not None
+
+
+@cache
+def _cascades() -> tuple[Any, Any]:
+    root = cv2.data.haarcascades
+    return (cv2.CascadeClassifier(root + "haarcascade_frontalface_alt2.xml"),
+            cv2.CascadeClassifier(root + "haarcascade_profileface.xml"))
+
+
+@cache
+def _ocr() -> Any | None:
+    """The RapidOCR engine, or None where the package is missing (newer Pythons)."""
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+    except ImportError:
+        return None
+    logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+    return RapidOCR()
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    """Whether the two boxes share more than half of the smaller one."""
+    w = min(a.right, b.right) - max(a.left, b.left)
+    h = min(a.bottom, b.bottom) - max(a.top, b.top)
+    if w <= 0 or h <= 0:
+        return False
+    smaller = min((a.right - a.left) * (a.bottom - a.top), (b.right - b.left) * (b.bottom - b.top))
+    return w * h > smaller / 2
+
+
+def faces(rgb: Any) -> list[Box]:
+    """The faces in an RGB array (frontal, and profiles facing either way)."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, FACE_SIDE / max(width, height))
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    if scale < 1.0:
+        gray = cv2.resize(gray, (round(width * scale), round(height * scale)),
+                          interpolation=cv2.INTER_AREA)
+    gray = cv2.equalizeHist(gray)
+    h, w = gray.shape
+    frontal, profile = _cascades()
+    found: list[Box] = []
+
+    def add(rects: Any, flipped: bool = False) -> None:
+        for x, y, fw, fh in rects:
+            left = (w - x - fw) if flipped else x
+            box = Box(left / w, y / h, (left + fw) / w, (y + fh) / h)
+            if not any(_overlaps(box, other) for other in found):
+                found.append(box)
+
+    size = (MIN_FACE, MIN_FACE)
+    add(frontal.detectMultiScale(gray, scaleFactor=SCALE_STEP, minNeighbors=5, minSize=size))
+    add(profile.detectMultiScale(gray, scaleFactor=SCALE_STEP, minNeighbors=6, minSize=size))
+    add(profile.detectMultiScale(cv2.flip(gray, 1), scaleFactor=SCALE_STEP, minNeighbors=6,
+                                 minSize=size), flipped=True)
+    return found
+
+
+def text_lines(rgb: Any) -> list[TextLine]:
+    """The lines of text read in an RGB array, top to bottom (empty without an OCR engine)."""
+    engine = _ocr()
+    if engine is None:
+        return []
+    height, width = rgb.shape[:2]
+    result, _ = engine(np.ascontiguousarray(rgb[:, :, ::-1]), use_cls=False)
+    lines: list[TextLine] = []
+    for points, text, score in result or ():
+        if float(score) < MIN_TEXT_SCORE or not str(text).strip():
+            continue
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        box = Box(max(0.0, min(xs) / width), max(0.0, min(ys) / height),
+                  min(1.0, max(xs) / width), min(1.0, max(ys) / height))
+        lines.append(TextLine(box, str(text)))
+    lines.sort(key=lambda line: (round(line.box.top, 2), line.box.left))
+    return lines
