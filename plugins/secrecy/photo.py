@@ -31,7 +31,7 @@ register_heif_opener()
 
 METADATA_KINDS = ("gps", "serial", "owner", "shot_date", "thumbnail")
 WRITTEN_KINDS = tuple(f"written_{kind}" for kind in KINDS)
-PHOTO_KINDS = (*METADATA_KINDS, "face", *WRITTEN_KINDS)
+PHOTO_KINDS = ("face", *WRITTEN_KINDS, *METADATA_KINDS)
 PHOTO_TYPES = frozenset({
     "image/jpeg", "image/jpg", "image/pjpeg", "image/heic", "image/heif", "image/heic-sequence",
     "image/heif-sequence", "image/png", "image/webp", "image/tiff",
@@ -194,7 +194,7 @@ def inspect(data: bytes) -> PhotoFindings:
 def _blur(image: Image.Image, box: Box) -> None:
     """Make the region unreadable for good: pixelate (cells a third of its smaller side, so
     a line of text is three cells high), then blur the cells' edges."""
-    left, top, right, bottom = box.pixels(*image.size, margin=0.15)
+    left, top, right, bottom = box.pixels(*image.size, margin=0.25)
     width, height = right - left, bottom - top
     if width < 2 or height < 2:
         return

@@ -29,7 +29,7 @@ STRINGS = {
         "fr": "un lien avec jeton d’accès",
         "en": "a link with an access token",
     },
-    "secrecy.kind.gps": {"fr": "une position GPS", "en": "a GPS position"},
+    "secrecy.kind.gps": {"fr": "la position GPS", "en": "the GPS position"},
     "secrecy.kind.serial": {
         "fr": "le numéro de série de l’appareil",
         "en": "the camera’s serial number",
@@ -37,6 +37,51 @@ STRINGS = {
     "secrecy.kind.shot_date": {
         "fr": "la date de prise de vue",
         "en": "the date the photo was taken",
+    },
+    "secrecy.kind.owner": {
+        "fr": "le nom du propriétaire de l’appareil",
+        "en": "the camera owner’s name",
+    },
+    "secrecy.kind.thumbnail": {
+        "fr": "une miniature intégrée (elle peut montrer ce que le recadrage a retiré)",
+        "en": "an embedded thumbnail (it may show what a crop removed)",
+    },
+    "secrecy.kind.face": {"fr": "un visage", "en": "a face"},
+    "secrecy.kind.written_name": {
+        "fr": "un nom écrit sur l’image",
+        "en": "a name written on the picture",
+    },
+    "secrecy.kind.written_nir": {
+        "fr": "un numéro de sécurité sociale (NIR) écrit sur l’image",
+        "en": "a French social security number (NIR) written on the picture",
+    },
+    "secrecy.kind.written_phone": {
+        "fr": "un numéro de téléphone écrit sur l’image",
+        "en": "a phone number written on the picture",
+    },
+    "secrecy.kind.written_email": {
+        "fr": "une adresse e-mail écrite sur l’image",
+        "en": "an e-mail address written on the picture",
+    },
+    "secrecy.kind.written_address": {
+        "fr": "une adresse écrite sur l’image",
+        "en": "a postal address written on the picture",
+    },
+    "secrecy.kind.written_birth_date": {
+        "fr": "une date de naissance écrite sur l’image",
+        "en": "a date of birth written on the picture",
+    },
+    "secrecy.kind.written_date": {
+        "fr": "une date précise écrite sur l’image",
+        "en": "an exact date written on the picture",
+    },
+    "secrecy.kind.written_record_number": {
+        "fr": "un numéro de dossier écrit sur l’image",
+        "en": "a record number written on the picture",
+    },
+    "secrecy.kind.written_url_with_token": {
+        "fr": "un lien avec jeton d’accès écrit sur l’image",
+        "en": "a link with an access token written on the picture",
     },
     "secrecy.kind.other": {"fr": "une donnée identifiante", "en": "identifying data"},
     "secrecy.and": {"fr": " et ", "en": " and "},
@@ -91,16 +136,39 @@ STRINGS = {
     },
     # ---- photos ----------------------------------------------------------------------------
     "secrecy.photo": {
-        "fr": "{poster}, cette photo contient des métadonnées identifiantes : {kinds}.",
-        "en": "{poster}, this photo carries identifying metadata: {kinds}.",
+        "fr": "{poster}, cette photo semble permettre d’identifier le patient : {kinds}.",
+        "en": "{poster}, this photo seems to identify the patient: {kinds}.",
     },
     "secrecy.photo.fix": {
-        "fr": "Supprimez-la ({prefix}redact dans ce fil), retirez les métadonnées (ou faites "
-        "une capture d’écran de la photo) et reposez-la. Vérifiez aussi qu’on ne voit "
-        "ni visage, ni tatouage, ni bracelet d’identification, ni écran avec un nom.",
-        "en": "Remove it ({prefix}redact in this thread), strip the metadata (or post a "
-        "screenshot of the photo) and post it again. Also check that no face, tattoo, "
-        "ID wristband or screen showing a name is visible.",
+        "fr": "Tapez {prefix}clean dans ce fil : je poste une copie nettoyée (sans métadonnées, "
+        "visages et écrits identifiants floutés), puis supprimez l’original ({prefix}redact). "
+        "Vérifiez aussi qu’on ne voit ni tatouage, ni bracelet d’identification, ni écran avec "
+        "un nom.",
+        "en": "Type {prefix}clean in this thread: I post a cleaned copy (no metadata, faces and "
+        "identifying writing blurred), then remove the original ({prefix}redact). Also check "
+        "that no tattoo, ID wristband or screen showing a name is visible.",
+    },
+    "secrecy.clean.summary": {
+        "fr": "Dans le fil d’un cas : poste une copie nettoyée de votre photo signalée.",
+        "en": "In a case thread: posts a cleaned copy of your flagged photo.",
+    },
+    "secrecy.clean.done": {
+        "fr": "{poster}, voici une copie nettoyée de votre photo : métadonnées retirées, "
+        "{regions} zone(s) floutée(s). Vérifiez-la, puis supprimez l’original ({prefix}redact "
+        "dans ce fil).",
+        "en": "{poster}, here is a cleaned copy of your photo: metadata removed, {regions} "
+        "region(s) blurred. Check it, then remove the original ({prefix}redact in this "
+        "thread).",
+    },
+    "secrecy.clean.nothing": {
+        "fr": "Je n’ai signalé dans ce fil aucune photo que vous puissiez nettoyer.",
+        "en": "I have flagged no photo in this thread that you may clean.",
+    },
+    "secrecy.clean.failed": {
+        "fr": "Je n’ai pas pu nettoyer cette photo (elle a disparu ou je ne sais pas la lire) : "
+        "supprimez-la ({prefix}redact) et reposez-en une capture d’écran recadrée.",
+        "en": "I could not clean this photo (it is gone or I cannot read it): remove it "
+        "({prefix}redact) and post a cropped screenshot of it instead.",
     },
     # ---- !redact ---------------------------------------------------------------------------
     "secrecy.redact.done": {

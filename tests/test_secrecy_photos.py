@@ -1,0 +1,240 @@
+"""Photos in case threads: metadata in every format, faces, written identifiers, the cleaned copy.
+
+Pictures are drawn or rendered here, faces are public-domain portraits shipped by test-only
+packages (tests/support/photos.py). Recall and false alarms over the whole evaluation set are
+measured by `python -m bench photos`, not here: these tests pin one outcome per format and kind.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bot.testing import BOT, Harness
+from plugins.secrecy import photo, vision
+from plugins.secrecy.photo import clean, inspect, worth_reading
+from plugins.secrecy.plugin import Secrecy
+from tests.support.photos import (
+    WRITTEN,
+    _fix_nir,
+    encode,
+    exif,
+    label,
+    portraits,
+    screenshot,
+    skin,
+    xray,
+)
+from tests.test_secrecy_plugin import CLEAN, DOC, MOD, POSTER, ROOM, harness
+
+FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "HEIF")
+MIMETYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
+             "TIFF": "image/tiff", "HEIF": "image/heic"}
+METADATA = {"gps", "serial", "owner", "shot_date"}
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(3)
+
+
+@pytest.fixture
+async def h():
+    async with harness() as hh:
+        hh.add_room(ROOM, members=[POSTER, DOC, MOD], powers={MOD: 50, BOT: 100})
+        yield hh
+
+
+def plain(size: tuple[int, int] = (320, 240)) -> Image.Image:
+    return Image.new("RGB", size, (180, 150, 130))
+
+
+def with_face(rng: np.random.Generator, size: tuple[int, int] = (1600, 1200)) -> Image.Image:
+    """Skin with the astronaut's portrait pasted, half the height, in the middle."""
+    background = skin(rng, size)
+    face = portraits()["astronaut"].resize((size[1] // 2, size[1] // 2))
+    background.paste(face, ((size[0] - face.width) // 2, size[1] // 4))
+    return background
+
+
+def thumbnail_exif() -> bytes:
+    """EXIF whose IFD1 carries a JPEG thumbnail (as every phone writes), hand-made: Pillow
+    does not write one."""
+    thumb = encode(plain((40, 30)), "JPEG")
+    ifd0 = 8
+    ifd1 = ifd0 + 2 + 12 + 4
+    data = ifd1 + 2 + 2 * 12 + 4
+    tiff = b"II" + struct.pack("<HI", 42, ifd0)
+    tiff += struct.pack("<H", 1) + struct.pack("<HHI", 0x010F, 2, 4) + b"Cam\0"
+    tiff += struct.pack("<I", ifd1)
+    tiff += struct.pack("<H", 2) + struct.pack("<HHII", 0x0201, 4, 1, data)
+    tiff += struct.pack("<HHII", 0x0202, 4, 1, len(thumb)) + struct.pack("<I", 0)
+    return b"Exif\0\0" + tiff + thumb
+
+
+# ---- metadata, per format ----------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_metadata_kinds_in_every_format(fmt: str) -> None:
+    full = encode(plain(), fmt, exif(gps=True, serial=True, owner=True, shot_date=True))
+    assert inspect(full).kinds == METADATA
+    assert inspect(encode(plain(), fmt, exif(gps=True))).kinds == {"gps"}
+    assert inspect(encode(plain(), fmt, exif(shot_date=True))).kinds == {"shot_date"}
+    assert inspect(encode(plain(), fmt)).kinds == set()
+    assert worth_reading_as(MIMETYPES[fmt], len(full))
+
+
+def worth_reading_as(mimetype: str, size: int) -> bool:
+    from bot.events import Attachment
+
+    return worth_reading(Attachment(ROOM, "$e", POSTER, 0, "m.image", mimetype, size,
+                                    "mxc://x/y", None, None))
+
+
+def test_thumbnails_and_xmp() -> None:
+    out = io.BytesIO()
+    plain().save(out, "JPEG", exif=thumbnail_exif())
+    assert inspect(out.getvalue()).kinds == {"thumbnail"}
+    heif = io.BytesIO()
+    plain().save(heif, "HEIF", thumbnails=[64])
+    assert inspect(heif.getvalue()).kinds == {"thumbnail"}
+    xmp = b'<x:xmpmeta><rdf:Description exif:GPSLatitude="48,51.5N"/></x:xmpmeta>'
+    assert inspect(encode(plain(), "WEBP", xmp=xmp)).kinds == {"gps"}
+    assert inspect(encode(plain(), "JPEG", xmp=xmp)).kinds == {"gps"}
+
+
+def test_what_is_not_read() -> None:
+    assert not worth_reading_as("image/gif", 1000)
+    assert not worth_reading_as("video/mp4", 1000)
+    assert not worth_reading_as("image/jpeg", photo.MAX_PHOTO + 1)
+    gif = io.BytesIO()
+    plain().save(gif, "GIF")
+    assert inspect(gif.getvalue()) == photo.PhotoFindings()
+    assert clean(gif.getvalue()) is None
+    full = encode(plain(), "JPEG", exif(gps=True))
+    for broken in (b"", b"not an image", full[:40], full[: len(full) // 2]):
+        assert inspect(broken).kinds <= {"gps"}
+
+
+def test_a_decompression_bomb_is_read_for_its_metadata_only(monkeypatch) -> None:
+    """A PNG announcing 60 megapixels (a few kB of zeros): metadata read, pixels never
+    decoded."""
+    bomb = encode(Image.new("L", (10_000, 6_000)), "PNG", exif(gps=True))
+    assert len(bomb) < 200_000
+
+    def fail(*args: object) -> None:
+        raise AssertionError("the pixels were decoded")
+
+    monkeypatch.setattr(photo, "_oriented_rgb", fail)
+    assert inspect(bomb).kinds == {"gps"}
+    assert clean(bomb) is None
+
+
+# ---- pixels ------------------------------------------------------------------------------------
+def test_faces_found_and_none_on_clinical_pictures(rng: np.random.Generator) -> None:
+    assert vision.available()
+    for fmt in FORMATS:
+        assert "face" in inspect(encode(with_face(rng), fmt)).kinds, fmt
+    assert inspect(encode(portraits()["hopper"], "JPEG")).kinds == {"face"}
+    for picture in (skin(rng, (1600, 1200), lesions=20), xray(rng, (1200, 1600))):
+        assert inspect(encode(picture, "JPEG")).kinds == set()
+
+
+def test_written_identifiers_are_found(rng: np.random.Generator) -> None:
+    lines = _fix_nir(WRITTEN[1][0])  # a name and a NIR
+    kinds = inspect(encode(label(lines, (4000, 3000), rng), "JPEG")).kinds
+    assert {"written_name", "written_nir"} <= kinds
+    form = inspect(encode(screenshot(_fix_nir(WRITTEN[0][0]), (1920, 1080), rng), "PNG")).kinds
+    assert "written_name" in form
+    clinical = ["Amoxicilline 1 g : 1 cp matin, midi et soir", "pendant 7 jours"]
+    assert inspect(encode(label(clinical, (1600, 1200), rng), "JPEG")).kinds == set()
+
+
+def test_orientation_is_applied_before_looking(rng: np.random.Generator) -> None:
+    """A portrait shot turned sideways, with EXIF orientation 6 (turn 90° to show): the face is
+    found, and the cleaned copy is upright (portrait size)."""
+    upright = with_face(rng, (1200, 1600))
+    sideways = upright.transpose(Image.Transpose.ROTATE_90)
+    data = encode(sideways, "JPEG", exif(orientation=6))
+    assert "face" in inspect(data).kinds
+    cleaned = clean(data)
+    assert cleaned is not None and (cleaned.width, cleaned.height) == (1200, 1600)
+
+
+# ---- the cleaned copy --------------------------------------------------------------------------
+def spread(image: Image.Image, box: tuple[int, int, int, int]) -> float:
+    """How much detail a region holds: the standard deviation of its grey levels' gradient."""
+    grey = np.asarray(image.convert("L").crop(box), dtype=float)
+    return float(np.abs(np.diff(grey, axis=1)).mean())
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "HEIF"])
+def test_clean_strips_metadata_and_blurs_the_face(rng: np.random.Generator, fmt: str) -> None:
+    original = with_face(rng)
+    data = encode(original, fmt, exif(gps=True, serial=True, owner=True, shot_date=True))
+    cleaned = clean(data)
+    assert cleaned is not None and cleaned.blurred >= 1 and cleaned.mimetype == "image/jpeg"
+    out = Image.open(io.BytesIO(cleaned.data))
+    assert out.format == "JPEG" and out.size == original.size
+    assert not out.getexif() and "xmp" not in out.info and "icc_profile" not in out.info
+    assert inspect(cleaned.data).kinds == set()
+    face = (720, 390, 810, 480)  # the astronaut’s face (pasted at 500, 300, 600 px high)
+    assert spread(out, face) < spread(original, face) / 3
+    corner = (0, 0, 300, 300)  # skin far from the face: kept
+    assert abs(spread(out, corner) - spread(original, corner)) < 1.5
+
+
+def test_clean_blurs_the_written_name(rng: np.random.Generator) -> None:
+    lines = _fix_nir(WRITTEN[1][0])
+    data = encode(label(lines, (1600, 1200), rng), "JPEG")
+    cleaned = clean(data)
+    assert cleaned is not None and cleaned.blurred >= 2
+    assert not {"written_name", "written_nir"} & inspect(cleaned.data).kinds
+
+
+# ---- in a case thread --------------------------------------------------------------------------
+async def test_a_photo_with_a_face_and_gps_is_warned_without_values(
+        h: Harness, rng: np.random.Generator) -> None:
+    root = await h.say(POSTER, CLEAN)
+    h.clear()
+    data = encode(with_face(rng), "HEIF", exif(gps=True))
+    photo_id = await h.attach(DOC, data, mimetype="image/heic", thread_root=root)
+    warning = h.last()
+    assert warning.thread_root == root and warning.mentions == [DOC]
+    assert "un visage et la position GPS" in warning.body
+    assert "48" not in warning.body and "clean" in warning.body
+    rows = await h.db.fetchall("SELECT kind, count FROM secrecy_counts ORDER BY kind")
+    assert [tuple(r) for r in rows] == [("face", 1), ("gps", 1)]
+    await h.say(DOC, "!redact", thread_root=root)
+    assert h.transport.redacted == [photo_id]
+
+
+async def test_written_identifiers_warn_like_text(h: Harness, rng: np.random.Generator) -> None:
+    root = await h.say(POSTER, CLEAN)
+    h.clear()
+    lines = _fix_nir(WRITTEN[1][0])
+    await h.attach(DOC, encode(label(lines, (1600, 1200), rng), "WEBP"), mimetype="image/webp",
+                   thread_root=root)
+    body = h.last().body
+    assert "un nom écrit sur l’image" in body and "(NIR) écrit sur l’image" in body
+    assert "MARTIN" not in body and "Bernard" not in body
+    h.clear()
+    await h.attach(DOC, encode(xray(rng, (1200, 1600)), "PNG"), mimetype="image/png",
+                   thread_root=root)
+    assert h.sent == []
+
+
+async def test_english_room_names_photo_kinds(h: Harness, rng: np.random.Generator) -> None:
+    await h.app.set_room_setting(ROOM, "language", "en")
+    root = await h.say(POSTER, CLEAN)
+    h.clear()
+    await h.attach(DOC, encode(with_face(rng), "JPEG", exif(owner=True)), thread_root=root)
+    assert "a face and the camera owner’s name" in h.last().body
+
+
+def test_secrecy_kinds_have_words() -> None:
+    for kind in photo.PHOTO_KINDS:
+        assert f"secrecy.kind.{kind}" in Secrecy.strings
