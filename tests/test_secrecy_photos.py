@@ -238,3 +238,47 @@ async def test_english_room_names_photo_kinds(h: Harness, rng: np.random.Generat
 def test_secrecy_kinds_have_words() -> None:
     for kind in photo.PHOTO_KINDS:
         assert f"secrecy.kind.{kind}" in Secrecy.strings
+
+
+# ---- !clean ------------------------------------------------------------------------------------
+async def test_clean_posts_a_cleaned_copy_in_the_thread(
+        h: Harness, rng: np.random.Generator) -> None:
+    root = await h.say(POSTER, CLEAN)
+    await h.attach(DOC, encode(xray(rng, (800, 600)), "JPEG", exif(gps=True)), thread_root=root)
+    original = with_face(rng)
+    flagged = await h.attach(DOC, encode(original, "JPEG", exif(gps=True, serial=True)),
+                             thread_root=root)
+    h.clear()
+    await h.say(POSTER, "!nettoyer", thread_root=root)
+    assert "aucune photo que vous puissiez nettoyer" in h.last().body  # not the poster's
+    h.clear()
+    await h.say(DOC, "!clean", thread_root=root)
+    image, notice = h.sent
+    assert image.content["msgtype"] == "m.image" and image.thread_root == root
+    assert image.content["info"]["w"] == 1600 and "url" not in image.content
+    upload = h.transport.uploads[-1]
+    assert upload.url == image.file_url and upload.mimetype == "image/jpeg"
+    out = Image.open(io.BytesIO(upload.data))
+    assert not out.getexif() and inspect(upload.data).kinds == set()
+    face = (720, 390, 810, 480)
+    assert spread(out, face) < spread(original, face) / 3
+    assert "copie nettoyée" in notice.body and "1 zone(s)" in notice.body
+    assert notice.mentions == [DOC] and "!redact" in notice.body
+    assert h.transport.redacted == []  # the poster deletes the original (or !redact)
+    await h.say(DOC, "!redact", thread_root=root)
+    assert h.transport.redacted == [flagged]
+
+
+async def test_clean_where_there_is_nothing_to_clean(h: Harness,
+                                                     rng: np.random.Generator) -> None:
+    await h.say(DOC, "!clean")
+    assert "aucune photo" in h.last().body
+    root = await h.say(POSTER, "!case Mme Dupont, 45 ans, douleur thoracique")
+    await h.say(POSTER, "!clean", thread_root=root)  # a flagged text is not a photo
+    assert "aucune photo" in h.last().body
+    data = encode(with_face(rng), "JPEG")
+    await h.attach(POSTER, data, thread_root=root)
+    gone = h.transport.files.popitem()[0]  # the photo vanished from the media repository
+    assert gone.startswith("mxc://")
+    await h.say(POSTER, "!clean", thread_root=root)
+    assert "pas pu nettoyer" in h.last().body and h.transport.uploads == []

@@ -47,6 +47,7 @@ MEMORY = 2000
 CASES_REMEMBERED = 10_000
 """How many case threads are remembered for `!redact` (the least recently active forgotten)."""
 REDACT_COMMANDS = ("redact", "masquer")
+CLEAN_COMMANDS = ("clean", "nettoyer")
 
 MIGRATIONS = (
     Migration("warning counts per room, kind and day; members shown the rules", """
@@ -323,7 +324,8 @@ class Secrecy(Plugin):
             await self._photo(ctx, reply, root)
             return
         split = split_command(reply.body, ctx.prefixes)
-        if reply.msgtype == "m.notice" or (split is not None and split[0] in REDACT_COMMANDS):
+        if reply.msgtype == "m.notice" or (split is not None and split[0] in
+                                            (*REDACT_COMMANDS, *CLEAN_COMMANDS)):
             return
         await self._check(ctx, reply.event_id, reply.sender, root, reply.body,
                           formatted=reply.formatted_body, body=reply.body)
@@ -449,3 +451,25 @@ class Secrecy(Plugin):
         )
         self._remember(event.event_id, _Flag(ctx.room_id, root, event.sender, frozenset(kinds),
                                              warning, photo=event))
+
+    @command(*CLEAN_COMMANDS, summary="secrecy.clean.summary")
+    async def clean(self, ctx: Context) -> None:
+        """A cleaned copy of a flagged photo of the thread (the one replied to, else the
+        sender's latest; a moderator may clean anyone's), posted encrypted in the thread."""
+        event = ctx.event
+        assert isinstance(event, Message)
+        root = event.thread_root
+        photos = [(eid, f) for eid, f in self._flags.items()
+                  if f.room_id == event.room_id and f.root == root and f.photo is not None]
+        target = self._target(event, photos, ctx.is_admin()) if root else None
+        if target is None:
+            raise Refusal(ctx.t("secrecy.clean.nothing"))
+        flag = self._flags[target]
+        assert flag.photo is not None
+        cleaned = await self._lane.clean(flag.photo)
+        if cleaned is None:
+            raise Refusal(ctx.t("secrecy.clean.failed", prefix=ctx.prefix))
+        await ctx.send_file(cleaned.data, ctx.t("secrecy.clean.filename"), cleaned.mimetype,
+                            image_size=(cleaned.width, cleaned.height))
+        await ctx.reply(fill(ctx.t("secrecy.clean.done"), regions=cleaned.blurred,
+                             prefix=ctx.prefix, poster=ctx.pill(flag.sender, notify=True)))

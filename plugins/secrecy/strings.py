@@ -160,6 +160,7 @@ STRINGS = {
         "region(s) blurred. Check it, then remove the original ({prefix}redact in this "
         "thread).",
     },
+    "secrecy.clean.filename": {"fr": "photo-nettoyee.jpg", "en": "cleaned-photo.jpg"},
     "secrecy.clean.nothing": {
         "fr": "Je n’ai signalé dans ce fil aucune photo que vous puissiez nettoyer.",
         "en": "I have flagged no photo in this thread that you may clean.",
