@@ -44,7 +44,8 @@ def test_percentile_and_corpus() -> None:
 
 
 def test_command_line() -> None:
-    assert parse([]).which == ["inprocess", "db", "scanner", "latency", "burst", "scale"]
+    assert parse([]).which == ["inprocess", "db", "scanner", "photos", "latency", "burst",
+                              "scale"]
     args = parse(["scale", "latency", "--quick", "--rooms", "5"])
     assert args.which == ["latency", "scale"] and args.quick and args.rooms == 5
     with pytest.raises(SystemExit):

@@ -282,3 +282,27 @@ async def test_clean_where_there_is_nothing_to_clean(h: Harness,
     assert gone.startswith("mxc://")
     await h.say(POSTER, "!clean", thread_root=root)
     assert "pas pu nettoyer" in h.last().body and h.transport.uploads == []
+
+
+def test_ocr_lines_are_repaired_before_scanning() -> None:
+    """The recognizer reads "é" as a stray symbol and loses spaces between words of different
+    shapes; the repair gives the scanner the words back, and leaves clinical terms alone."""
+    assert photo.repaired("N×(e) le : 12/03/1956") == "Né(e) le : 12/03/1956"
+    assert photo.repaired("nαe le 03/03/1957") == "née le 03/03/1957"
+    assert photo.repaired("MrJean-PierreROUSSEAU") == "Mr Jean-Pierre ROUSSEAU"
+    assert photo.repaired("NIR185057512345673") == "NIR 185057512345673"
+    for kept in ("HbA1c 7,2 %", "T4 12 pmol/L", "QTc 420 ms", "Créatinine 78 µmol/L"):
+        assert photo.repaired(kept) == kept
+
+
+def test_form_fields_name_a_person() -> None:
+    """Labels and record screens write names as form fields; the text scanner knows them."""
+    from plugins.secrecy.detector import scan
+
+    def names(text: str) -> list[str]:
+        return [text[f.start:f.end] for f in scan(text) if f.kind == "name"]
+
+    assert names("Nom : DUPONT\nPrénom : Jeanne") == ["DUPONT", "Jeanne"]
+    assert names("Nom: Dupont") == ["Dupont"] and names("Prnom: Jeanne") == ["Jeanne"]
+    assert names("Nom du médicament : Doliprane") == []
+    assert names("le nom: Paris") == []

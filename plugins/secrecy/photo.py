@@ -16,6 +16,7 @@ JPEG without any metadata.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -57,6 +58,21 @@ _SHOT_DATES = {_EXIF_IFD: (0x9003, 0x9004)}
 _XMP_WINDOW = 256 * 1024
 _XMP_KINDS = ((b"GPSLatitude", "gps"), (b"GPSLongitude", "gps"), (b"SerialNumber", "serial"),
               (b"DateTimeOriginal", "shot_date"), (b"dc:creator", "owner"))
+
+
+_MISREAD_ACCENT = re.compile(r"(?<=[A-Za-z])[^\x00-\x7fÀ-ÖØ-öø-ÿ](?=[a-z(])")
+_LETTERS_NUMBER = re.compile(r"(?<=[A-Za-z]{2})(?=\d{6})")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z][A-Za-z])")
+
+
+def repaired(line: str) -> str:
+    """An OCR line as it was likely written. The recognition model reads Latin letters without
+    accents: an "é" comes back as a stray symbol ("N×(e) le", "nαe le") and the spaces between
+    words of different shapes are often lost ("MrJean-PierreROUSSEAU", "NIR185057…"). One
+    linear pass per repair."""
+    line = _MISREAD_ACCENT.sub("é", line)
+    line = _LETTERS_NUMBER.sub(" ", line)
+    return _CAMEL.sub(" ", line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,14 +179,15 @@ def pixel_findings(rgb: Image.Image) -> PhotoFindings:
     if regions:
         kinds.add("face")
     lines = vision.text_lines(array)
+    read = [repaired(line.text) for line in lines]
     text, starts = "", []
-    for line in lines:
+    for line in read:
         starts.append(len(text))
-        text += line.text + "\n"
+        text += line + "\n"
     for finding in scan(text):
         kinds.add(f"written_{finding.kind}")
-        regions.extend(line.box for line, start in zip(lines, starts, strict=True)
-                       if start < finding.end and finding.start < start + len(line.text))
+        regions.extend(line.box for line, shown, start in zip(lines, read, starts, strict=True)
+                       if start < finding.end and finding.start < start + len(shown))
     return PhotoFindings(frozenset(kinds), tuple(dict.fromkeys(regions)))
 
 
