@@ -11,6 +11,7 @@ and false alarms. The run fails only if a check crashes or a decoded format is n
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import tempfile
@@ -125,7 +126,8 @@ async def run(base: Path | None = None, quick: bool = False,
 
     repeats = repeats or (2 if quick else 5)
     res = BenchResult("photos", "checking a 12-MP photo: metadata, faces, OCR",
-                      "Pillow decoding the same photo in full", params={"repeats": repeats})
+                      "Pillow decoding the same photo in full",
+                      params={"repeats": repeats, "load average at start": os.getloadavg()[0]})
     picture = twelve_megapixels()
     inspect(encode(picture.resize((400, 300)), "JPEG"))  # warm-up: the models load once
     for fmt in FORMATS:
