@@ -131,6 +131,8 @@ def test_a_decompression_bomb_is_read_for_its_metadata_only(monkeypatch) -> None
     monkeypatch.setattr(photo, "_oriented_rgb", fail)
     assert inspect(bomb).kinds == {"gps"}
     assert clean(bomb) is None
+    huge = encode(Image.new("1", (15_000, 15_000)), "PNG")  # 225 MP: Pillow refuses to open it
+    assert inspect(huge) == photo.PhotoFindings() and clean(huge) is None
 
 
 # ---- pixels ------------------------------------------------------------------------------------

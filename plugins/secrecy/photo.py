@@ -105,7 +105,8 @@ def _open(data: bytes) -> Image.Image | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
+            Image.DecompressionBombError):  # over 178 megapixels: not even opened
         return None
     if image.format not in FORMATS:
         return None
