@@ -48,9 +48,11 @@ def twelve_megapixels() -> Image.Image:
     from tests.support.photos import WRITTEN, _fix_nir, portraits, skin, text_card
 
     rng = np.random.default_rng(11)
+    w, h = TWELVE_MP
     image = skin(rng, TWELVE_MP, lesions=10)
-    image.paste(portraits()["astronaut"].resize((1200, 1200)), (300, 600))
-    image.paste(text_card(_fix_nir(WRITTEN[1][0]), (1800, 900)), (1900, 1600))
+    image.paste(portraits()["astronaut"].resize((h * 2 // 5, h * 2 // 5)), (w * 3 // 40, h // 5))
+    image.paste(text_card(_fix_nir(WRITTEN[1][0]), (w * 9 // 20, h * 3 // 10)),
+                (w * 19 // 40, h * 8 // 15))
     return image
 
 

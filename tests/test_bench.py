@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
 
 import pytest
 
-from bench import burst, dbgrowth, inprocess, latency, scale, scanner
+from bench import burst, dbgrowth, inprocess, latency, photos, scale, scanner
 from bench.__main__ import parse
 from bench.corpus import kilobyte_texts
 from bench.report import BenchResult, Figure, Target, percentile, table, write_json
@@ -72,6 +73,26 @@ async def test_scanner_benchmark(monkeypatch: pytest.MonkeyPatch) -> None:
                           (lambda n: n / 100, False)):
         monkeypatch.setattr(scanner, "best_ms", lambda scan, text, repeats, c=cost: c(len(text)))
         assert (await scanner.run(repeats=1)).correct is correct
+
+
+async def test_photos_benchmark(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """One format, one repeat, four pictures of the evaluation set: every figure is there and
+    the quality counts add up (the full run is `python -m bench photos`)."""
+    from tests.support import photos as samples
+
+    few = list(itertools.islice(samples.evaluation_set(size=(640, 480)), 0, 200, 50))
+    monkeypatch.setattr(samples, "evaluation_set", lambda: iter(few))
+    monkeypatch.setattr(photos, "FORMATS", ("JPEG",))
+    monkeypatch.setattr(photos, "TWELVE_MP", (1600, 1200))
+    res = await photos.run(tmp_path, repeats=1)
+    assert res.correct, res.checks
+    names = {f.name for f in res.figures}
+    assert {"inspect, 12 MP JPEG", "clean, 12 MP JPEG", "memory for one 12 MP HEIF",
+            "faces found", "written false alarms"} <= names
+    assert all(f.value >= 0 for f in res.figures)
+    quality = photos.quality(quick=False)
+    assert sum(total for name, (_, total) in quality.items()
+               if name in ("faces found", "face false alarms")) == len(few)
 
 
 @pytest.fixture
