@@ -126,11 +126,23 @@ def _has(ifds: dict[int, dict], tags: dict[int, tuple[int, ...]]) -> bool:
                for tag in some)
 
 
-def metadata_kinds(image: Image.Image) -> set[str]:
+def _exif(image: Image.Image, may_decode: bool) -> Image.Exif:
+    """The image's EXIF. A PNG's may follow its pixels, and Pillow decodes them to find it:
+    not for an image too big to decode (only the EXIF before the pixels is read)."""
+    if image.format == "PNG" and not may_decode:
+        exif = Image.Exif()
+        raw = image.info.get("exif")
+        if isinstance(raw, bytes):
+            exif.load(raw)
+        return exif
+    return image.getexif()
+
+
+def metadata_kinds(image: Image.Image, may_decode: bool = True) -> set[str]:
     """Identifying metadata of an opened image: EXIF (or a TIFF's own tags) and XMP."""
     kinds: set[str] = set()
     try:
-        exif = image.getexif()
+        exif = _exif(image, may_decode)
         ifds: dict[int, dict] = {0: dict(exif)}
         for where in (_EXIF_IFD, _GPS_IFD, _IFD1):
             ifds[where] = dict(exif.get_ifd(where))
@@ -161,8 +173,7 @@ def _oriented_rgb(image: Image.Image, side: int | None) -> Image.Image:
         warnings.simplefilter("ignore")
         oriented = ImageOps.exif_transpose(image) or image
     if oriented.mode != "RGB":
-        oriented = oriented.convert("RGBA").convert("RGB") if "A" in oriented.mode or \
-            oriented.mode == "P" else oriented.convert("RGB")
+        oriented = oriented.convert("RGB")
     if side is not None and max(oriented.size) > side:
         oriented.thumbnail((side, side), Image.Resampling.BILINEAR)
     return oriented
@@ -198,8 +209,8 @@ def inspect(data: bytes) -> PhotoFindings:
     if image is None:
         return PhotoFindings()
     with image:
-        kinds = metadata_kinds(image)
         width, height = image.size
+        kinds = metadata_kinds(image, may_decode=width * height <= MAX_PIXELS)
         if width * height > MAX_PIXELS:
             return PhotoFindings(frozenset(kinds))
         try:
