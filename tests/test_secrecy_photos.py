@@ -308,3 +308,14 @@ def test_form_fields_name_a_person() -> None:
     assert names("Nom: Dupont") == ["Dupont"] and names("Prnom: Jeanne") == ["Jeanne"]
     assert names("Nom du médicament : Doliprane") == []
     assert names("le nom: Paris") == []
+
+
+def test_without_the_photos_extra_metadata_only(monkeypatch, rng: np.random.Generator) -> None:
+    """`pip install casebot` without `[photos]`: metadata found, pixels not looked at, and a
+    cleaned copy still has no metadata."""
+    monkeypatch.setattr(vision, "available", lambda: False)
+    data = encode(with_face(rng), "JPEG", exif(gps=True))
+    assert inspect(data).kinds == {"gps"}
+    cleaned = clean(data)
+    assert cleaned is not None and cleaned.blurred == 0
+    assert not Image.open(io.BytesIO(cleaned.data)).getexif()
