@@ -124,7 +124,7 @@ def _check_field(meta: Mapping[str, Any], value: Any) -> None:
 
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" (a folder), too long
             raise Invalid("timezone", value=value) from None
 
 

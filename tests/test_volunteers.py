@@ -14,7 +14,7 @@ from plugins.cases import Cases
 from plugins.secrecy.plugin import Secrecy
 from plugins.specialties import Specialties
 from plugins.volunteers import Volunteers
-from plugins.volunteers.availability import in_quiet_hours, parse_hours
+from plugins.volunteers.availability import in_quiet_hours, parse_hours, valid_tz, zone
 
 POSTER = "@alice:test"
 V1, V2, V3, V4 = "@v1:test", "@v2:test", "@v3:test", "@v4:test"
@@ -723,3 +723,12 @@ async def test_a_page_that_fails_to_send_is_retried_and_escalation_goes_on(h1: H
     await h.advance(30 * MIN)
     assert "aucun bénévole disponible" in h.last().body
     assert await paged_rows(h) == [(1, V1, 1), (1, V2, 2), (1, V3, 3)]
+
+
+def test_time_zones_that_are_folders_or_too_long_are_refused() -> None:
+    """With the tzdata package installed (test dependencies pull it), "Europe" is a folder and
+    a 300-letter name is too long for the file system: both raise OSError, not a lookup miss."""
+    for name in ("Europe", "x" * 300):
+        assert not valid_tz(name)
+        assert str(zone(name)) == "Europe/Paris"
+    assert valid_tz("America/Montreal")
