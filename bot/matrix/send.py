@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 import aiohttp
-from nio import RoomGetStateEventResponse, RoomSendError
+from nio import RoomGetStateEventResponse, RoomInviteResponse, RoomSendError
 from nio.api import Api
 from nio.crypto.attachments import decrypt_attachment
 
@@ -67,6 +67,14 @@ class Actions:
         except NETWORK_ERRORS as exc:
             _no_answer(exc)
         return hasattr(resp, "event_id")
+
+    async def invite(self, room_id: str, user_id: str) -> bool:
+        """Invite `user_id` (a knock becomes an invite); False when the homeserver refuses."""
+        try:
+            resp = await self.client.room_invite(room_id, user_id)
+        except NETWORK_ERRORS as exc:
+            _no_answer(exc)
+        return isinstance(resp, RoomInviteResponse)
 
     async def get_state(self, room_id: str, event_type: str,
                         state_key: str = "") -> dict[str, Any] | None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.config import Duration, bounded
@@ -32,6 +32,7 @@ from plugins.cases.events import CardStale
 from plugins.cases.store import Case
 from plugins.specialties import Specialties
 from plugins.volunteers.availability import DAY, available
+from plugins.volunteers.events import Marks, VolunteerMarks
 from plugins.volunteers.store import Followed, Prefs, VolunteerStore
 
 log = logging.getLogger(__name__)
@@ -56,14 +57,29 @@ class VolunteersConfig:
     """The hashtag (without #) that marks a case as urgent."""
 
 
-def pills(room: RoomInfo, users: Sequence[str], notify: bool = False) -> list[Part]:
-    """Users as pills with their names in the room, comma-separated (`notify` pings)."""
+def pills(room: RoomInfo, users: Sequence[str], notify: bool = False,
+          signs: Mapping[str, str] | None = None) -> list[Part]:
+    """Users as pills with their names in the room, comma-separated (`notify` pings), each
+    followed by its sign from `signs` if it has one (`VolunteerMarks`)."""
     parts: list[Part] = []
     for i, user in enumerate(users):
         if i:
             parts.append(", ")
         parts.append(Pill(user, room.display_name(user), notify))
+        if signs and user in signs:
+            parts.append(f" {signs[user]}")
     return parts
+
+
+async def marks(ctx: Context, room_id: str, users: Iterable[str]) -> Marks:
+    """What the other features say of these users here (`VolunteerMarks`), merged."""
+    skip: set[str] = set()
+    signs: dict[str, str] = {}
+    for found in await ctx.publish(VolunteerMarks(room_id, tuple(users))):
+        if isinstance(found, Marks):
+            skip |= found.skip
+            signs.update(found.signs)
+    return Marks(frozenset(skip), signs)
 
 
 def names(room: RoomInfo, users: Sequence[str]) -> str:
@@ -99,7 +115,8 @@ class Pager:
             # A replay after a crash pages the same people again (same transaction ids).
             users = await self.store.paged_in_round(case.room_id, case.number, 1)
             if not users:
-                users = await self.select(case.room_id, case.poster, specs, set(), urgent,
+                skip = (await marks(ctx, case.room_id, (p.user_id for p, _ in found))).skip
+                users = await self.select(case.room_id, case.poster, specs, set(skip), urgent,
                                           found)
                 await self.store.record(case.room_id, case.number, users, 1, self.bot.now())
         # Armed first: a page that fails to send does not end the escalation.
@@ -212,6 +229,7 @@ class Pager:
             if not new:
                 return
             already = set(await self.store.paged(room_id, number))
+            already |= (await marks(ctx, room_id, self.bot.room(room_id).members)).skip
             users = await self.select(room_id, followed.poster, new, already, followed.urgent)
             round_ = followed.round + 1 if users else followed.round
             async with self.bot.db.transaction():
@@ -234,7 +252,8 @@ class Pager:
                     number=number, prefix=ctx.prefix,
                     specialties=", ".join(label(room_id, s, ctx.lang) for s in tags)
                     or ctx.t("volunteers.unclassified"),
-                    who=pills(self.bot.room(room_id), users, True))
+                    who=pills(self.bot.room(room_id), users, True,
+                              (await marks(ctx, room_id, users)).signs))
         event_id = await ctx.in_thread_of(root).send(Rich((line,)))
         await self.store.add_page_event(room_id, number, event_id)
 
@@ -294,6 +313,7 @@ class Pager:
             users = await self.store.paged_in_round(room_id, number, round_ + 1)
             if not users:
                 already = set(await self.store.paged(room_id, number))
+                already |= (await marks(ctx, room_id, self.bot.room(room_id).members)).skip
                 users = await self.select(room_id, followed.poster,
                                           self._targets(room_id, followed.tags), already, urgent)
                 async with self.bot.db.transaction():
