@@ -44,9 +44,10 @@ async def _prepare(db_path: Path) -> None:
         await db.close()
 
 
-def run_import(config: Config, file: Path, out: TextIO = sys.stderr) -> ImportResult:
-    """Import `file` into the configured data directory's database (raises DirectoryError
-    or OSError with a readable message)."""
+def run_import(config: Config, file: Path, out: TextIO | None = None) -> ImportResult:
+    """Import `file` into the configured data directory's database, the progress bar on
+    `out` (stderr by default); raises DirectoryError or OSError with a readable message."""
+    out = out or sys.stderr
     db_path = config.data_dir / "casebot.db"
     asyncio.run(_prepare(db_path))
     result = import_directory(file, db_path, ProgressBar(out))

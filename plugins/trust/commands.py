@@ -147,7 +147,7 @@ class Trust:
                                  self.bot.now())
         display = ctx.room.display_name(sender)
         lines = [
-            fill(ctx.t("trust.request.title"), who=Pill(sender, display)),
+            fill(ctx.t("trust.request.title"), who=Pill(sender, display, False)),
             fill(ctx.t("trust.request.found"), entry=self.entry_text(ctx, entry)),
             (ctx.t("trust.request.match" if names_match(display, entry.first_name,
                                                         entry.last_name)
@@ -226,7 +226,7 @@ class Trust:
         user = event.user_id
         given = event.displayname or user
         lines: list[tuple[Part, ...]] = [
-            fill(ctx.t("trust.knock.title"), who=given, user=Pill(user, given))]
+            fill(ctx.t("trust.knock.title"), who=given, user=Pill(user, given, False))]
         if event.reason:
             lines.append(fill(ctx.t("trust.knock.reason"),
                               reason=shorten(event.reason, MAX_REASON)))
@@ -270,7 +270,7 @@ class Trust:
         reason = (reason or "").strip()
         lines = [
             fill(ctx.t("trust.report.title"),
-                 who=Pill(event.sender, ctx.room.display_name(event.sender))),
+                 who=Pill(event.sender, ctx.room.display_name(event.sender), False)),
             fill(ctx.t("trust.report.event"), link=Link(permalink(ctx.room_id, target),
                                                          ctx.t("trust.report.link"))),
             fill(ctx.t("trust.report.reason"), reason=shorten(reason, MAX_REASON))
