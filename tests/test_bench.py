@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import burst, dbgrowth, inprocess, latency, scale, scanner
+from bench import burst, dbgrowth, directory, inprocess, latency, scale, scanner
 from bench.__main__ import parse
 from bench.corpus import kilobyte_texts
 from bench.report import BenchResult, Figure, Target, percentile, table, write_json
@@ -44,11 +44,20 @@ def test_percentile_and_corpus() -> None:
 
 
 def test_command_line() -> None:
-    assert parse([]).which == ["inprocess", "db", "scanner", "latency", "burst", "scale"]
+    assert parse([]).which == ["inprocess", "db", "scanner", "directory", "latency", "burst",
+                               "scale"]
     args = parse(["scale", "latency", "--quick", "--rooms", "5"])
     assert args.which == ["latency", "scale"] and args.quick and args.rooms == 5
     with pytest.raises(SystemExit):
         parse(["nope"])
+
+
+async def test_directory_benchmark_checks_what_it_imports(tmp_path: Path) -> None:
+    res = await directory.run(tmp_path, quick=True)
+    assert res.correct, res.checks
+    assert [c.name for c in res.checks] == ["every physician imported",
+                                            "importing twice gives the same table"]
+    assert all(f.value > 0 and f.baseline for f in res.figures)
 
 
 async def test_inprocess_and_database_benchmarks(tmp_path: Path) -> None:
