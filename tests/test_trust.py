@@ -252,6 +252,19 @@ async def test_forget_and_leaving_every_room_erase_the_record(h: Harness) -> Non
     assert await verified_row(h, BOB) is None
 
 
+async def test_a_daily_sweep_erases_members_who_left_while_the_bot_was_away(
+        h: Harness) -> None:
+    await verify(h, ALICE, DUPONT)
+    await verify(h, BOB, MARTIN)
+    h.update_room(ROOM, members=frozenset({MOD, BOB, CAROL, BOT}))  # no leave event seen
+    assert await h.advance(601) == 1
+    assert await verified_row(h, ALICE) is None
+    assert (await verified_row(h, BOB))["status"] == "verified"
+    h.transport.rooms.clear()  # a bot in no room (not synced yet) erases nothing
+    assert await h.advance(86400) == 1
+    assert (await verified_row(h, BOB))["status"] == "verified"
+
+
 async def test_verified_servers_need_no_request(tmp_path: Path) -> None:
     async with harness(tmp_path, verified_servers=["psc.example"]) as h:
         await load(h, tmp_path)

@@ -212,6 +212,22 @@ class Trust:
         if await self.store.forget(user):
             log.info("erased the verification of a member who left every room")
 
+    async def sweep(self) -> int:
+        """Erase the records of members who share no room with the bot any more (they may
+        have left while the bot was away longer than its catch-up); how many were erased."""
+        rooms = self.bot.room_ids()
+        if not rooms:  # not synced yet: nothing can be told
+            return 0
+        shared: set[str] = set()
+        for room_id in rooms:
+            shared |= self.bot.room(room_id).members
+        gone = [u for u in await self.store.users() if u not in shared]
+        for user in gone:
+            await self.store.forget(user)
+        if gone:
+            log.info("erased %d verifications of members who left every room", len(gone))
+        return len(gone)
+
     # ---- policy ------------------------------------------------------------------------------
     def check_case(self, ctx: Context, poster: str) -> None:
         if self.strict(ctx.room_id) and not self.is_verified(poster):

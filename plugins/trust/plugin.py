@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.content import Part
 from bot.events import MemberChange, Reaction
-from bot.plugin import Context, Plugin, command, on
+from bot.plugin import Context, Fired, Plugin, command, on, timer
 from bot.router import Rest, User
 from plugins.cases.events import CardLines, CaseOpening, StatsLines
 from plugins.secrecy.events import RulesLines
@@ -25,6 +25,9 @@ from plugins.trust.strings import STRINGS
 from plugins.volunteers.events import Marks, VolunteerMarks
 
 VERIFIED_SIGN = "✔"
+SWEEP_AFTER_START = 600.0
+"""Seconds after a start before the first sweep (the rooms are synced by then)."""
+SWEEP_EVERY = 86400.0
 
 
 class Trust(Plugin):
@@ -41,6 +44,13 @@ class Trust(Plugin):
 
     async def start(self) -> None:
         await self.store.load()
+        await self.bot.schedule(self.name, "sweep", self.bot.now() + SWEEP_AFTER_START)
+
+    @timer("sweep")
+    async def sweep(self, fired: Fired) -> None:
+        """Daily: records of members who share no room with the bot are erased."""
+        await self.handlers.sweep()
+        await self.bot.schedule(self.name, "sweep", self.bot.now() + SWEEP_EVERY)
 
     # ---- what other features ask ---------------------------------------------------------------
     @on(CaseOpening)

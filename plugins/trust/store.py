@@ -155,6 +155,11 @@ class TrustStore:
             self.verified.add(user_id)
         return bool(changed)
 
+    async def users(self) -> list[str]:
+        """Every account with a verification record (whatever its status)."""
+        return [str(r[0]) for r in await self.db.fetchall(
+            "SELECT user_id FROM trust_verifications")]
+
     async def forget(self, user_id: str) -> bool:
         """Erase the member's verification record; False when there was none."""
         self.verified.discard(user_id)
