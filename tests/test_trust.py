@@ -282,6 +282,11 @@ async def test_moderation_room_gets_the_request_when_usable(tmp_path: Path) -> N
         h.add_room(MODS, members=[MOD], encrypted=False, canonical_alias="#mods:test")
         await h.say(ALICE, f"!verify {DUPONT}")
         assert not [s for s in h.sent if s.room_id == MODS]  # unencrypted: not used
+        assert "salle de modération configurée (trust.moderation_room) n’est pas" in next(
+            s.body for s in h.sent if "Demande de vérification" in s.body)
+        await h.say(ALICE, f"!verify {DUPONT}")  # one request at a time
+        assert "attend déjà un modérateur" in h.last().body
+        assert sum("Demande de vérification" in s.body for s in h.sent) == 1
         await h.say(ALICE, "!verify forget")
         h.update_room(MODS, encrypted=True)
         h.clear()

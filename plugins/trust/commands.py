@@ -116,7 +116,10 @@ class Trust:
             who.extend((", " if i else "", Pill(user, ctx.room.display_name(user), True)))
         if not mods:
             who.append(ctx.t("trust.no_moderator"))
-        return room_id, await ctx.in_thread_of(thread_root).send(Rich((*lines, tuple(who))))
+        unusable = ([(ctx.t("trust.moderation_room.unusable"),)]
+                    if self.config_for(room_id).moderation_room.strip() else [])
+        return room_id, await ctx.in_thread_of(thread_root).send(
+            Rich((*lines, tuple(who), *unusable)))
 
     def entry_text(self, ctx: Context, entry: Entry) -> str:
         text = ctx.t("trust.entry", last=entry.last_name, first=entry.first_name,
@@ -140,6 +143,9 @@ class Trust:
         entry = await self.store.entry(number)
         if entry is None:
             raise Refusal(ctx.t("trust.not_found", count=await self.store.directory_size()))
+        record = await self.store.record(sender)
+        if record is not None and record.status == PENDING:  # one request at a time
+            raise Refusal(ctx.t("trust.status.pending_again", prefix=ctx.prefix))
         holder = await self.store.holder(number)
         if holder is not None and holder != sender:
             raise Refusal(ctx.t("trust.taken"))

@@ -37,6 +37,16 @@ STRINGS = {
     },
     "trust.status.pending": {"fr": "Votre demande de vérification attend un modérateur.",
                              "en": "Your verification request awaits a moderator."},
+    "trust.status.pending_again": {
+        "fr": "Votre demande attend déjà un modérateur ({prefix}verify forget pour la retirer).",
+        "en": "Your request already awaits a moderator ({prefix}verify forget withdraws it).",
+    },
+    "trust.moderation_room.unusable": {
+        "fr": "⚠ La salle de modération configurée (trust.moderation_room) n’est pas utilisable "
+              ": elle doit être chiffrée et le bot doit y être.",
+        "en": "⚠ The configured moderation room (trust.moderation_room) cannot be used: it "
+              "must be encrypted and the bot must be in it.",
+    },
     "trust.status.verified": {"fr": "✔ Vous êtes vérifié.", "en": "✔ You are verified."},
     "trust.status.refused": {
         "fr": "Votre dernière demande a été refusée ; vous pouvez en refaire une.",
