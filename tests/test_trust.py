@@ -427,3 +427,19 @@ async def test_english_room(h: Harness) -> None:
     assert h.last().body == "An RPPS number has 11 digits: !verify 10001234567"
     await h.say(ALICE, "!rules")
     assert "Code of conduct" in h.last().body
+
+
+def test_a_knock_event_keeps_the_name_and_reason_given_whatever_their_type() -> None:
+    from bot.events import MemberChange
+    from bot.matrix.convert import convert
+
+    def knock(content: dict[str, Any]) -> Any:
+        return convert({"type": "m.room.member", "state_key": "@k:test", "sender": "@k:test",
+                        "event_id": "$k", "origin_server_ts": 1,
+                        "content": {"membership": "knock", **content}}, ROOM, decrypted=False)
+
+    event = knock({"displayname": "Dr Jean Martin", "reason": "x" * 2000})
+    assert isinstance(event, MemberChange) and event.membership == "knock"
+    assert event.displayname == "Dr Jean Martin" and len(event.reason) == 500
+    odd = knock({"displayname": ["not", "a", "name"], "reason": {"no": 1}})
+    assert isinstance(odd, MemberChange) and (odd.displayname, odd.reason) == ("", "")
