@@ -25,6 +25,15 @@ def normalize(text: str) -> str:
     return _NON_ALNUM.sub(" ", fold(text)).strip()
 
 
+_ENDING_RE = re.compile(r"\*[^\W\d_]{3,}")
+
+
+def is_ending(keyword: str) -> bool:
+    """A keyword that matches word endings: `*pril` (ramipril, périndopril), for the common
+    stems of drug names. At least three letters after the star, one word."""
+    return bool(_ENDING_RE.fullmatch(keyword))
+
+
 def is_valid_id(text: str) -> bool:
     """A specialty id: a lowercase ascii slug (letters, digits, _), starting with a letter."""
     return bool(_ID_RE.fullmatch(text))
@@ -151,6 +160,9 @@ def _parse_entry(index: int, entry: object) -> Specialty:
         norm = normalize(keyword)
         if not norm:
             raise ValueError(f"{where}: keyword {keyword!r} is empty once normalized")
+        if keyword.startswith("*") and not is_ending(keyword):
+            raise ValueError(f"{where}: keyword {keyword!r}: a word ending is * and at least "
+                             "three letters (*pril)")
         if norm in seen:
             raise ValueError(f"{where}: duplicate keyword {keyword!r}")
         seen.add(norm)

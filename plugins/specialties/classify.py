@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .catalog import Specialty, hashtag_key, normalize
+from .catalog import Specialty, hashtag_key, is_ending, normalize
 
 # A multi-word keyword ("fibrillation atriale") is more specific than one word, but should
 # not outweigh two independent single-word clues.
@@ -17,16 +17,13 @@ PHRASE_WEIGHT = 1.5
 # A specialty's `strong` keywords ("posologie", "EHPAD") and an age in its `ages` range decide
 # against one or two organ words of another specialty.
 STRONG_WEIGHT = 2.5
-AGE_WEIGHT = 2.0
-# Less than this (one single-word keyword) cannot share a case with another specialty.
-STRONG_SCORE = PHRASE_WEIGHT
-# A runner-up with strong evidence is tagged too when it has this share of the best score.
-SECONDARY_RATIO = 0.75
-# A best score is confident (pages at once) from this much evidence, this far ahead of the
-# runner-up; below, the card proposes the likeliest specialties to confirm. Calibrated on the
-# development half of tests/data/tagging_corpus.tsv only.
-CONFIDENT_SCORE = 1.5
+AGE_WEIGHT = 1.0
+# A best score is confident (pages at once) when it leads the runner-up by this much and by
+# this factor; otherwise the card proposes the likeliest specialties to confirm. Calibrated
+# on the development half of tests/data/tagging_corpus.tsv only, for at most 5 % of posts
+# tagged confidently wrong: a wrong page costs more than a confirmation.
 CONFIDENT_MARGIN = 1.0
+CONFIDENT_RATIO = 2.5
 
 _HASHTAG_RE = re.compile(r"(?<![\w#])#(\w+)")
 # "pas de toux", "sans fièvre", "ni d'otalgie", "absence de dyspnée": a keyword right after
@@ -57,6 +54,8 @@ class _Compiled:
     ids: tuple[str, ...]
     hashtags: dict[str, str]  # hashtag_key(id or alias) -> specialty id
     starts: dict[str, tuple[_Keyword, ...]]  # form of a first word -> keywords, longest first
+    endings: dict[str, tuple[_Keyword, ...]]  # "*pril" keywords: word ending -> keywords
+    ending_sizes: tuple[int, ...]
     ages: tuple[tuple[int, int, int], ...]  # (specialty position, youngest, oldest)
 
 
@@ -90,11 +89,17 @@ def _word_forms(word: str) -> frozenset[str]:
 def _compile(specialties: tuple[Specialty, ...]) -> _Compiled:
     hashtags: dict[str, str] = {}
     starts: dict[str, list[_Keyword]] = {}
+    endings: dict[str, list[_Keyword]] = {}
     for position, spec in enumerate(specialties):
         for tag in (spec.id, *spec.aliases):
             hashtags.setdefault(hashtag_key(tag), spec.id)
         strong = frozenset(spec.strong)
         for text in spec.all_keywords:
+            if is_ending(text):
+                weight = STRONG_WEIGHT if text in strong else 1.0
+                ending = normalize(text)
+                endings.setdefault(ending, []).append(_Keyword(position, text, (), weight))
+                continue
             first, *rest = (_word_forms(word) for word in normalize(text).split())
             weight = STRONG_WEIGHT if text in strong else PHRASE_WEIGHT if rest else 1.0
             keyword = _Keyword(position, text, tuple(rest), weight)
@@ -107,6 +112,8 @@ def _compile(specialties: tuple[Specialty, ...]) -> _Compiled:
         starts={
             form: tuple(sorted(kws, key=lambda k: -len(k.tail))) for form, kws in starts.items()
         },
+        endings={ending: tuple(kws) for ending, kws in endings.items()},
+        ending_sizes=tuple(sorted({len(e) for e in endings}, reverse=True)),
         ages=tuple((position, *spec.ages) for position, spec in enumerate(specialties)
                    if spec.ages is not None),
     )
@@ -168,19 +175,19 @@ def _ages(words: list[str]) -> list[tuple[int, str]]:
         if glued:
             found.append((int(glued.group(1)), word))
             continue
-        if not (word.isascii() and word.isdigit() and len(word) <= 3) or i + 1 >= len(words):
+        if not (word.isascii() and word.isdigit() and len(word) <= 3):
             continue
-        unit = words[i + 1]
+        unit = words[i + 1] if i + 1 < len(words) else ""
         after = words[i + 2] if i + 2 < len(words) else ""
         before = words[i - 1] if i else ""
-        if unit == "y" and after == "o":
+        if before == "aged":
+            found.append((int(word), f"aged {word}"))
+        elif unit == "y" and after == "o":
             found.append((int(word), f"{word} y o"))
         elif unit in _YEARS and (after == "old" or before not in _DURATION):
             found.append((int(word), f"{word} {unit}"))
         elif unit in _INFANT_UNITS and after == "old":
             found.append((0, f"{word} {unit} old"))
-        elif before == "aged":
-            found.append((int(word), f"aged {word}"))
     return found
 
 
@@ -211,6 +218,11 @@ def _keyword_scores(text: str, compiled: _Compiled) -> list[_Score]:
                 free_from[kw.specialty] = end
                 if not _negated(words, i):
                     found.setdefault(kw.specialty, {}).setdefault(kw)
+        for size in compiled.ending_sizes:
+            if len(word) >= size:
+                for kw in compiled.endings.get(word[-size:], ()):
+                    if i >= free_from[kw.specialty] and not _negated(words, i):
+                        found.setdefault(kw.specialty, {}).setdefault(kw)
     by_age: dict[int, str] = {}
     if compiled.ages:
         for age, said in _ages(words):
@@ -221,7 +233,8 @@ def _keyword_scores(text: str, compiled: _Compiled) -> list[_Score]:
     for position in {*found, *by_age}:
         ranked = sorted(found.get(position, ()), key=lambda k: -k.weight)  # stable
         score = sum(k.weight for k in ranked)
-        evidence = [k.text for k in ranked]
+        # An ending is shown as such ("…pril"), never as the word of the post that it matched.
+        evidence = [k.text.replace("*", "…", 1) for k in ranked]
         if position in by_age:
             score += AGE_WEIGHT
             evidence.insert(0, by_age[position])
@@ -232,24 +245,23 @@ def _keyword_scores(text: str, compiled: _Compiled) -> list[_Score]:
 
 
 def _is_confident(scores: list[_Score]) -> bool:
-    """Whether the best keyword score is enough to page at once: evidence of its own
-    (CONFIDENT_SCORE) and clearly ahead of the runner-up (CONFIDENT_MARGIN)."""
+    """Whether the best keyword score is enough to page at once: clearly ahead of the
+    runner-up (CONFIDENT_MARGIN and CONFIDENT_RATIO)."""
     best = scores[0].score
     second = scores[1].score if len(scores) > 1 else 0.0
-    return best >= CONFIDENT_SCORE and best - second >= CONFIDENT_MARGIN
+    return best - second >= CONFIDENT_MARGIN and best >= CONFIDENT_RATIO * second
 
 
 def classify(text: str, specialties: Sequence[Specialty], max_tags: int = 3) -> list[Tag]:
-    """Tag a case text with at most `max_tags` specialties, best first; [] means unclassified.
+    """Tag a case text with specialties, best first; [] means unclassified.
 
     Hashtags naming a specialty id or alias (`#cardio`, `#Dermatologie`) decide alone, in order
-    of appearance, with score 1.0. Otherwise each specialty scores the distinct catalogue
-    keywords found in the text (whole words, accents and simple plurals ignored, a keyword
-    right after a negation such as "pas de" skipped): 1 per word, PHRASE_WEIGHT per phrase.
-    A single word is weak evidence: enough to tag a case nothing else competes for, not to
-    share the top or come second. So the best is kept if strictly ahead of the runner-up, or
-    tied with at most `max_tags - 1` others all on strong evidence (STRONG_SCORE: a phrase or
-    two words). Runners-up on strong evidence with SECONDARY_RATIO of the best score are added.
+    of appearance, at most `max_tags`, confident, with score 1.0. Otherwise each specialty
+    scores the distinct catalogue keywords found in the text (whole words, accents and simple
+    plurals ignored, a keyword right after a negation such as "pas de" skipped): 1 per word,
+    PHRASE_WEIGHT per phrase, STRONG_WEIGHT per strong keyword, AGE_WEIGHT for an age in its
+    range. A best score clearly ahead of the others (`_is_confident`) is the one confident tag;
+    otherwise the `max_tags` likeliest come back, not confident: proposals to confirm.
     """
     if max_tags < 1:
         raise ValueError(f"max_tags must be at least 1, got {max_tags}")
@@ -260,12 +272,6 @@ def classify(text: str, specialties: Sequence[Specialty], max_tags: int = 3) -> 
     scores = _keyword_scores(text, compiled)
     if not scores:
         return []
-    if not _is_confident(scores):
-        return [s.tag._replace(confident=False) for s in scores[:max_tags]]
-    best = scores[0]
-    chosen = [
-        s
-        for s in scores
-        if s is best or (s.score >= STRONG_SCORE and s.score >= SECONDARY_RATIO * best.score)
-    ]
-    return [s.tag for s in chosen[:max_tags]]
+    if _is_confident(scores):
+        return [scores[0].tag]
+    return [s.tag._replace(confident=False) for s in scores[:max_tags]]
