@@ -335,6 +335,21 @@ async def test_verified_room_pages_only_verified_volunteers_with_a_mark(h: Harne
     assert CAROL in page.mentions
 
 
+async def test_an_unconfirmed_proposal_pages_only_verified_volunteers(h: Harness) -> None:
+    await verify(h, ALICE, DUPONT)
+    await verify(h, BOB, MARTIN)
+    for user in (BOB, CAROL):
+        await h.say(user, "!volunteer pneumo cardio")
+    await policy(h, "verified")
+    root = await h.say(ALICE, "!case Dyspnée d'effort et œdèmes des chevilles chez une femme "
+                              "de 70 ans, BNP à 450. Écho cœur ou EFR d'abord ?")
+    assert "Spécialité à confirmer" in h.in_thread(root)[0].body
+    assert not [s for s in h.in_thread(root) if "un avis ?" in s.body]
+    await h.advance(11 * 60)  # volunteers.confirm_wait: the best guess is paged
+    page = next(s for s in h.in_thread(root) if "un avis ?" in s.body)
+    assert page.mentions == [BOB] and f"{BOB} ✔" in page.body
+
+
 # ---- knocks and !admit -----------------------------------------------------------------------
 async def test_a_knock_on_a_verified_room_is_shown_with_the_directory_match(h: Harness) -> None:
     await h.member("@knocker:test", "knock", displayname="Dr Marie-Hélène Dupont",

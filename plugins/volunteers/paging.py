@@ -177,20 +177,22 @@ class Pager:
             followed = await self.store.get(room_id, number)
             if followed is None or not followed.awaiting or not followed.escalating:
                 return
+            ctx = Context(self.bot, room_id, fired, thread_root=followed.root_event_id)
             best = followed.tags[:1]
             users = await self.store.paged_in_round(room_id, number, 1)
             if not users:
                 if followed.considered:
                     return  # already done: nobody was available for the best guess
+                skip = (await marks(ctx, room_id, self.bot.room(room_id).members)).skip
                 users = await self.select(room_id, followed.poster,
-                                          self._targets(room_id, best), set(), followed.urgent)
+                                          self._targets(room_id, best), set(skip),
+                                          followed.urgent)
                 async with self.bot.db.transaction():
                     await self.store.record(room_id, number, users, 1, self.bot.now())
                     await self.store.update_case(room_id, number, considered=best, round=1)
             if users:
                 await self._schedule(room_id, number, 1, followed.urgent)
         if users:
-            ctx = Context(self.bot, room_id, fired, thread_root=followed.root_event_id)
             await self._send_page(ctx, room_id, number, followed.root_event_id, best, users,
                                   followed.urgent)
             await ctx.publish(CardStale(room_id, number))
