@@ -30,6 +30,7 @@ from plugins.cases.events import (
     CaseReplied,
     CaseRootGone,
     StatsLines,
+    StatsShown,
 )
 from plugins.cases.store import CLOSED, OPEN, RESOLVED, WITHDRAWN, Case, CaseStore
 from plugins.cases.store import MIGRATIONS as CASE_MIGRATIONS
@@ -56,6 +57,7 @@ from plugins.specialties import (
 RESOLVE_KEYS = frozenset(map(emoji_key, ("✅", "✔️", "☑️")))
 """Compared through `emoji_key`: "✅️" (Element Web) resolves as "✅" does."""
 MAX_TAGS = 3
+STATS_DAYS = Int("days", optional=True, default=30, low=1, high=3650)
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,10 +399,18 @@ class Cases(Plugin):
                                ctx.t("cases.list.open_thread"))))
         await ctx.reply(Rich(tuple(lines)))
 
-    @command("stats", args=(Int("days", optional=True, default=30, low=1, high=3650),),
-             summary="cases.stats.summary")
+    @command("stats", args=(STATS_DAYS,), summary="cases.stats.summary")
     async def stats(self, ctx: Context, days: int) -> None:
-        """The room's figures, then the other features' (`StatsLines`): counts only."""
+        """The figures, then `StatsShown`: other features add pictures in the thread."""
+        await ctx.publish(StatsShown(ctx.room_id, await self._stats(ctx, days)))
+
+    @command("stats text", "stats texte", args=(STATS_DAYS,), summary="cases.stats_text.summary")
+    async def stats_text(self, ctx: Context, days: int) -> None:
+        await self._stats(ctx, days)
+
+    async def _stats(self, ctx: Context, days: int) -> float:
+        """The room's figures, then the other features' (`StatsLines`): counts only.
+        Returns the start of the period."""
         since = self.bot.now() - days * 86400
         figures = await self.store.stats(ctx.room_id, since)
 
@@ -427,6 +437,7 @@ class Cases(Plugin):
         for added in await ctx.publish(StatsLines(ctx.room_id, since)):
             lines.extend(added or ())
         await ctx.reply(Rich(tuple(lines)))
+        return since
 
     # ---- reminders ---------------------------------------------------------------------------
     async def _fired_case(self, fired: Fired) -> tuple[Context, Case] | None:
