@@ -93,6 +93,8 @@ async def test_references_in_case_threads_are_collected_with_their_case(h: Harne
     await h.app.set_room_setting(ROOM, "learning.sources", "sfdermato.org")
     late = await h.say(DOC, "et https://sfdermato.org/psoriasis", thread_root=root)
     assert "https://sfdermato.org/psoriasis" in {r["url"] for r in await dump(h, "learning_refs")}
+    await h.redact(POSTER, late)  # not hers, and no redact power: the homeserver ignores it
+    assert "https://sfdermato.org/psoriasis" in {r["url"] for r in await dump(h, "learning_refs")}
     await h.redact(DOC, late)
     assert "https://sfdermato.org/psoriasis" not in {
         r["url"] for r in await dump(h, "learning_refs")}
@@ -191,6 +193,16 @@ async def test_the_digest_follows_the_rooms_setting_and_can_be_off(h: Harness) -
     assert len(digests(h)) == 1
     await h.say(MOD, "!config set learning.digest jeudi 25h")
     assert "un jour et une heure sont attendus" in h.last().body
+
+
+async def test_no_digest_in_a_room_the_bot_left_until_it_is_back(h: Harness) -> None:
+    await h.say(POSTER, CASE)
+    h.update_room(ROOM, members=frozenset([POSTER, DOC, MOD]))
+    await h.advance(at("2027-01-18T08:00") - h.clock.value)
+    assert digests(h) == [] and await digest_due(h) is None
+    h.update_room(ROOM, members=frozenset([POSTER, DOC, MOD, h.transport.user_id]))
+    await h.say(DOC, "bonjour")
+    assert await digest_due(h) == at("2027-01-25T08:00")
 
 
 async def test_an_empty_week_posts_nothing(h: Harness) -> None:

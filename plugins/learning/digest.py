@@ -100,7 +100,8 @@ class Digests:
             await self._arm(room_id, schedule, self.bot.now())  # follow the new setting
             return
         if self.bot.user_id not in self.bot.room(room_id).members:
-            self.armed.pop(room_id, None)  # the bot left: no timer until it is back
+            await self.store.set_schedule(room_id, "")  # the bot left: re-armed once back
+            self.armed[room_id] = ""
             return
         if not await self.store.digest_sent(room_id, fired.due):
             ctx = Context(self.bot, room_id, fired)

@@ -17,6 +17,7 @@ from bot.config import bounded, weekly_field
 from bot.events import Message, Redaction
 from bot.plugin import Context, Fired, Plugin, command, on, timer
 from bot.router import Int, split_command
+from plugins.cases import redaction_applies
 from plugins.cases.events import (
     CaseChanged,
     CaseEdited,
@@ -69,12 +70,12 @@ class Learning(Plugin):
         label = functools.partial(self.required(Specialties).label, room_id, lang=ctx.lang)
         return ", ".join(label(s) for s in specialties)
 
-    async def _cite(self, room_id: str, number: int, event_id: str, at: float,
+    async def _cite(self, room_id: str, number: int, event_id: str, sender: str, at: float,
                     *texts: str | None) -> None:
         extra = self.config_for(room_id).sources
         found = references(texts, extra)
         if found:
-            await self.store.add_refs(room_id, number, event_id, at,
+            await self.store.add_refs(room_id, number, event_id, sender, at,
                                       [(r.url, r.domain) for r in found])
 
     # ---- the case lifecycle ------------------------------------------------------------------
@@ -82,8 +83,8 @@ class Learning(Plugin):
     async def case_opened(self, ctx: Context, event: CaseOpened) -> None:
         case = event.case
         await self.store.mirror(case)
-        await self._cite(case.room_id, case.number, case.root_event_id, case.opened_at,
-                         event.text)
+        await self._cite(case.room_id, case.number, case.root_event_id, case.poster,
+                         case.opened_at, event.text)
         self._rooms.add(case.room_id)
         await self.digests.follow(case.room_id)
 
@@ -98,21 +99,25 @@ class Learning(Plugin):
         if not isinstance(reply, Message):
             return
         at = reply.timestamp / 1000
-        await self._cite(case.room_id, case.number, reply.event_id, at, reply.body,
-                         reply.formatted_body)
+        await self._cite(case.room_id, case.number, reply.event_id, reply.sender, at,
+                         reply.body, reply.formatted_body)
         if reply.sender != case.poster and split_command(reply.body, ctx.prefixes) is None:
             await self.store.add_role(case.room_id, case.number, reply.sender, ANSWERED, at)
 
     @on(CaseEdited)
     async def case_edited(self, ctx: Context, event: CaseEdited) -> None:
         """An edit may cite more (kept as cited by the edited message)."""
-        await self._cite(event.case.room_id, event.case.number, event.event.original,
-                         event.event.timestamp / 1000, event.text)
+        edit = event.event
+        await self._cite(event.case.room_id, event.case.number, edit.original, edit.sender,
+                         edit.timestamp / 1000, event.text)
 
     @on(Redaction)
     async def redaction(self, ctx: Context, event: Redaction) -> None:
-        """A redacted message's references go with it."""
-        await self.store.drop_refs(event.redacts)
+        """A redacted message's references go with it (a redaction the homeserver applies:
+        by its sender, or by a member with the redact power)."""
+        sender = await self.store.citer(event.room_id, event.redacts)
+        if sender is not None and redaction_applies(ctx.room, event, sender):
+            await self.store.drop_refs(event.room_id, event.redacts)
 
     @on(Message)
     async def room_activity(self, ctx: Context, event: Message) -> None:

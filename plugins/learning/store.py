@@ -46,11 +46,12 @@ MIGRATIONS = (
         url TEXT NOT NULL,
         domain TEXT NOT NULL,
         event_id TEXT NOT NULL,
+        sender TEXT NOT NULL,
         at REAL NOT NULL,
         PRIMARY KEY (room_id, number, url)
     );
     CREATE INDEX learning_refs_at ON learning_refs (room_id, at);
-    CREATE INDEX learning_refs_event ON learning_refs (event_id);
+    CREATE INDEX learning_refs_event ON learning_refs (room_id, event_id);
     CREATE TABLE learning_digests (
         room_id TEXT NOT NULL,
         due REAL NOT NULL,
@@ -168,18 +169,25 @@ class LearningStore:
         return Known(**values)
 
     # ---- references --------------------------------------------------------------------------
-    async def add_refs(self, room_id: str, number: int, event_id: str, at: float,
+    async def add_refs(self, room_id: str, number: int, event_id: str, sender: str, at: float,
                        refs: Sequence[tuple[str, str]]) -> None:
         """(url, domain) pairs cited in a case's thread; a link already there stays as first
         cited."""
         await self.db.executemany(
-            "INSERT OR IGNORE INTO learning_refs (room_id, number, url, domain, event_id, at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [(room_id, number, url, domain, event_id, at) for url, domain in refs])
+            "INSERT OR IGNORE INTO learning_refs (room_id, number, url, domain, event_id, "
+            "sender, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(room_id, number, url, domain, event_id, sender, at) for url, domain in refs])
 
-    async def drop_refs(self, event_id: str) -> None:
+    async def citer(self, room_id: str, event_id: str) -> str | None:
+        """Who sent the message that cited references (None: it cited none)."""
+        return await self.db.fetchval(
+            "SELECT sender FROM learning_refs WHERE room_id = ? AND event_id = ? LIMIT 1",
+            (room_id, event_id))
+
+    async def drop_refs(self, room_id: str, event_id: str) -> None:
         """The message that cited them was redacted."""
-        await self.db.execute("DELETE FROM learning_refs WHERE event_id = ?", (event_id,))
+        await self.db.execute("DELETE FROM learning_refs WHERE room_id = ? AND event_id = ?",
+                              (room_id, event_id))
 
     async def refs(self, room_id: str, since: float, until: float | None = None,
                    specialty: str | None = None, limit: int = 50) -> list[Ref]:
