@@ -103,6 +103,31 @@ async def test_references_in_case_threads_are_collected_with_their_case(h: Harne
     assert "psoriasis" not in stored.replace("/psoriasis", "") and "Femme" not in stored
 
 
+async def test_an_edit_by_its_author_may_cite_more(h: Harness) -> None:
+    root = await h.say(POSTER, CASE)
+    reply = await h.say(DOC, "je regarde", thread_root=root)
+    await h.edit(DOC, reply, "cf https://www.ansm.sante.fr/actualites/x", thread_root=root)
+    await h.edit(POSTER, root, CASE + " https://www.vidal.fr/medicaments/y.html")
+    await h.edit(POSTER, reply, "https://www.ansm.sante.fr/forged", thread_root=root)
+    assert sorted((r["url"], r["event_id"]) for r in await dump(h, "learning_refs")) == [
+        ("https://www.ansm.sante.fr/actualites/x", reply),
+        ("https://www.vidal.fr/medicaments/y.html", root)]
+
+
+async def test_english_room(h: Harness) -> None:
+    await h.app.set_room_setting(ROOM, "language", "en")
+    root = await h.say(POSTER, CASE)
+    await h.say(DOC, "https://www.nice.org.uk/guidance/ng153", thread_root=root)
+    await h.say(DOC, "!biblio")
+    assert h.last().body.startswith("References shared over 30 days (1):")
+    await h.advance(at("2027-01-18T08:00") - h.clock.value)
+    assert h.last().body.startswith("Weekly digest, 2027-01-11 to 2027-01-18")
+    await h.say(DOC, "!fmc year")
+    rows = h.file(h.sent[-2]).decode("utf-8-sig").splitlines()
+    assert rows[0] == "date;room;case;specialty;role;link;references"
+    assert rows[1].split(";")[4] == "answered"
+
+
 async def test_biblio_lists_them_by_specialty_and_period(h: Harness) -> None:
     root = await h.say(POSTER, CASE)
     await h.say(DOC, "https://www.has-sante.fr/jcms/p_1/fr/psoriasis", thread_root=root)
