@@ -146,6 +146,8 @@ async def test_biblio_lists_them_by_specialty_and_period(h: Harness) -> None:
     assert "p_2/fr/fa" in h.last().body and "p_1" not in h.last().body
     await h.say(DOC, "!biblio plombier")
     assert "Spécialité inconnue" in h.last().body
+    await h.say(DOC, "!biblio 0")
+    assert "Utilisation : !biblio [spécialité] [jours]" in h.last().body
 
 
 # ---- the weekly digest -----------------------------------------------------------------------

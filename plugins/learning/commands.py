@@ -25,6 +25,7 @@ from plugins.specialties import Specialty, SpecialtyArg
 YEAR = "year"
 """What `!fmc année` (or `year`) converts to: since January 1st, in the room's time zone."""
 YEAR_WORDS = frozenset({"annee", "an", "year"})
+MAX_DAYS = 3650
 MAX_NAME = 24
 """Specialty names are cut there on the chart's axis."""
 
@@ -35,6 +36,8 @@ class SpecialtyOrDays(SpecialtyArg):
 
     def convert(self, raw: str, ctx: Context) -> Specialty | int:  # type: ignore[override]
         if raw.isascii() and raw.isdigit() and len(raw) <= 4:
+            if not 1 <= int(raw) <= MAX_DAYS:
+                raise BadArguments("bad.range", name="days", low=1, high=MAX_DAYS)
             return int(raw)
         return SpecialtyArg.convert(self, raw, ctx)
 
@@ -46,7 +49,7 @@ class Period(Arg):
     def convert(self, raw: str, ctx: Context) -> int | str:
         if fold(raw) in YEAR_WORDS:
             return YEAR
-        if raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= 3650:
+        if raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= MAX_DAYS:
             return int(raw)
         raise BadArguments("learning.bad_period", value=raw)
 

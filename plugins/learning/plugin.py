@@ -25,7 +25,7 @@ from plugins.cases.events import (
     CaseReplied,
     StatsShown,
 )
-from plugins.learning.commands import Answers, Period, SpecialtyOrDays
+from plugins.learning.commands import MAX_DAYS, Answers, Period, SpecialtyOrDays
 from plugins.learning.digest import Digests
 from plugins.learning.references import references
 from plugins.learning.store import ANSWERED, MIGRATIONS, LearningStore
@@ -136,7 +136,7 @@ class Learning(Plugin):
     # ---- commands ----------------------------------------------------------------------------
     @command("biblio", "references",
              args=(SpecialtyOrDays("specialty", optional=True),
-                   Int("days", optional=True, low=1, high=3650)),
+                   Int("days", optional=True, low=1, high=MAX_DAYS)),
              summary="learning.biblio.summary")
     async def biblio(self, ctx: Context, specialty: Specialty | int | None,
                      days: int | None) -> None:
