@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import burst, dbgrowth, inprocess, latency, scale, scanner
+from bench import burst, dbgrowth, inprocess, latency, scale, scanner, tagger
 from bench.__main__ import parse
 from bench.corpus import kilobyte_texts
 from bench.report import BenchResult, Figure, Target, percentile, table, write_json
@@ -44,7 +44,8 @@ def test_percentile_and_corpus() -> None:
 
 
 def test_command_line() -> None:
-    assert parse([]).which == ["inprocess", "db", "scanner", "latency", "burst", "scale"]
+    assert parse([]).which == ["inprocess", "db", "scanner", "tagger", "latency", "burst",
+                               "scale"]
     args = parse(["scale", "latency", "--quick", "--rooms", "5"])
     assert args.which == ["latency", "scale"] and args.quick and args.rooms == 5
     with pytest.raises(SystemExit):
@@ -71,6 +72,15 @@ async def test_scanner_benchmark(monkeypatch: pytest.MonkeyPatch) -> None:
                           (lambda n: n / 100, False)):
         monkeypatch.setattr(scanner, "best_ms", lambda scan, text, repeats, c=cost: c(len(text)))
         assert (await scanner.run(repeats=1)).correct is correct
+
+
+async def test_tagger_benchmark() -> None:
+    res = await tagger.run(repeats=1)
+    assert res.correct, res.checks
+    assert [f.name for f in res.figures] == ["classify, per typical post",
+                                             "classify, 40 KiB post",
+                                             "first classify of a new room set"]
+    assert all(f.value > 0 and f.baseline for f in res.figures)
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from plugins.specialties import Specialty, Tag, classify, load_defaults, normalize
@@ -431,15 +429,6 @@ def test_normalize() -> None:
         "oedeme aigu coeur poumon l eruption j3"
     )
     assert normalize("  ") == ""
-
-
-def test_classify_is_fast() -> None:
-    text = CASES[0][0] * 5
-    classify(text, DEFAULTS)
-    start = time.perf_counter()
-    for _ in range(200):
-        classify(text, DEFAULTS)
-    assert (time.perf_counter() - start) / 200 < 0.01
 
 
 def test_load_defaults() -> None:

@@ -82,17 +82,16 @@ class Figures:
     posts: int
     first_right: int  # the tagger's first tag is the post's first label
     first_in_labels: int  # the tagger's first tag is one of the post's labels
-    # A wrong first tag the tagger is confident of: every wrong first tag until `Tag` has
-    # `confident` (issue 14, part 3).
-    confidently_wrong: int
+    confidently_wrong: int  # a wrong first tag the tagger is confident of
     unclassified: int  # no tag at all
+    confident: int  # the first tag is confident (it pages at once)
 
     def pct(self, count: int) -> float:
         return 100.0 * count / self.posts if self.posts else 0.0
 
 
 def measure(posts: Iterable[Post]) -> Figures:
-    n = right = lenient = wrong = none = 0
+    n = right = lenient = wrong = none = sure = 0
     for post in posts:
         n += 1
         tags = classify(post.text, DEFAULTS)
@@ -100,24 +99,26 @@ def measure(posts: Iterable[Post]) -> Figures:
             none += 1
             continue
         first = tags[0]
+        sure += first.confident
         right += first.specialty_id == post.labels[0]
         lenient += first.specialty_id in post.labels
-        if first.specialty_id != post.labels[0] and getattr(first, "confident", True):
+        if first.specialty_id != post.labels[0] and first.confident:
             wrong += 1
-    return Figures(n, right, lenient, wrong, none)
+    return Figures(n, right, lenient, wrong, none, sure)
 
 
 def _row(name: str, f: Figures) -> str:
     return (
         f"{name:<22} {f.posts:>5} {f.pct(f.first_right):>10.1f} {f.pct(f.first_in_labels):>10.1f}"
         f" {f.pct(f.confidently_wrong):>10.1f} {f.pct(f.unclassified):>10.1f}"
+        f" {f.pct(f.confident):>10.1f}"
     )
 
 
 def table(groups: Sequence[tuple[str, Sequence[Post]]]) -> str:
     head = (
         f"{'':<22} {'posts':>5} {'first ok %':>10} {'in labels':>10}"
-        f" {'conf wrong':>10} {'unclass %':>10}"
+        f" {'conf wrong':>10} {'unclass %':>10} {'confident':>10}"
     )
     return "\n".join([head, *(_row(name, measure(posts)) for name, posts in groups)])
 

@@ -1,4 +1,5 @@
-"""Tag a case text with specialties: explicit hashtags first, then catalogue keywords."""
+"""Tag a case text with specialties: explicit hashtags first, then catalogue keywords, with
+a confidence that says whether the tag can page colleagues at once or should be confirmed."""
 
 from __future__ import annotations
 
@@ -13,10 +14,19 @@ from .catalog import Specialty, hashtag_key, normalize
 # A multi-word keyword ("fibrillation atriale") is more specific than one word, but should
 # not outweigh two independent single-word clues.
 PHRASE_WEIGHT = 1.5
+# A specialty's `strong` keywords ("posologie", "EHPAD") and an age in its `ages` range decide
+# against one or two organ words of another specialty.
+STRONG_WEIGHT = 2.5
+AGE_WEIGHT = 2.0
 # Less than this (one single-word keyword) cannot share a case with another specialty.
 STRONG_SCORE = PHRASE_WEIGHT
 # A runner-up with strong evidence is tagged too when it has this share of the best score.
 SECONDARY_RATIO = 0.75
+# A best score is confident (pages at once) from this much evidence, this far ahead of the
+# runner-up; below, the card proposes the likeliest specialties to confirm. Calibrated on the
+# development half of tests/data/tagging_corpus.tsv only.
+CONFIDENT_SCORE = 1.5
+CONFIDENT_MARGIN = 1.0
 
 _HASHTAG_RE = re.compile(r"(?<![\w#])#(\w+)")
 # "pas de toux", "sans fièvre", "ni d'otalgie", "absence de dyspnée": a keyword right after
@@ -30,6 +40,8 @@ class Tag(NamedTuple):
     specialty_id: str
     score: float
     evidence: tuple[str, ...]
+    confident: bool = True
+    """False: a guess to confirm (the card proposes it), not enough to page on its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +57,7 @@ class _Compiled:
     ids: tuple[str, ...]
     hashtags: dict[str, str]  # hashtag_key(id or alias) -> specialty id
     starts: dict[str, tuple[_Keyword, ...]]  # form of a first word -> keywords, longest first
+    ages: tuple[tuple[int, int, int], ...]  # (specialty position, youngest, oldest)
 
 
 def _word_forms(word: str) -> frozenset[str]:
@@ -80,9 +93,10 @@ def _compile(specialties: tuple[Specialty, ...]) -> _Compiled:
     for position, spec in enumerate(specialties):
         for tag in (spec.id, *spec.aliases):
             hashtags.setdefault(hashtag_key(tag), spec.id)
-        for text in spec.keywords:
+        strong = frozenset(spec.strong)
+        for text in spec.all_keywords:
             first, *rest = (_word_forms(word) for word in normalize(text).split())
-            weight = PHRASE_WEIGHT if rest else 1.0
+            weight = STRONG_WEIGHT if text in strong else PHRASE_WEIGHT if rest else 1.0
             keyword = _Keyword(position, text, tuple(rest), weight)
             for form in first:
                 starts.setdefault(form, []).append(keyword)
@@ -93,6 +107,8 @@ def _compile(specialties: tuple[Specialty, ...]) -> _Compiled:
         starts={
             form: tuple(sorted(kws, key=lambda k: -len(k.tail))) for form, kws in starts.items()
         },
+        ages=tuple((position, *spec.ages) for position, spec in enumerate(specialties)
+                   if spec.ages is not None),
     )
 
 
@@ -134,6 +150,40 @@ def _negated(words: list[str], i: int) -> bool:
     return i >= 2 and words[i - 1] in _ARTICLES and words[i - 2] in _NEGATIONS
 
 
+# Ages as GPs write them: "67 ans", "de 4 ans", "48yo", "48 y o", "9 month old", "aged 72".
+_AGE_GLUED = re.compile(r"(\d{1,3})(?:ans|yo|yrs?)")
+_YEARS = frozenset({"ans", "an", "yo", "yr", "yrs", "year", "years"})
+_INFANT_UNITS = frozenset({"month", "months", "week", "weeks", "day", "days"})
+# "depuis 15 ans", "for 20 years", "il y a 2 ans": a duration, not an age.
+_DURATION = frozenset({"depuis", "pendant", "durant", "a", "en", "dans", "apres", "sur",
+                       "for", "over", "past", "last", "in", "since", "after", "than", "les",
+                       "tous", "toutes", "every", "each", "within"})
+
+
+def _ages(words: list[str]) -> list[tuple[int, str]]:
+    """The patient ages a text states, in years (infants count as 0), with their words."""
+    found: list[tuple[int, str]] = []
+    for i, word in enumerate(words):
+        glued = _AGE_GLUED.fullmatch(word)
+        if glued:
+            found.append((int(glued.group(1)), word))
+            continue
+        if not (word.isascii() and word.isdigit() and len(word) <= 3) or i + 1 >= len(words):
+            continue
+        unit = words[i + 1]
+        after = words[i + 2] if i + 2 < len(words) else ""
+        before = words[i - 1] if i else ""
+        if unit == "y" and after == "o":
+            found.append((int(word), f"{word} y o"))
+        elif unit in _YEARS and (after == "old" or before not in _DURATION):
+            found.append((int(word), f"{word} {unit}"))
+        elif unit in _INFANT_UNITS and after == "old":
+            found.append((0, f"{word} {unit} old"))
+        elif before == "aged":
+            found.append((int(word), f"aged {word}"))
+    return found
+
+
 class _Score(NamedTuple):
     score: float
     hits: int
@@ -142,7 +192,8 @@ class _Score(NamedTuple):
 
 
 def _keyword_scores(text: str, compiled: _Compiled) -> list[_Score]:
-    """Score each specialty on the distinct keywords found, scanning words left to right.
+    """Score each specialty on the distinct keywords found, scanning words left to right,
+    plus AGE_WEIGHT when the text states an age in the specialty's range.
 
     Within one specialty matches don't overlap (the longest keyword at a position wins), but
     each specialty scans independently: "diabète gestationnel" counts for gynaecology and its
@@ -160,14 +211,32 @@ def _keyword_scores(text: str, compiled: _Compiled) -> list[_Score]:
                 free_from[kw.specialty] = end
                 if not _negated(words, i):
                     found.setdefault(kw.specialty, {}).setdefault(kw)
+    by_age: dict[int, str] = {}
+    if compiled.ages:
+        for age, said in _ages(words):
+            for position, youngest, oldest in compiled.ages:
+                if youngest <= age <= oldest:
+                    by_age.setdefault(position, said)
     scores = []
-    for position, keywords in found.items():
-        ranked = sorted(keywords, key=lambda k: -k.weight)  # stable: then by appearance
+    for position in {*found, *by_age}:
+        ranked = sorted(found.get(position, ()), key=lambda k: -k.weight)  # stable
         score = sum(k.weight for k in ranked)
-        tag = Tag(compiled.ids[position], score, tuple(k.text for k in ranked))
-        scores.append(_Score(score, len(ranked), position, tag))
+        evidence = [k.text for k in ranked]
+        if position in by_age:
+            score += AGE_WEIGHT
+            evidence.insert(0, by_age[position])
+        tag = Tag(compiled.ids[position], score, tuple(evidence))
+        scores.append(_Score(score, len(evidence), position, tag))
     scores.sort(key=lambda s: (-s.score, -s.hits, s.position))
     return scores
+
+
+def _is_confident(scores: list[_Score]) -> bool:
+    """Whether the best keyword score is enough to page at once: evidence of its own
+    (CONFIDENT_SCORE) and clearly ahead of the runner-up (CONFIDENT_MARGIN)."""
+    best = scores[0].score
+    second = scores[1].score if len(scores) > 1 else 0.0
+    return best >= CONFIDENT_SCORE and best - second >= CONFIDENT_MARGIN
 
 
 def classify(text: str, specialties: Sequence[Specialty], max_tags: int = 3) -> list[Tag]:
@@ -191,10 +260,9 @@ def classify(text: str, specialties: Sequence[Specialty], max_tags: int = 3) -> 
     scores = _keyword_scores(text, compiled)
     if not scores:
         return []
+    if not _is_confident(scores):
+        return [s.tag._replace(confident=False) for s in scores[:max_tags]]
     best = scores[0]
-    tied = [s for s in scores if s.score == best.score]
-    if len(tied) > 1 and (len(tied) > max_tags or best.score < STRONG_SCORE):
-        return []
     chosen = [
         s
         for s in scores

@@ -6,6 +6,11 @@ nobody answers, takes or reacts, a persistent timer pages the next round; after 
 round the poster is told nobody is available. Retagging a case (`!tag`, or an edit) pages the
 volunteers of a specialty it did not have yet, as one more round.
 
+A case whose specialties the tagger only proposed (`Case.awaiting_tag`) pages nobody until
+the poster or a moderator confirms one (a `CaseChanged` then pages it, as a retag does), or,
+once `confirm_wait` has passed without confirmation, its best guess (a persistent timer: once,
+across restarts). An urgent case does not wait: its best guess is paged at once.
+
 Everything here reads this feature's own tables: what it knows of a case came with the case
 events (`store.Followed`). After each page the card is redrawn (`CardStale`) so it lists who
 was paged.
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 from bot.config import Duration, bounded
 from bot.content import Part, Pill, Rich, emoji_key, fill
 from bot.events import Reaction, RoomInfo
+from bot.i18n import human_duration
 from bot.logs import report_exception
 from bot.plugin import BotAPI, Context, Fired
 from bot.text import fold
@@ -54,6 +60,9 @@ class VolunteersConfig:
     """Specialty whose volunteers are paged for unclassified cases ("" for none)."""
     urgent_word: str = "urgent"
     """The hashtag (without #) that marks a case as urgent."""
+    confirm_wait: Duration = bounded(Duration(600), 0, 86400)
+    """How long a case whose specialty is only proposed waits for the poster's confirmation
+    before its best guess is paged."""
 
 
 def pills(room: RoomInfo, users: Sequence[str], notify: bool = False) -> list[Part]:
@@ -90,7 +99,15 @@ class Pager:
         """A new case (its card is in the thread): follow it, page its first round under the
         card, arm the escalation, then have the card list who was paged."""
         urgent = self._is_urgent(case.room_id, text)
-        specs = self._targets(case.room_id, case.specialties)
+        if case.awaiting_tag and not urgent:
+            await self.store.follow(case, (), urgent, round_=0)
+            await self.bot.schedule(
+                self.component, self._confirm_key(case.room_id, case.number),
+                case.opened_at + self.config_for(case.room_id).confirm_wait,
+                {"room_id": case.room_id, "number": case.number})
+            return
+        specs = self._targets(case.room_id, case.specialties[:1] if case.awaiting_tag
+                              else case.specialties)
         async with self._lock:
             await self.store.follow(case, specs, urgent)
             found = await self.store.candidates(case.room_id, specs, self.bot.now() - DAY)
@@ -121,15 +138,45 @@ class Pager:
             await self.store.follow(case, self._targets(case.room_id, case.specialties), False,
                                     await self.store.last_round(case.room_id, case.number))
             return
+        if not followed.awaiting:
+            await self.bot.cancel(self.component, self._confirm_key(case.room_id,
+                                                                    case.number))
         if not followed.escalating:
             await self.stop(followed)
-        if followed.open and not followed.taken_by:
+        if followed.open and not followed.taken_by and not followed.awaiting:
             await self._page_new_specialties(ctx, followed)
 
     async def gone(self, case: Case) -> None:
         """The case was withdrawn (its root redacted): no more paging."""
         await self.store.update_case(case.room_id, case.number, open=0)
-        await self.bot.cancel(self.component, self._key(case.room_id, case.number))
+        await self.bot.cancel(self.component, self._key(case.room_id, case.number),
+                              self._confirm_key(case.room_id, case.number))
+
+    async def confirm_wait_over(self, fired: Fired) -> None:
+        """Nobody confirmed a proposed specialty in time: page the best guess, once (a replay
+        pages the same people with the same transaction ids), and arm the escalation."""
+        room_id, number = str(fired.payload["room_id"]), int(fired.payload["number"])
+        async with self._lock:
+            followed = await self.store.get(room_id, number)
+            if followed is None or not followed.awaiting or not followed.escalating:
+                return
+            best = followed.tags[:1]
+            users = await self.store.paged_in_round(room_id, number, 1)
+            if not users:
+                if followed.considered:
+                    return  # already done: nobody was available for the best guess
+                users = await self.select(room_id, followed.poster,
+                                          self._targets(room_id, best), set(), followed.urgent)
+                async with self.bot.db.transaction():
+                    await self.store.record(room_id, number, users, 1, self.bot.now())
+                    await self.store.update_case(room_id, number, considered=best, round=1)
+            if users:
+                await self._schedule(room_id, number, 1, followed.urgent)
+        if users:
+            ctx = Context(self.bot, room_id, fired, thread_root=followed.root_event_id)
+            await self._send_page(ctx, room_id, number, followed.root_event_id, best, users,
+                                  followed.urgent)
+            await ctx.publish(CardStale(room_id, number))
 
     async def stop(self, followed: Followed) -> None:
         """No more escalation for this case (its timer, if any, is cancelled)."""
@@ -145,11 +192,17 @@ class Pager:
             await self.stop(followed)
 
     async def card_lines(self, ctx: Context, case: Case) -> list[tuple[Part, ...]]:
-        """The card's lines: who was paged, who took the case (names, never pills)."""
+        """The card's lines: when a proposed specialty will be paged, who was paged, who
+        took the case (names, never pills)."""
         lines: list[tuple[Part, ...]] = []
-        if case.card_event_id is None:  # its first card: the case is followed only after it
-            return lines
-        followed = await self.store.get(case.room_id, case.number)
+        followed = (None if case.card_event_id is None  # its first card comes before following
+                    else await self.store.get(case.room_id, case.number))
+        if case.awaiting_tag and not (followed and followed.considered):
+            wait = case.opened_at + self.config_for(case.room_id).confirm_wait - self.bot.now()
+            lines.append((ctx.t("volunteers.card.awaiting",
+                                specialty=self.specialties().label(
+                                    case.room_id, case.specialties[0], ctx.lang),
+                                delay=human_duration(ctx.t, max(wait, 60))),))
         if followed is None:  # not followed (yet: the card comes first): nobody was paged
             return lines
         paged = await self.store.paged(case.room_id, case.number)
@@ -242,6 +295,10 @@ class Pager:
     def _key(room_id: str, number: int) -> str:
         return f"escalate:{room_id}:{number}"
 
+    @staticmethod
+    def _confirm_key(room_id: str, number: int) -> str:
+        return f"confirm:{room_id}:{number}"
+
     async def _schedule(self, room_id: str, number: int, round_: int, urgent: bool,
                         delay: float | None = None) -> None:
         """Arm the escalation after `round_` (replacing any earlier timer of the case)."""
@@ -295,14 +352,15 @@ class Pager:
             if not users:
                 already = set(await self.store.paged(room_id, number))
                 users = await self.select(room_id, followed.poster,
-                                          self._targets(room_id, followed.tags), already, urgent)
+                                          self._targets(room_id, followed.paging_tags),
+                                          already, urgent)
                 async with self.bot.db.transaction():
                     await self.store.record(room_id, number, users, round_ + 1, self.bot.now())
                     await self.store.update_case(room_id, number, round=round_ + 1)
         if users:
             try:
                 await self._send_page(ctx, room_id, number, followed.root_event_id,
-                                      followed.tags, users, urgent)
+                                      followed.paging_tags, users, urgent)
             except Exception:
                 await self._schedule(room_id, number, round_, urgent, delay=RETRY)
                 raise
