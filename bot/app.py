@@ -97,6 +97,8 @@ class Transport(Protocol):
     async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
                         state_key: str) -> bool: ...
     async def download(self, attachment: Attachment, limit: int = ...) -> bytes: ...
+    async def upload(self, data: bytes, mimetype: str, filename: str) -> dict[str, Any]: ...
+    async def direct_room(self, user_id: str) -> str: ...
 
 
 def known_plugins() -> tuple[str, ...]:
@@ -295,6 +297,14 @@ class App:
     async def download(self, attachment: Attachment, limit: int = 20 * 1024 * 1024) -> bytes:
         """An attachment's bytes (decrypted), refused past `limit` bytes however it is sent."""
         return await self.transport.download(attachment, limit)
+
+    async def upload(self, data: bytes, mimetype: str, filename: str) -> dict[str, Any]:
+        """Upload `data` encrypted: the `file` dict of an encrypted attachment."""
+        return await self.transport.upload(data, mimetype, filename)
+
+    async def direct_room(self, user_id: str) -> str:
+        """The encrypted direct room with `user_id`, reused while they stay in it."""
+        return await self.transport.direct_room(user_id)
 
     async def schedule(self, component: str, key: str, due: float,
                        payload: Mapping[str, Any] | None = None) -> None:

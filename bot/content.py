@@ -195,3 +195,17 @@ def edit_of(original: str, content: dict[str, Any]) -> dict[str, Any]:
 
 def reaction(event_id: str, key: str) -> dict[str, Any]:
     return {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+
+
+def attachment(file: dict[str, Any], filename: str, mimetype: str, size: int,
+               image_size: tuple[int, int] | None = None) -> dict[str, Any]:
+    """An encrypted file (m.file) or, given its `(width, height)`, an image (m.image).
+
+    `file` is what `upload` returned (url, key, iv, hashes, v): encrypted media carry it
+    instead of a top-level `url`.
+    """
+    info: dict[str, Any] = {"mimetype": mimetype, "size": size}
+    if image_size is not None:
+        info["w"], info["h"] = image_size
+    return {"msgtype": "m.image" if image_size else "m.file", "body": filename,
+            "filename": filename, "file": dict(file), "info": info}

@@ -66,6 +66,8 @@ class BotAPI(Protocol):
     async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
                         state_key: str = "") -> bool: ...
     async def download(self, attachment: Attachment, limit: int = ...) -> bytes: ...
+    async def upload(self, data: bytes, mimetype: str, filename: str) -> dict[str, Any]: ...
+    async def direct_room(self, user_id: str) -> str: ...
     async def schedule(self, component: str, key: str, due: float,
                        payload: Mapping[str, Any] | None = None) -> None: ...
     async def cancel(self, component: str, *keys: str) -> None: ...
@@ -114,7 +116,11 @@ class Context:
         """
         if root == self.thread_root:
             return self
-        other = Context(self.bot, self.room_id, self.source, thread_root=root)
+        return self._twin(self.room_id, root)
+
+    def _twin(self, room_id: str, thread_root: str | None) -> Context:
+        """A context for the same source elsewhere, sharing our transaction counter."""
+        other = Context(self.bot, room_id, self.source, thread_root=thread_root)
         other._counter = self._counter
         other.plugin = self.plugin
         return other
@@ -170,6 +176,20 @@ class Context:
 
     async def reply(self, message: Say) -> str:
         return await self.send(message)
+
+    async def send_file(self, data: bytes, filename: str, mimetype: str, *,
+                        image_size: tuple[int, int] | None = None,
+                        in_thread: bool = True) -> str:
+        """Upload `data` encrypted and send it here (in the thread unless `in_thread=False`):
+        an image when its `(width, height)` is given, a file otherwise."""
+        file = await self.bot.upload(data, mimetype, filename)
+        body = content.attachment(file, filename, mimetype, len(data), image_size)
+        return await self.send(body, in_thread=in_thread)
+
+    async def direct(self, user_id: str | None = None) -> Context:
+        """A context answering in the encrypted direct room with `user_id` (the sender by
+        default), opened or reused; it shares our transaction counter."""
+        return self._twin(await self.bot.direct_room(user_id or self.event.sender), None)
 
     async def publish(self, event: PluginEvent) -> list[Any]:
         """Run the hooks subscribed to `event`'s type, in plugin order; their results.

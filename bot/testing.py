@@ -63,6 +63,21 @@ class Sent:
         rel = self.content.get("m.relates_to") or {}
         return rel.get("event_id") if rel.get("rel_type") == "m.replace" else None
 
+    @property
+    def file_url(self) -> str | None:
+        """The mxc:// address of an encrypted attachment the bot sent."""
+        return (self.content.get("file") or {}).get("url")
+
+
+@dataclass
+class Uploaded:
+    """A file the bot uploaded (the fake keeps it in clear: a test reads the bytes back)."""
+
+    url: str
+    data: bytes
+    mimetype: str
+    filename: str
+
 
 class FakeClock:
     def __init__(self, start: float = START) -> None:
@@ -81,6 +96,9 @@ class FakeTransport:
     state: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     invited: list[tuple[str, str]] = field(default_factory=list)
+    uploads: list[Uploaded] = field(default_factory=list)
+    direct: dict[str, str] = field(default_factory=dict)
+    """Each user's direct room, as the bot's `m.direct` would remember it."""
     fail_sends: int = 0
     _txns: dict[str, str] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -140,6 +158,23 @@ class FakeTransport:
         if data is None or len(data) > limit:
             raise DownloadFailed("gone or larger than allowed")
         return data
+
+    async def upload(self, data: bytes, mimetype: str, filename: str) -> dict[str, Any]:
+        url = f"mxc://test/upload{next(self._ids)}"
+        self.files[url] = data
+        self.uploads.append(Uploaded(url, data, mimetype, filename))
+        return {"url": url, "key": {"kty": "oct", "alg": "A256CTR", "k": "fake",
+                                    "key_ops": ["encrypt", "decrypt"], "ext": True},
+                "iv": "fake", "hashes": {"sha256": "fake"}, "v": "v2"}
+
+    async def direct_room(self, user_id: str) -> str:
+        """The user's direct room while they are in it, else a new encrypted one."""
+        room_id = self.direct.get(user_id)
+        if room_id is None or user_id not in self.rooms[room_id].members:
+            room_id = f"!direct{next(self._ids)}:test"
+            self.rooms[room_id] = RoomInfo(room_id, members=frozenset([self.user_id, user_id]))
+            self.direct[user_id] = room_id
+        return room_id
 
 
 class Harness:
@@ -270,6 +305,11 @@ class Harness:
 
     def in_thread(self, root: str) -> list[Sent]:
         return [s for s in self.transport.sent if s.thread_root == root]
+
+    def file(self, sent: Sent) -> bytes:
+        """The bytes of an attachment the bot sent (as the recipient would decrypt them)."""
+        assert sent.file_url is not None, "not an attachment"
+        return self.transport.files[sent.file_url]
 
     def clear(self) -> None:
         self.transport.sent.clear()

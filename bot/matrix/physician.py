@@ -17,6 +17,7 @@ from urllib.parse import quote
 import aiohttp
 from nio import (
     AsyncClient,
+    DownloadResponse,
     InviteMemberEvent,
     KeysQueryResponse,
     LocalProtocolError,
@@ -34,7 +35,7 @@ from nio import (
     Event as NioEvent,
 )
 from nio.api import Api
-from nio.crypto.attachments import encrypt_attachment
+from nio.crypto.attachments import decrypt_attachment
 
 from bot.crosssign import (
     CrossSignResult,
@@ -52,6 +53,7 @@ from bot.matrix.recovery import (
     key_description,
     new_backup_key,
 )
+from bot.matrix.send import upload_encrypted
 from bot.matrix.session import TransportError, client_config
 
 log = logging.getLogger(__name__)
@@ -401,24 +403,26 @@ class UserClient:
                          thread_root: str | None = None) -> str:
         """Upload an encrypted image and post it as Element does in encrypted rooms."""
         assert self.client is not None
-        ciphertext, keys = encrypt_attachment(data)
-        resp, _ = await self.client.upload(
-            lambda *_: ciphertext, content_type="application/octet-stream",
-            filesize=len(ciphertext))
-        url = getattr(resp, "content_uri", None)
-        if not url:
-            raise TransportError(f"upload failed: {resp}")
         content: dict[str, Any] = {
             "msgtype": "m.image", "body": "photo.jpg",
             "info": {"mimetype": mimetype, "size": len(data)},
-            "file": {"url": url, "key": keys["key"], "iv": keys["iv"],
-                     "hashes": keys["hashes"], "v": keys["v"]},
+            "file": await upload_encrypted(self.client, data, "photo.jpg"),
         }
         if thread_root:
             content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root,
                                        "is_falling_back": True,
                                        "m.in_reply_to": {"event_id": thread_root}}
         return await self.send(room_id, content)
+
+    async def attachment(self, content: dict[str, Any]) -> bytes:
+        """Download and decrypt the encrypted file an m.file / m.image event carries."""
+        assert self.client is not None
+        file = content["file"]
+        resp = await self.client.download(mxc=file["url"])
+        if not isinstance(resp, DownloadResponse):
+            raise TransportError(f"download failed: {resp}")
+        return decrypt_attachment(resp.body, file["key"]["k"], file["hashes"]["sha256"],
+                                  file["iv"])
 
     async def withhold_keys_from(self, user_id: str, timeout: float = 20.0) -> None:
         """Blacklist every device of `user_id`: our messages become unreadable to it."""

@@ -1,4 +1,5 @@
-"""What the App asks of the homeserver: send, redact, read and write state, download.
+"""What the App asks of the homeserver: send, redact, read and write state, download,
+upload encrypted files, open a direct room.
 
 A request the homeserver did not answer, or refused for now (429, 5xx), raises
 `HomeserverUnavailable`: the sync loop keeps the batch and retries it, and replies reuse
@@ -8,12 +9,24 @@ their transaction ids, so a retried event is answered once. Other refusals are
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections import defaultdict
 from typing import Any, NoReturn
 
 import aiohttp
-from nio import RoomGetStateEventResponse, RoomInviteResponse, RoomSendError
+from nio import (
+    AsyncClient,
+    MatrixRoom,
+    RoomCreateError,
+    RoomGetStateEventResponse,
+    RoomInviteResponse,
+    RoomPreset,
+    RoomSendError,
+    UploadResponse,
+)
 from nio.api import Api
-from nio.crypto.attachments import decrypt_attachment
+from nio.crypto.attachments import decrypt_attachment, encrypt_attachment
 
 from bot.events import Attachment, DownloadFailed
 from bot.matrix.convert import as_dict
@@ -24,11 +37,32 @@ from bot.matrix.session import HomeserverUnavailable, Session, TransportError
 MAX_DOWNLOAD = 20 * 1024 * 1024
 """Largest attachment read into memory unless the caller asks for less."""
 NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError)
+ENCRYPTION = {"type": "m.room.encryption", "state_key": "",
+              "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 
 
 def _no_answer(exc: BaseException) -> NoReturn:
     raise HomeserverUnavailable(
         f"the homeserver did not answer ({type(exc).__name__})") from None
+
+
+async def upload_encrypted(client: AsyncClient, data: bytes, filename: str) -> dict[str, Any]:
+    """Encrypt `data` (off the event loop) and upload it: the `file` of an encrypted
+    attachment (url, key, iv, hashes, v)."""
+    ciphertext, keys = await asyncio.to_thread(encrypt_attachment, data)
+    try:
+        resp, _ = await client.upload(lambda *_: ciphertext,
+                                      content_type="application/octet-stream",
+                                      filename=filename, filesize=len(ciphertext))
+    except NETWORK_ERRORS as exc:
+        _no_answer(exc)
+    if not isinstance(resp, UploadResponse):
+        status = getattr(getattr(resp, "transport_response", None), "status", 0) or 0
+        if status >= 500 or status == 429:
+            raise HomeserverUnavailable(f"the homeserver refused an upload for now ({status})")
+        raise TransportError(f"upload refused: {getattr(resp, 'status_code', '')}")
+    return {"url": resp.content_uri, "key": keys["key"], "iv": keys["iv"],
+            "hashes": keys["hashes"], "v": keys["v"]}
 
 
 class Actions:
@@ -37,6 +71,9 @@ class Actions:
     def __init__(self, session: Session, rooms: RoomStates) -> None:
         self.session = session
         self.rooms = rooms
+        self._direct: dict[str, list[str]] | None = None
+        """The bot's `m.direct` account data (user → rooms), read once, then kept here."""
+        self._direct_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     @property
     def client(self) -> GuardedClient:
@@ -133,3 +170,77 @@ class Actions:
             return decrypt_attachment(bytes(data), str(key.get("k")), str(hashes.get("sha256")),
                                       str(enc.get("iv")))
         return bytes(data)
+
+    async def upload(self, data: bytes, mimetype: str, filename: str) -> dict[str, Any]:
+        """Upload `data` encrypted; the `file` dict an m.file / m.image event carries
+        (`mimetype` goes in the event's `info`: the upload itself is opaque bytes)."""
+        return await upload_encrypted(self.client, data, filename)
+
+    async def direct_room(self, user_id: str) -> str:
+        """The encrypted direct room with `user_id`: the one `m.direct` remembers if the bot
+        is still in it with them (joined or invited), else a new one (remembered)."""
+        async with self._direct_locks[user_id]:
+            direct = await self._direct_rooms()
+            for room_id in reversed(direct.get(user_id, [])):
+                room = self.client.rooms.get(room_id)
+                if room is not None and room.encrypted and user_id in room.users:
+                    return room_id
+            room_id = await self._create_direct(user_id)
+            direct[user_id] = [*direct.get(user_id, []), room_id]
+            await self._account_data("PUT", direct)
+            return room_id
+
+    async def _create_direct(self, user_id: str) -> str:
+        """Create the room, and enter it in nio's room model at once (the sync that brings
+        it may be a batch away): the first send then shares its key with the invitee."""
+        client = self.client
+        try:
+            resp = await client.room_create(is_direct=True, invite=[user_id],
+                                            preset=RoomPreset.private_chat,
+                                            initial_state=[ENCRYPTION])
+        except NETWORK_ERRORS as exc:
+            _no_answer(exc)
+        if isinstance(resp, RoomCreateError):
+            raise TransportError(f"room creation refused: {resp.status_code}")
+        room_id = str(resp.room_id)
+        if room_id not in client.rooms:
+            room = MatrixRoom(room_id, client.user_id, encrypted=True)
+            room.add_member(client.user_id, None, None)
+            room.add_member(user_id, None, None, invited=True)
+            client.rooms[room_id] = room
+            client.encrypted_rooms.add(room_id)
+            if client.olm is not None:
+                client.olm.update_tracked_users(room)
+            self.rooms.touch((room_id,))
+        return room_id
+
+    async def _direct_rooms(self) -> dict[str, list[str]]:
+        if self._direct is None:
+            found = await self._account_data("GET")
+            self._direct = {user: [r for r in rooms if isinstance(r, str)]
+                            for user, rooms in found.items() if isinstance(rooms, list)}
+        return self._direct
+
+    async def _account_data(self, method: str, body: dict[str, Any] | None = None
+                            ) -> dict[str, Any]:
+        """Read (GET) or write (PUT `body`) the bot's `m.direct`; {} when it has none."""
+        client = self.client
+        path = Api._build_path(["user", client.user_id, "account_data", "m.direct"])
+        headers = {"Authorization": f"Bearer {client.access_token}"}
+        data = json.dumps(body) if body is not None else None
+        try:
+            resp = await client.send(method, path, data, headers=headers)
+            try:
+                if resp.status == 404 and method == "GET":
+                    return {}
+                if resp.status >= 500 or resp.status == 429:
+                    raise HomeserverUnavailable(
+                        f"the homeserver refused account data for now ({resp.status})")
+                if resp.status != 200:
+                    raise TransportError(f"account data refused: HTTP {resp.status}")
+                found = await resp.json(content_type=None)
+            finally:
+                resp.release()
+        except NETWORK_ERRORS as exc:
+            _no_answer(exc)
+        return found if isinstance(found, dict) else {}

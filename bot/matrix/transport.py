@@ -5,7 +5,7 @@
 - `rooms`: one `RoomInfo` per room, rebuilt only when a response touched its state;
 - `sync`: the sync loop with the App's exactly-once contract, retries, back-fill, events
   held for their keys, invites;
-- `send`: send, redact, read and write state, download.
+- `send`: send, redact, read and write state, download, upload, direct rooms.
 
 `MatrixTransport` composes them; it adds no behaviour of its own.
 """
@@ -152,3 +152,9 @@ class MatrixTransport:
 
     async def download(self, attachment: Attachment, limit: int = MAX_DOWNLOAD) -> bytes:
         return await self.actions.download(attachment, limit)
+
+    async def upload(self, data: bytes, mimetype: str, filename: str) -> dict[str, Any]:
+        return await self.actions.upload(data, mimetype, filename)
+
+    async def direct_room(self, user_id: str) -> str:
+        return await self.actions.direct_room(user_id)

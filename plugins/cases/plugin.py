@@ -30,6 +30,7 @@ from plugins.cases.events import (
     CaseReplied,
     CaseRootGone,
     StatsLines,
+    StatsShown,
 )
 from plugins.cases.store import (
     CLOSED,
@@ -67,6 +68,7 @@ RESOLVE_KEYS = frozenset(map(emoji_key, ("✅", "✔️", "☑️")))
 """Compared through `emoji_key`: "✅️" (Element Web) resolves as "✅" does."""
 MAX_TAGS = 3
 _PICKS = {emoji_key(key): rank for rank, key in enumerate(PICK_KEYS)}
+STATS_DAYS = Int("days", optional=True, default=30, low=1, high=3650)
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,10 +439,18 @@ class Cases(Plugin):
                                ctx.t("cases.list.open_thread"))))
         await ctx.reply(Rich(tuple(lines)))
 
-    @command("stats", args=(Int("days", optional=True, default=30, low=1, high=3650),),
-             summary="cases.stats.summary")
+    @command("stats", args=(STATS_DAYS,), summary="cases.stats.summary")
     async def stats(self, ctx: Context, days: int) -> None:
-        """The room's figures, then the other features' (`StatsLines`): counts only."""
+        """The figures, then `StatsShown`: other features add pictures in the thread."""
+        await ctx.publish(StatsShown(ctx.room_id, await self._stats(ctx, days)))
+
+    @command("stats text", "stats texte", args=(STATS_DAYS,), summary="cases.stats_text.summary")
+    async def stats_text(self, ctx: Context, days: int) -> None:
+        await self._stats(ctx, days)
+
+    async def _stats(self, ctx: Context, days: int) -> float:
+        """The room's figures, then the other features' (`StatsLines`): counts only.
+        Returns the start of the period."""
         since = self.bot.now() - days * 86400
         figures = await self.store.stats(ctx.room_id, since)
 
@@ -468,6 +478,7 @@ class Cases(Plugin):
         for added in await ctx.publish(StatsLines(ctx.room_id, since)):
             lines.extend(added or ())
         await ctx.reply(Rich(tuple(lines)))
+        return since
 
     def _tagging_lines(self, ctx: Context, tags: TagFigures) -> list[Line]:
         """How often members corrected the tagger, per specialty and from what to what (ids,

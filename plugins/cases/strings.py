@@ -29,6 +29,10 @@ STRINGS = {
         "fr": "Statistiques du salon sur la période (30 jours par défaut).",
         "en": "The room's statistics over the period (30 days by default).",
     },
+    "cases.stats_text.summary": {
+        "fr": "Les mêmes statistiques, en texte seulement (sans graphique).",
+        "en": "The same statistics, as text only (no chart).",
+    },
     "cases.template": {
         "fr": "Postez le cas en un seul message, sans nom ni date de naissance :\n"
               "{prefix}case Âge, sexe · contexte (antécédents, traitements) · ce qui a été "
