@@ -15,13 +15,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import burst, dbgrowth, inprocess, latency, photos, scale, scanner
+from bench import burst, dbgrowth, directory, inprocess, latency, photos, scale, scanner, tagger
 from bench.report import BenchResult, baselines, describe_machine, table, write_json
 from bot.homeserver import LocalSynapse
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 LIVE = ("latency", "burst", "scale")
-LOCAL = ("inprocess", "db", "scanner", "photos")
+LOCAL = ("inprocess", "db", "scanner", "tagger", "directory", "photos")
 ALL = (*LOCAL, *LIVE)
 """In-process ones first: they run before Synapse starts, on a quiet machine."""
 
@@ -56,6 +56,8 @@ async def _run_all(args: argparse.Namespace, base: Path) -> list[BenchResult]:
         "db": lambda: dbgrowth.run(base / "db", args.quick, cases=args.db_cases,
                                    profile=args.profile),
         "scanner": lambda: scanner.run(base / "scanner", args.quick),
+        "tagger": lambda: tagger.run(base / "tagger", args.quick),
+        "directory": lambda: directory.run(base / "directory", args.quick),
         "photos": lambda: photos.run(base / "photos", args.quick),
     }
     results: list[BenchResult] = []

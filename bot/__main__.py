@@ -88,6 +88,14 @@ def _demo(args: argparse.Namespace) -> int:
     return demo_main(script_only=args.script_only)
 
 
+def _directory(args: argparse.Namespace) -> int:
+    # The trust feature's command (a plugin's CLI: imported only when asked for).
+    from plugins.trust.cli import main as directory_main
+
+    config, _secrets = _load(args.config)
+    return directory_main(config, Path(args.file))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="casebot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -107,6 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     cross.add_argument("--reset", action="store_true",
                        help="replace the bot's cross-signing keys (rooms show an identity change)")
     cross.set_defaults(func=_cross_sign)
+    directory = sub.add_parser("directory", help="the professional directory (trust feature)")
+    directory_sub = directory.add_subparsers(dest="action", required=True)
+    imp = directory_sub.add_parser(
+        "import", help="import the Annuaire Santé personne-activité extract (physicians)")
+    imp.add_argument("file", help="PS_LibreAcces_Personne_activite_<date>.txt")
+    imp.add_argument("-c", "--config", default="config.yaml", help="YAML configuration")
+    imp.set_defaults(func=_directory)
     demo = sub.add_parser("demo", help="a throwaway homeserver, the bot and two physicians")
     demo.add_argument("--script-only", action="store_true",
                       help="play the scripted exchange, print it and exit")

@@ -87,6 +87,8 @@ class Transport(Protocol):
     user_id: str
 
     def room(self, room_id: str) -> RoomInfo | None: ...
+    def room_ids(self) -> tuple[str, ...]: ...
+    async def invite(self, room_id: str, user_id: str) -> bool: ...
     async def send(self, room_id: str, event_type: str, body: dict[str, Any],
                    txn_id: str) -> str: ...
     async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> bool: ...
@@ -243,6 +245,12 @@ class App:
     # ---- BotAPI ------------------------------------------------------------------------
     def room(self, room_id: str) -> RoomInfo:
         return self.transport.room(room_id) or RoomInfo(room_id)
+
+    def room_ids(self) -> tuple[str, ...]:
+        return self.transport.room_ids()
+
+    async def invite(self, room_id: str, user_id: str) -> bool:
+        return await self.transport.invite(room_id, user_id)
 
     def room_config(self, plugin: Plugin, room_id: str) -> Any:
         return self.settings.config_for(plugin, room_id)

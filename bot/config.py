@@ -54,6 +54,7 @@ class Invalid(ValueError):
         "path": "expected a path",
         "timezone": "unknown time zone {value} (expected e.g. Europe/Paris)",
         "prefix": "a prefix is 1 to 3 symbols, no letters or digits (e.g. ? or //)",
+        "weekly": "expected a weekday and a time like monday 08:00, or off",
     }
 
     def __init__(self, code: str, **values: object) -> None:
@@ -105,6 +106,34 @@ def timezone_field(default: str) -> Any:
     return field(default=default, metadata={"timezone": True})
 
 
+WEEKDAYS = {name: day for day, names in enumerate((
+    ("monday", "mon", "lundi", "lun"), ("tuesday", "tue", "mardi", "mar"),
+    ("wednesday", "wed", "mercredi", "mer"), ("thursday", "thu", "jeudi", "jeu"),
+    ("friday", "fri", "vendredi", "ven"), ("saturday", "sat", "samedi", "sam"),
+    ("sunday", "sun", "dimanche", "dim"))) for name in names}
+_WEEKLY = re.compile(r"^\s*([a-z]{3,9})\s+([0-9]{1,2})(?:[:h]([0-9]{2})?)?\s*$", re.IGNORECASE)
+
+
+def parse_weekly(text: str) -> tuple[int, int, int] | None:
+    """`lundi 08:00`, `monday 8h30`, `lun 8h` -> (weekday 0-6, hour, minute); `off` -> None.
+    Raises Invalid otherwise."""
+    if text.strip().lower() == "off":
+        return None
+    match = _WEEKLY.match(text)
+    day = WEEKDAYS.get(match.group(1).lower()) if match else None
+    if match is None or day is None:
+        raise Invalid("weekly")
+    hour, minute = int(match.group(2)), int(match.group(3) or 0)
+    if hour > 23 or minute > 59:
+        raise Invalid("weekly")
+    return day, hour, minute
+
+
+def weekly_field(default: str) -> Any:
+    """A dataclass field holding a weekly time (`lundi 08:00`) or `off`."""
+    return field(default=default, metadata={"weekly": True})
+
+
 def prefixes_field() -> Any:
     """A dataclass field holding command prefixes: 1 to 3 symbols each, no letters or digits."""
     return field(default=(), metadata={"prefixes": True})
@@ -119,12 +148,14 @@ def _check_field(meta: Mapping[str, Any], value: Any) -> None:
     if meta.get("prefixes") and any(
             not 1 <= len(p) <= 3 or any(c.isalnum() or c.isspace() for c in p) for p in value):
         raise Invalid("prefix")
+    if meta.get("weekly"):
+        parse_weekly(value)
     if meta.get("timezone"):
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" (a folder), too long
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
             raise Invalid("timezone", value=value) from None
 
 

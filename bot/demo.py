@@ -139,6 +139,17 @@ class Demo:
         await asyncio.sleep(0.5)
         await martin.react(self.room_id, answer, "\u2705\ufe0f")  # Element Web's ✅
         await self.bot_answer(benali, case, count=2)
+        # A case the tagger is unsure of: the card proposes, Dr Martin picks with a reaction.
+        unsure = await martin.say(
+            self.room_id,
+            "!case Dyspnée d'effort et œdèmes des chevilles chez une femme de 70 ans, BNP à 450. "
+            "Écho cœur ou EFR d'abord ?")
+        await self.bot_answer(benali, unsure)
+        card = next(e for e in benali.seen if e.sender == self.bot_id
+                    and e.thread_root == unsure)
+        await asyncio.sleep(0.5)
+        await martin.react(self.room_id, card.event_id, "2\ufe0f\u20e3")  # as Element sends
+        await self.bot_answer(benali, unsure, count=2)
         listing = await benali.say(self.room_id, "!cases")
         await self.bot_answer(benali, listing)
 

@@ -44,6 +44,7 @@ class RoomInfo:
     power_events: Mapping[str, int] = field(default_factory=dict)
     power_events_default: int = 0
     power_redact: int = 50
+    power_invite: int = 50
     pinned_events: tuple[str, ...] = ()
     canonical_alias: str | None = None
 
@@ -52,6 +53,9 @@ class RoomInfo:
 
     def display_name(self, user_id: str) -> str:
         return self.display_names.get(user_id) or user_id
+
+    def can_invite(self, user_id: str) -> bool:
+        return self.power_level(user_id) >= self.power_invite
 
     def can_send_state(self, user_id: str, event_type: str) -> bool:
         needed = self.power_events.get(event_type, max(self.power_events_default, 50))
@@ -105,6 +109,10 @@ class MemberChange(Event):
     user_id: str
     membership: str
     prev_membership: str | None = None
+    displayname: str = ""
+    """The name the member gives with this event (a knock's name, for instance)."""
+    reason: str = ""
+    """The reason given with a knock, leave, kick or ban (at most 500 characters)."""
 
 
 @dataclass(frozen=True, slots=True)

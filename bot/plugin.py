@@ -49,6 +49,8 @@ class BotAPI(Protocol):
 
     def now(self) -> float: ...
     def room(self, room_id: str) -> RoomInfo: ...
+    def room_ids(self) -> tuple[str, ...]: ...
+    async def invite(self, room_id: str, user_id: str) -> bool: ...
     def lang(self, room_id: str) -> str: ...
     def t(self, lang: str, key: str, /, **values: object) -> str: ...
     def prefix(self, room_id: str) -> str: ...
@@ -118,6 +120,14 @@ class Context:
 
     def _twin(self, room_id: str, thread_root: str | None) -> Context:
         """A context for the same source elsewhere, sharing our transaction counter."""
+        other = Context(self.bot, room_id, self.source, thread_root=thread_root)
+        other._counter = self._counter
+        other.plugin = self.plugin
+        return other
+
+    def in_room(self, room_id: str, thread_root: str | None = None) -> Context:
+        """The same source answering in another room (a moderators' room, say), in the
+        thread on `thread_root` if given; it shares the transaction counter too."""
         other = Context(self.bot, room_id, self.source, thread_root=thread_root)
         other._counter = self._counter
         other.plugin = self.plugin

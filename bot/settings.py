@@ -298,6 +298,10 @@ STRINGS: Strings = {
         "fr": "un préfixe fait 1 à 3 signes, sans lettre ni chiffre (ex. ? ou //)",
         "en": "a prefix is 1 to 3 symbols, no letters or digits (e.g. ? or //)",
     },
+    "config.invalid.weekly": {
+        "fr": "un jour et une heure sont attendus (ex. lundi 08:00), ou off",
+        "en": "a weekday and a time are expected (e.g. monday 08:00), or off",
+    },
     "config.invalid.timezone": {
         "fr": "fuseau horaire inconnu « {value} » (ex. Europe/Paris)",
         "en": "unknown time zone “{value}” (e.g. Europe/Paris)",

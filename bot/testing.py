@@ -95,6 +95,7 @@ class FakeTransport:
     redacted: list[str] = field(default_factory=list)
     state: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    invited: list[tuple[str, str]] = field(default_factory=list)
     uploads: list[Uploaded] = field(default_factory=list)
     direct: dict[str, str] = field(default_factory=dict)
     """Each user's direct room, as the bot's `m.direct` would remember it."""
@@ -104,6 +105,16 @@ class FakeTransport:
 
     def room(self, room_id: str) -> RoomInfo | None:
         return self.rooms.get(room_id)
+
+    def room_ids(self) -> tuple[str, ...]:
+        return tuple(self.rooms)
+
+    async def invite(self, room_id: str, user_id: str) -> bool:
+        room = self.rooms.get(room_id)
+        if room is None or not room.can_invite(self.user_id):
+            return False
+        self.invited.append((room_id, user_id))
+        return True
 
     async def send(self, room_id: str, event_type: str, body: dict[str, Any],
                    txn_id: str) -> str:
@@ -252,7 +263,7 @@ class Harness:
         return event.event_id
 
     async def member(self, user_id: str, membership: str, room: str = "!room:test",
-                     prev: str | None = None) -> None:
+                     prev: str | None = None, **fields: Any) -> None:
         info = self.transport.rooms[room]
         members = set(info.members)
         if membership == "join":
@@ -261,7 +272,7 @@ class Harness:
             members.discard(user_id)
         self.update_room(room, members=frozenset(members))
         await self.deliver(MemberChange(room, self._new_id(), user_id, self._ts(), user_id,
-                                        membership, prev))
+                                        membership, prev, **fields))
 
     async def state_change(self, room: str, event_type: str, sender: str = "@admin:test",
                            **fields: Any) -> None:

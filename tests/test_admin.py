@@ -54,10 +54,10 @@ async def test_add_specialty_with_keywords_then_case_is_tagged(h: Harness) -> No
         "@mod:test a ajouté la spécialité #sommeil (Médecine du sommeil). "
         "Mots-clés : !specialty keywords sommeil add <mot>…")
     assert h.last().thread_root is None and h.last().mentions == []  # audit trail, no ping
-    await h.say(ADMIN, '!specialty keywords sommeil add polysomnographie "réveils nocturnes"')
-    assert "a ajouté 2 mot(s)-clé(s) à #sommeil : polysomnographie, réveils nocturnes" in (
+    await h.say(ADMIN, '!specialty keywords sommeil add somnologie "réveils nocturnes"')
+    assert "a ajouté 2 mot(s)-clé(s) à #sommeil : somnologie, réveils nocturnes" in (
         announcements(h)[-1])
-    assert await tagged(h, "!case reveils nocturnes, polysomnographie prévue ?") == "sommeil"
+    assert await tagged(h, "!case reveils nocturnes, somnologie prévue ?") == "sommeil"
     assert await tagged(h, "!case #somno question de mélatonine") == "sommeil"
     await h.say(MEMBER, "!specialties")
     listing = h.last().body
@@ -194,11 +194,11 @@ async def test_changes_survive_a_restart(tmp_path) -> None:
     async with harness(db_path=db) as h:
         h.add_room(ROOM, members=[ADMIN], powers={ADMIN: 50})
         await h.say(ADMIN, '!specialty add sommeil "Sommeil"')
-        await h.say(ADMIN, "!specialty keywords sommeil add polysomnographie")
+        await h.say(ADMIN, "!specialty keywords sommeil add somnologie")
         await h.say(ADMIN, "!config set language en")
     async with harness(db_path=db) as h:
         h.add_room(ROOM, members=[ADMIN], powers={ADMIN: 50})
-        await h.say(ADMIN, "!case polysomnographie ?")
+        await h.say(ADMIN, "!case somnologie ?")
         assert card(h).startswith("Case #1 · Sommeil · open")
 
 
@@ -206,11 +206,11 @@ async def test_yaml_room_override_then_room_changes_win() -> None:
     sections = {"specialties": {"rooms": {"#urgences:test": {
         "remove": ["dermato"],
         "add": [{"id": "sommeil", "name_fr": "Sommeil", "name_en": "Sleep medicine",
-                 "keywords": ["polysomnographie"]}]}}}}
+                 "keywords": ["somnologie"]}]}}}}
     async with harness(sections=sections) as h:
         h.add_room(ROOM, members=[ADMIN], powers={ADMIN: 50}, canonical_alias="#urgences:test")
         h.add_room("!other:test", members=[ADMIN], powers={ADMIN: 50})
-        assert await tagged(h, "!case polysomnographie ?", ADMIN) == "sommeil"
+        assert await tagged(h, "!case somnologie ?", ADMIN) == "sommeil"
         assert await tagged(h, "!case #dermato plaque", ADMIN) == ""
         await h.say(ADMIN, "!case #dermato plaque", room="!other:test")
         assert card(h).startswith("Cas #1 · Dermatologie")

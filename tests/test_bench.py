@@ -9,7 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from bench import burst, dbgrowth, inprocess, latency, photos, scale, scanner
+from bench import (
+    burst,
+    dbgrowth,
+    directory,
+    inprocess,
+    latency,
+    photos,
+    scale,
+    scanner,
+    tagger,
+)
 from bench.__main__ import parse
 from bench.corpus import kilobyte_texts
 from bench.report import BenchResult, Figure, Target, percentile, table, write_json
@@ -45,12 +55,20 @@ def test_percentile_and_corpus() -> None:
 
 
 def test_command_line() -> None:
-    assert parse([]).which == ["inprocess", "db", "scanner", "photos", "latency", "burst",
-                              "scale"]
+    assert parse([]).which == ["inprocess", "db", "scanner", "tagger", "directory",
+                               "photos", "latency", "burst", "scale"]
     args = parse(["scale", "latency", "--quick", "--rooms", "5"])
     assert args.which == ["latency", "scale"] and args.quick and args.rooms == 5
     with pytest.raises(SystemExit):
         parse(["nope"])
+
+
+async def test_directory_benchmark_checks_what_it_imports(tmp_path: Path) -> None:
+    res = await directory.run(tmp_path, quick=True)
+    assert res.correct, res.checks
+    assert [c.name for c in res.checks] == ["every physician imported",
+                                            "importing twice gives the same table"]
+    assert all(f.value > 0 and f.baseline for f in res.figures)
 
 
 async def test_inprocess_and_database_benchmarks(tmp_path: Path) -> None:
@@ -73,6 +91,15 @@ async def test_scanner_benchmark(monkeypatch: pytest.MonkeyPatch) -> None:
                           (lambda n: n / 100, False)):
         monkeypatch.setattr(scanner, "best_ms", lambda scan, text, repeats, c=cost: c(len(text)))
         assert (await scanner.run(repeats=1)).correct is correct
+
+
+async def test_tagger_benchmark() -> None:
+    res = await tagger.run(repeats=1)
+    assert res.correct, res.checks
+    assert [f.name for f in res.figures] == ["classify, per typical post",
+                                             "classify, 40 KiB post",
+                                             "first classify of a new room set"]
+    assert all(f.value > 0 and f.baseline for f in res.figures)
 
 
 async def test_photos_benchmark(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

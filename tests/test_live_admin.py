@@ -33,11 +33,11 @@ async def test_moderator_adds_specialty_member_refused_case_tagged(live: Live) -
     assert "a ajouté la spécialité #sommeil (Médecine du sommeil)" in added.body
     assert f"https://matrix.to/#/{mod.user_id}" in added.content["formatted_body"]
     assert added.mentions == []
-    await mod.say(room, '!specialty keywords sommeil add polysomnographie "réveils nocturnes"')
+    await mod.say(room, '!specialty keywords sommeil add somnologie "réveils nocturnes"')
     await member.wait_for(from_bot("a ajouté 2 mot(s)-clé(s) à #sommeil"))
 
     root = await member.say(room, "!case Homme 50 ans, réveils nocturnes répétés, "
-                                  "polysomnographie à demander ?")
+                                  "somnologie à demander ?")
     card = await member.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root
                                  and e.body.startswith("Cas #"))
     assert card.body.startswith("Cas #1 · Médecine du sommeil · ouvert")

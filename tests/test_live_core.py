@@ -119,6 +119,8 @@ def test_demo_script_only_plays_the_encrypted_exchange() -> None:
     assert "casebot : Commandes courantes" in result.stdout
     assert "[non déchiffré]" not in result.stdout
     assert "casebot : Cas #1 · Dermatologie" in result.stdout
+    assert "casebot : Cas #2 · Cardiologie · ouvert" in result.stdout  # proposed, then picked
+    assert "casebot : Cas #2 : Cardiologie." in result.stdout
 
 
 async def test_an_event_waiting_for_its_key_survives_a_restart(live: Live) -> None:

@@ -726,7 +726,7 @@ async def test_a_page_that_fails_to_send_is_retried_and_escalation_goes_on(h1: H
 
 
 def test_time_zones_that_are_folders_or_too_long_are_refused() -> None:
-    """With the tzdata package installed (test dependencies pull it), "Europe" is a folder and
+    """With the tzdata package installed (matplotlib pulls it), "Europe" is a folder and
     a 300-letter name is too long for the file system: both raise OSError, not a lookup miss."""
     for name in ("Europe", "x" * 300):
         assert not valid_tz(name)

@@ -43,6 +43,8 @@ TEXT_TYPES = frozenset({"m.text", "m.notice", "m.emote"})
 MEDIA_TYPES = frozenset({"m.image", "m.file", "m.video", "m.audio"})
 MAX_ID = 255
 """Matrix ids (event, user, room) are at most 255 bytes; longer ones are not ids."""
+MAX_REASON = 500
+"""A membership's reason is cut to this many characters (a knock's message, for instance)."""
 CREATOR_POWER = 2**53 - 1
 """Room version 12 gives creators unlimited power; they are absent from the users map."""
 
@@ -130,7 +132,9 @@ def _convert(source: Mapping[str, Any], room_id: str, decrypted: bool) -> Event 
             "prev_content")
         prev = as_dict(prev_content).get("membership")
         return MemberChange(*base, user_id=user, membership=membership,
-                            prev_membership=prev if isinstance(prev, str) else None)
+                            prev_membership=prev if isinstance(prev, str) else None,
+                            displayname=as_str(content.get("displayname"))[:MAX_ID],
+                            reason=as_str(content.get("reason"))[:MAX_REASON])
     if kind in WATCHED_STATE:
         return StateChange(*base, event_type=kind, state_key=as_str(source.get("state_key")))
     return None
@@ -222,6 +226,7 @@ def room_info(room: MatrixRoom, pinned: Sequence[str] = (),
         power_events=_levels(levels.events),
         power_events_default=as_int(levels.defaults.events_default),
         power_redact=as_int(levels.defaults.redact, 50),
+        power_invite=as_int(levels.defaults.invite, 50),
         pinned_events=tuple(pinned),
         canonical_alias=room.canonical_alias,
     )

@@ -20,6 +20,7 @@ from nio import (
     MatrixRoom,
     RoomCreateError,
     RoomGetStateEventResponse,
+    RoomInviteResponse,
     RoomPreset,
     RoomSendError,
     UploadResponse,
@@ -103,6 +104,14 @@ class Actions:
         except NETWORK_ERRORS as exc:
             _no_answer(exc)
         return hasattr(resp, "event_id")
+
+    async def invite(self, room_id: str, user_id: str) -> bool:
+        """Invite `user_id` (a knock becomes an invite); False when the homeserver refuses."""
+        try:
+            resp = await self.client.room_invite(room_id, user_id)
+        except NETWORK_ERRORS as exc:
+            _no_answer(exc)
+        return isinstance(resp, RoomInviteResponse)
 
     async def get_state(self, room_id: str, event_type: str,
                         state_key: str = "") -> dict[str, Any] | None:

@@ -134,6 +134,14 @@ class MatrixTransport:
     async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> bool:
         return await self.actions.redact(room_id, event_id, reason, txn_id)
 
+    def room_ids(self) -> tuple[str, ...]:
+        """The rooms the bot is in, as of the last sync."""
+        client = self.session.client
+        return tuple(client.rooms) if client is not None else ()
+
+    async def invite(self, room_id: str, user_id: str) -> bool:
+        return await self.actions.invite(room_id, user_id)
+
     async def get_state(self, room_id: str, event_type: str,
                         state_key: str = "") -> dict[str, Any] | None:
         return await self.actions.get_state(room_id, event_type, state_key)

@@ -7,16 +7,21 @@ from collections.abc import Sequence
 
 from bot.content import Bold, Link, Part, Rich, fill, permalink
 from bot.plugin import Context
-from plugins.cases.store import CLOSED, RESOLVED, WITHDRAWN, Case
+from plugins.cases.store import CLOSED, RESOLVED, SUGGESTED, WITHDRAWN, Case
 from plugins.specialties import Tag
 
 Line = tuple[Part, ...]
+PICK_KEYS = ("1️⃣", "2️⃣", "3️⃣")
+"""The reactions that pick a proposed specialty on the card, as the bot offers them."""
 
 
 def tag_source(tags: Sequence[Tag]) -> str:
-    """How the tags were found: `hashtag`, `keywords` or `none`."""
+    """How the tags were found: `hashtag`, `keywords`, `suggested` (keywords the tagger is
+    not confident of: proposals to confirm) or `none`."""
     if not tags:
         return "none"
+    if not tags[0].confident:
+        return SUGGESTED
     return "hashtag" if tags[0].evidence[0].startswith("#") else "keywords"
 
 
@@ -32,11 +37,12 @@ def evidence_words(tags: Sequence[Tag]) -> list[str]:
 
 
 def draw(ctx: Context, case: Case, specialties: str, extra: Sequence[Line],
-         evidence: Sequence[str] = ()) -> Rich:
+         evidence: Sequence[str] = (), proposals: Sequence[str] = ()) -> Rich:
     """The card: title line, then what a reader needs to act on the case.
 
     `specialties` is the case's specialties as the room names them; `extra` the lines other
-    features add (`CardLines`); `evidence` the words that tagged a case just opened or edited.
+    features add (`CardLines`); `evidence` the words that tagged a case just opened or edited;
+    `proposals` the names of the specialties a case awaiting its tag proposes, in order.
     Names are shown without a pill: the card pings nobody, the poster least of all (each
     edit would).
     """
@@ -48,6 +54,10 @@ def draw(ctx: Context, case: Case, specialties: str, extra: Sequence[Line],
     if case.tag_source == "hashtag":
         lines.append((t("cases.card.hashtag", tags=", ".join(f"#{e}" for e in evidence))
                       if evidence else t("cases.card.keywords"),))
+    elif case.awaiting_tag:
+        choices = " · ".join(f"{key} {name}" for key, name in zip(PICK_KEYS, proposals,
+                                                                  strict=False))
+        lines.append((t("cases.card.proposed", choices=choices, prefix=ctx.prefix),))
     elif case.tag_source == "keywords":
         lines.append((t("cases.card.detected", words=", ".join(evidence))
                       if evidence else t("cases.card.keywords"),))

@@ -22,7 +22,8 @@ Later:
   A reply that is the case's first answer publishes `CaseReplied`, then `CaseChanged`;
 - `CaseRootGone`: the root was redacted by its poster or a member with the redact power, the
   bot included; the case is withdrawn (`CaseChanged` is published just before);
-- `StatsLines`: `!stats`, each hook returns lines of counts.
+- `StatsLines`: `!stats`, each hook returns lines of counts; then `StatsShown` once the
+  answer is sent (not for `!stats text`): hooks may add pictures in its thread.
 Others may publish `CardStale` to have a case's card redrawn (volunteers after `!take`); that
 redraw publishes nothing, so a subscriber of `CaseChanged` never loops back into itself.
 Texts carried by these events live in memory only; no subscriber may store or log them.
@@ -106,6 +107,14 @@ class CardLines(PluginEvent):
 @dataclass(frozen=True, slots=True)
 class StatsLines(PluginEvent):
     """`!stats` for the room since `since`: each hook returns a list of lines (counts only)."""
+
+    room_id: str
+    since: float
+
+
+@dataclass(frozen=True, slots=True)
+class StatsShown(PluginEvent):
+    """`!stats` answered for the room since `since`: hooks may add pictures in its thread."""
 
     room_id: str
     since: float

@@ -18,7 +18,7 @@ from bot.events import Attachment, Edit, Message, Reaction, Redaction, RoomInfo
 from bot.i18n import human_duration
 from bot.plugin import Check, Context, Fired, Plugin, Refusal, command, on, timer
 from bot.router import Int, Rest, split_command
-from plugins.cases.card import Line, draw, evidence_words, tag_source
+from plugins.cases.card import PICK_KEYS, Line, draw, evidence_words, tag_source
 from plugins.cases.events import (
     CASE_COMMANDS,
     CardLines,
@@ -30,8 +30,19 @@ from plugins.cases.events import (
     CaseReplied,
     CaseRootGone,
     StatsLines,
+    StatsShown,
 )
-from plugins.cases.store import CLOSED, OPEN, RESOLVED, WITHDRAWN, Case, CaseStore
+from plugins.cases.store import (
+    CLOSED,
+    MANUAL,
+    OPEN,
+    RESOLVED,
+    SUGGESTED,
+    WITHDRAWN,
+    Case,
+    CaseStore,
+    TagFigures,
+)
 from plugins.cases.store import MIGRATIONS as CASE_MIGRATIONS
 from plugins.cases.strings import STRINGS
 from plugins.cases.target import (
@@ -56,6 +67,8 @@ from plugins.specialties import (
 RESOLVE_KEYS = frozenset(map(emoji_key, ("✅", "✔️", "☑️")))
 """Compared through `emoji_key`: "✅️" (Element Web) resolves as "✅" does."""
 MAX_TAGS = 3
+_PICKS = {emoji_key(key): rank for rank, key in enumerate(PICK_KEYS)}
+STATS_DAYS = Int("days", optional=True, default=30, low=1, high=3650)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +128,14 @@ class Cases(Plugin):
         return self.required(Specialties).for_room(room_id)
 
     def _names(self, ctx: Context, case: Case) -> str:
-        """The case's specialties as the room names them (marked when it removed one)."""
+        """The case's specialties as the room names them (marked when it removed one); the
+        likeliest one, marked as a guess, while its tag awaits confirmation."""
         if not case.specialties:
             return ctx.t("cases.unclassified")
         label = self.required(Specialties).label
+        if case.awaiting_tag:
+            return ctx.t("cases.card.guess", name=label(case.room_id, case.specialties[0],
+                                                        ctx.lang))
         return ", ".join(label(case.room_id, s, ctx.lang) for s in case.specialties)
 
     @on(SpecialtyRemoved)
@@ -139,7 +156,9 @@ class Cases(Plugin):
         extra: list[Line] = []
         for lines in await ctx.publish(CardLines(case)):
             extra.extend(lines or ())
-        return draw(ctx, case, self._names(ctx, case), extra, evidence)
+        label = self.required(Specialties).label
+        proposals = [label(case.room_id, s, ctx.lang) for s in case.proposed]
+        return draw(ctx, case, self._names(ctx, case), extra, evidence, proposals)
 
     async def _redraw(self, ctx: Context, case: Case, evidence: Sequence[str] = ()) -> None:
         """Edit the card in place so the thread head shows the current state."""
@@ -231,6 +250,10 @@ class Cases(Plugin):
         await self._timers(case, opened=True)
         card_id = await ctx.reply(await self.card(ctx, case, evidence_words(tags)))
         case = await self.store.update(case, card_event_id=card_id)
+        if case.awaiting_tag:
+            thread = ctx.in_thread_of(case.root_event_id)
+            for key in PICK_KEYS[:len(case.proposed)]:
+                await thread.react(card_id, key)
         await ctx.publish(CaseOpened(case, text))
 
     async def _show(self, ctx: Context, case: Case) -> None:
@@ -272,7 +295,12 @@ class Cases(Plugin):
 
     @on(Reaction)
     async def reaction(self, ctx: Context, event: Reaction) -> None:
-        """✅ by the poster on the root or on an answer resolves (accepting that answer)."""
+        """✅ by the poster on the root or on an answer resolves (accepting that answer);
+        1️⃣ 2️⃣ 3️⃣ by the poster or a moderator on the card pick a proposed specialty."""
+        rank = _PICKS.get(emoji_key(event.key))
+        if rank is not None:
+            await self._pick(ctx, event, rank)
+            return
         if emoji_key(event.key) not in RESOLVE_KEYS:
             return
         case = await self.store.by_root(event.room_id, event.relates_to)
@@ -286,6 +314,22 @@ class Cases(Plugin):
                 event.room_id, accepted) == case.poster:
             accepted = None
         await self._resolve(ctx, case, event.sender, accepted=accepted)
+
+    async def _pick(self, ctx: Context, event: Reaction, rank: int) -> None:
+        case = await self.store.by_card(event.room_id, event.relates_to)
+        if case is None or not case.awaiting_tag or rank >= len(case.proposed):
+            return
+        level = self.config_for(case.room_id).resolve_power_level
+        if event.sender != case.poster and not ctx.may(level, event.sender):
+            return
+        await self._retag(ctx.in_thread_of(case.root_event_id), case, [case.proposed[rank]])
+
+    async def _retag(self, ctx: Context, before: Case, chosen: Sequence[str]) -> None:
+        """A member chose the case's specialties: kept, counted, shown, said in the thread."""
+        case = await self.store.retag(before, chosen[:MAX_TAGS], self.bot.now())
+        await self._changed(ctx, case, before)
+        await ctx.reply(ctx.t("cases.retagged", number=case.number,
+                              specialties=self._names(ctx, case)))
 
     @on(Redaction)
     async def redaction(self, ctx: Context, event: Redaction) -> None:
@@ -316,14 +360,17 @@ class Cases(Plugin):
         opens = split is not None and split[0] in CASE_COMMANDS
         text = split[1] if of_root and split is not None and opens else event.body
         await ctx.publish(CaseEdited(case, event, text, of_root))
-        if not of_root or not opens or case.tag_source == "manual":
+        if not of_root or not opens or case.tag_source == MANUAL:
             return
         tags = classify(text, self.specialties(event.room_id), MAX_TAGS)
         ids = tuple(t.specialty_id for t in tags)
-        if ids == case.specialties:
+        source = tag_source(tags)
+        if (ids, source) == (case.specialties, case.tag_source):
             return
         before = case
-        case = await self.store.update(case, specialties=ids, tag_source=tag_source(tags))
+        case = await self.store.update(
+            case, specialties=ids, tag_source=source, auto_tag=ids[0] if ids else "",
+            proposed=ids if source == SUGGESTED else case.proposed)
         await self._changed(ctx, case, before, evidence_words(tags))
 
     # ---- resolution --------------------------------------------------------------------------
@@ -370,12 +417,7 @@ class Cases(Plugin):
              checks=(poster_or_moderator("tag"),))
     async def tag(self, ctx: Context, specialties: list[int | Specialty]) -> None:
         number, chosen = split_tag_words(ctx, specialties)
-        before = await self.case_for(ctx, number, "tag")
-        case = await self.store.update(before, specialties=tuple(chosen[:MAX_TAGS]),
-                                       tag_source="manual")
-        await self._changed(ctx, case, before)
-        await ctx.reply(ctx.t("cases.retagged", number=case.number,
-                              specialties=self._names(ctx, case)))
+        await self._retag(ctx, await self.case_for(ctx, number, "tag"), chosen)
 
     # ---- listing and stats -------------------------------------------------------------------
     @command("cases", args=(CasesFilter("filter", optional=True, default=Listing()),),
@@ -397,10 +439,18 @@ class Cases(Plugin):
                                ctx.t("cases.list.open_thread"))))
         await ctx.reply(Rich(tuple(lines)))
 
-    @command("stats", args=(Int("days", optional=True, default=30, low=1, high=3650),),
-             summary="cases.stats.summary")
+    @command("stats", args=(STATS_DAYS,), summary="cases.stats.summary")
     async def stats(self, ctx: Context, days: int) -> None:
-        """The room's figures, then the other features' (`StatsLines`): counts only."""
+        """The figures, then `StatsShown`: other features add pictures in the thread."""
+        await ctx.publish(StatsShown(ctx.room_id, await self._stats(ctx, days)))
+
+    @command("stats text", "stats texte", args=(STATS_DAYS,), summary="cases.stats_text.summary")
+    async def stats_text(self, ctx: Context, days: int) -> None:
+        await self._stats(ctx, days)
+
+    async def _stats(self, ctx: Context, days: int) -> float:
+        """The room's figures, then the other features' (`StatsLines`): counts only.
+        Returns the start of the period."""
         since = self.bot.now() - days * 86400
         figures = await self.store.stats(ctx.room_id, since)
 
@@ -424,9 +474,33 @@ class Cases(Plugin):
             name = label(ctx.room_id, spec, ctx.lang) if spec else ctx.t("cases.unclassified")
             lines.append((ctx.t("cases.stats.specialty", name=name, opened=opened,
                                 resolved=resolved),))
+        lines.extend(self._tagging_lines(ctx, figures.tagging))
         for added in await ctx.publish(StatsLines(ctx.room_id, since)):
             lines.extend(added or ())
         await ctx.reply(Rich(tuple(lines)))
+        return since
+
+    def _tagging_lines(self, ctx: Context, tags: TagFigures) -> list[Line]:
+        """How often members corrected the tagger, per specialty and from what to what (ids,
+        as `!specialty keywords` takes them), and what became of its proposals."""
+        if not tags.tagged:
+            return []
+        label = self.required(Specialties).label
+        lines: list[Line] = [(ctx.t("cases.stats.retagged", changed=tags.changed,
+                                    tagged=tags.tagged,
+                                    share=f"{round(100 * tags.changed / tags.tagged)} %"),)]
+        lines.extend((ctx.t("cases.stats.retagged_by", name=label(ctx.room_id, spec, ctx.lang),
+                            changed=changed, cases=cases),)
+                     for spec, cases, changed in tags.per_specialty if changed)
+        if tags.moves:
+            moves = ", ".join(f"{a or '—'} → {b or '—'} ×{n}" for a, b, n in tags.moves)
+            lines.append((ctx.t("cases.stats.moves", moves=moves),))
+        if tags.proposed:
+            lines.append((ctx.t("cases.stats.proposals", proposed=tags.proposed,
+                                first=tags.as_proposed, other=tags.other_proposal),))
+        if tags.changed:
+            lines.append((ctx.t("cases.stats.tune", prefix=ctx.prefix),))
+        return lines
 
     # ---- reminders ---------------------------------------------------------------------------
     async def _fired_case(self, fired: Fired) -> tuple[Context, Case] | None:

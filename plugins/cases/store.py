@@ -12,6 +12,10 @@ from typing import Any
 from bot.storage import Database, Migration
 
 OPEN, RESOLVED, WITHDRAWN, CLOSED = "open", "resolved", "withdrawn", "closed"
+SUGGESTED, MANUAL = "suggested", "manual"
+"""Tag sources besides `hashtag`, `keywords` and `none`: the tagger was not confident and
+proposed specialties to confirm (`proposed`); a member chose them (`!tag`, a numbered
+reaction)."""
 
 CASES_AND_REPLIES = """
     CREATE TABLE cases (
@@ -72,11 +76,29 @@ async def drop_taken_by(db: Database) -> None:
         await db.execute("ALTER TABLE cases DROP COLUMN taken_by")
 
 
+TAG_REVIEW = """
+    ALTER TABLE cases ADD COLUMN auto_tag TEXT NOT NULL DEFAULT '';
+    ALTER TABLE cases ADD COLUMN proposed TEXT NOT NULL DEFAULT '';
+    CREATE INDEX cases_card ON cases (room_id, card_event_id);
+    CREATE TABLE case_retags (
+        room_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        from_tag TEXT NOT NULL,
+        to_tag TEXT NOT NULL,
+        rank INTEGER NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX case_retags_room ON case_retags (room_id, at)
+"""
+
+
 MIGRATIONS = (
     Migration("the cases and the messages of their threads", CASES_AND_REPLIES),
     Migration("replies counted by a trigger (answers only, not the poster's)",
               COUNTED_REPLIES),
     Migration("taken_by moves to the volunteers feature", drop_taken_by),
+    Migration("the tagger's first guess, its proposals, and each retag by a member "
+              "(specialty ids only), for the accuracy shown by !stats", TAG_REVIEW),
 )
 
 
@@ -99,16 +121,26 @@ class Case:
     resolution_event_id: str | None = None
     accepted_event_id: str | None = None
     closed_at: float | None = None
+    auto_tag: str = ""
+    """The tagger's first specialty when it last tagged the case ("": none)."""
+    proposed: tuple[str, ...] = ()
+    """The specialties the tagger proposed to confirm, best first (kept once confirmed)."""
 
     @classmethod
     def from_row(cls, row: Any) -> Case:
         values = dict(row)
-        values["specialties"] = tuple(s for s in values["specialties"].split(",") if s)
+        for field in ("specialties", "proposed"):
+            values[field] = tuple(s for s in values[field].split(",") if s)
         return cls(**values)
 
     @property
     def is_open(self) -> bool:
         return self.status == OPEN
+
+    @property
+    def awaiting_tag(self) -> bool:
+        """Open, with proposed specialties nobody confirmed yet."""
+        return self.is_open and self.tag_source == SUGGESTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +153,31 @@ class CaseStats:
     median_resolution: float | None
     per_specialty: list[tuple[str, int, int]]
     """(specialty id or "" for unclassified, opened, resolved), busiest first."""
+    tagging: TagFigures
 
     @property
     def opened(self) -> int:
         return sum(self.by_status.values())
+
+
+@dataclass(frozen=True, slots=True)
+class TagFigures:
+    """How the tagger fared with the members, for cases opened in the period."""
+
+    tagged: int
+    """Cases the tagger gave a first specialty."""
+    changed: int
+    """Of those, cases whose first specialty a member then changed."""
+    per_specialty: list[tuple[str, int, int]]
+    """(the tagger's first specialty, cases, changed), most changed first."""
+    moves: list[tuple[str, str, int]]
+    """(from, to, retags) by members, most frequent first: what keywords to tune."""
+    proposed: int
+    """Cases whose tag was proposed for confirmation."""
+    as_proposed: int
+    """… confirmed with the first proposal."""
+    other_proposal: int
+    """… confirmed with another proposal."""
 
 
 _COLUMNS = ", ".join(f.name for f in dataclasses.fields(Case))
@@ -170,14 +223,18 @@ class CaseStore:
 
     async def open_case(self, room_id: str, root: str, poster: str,
                         specialties: Sequence[str], tag_source: str, at: float) -> Case:
-        """Create the next case of the room (or return the one already made for `root`)."""
+        """Create the next case of the room (or return the one already made for `root`).
+        A `SUGGESTED` case's specialties are also its proposals."""
         # One statement, so atomic: numbering and the unique root need no transaction.
         self._not_roots.pop((room_id, root), None)
+        ids = ",".join(specialties)
         await self.db.execute(
             "INSERT OR IGNORE INTO cases (room_id, number, root_event_id, poster, specialties, "
-            "tag_source, status, opened_at) SELECT ?, COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, "
-            "'open', ? FROM cases WHERE room_id = ?",
-            (room_id, root, poster, ",".join(specialties), tag_source, at, room_id))
+            "tag_source, status, opened_at, auto_tag, proposed) SELECT ?, "
+            "COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, 'open', ?, ?, ? FROM cases "
+            "WHERE room_id = ?",
+            (room_id, root, poster, ids, tag_source, at, specialties[0] if specialties else "",
+             ids if tag_source == SUGGESTED else "", room_id))
         case = await self.by_root(room_id, root)
         assert case is not None
         return case
@@ -241,8 +298,9 @@ class CaseStore:
         """Set columns of `case`; the result is the cached copy (current: every write goes
         through this store) with the changes, else the row read back."""
         stored = dict(changes)
-        if "specialties" in stored:
-            stored["specialties"] = ",".join(stored["specialties"])
+        for field in ("specialties", "proposed"):
+            if field in stored:
+                stored[field] = ",".join(stored[field])
         sets = ", ".join(f"{k} = ?" for k in stored)
         await self.db.execute(
             f"UPDATE cases SET {sets} WHERE room_id = ? AND number = ?",
@@ -250,9 +308,29 @@ class CaseStore:
         cached = self._cache.get((case.room_id, case.number))
         if cached is None:
             return await self._fresh(case)
-        if "specialties" in changes:
-            changes["specialties"] = tuple(changes["specialties"])
+        for field in ("specialties", "proposed"):
+            if field in changes:
+                changes[field] = tuple(changes[field])
         return self._remember(dataclasses.replace(cached, **changes))
+
+    async def by_card(self, room_id: str, card_event_id: str) -> Case | None:
+        """The case whose card `card_event_id` is (numbered reactions on it)."""
+        number = await self.db.fetchval(
+            "SELECT number FROM cases WHERE room_id = ? AND card_event_id = ?",
+            (room_id, card_event_id))
+        return None if number is None else await self.get(room_id, int(number))
+
+    async def retag(self, case: Case, chosen: Sequence[str], at: float) -> Case:
+        """A member chose `chosen` for the case: kept as its tags (`MANUAL`), and counted as
+        (first tag before, first chosen, its rank among the proposals or 0)."""
+        before = case.specialties[0] if case.specialties else ""
+        first = chosen[0] if chosen else ""
+        rank = case.proposed.index(first) + 1 if first in case.proposed else 0
+        async with self.db.transaction():
+            await self.db.execute(
+                "INSERT INTO case_retags (room_id, number, from_tag, to_tag, rank, at) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (case.room_id, case.number, before, first, rank, at))
+            return await self.update(case, specialties=tuple(chosen), tag_source=MANUAL)
 
     async def add_reply(self, case: Case, event_id: str, sender: str, at: float,
                         counts: bool) -> Case:
@@ -332,7 +410,32 @@ class CaseStore:
                 f"{where} AND status = '{RESOLVED}' AND resolved_at IS NOT NULL", params),
             per_specialty=sorted(((s, n, r) for s, (n, r) in per.items()),
                                  key=lambda item: -item[1]),
+            tagging=await self._tag_figures(where, params),
         )
+
+    async def _tag_figures(self, where: str, params: Sequence[Any]) -> TagFigures:
+        """Changed = a member's choice whose first specialty is not the tagger's guess."""
+        changed = ("(tag_source = 'manual' AND auto_tag != "
+                   "CASE WHEN instr(specialties, ',') THEN substr(specialties, 1, "
+                   "instr(specialties, ',') - 1) ELSE specialties END)")
+        per = [(r["auto_tag"], r["n"], r["changed"]) for r in await self.db.fetchall(
+            f"SELECT auto_tag, COUNT(*) AS n, SUM({changed}) AS changed {where} "
+            "AND auto_tag != '' GROUP BY auto_tag ORDER BY changed DESC, n DESC", params)]
+        moves = [(r["from_tag"], r["to_tag"], r["n"]) for r in await self.db.fetchall(
+            "SELECT r.from_tag, r.to_tag, COUNT(*) AS n FROM case_retags r JOIN cases c "
+            "ON c.room_id = r.room_id AND c.number = r.number WHERE c.room_id = ? "
+            "AND c.opened_at >= ? AND r.from_tag != r.to_tag GROUP BY r.from_tag, r.to_tag "
+            "ORDER BY n DESC, r.from_tag, r.to_tag LIMIT 5", params)]
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) AS proposed, "
+            "SUM(tag_source = 'manual' AND auto_tag = specialties) AS first, "
+            "SUM(tag_source = 'manual' AND auto_tag != specialties AND "
+            "instr(',' || proposed || ',', ',' || specialties || ',') > 0) AS other "
+            f"{where} AND proposed != ''", params)
+        return TagFigures(
+            tagged=sum(n for _, n, _ in per), changed=sum(c for _, _, c in per),
+            per_specialty=per, moves=moves, proposed=row["proposed"],
+            as_proposed=row["first"] or 0, other_proposal=row["other"] or 0)
 
     async def _median(self, expression: str, where: str, params: Sequence[Any]
                       ) -> float | None:

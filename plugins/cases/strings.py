@@ -29,6 +29,10 @@ STRINGS = {
         "fr": "Statistiques du salon sur la période (30 jours par défaut).",
         "en": "The room's statistics over the period (30 days by default).",
     },
+    "cases.stats_text.summary": {
+        "fr": "Les mêmes statistiques, en texte seulement (sans graphique).",
+        "en": "The same statistics, as text only (no chart).",
+    },
     "cases.template": {
         "fr": "Postez le cas en un seul message, sans nom ni date de naissance :\n"
               "{prefix}case Âge, sexe · contexte (antécédents, traitements) · ce qui a été "
@@ -54,6 +58,13 @@ STRINGS = {
     "cases.card.detected": {"fr": "Détecté : {words}", "en": "Detected: {words}"},
     "cases.card.keywords": {"fr": "Spécialité détectée par mots-clés",
                             "en": "Specialty detected from keywords"},
+    "cases.card.guess": {"fr": "{name} ?", "en": "{name}?"},
+    "cases.card.proposed": {
+        "fr": "Spécialité à confirmer : {choices}. Choisissez d’une réaction sur ce message "
+              "(auteur ou modérateur), ou {prefix}tag <spécialité> dans ce fil.",
+        "en": "Specialty to confirm: {choices}. Pick one with a reaction on this message "
+              "(poster or moderator), or {prefix}tag <specialty> in this thread.",
+    },
     "cases.card.manual": {"fr": "Spécialité choisie dans le fil",
                           "en": "Specialty chosen in the thread"},
     "cases.card.untagged": {
@@ -153,4 +164,22 @@ STRINGS = {
     },
     "cases.open_count": {"fr": "{count} cas ouvert(s)", "en": "{count} open case(s)"},
     "cases.stats.na": {"fr": "—", "en": "—"},
+    "cases.stats.retagged": {
+        "fr": "Étiquettes corrigées par un membre : {changed} cas sur {tagged} ({share})",
+        "en": "Tags changed by a member: {changed} case(s) out of {tagged} ({share})",
+    },
+    "cases.stats.retagged_by": {"fr": "{name} : {changed} sur {cases}",
+                                "en": "{name}: {changed} of {cases}"},
+    "cases.stats.moves": {"fr": "Corrections les plus fréquentes : {moves}",
+                          "en": "Most frequent corrections: {moves}"},
+    "cases.stats.proposals": {
+        "fr": "Spécialités proposées à confirmer : {proposed} cas · confirmées telles que "
+              "proposées : {first} · autre proposition choisie : {other}",
+        "en": "Specialties proposed for confirmation: {proposed} case(s) · confirmed as "
+              "proposed: {first} · another proposal picked: {other}",
+    },
+    "cases.stats.tune": {
+        "fr": "Pour mieux étiqueter : {prefix}specialty keywords <spécialité> add <mots>",
+        "en": "To tag better: {prefix}specialty keywords <specialty> add <words>",
+    },
 }

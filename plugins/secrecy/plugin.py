@@ -38,6 +38,7 @@ from plugins.cases.events import (
 )
 from plugins.cases.plugin import redaction_applies
 from plugins.secrecy.detector import HIGH_CONFIDENCE, KINDS, MAX_SCAN, Finding, scan
+from plugins.secrecy.events import RulesLines
 from plugins.secrecy.photo import PHOTO_KINDS, worth_reading
 from plugins.secrecy.photo_lane import PhotoLane
 from plugins.secrecy.strings import STRINGS
@@ -222,6 +223,12 @@ class Secrecy(Plugin):
         shared = self.config_for(ctx.room_id).rules_text.strip()
         custom = self.config.rules_text_en if ctx.lang == "en" else self.config.rules_text_fr
         return shared or custom.strip() or ctx.t("secrecy.rules")
+
+    @staticmethod
+    async def added_rules(ctx: Context, first_case: bool) -> list[tuple[Part, ...]]:
+        """Other features' lines after the rules (`RulesLines`: the conduct charter)."""
+        return [line for lines in await ctx.publish(RulesLines(ctx.room_id, first_case))
+                for line in lines or ()]
 
     def _warning(self, ctx: Context, sender: str, kinds: Iterable[str], edited: bool) -> Rich:
         key = "secrecy.warn.edited" if edited else "secrecy.warn"
@@ -408,18 +415,20 @@ class Secrecy(Plugin):
                 fill(ctx.t("secrecy.onboarding"), name=ctx.room.display_name(user_id)),
                 ctx.t("secrecy.onboarding.rule"),
                 fill(ctx.t("secrecy.onboarding.more"), prefix=ctx.prefix),
+                *await self.added_rules(ctx, first_case=True),
             )
         )
 
     # ---- 5. !rules ---------------------------------------------------------------------------
     @command("rules", "regles", summary="secrecy.rules.summary")
     async def rules(self, ctx: Context) -> None:
-        await ctx.reply(self.rules_text(ctx))
+        await ctx.reply(Rich.of(self.rules_text(ctx), *await self.added_rules(ctx, False)))
 
     @command("rules pin", "regles pin", "regles epingler", admin=True,
              summary="secrecy.rules.pin.summary")
     async def pin_rules(self, ctx: Context) -> None:
-        event_id = await ctx.send(self.rules_text(ctx), in_thread=False)
+        event_id = await ctx.send(
+            Rich.of(self.rules_text(ctx), *await self.added_rules(ctx, False)), in_thread=False)
         # The current pins, from the homeserver: our copy may be a sync behind, and a pin
         # someone added meanwhile must not be dropped.
         current = await self.bot.get_state(ctx.room_id, "m.room.pinned_events") or {}

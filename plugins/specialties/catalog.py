@@ -16,12 +16,22 @@ from bot.text import fold
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _ID_RE = re.compile(r"[a-z][a-z0-9_]*")
 _HASHTAG_BODY_RE = re.compile(r"\w+")
-_FIELDS = frozenset({"id", "name_fr", "name_en", "aliases", "keywords"})
+_FIELDS = frozenset({"id", "name_fr", "name_en", "aliases", "keywords", "strong", "ages"})
+MAX_AGE = 130
 
 
 def normalize(text: str) -> str:
     """Folded (`bot.text.fold`), every run of non-alphanumerics collapsed to one space."""
     return _NON_ALNUM.sub(" ", fold(text)).strip()
+
+
+_ENDING_RE = re.compile(r"\*[^\W\d_]{3,}")
+
+
+def is_ending(keyword: str) -> bool:
+    """A keyword that matches word endings: `*pril` (ramipril, périndopril), for the common
+    stems of drug names. At least three letters after the star, one word."""
+    return bool(_ENDING_RE.fullmatch(keyword))
 
 
 def is_valid_id(text: str) -> bool:
@@ -92,6 +102,17 @@ class Specialty:
     name_en: str
     aliases: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    strong: tuple[str, ...] = ()
+    """Keywords that decide for this specialty even against organ words of others
+    ("posologie", "EHPAD"); the tagger weighs them more."""
+    ages: tuple[int, int] | None = None
+    """A patient age range (years, inclusive) that is evidence for this specialty: a post
+    saying "enfant de 4 ans" or "86 ans" counts as one strong keyword."""
+
+    @property
+    def all_keywords(self) -> tuple[str, ...]:
+        """Its keywords, then its strong ones (a room removes either kind alike)."""
+        return (*self.keywords, *self.strong)
 
     def name(self, lang: str) -> str:
         """Display name: English for `en`/`en-GB`..., French otherwise (the bot's default)."""
@@ -133,15 +154,31 @@ def _parse_entry(index: int, entry: object) -> Specialty:
                 f"{where}: alias {alias!r} is not usable as a hashtag (letters, digits, _ only)"
             )
     keywords = _str_list(entry, "keywords", where)
+    strong = _str_list(entry, "strong", where)
     seen: set[str] = set()
-    for keyword in keywords:
+    for keyword in (*keywords, *strong):
         norm = normalize(keyword)
         if not norm:
             raise ValueError(f"{where}: keyword {keyword!r} is empty once normalized")
+        if keyword.startswith("*") and not is_ending(keyword):
+            raise ValueError(f"{where}: keyword {keyword!r}: a word ending is * and at least "
+                             "three letters (*pril)")
         if norm in seen:
             raise ValueError(f"{where}: duplicate keyword {keyword!r}")
         seen.add(norm)
-    return Specialty(id=sid, aliases=aliases, keywords=keywords, **names)
+    return Specialty(id=sid, aliases=aliases, keywords=keywords, strong=strong,
+                     ages=_ages(entry, where), **names)
+
+
+def _ages(entry: Mapping[str, Any], where: str) -> tuple[int, int] | None:
+    value = entry.get("ages")
+    if value is None:
+        return None
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(type(v) is int and 0 <= v <= MAX_AGE for v in value)
+            or value[0] > value[1]):
+        raise ValueError(f"{where}: 'ages' must be [youngest, oldest], whole years 0-{MAX_AGE}")
+    return value[0], value[1]
 
 
 def specialties_from_data(data: Sequence[Mapping[str, Any]]) -> tuple[Specialty, ...]:

@@ -191,7 +191,7 @@ class Specialties(Plugin):
         lines: list[tuple[Part, ...]] = [(Bold(ctx.t("specialties.list.header",
                                                      count=len(room.active))),)]
         for spec in room.active:
-            parts = [ctx.t("specialties.list.keywords", count=len(spec.keywords)),
+            parts = [ctx.t("specialties.list.keywords", count=len(spec.all_keywords)),
                      *figures.get(spec.id, [])]
             if spec.aliases:
                 parts.insert(0, ctx.t("specialties.list.aliases", aliases=", ".join(
@@ -261,7 +261,7 @@ class Specialties(Plugin):
         spec = id
         if action is None:
             await ctx.reply(ctx.t("specialties.keywords.list", id=spec.id,
-                                  words=", ".join(spec.keywords) or "—"))
+                                  words=", ".join(spec.all_keywords) or "—"))
             return
         if not words:
             raise Refusal(ctx.t("usage", usage=f"{ctx.prefix}specialty keywords {spec.id} "
@@ -269,7 +269,7 @@ class Specialties(Plugin):
         bad = [w for w in words if not normalize(w) or len(w) > MAX_KEYWORD]
         if bad:
             raise Refusal(ctx.t("specialties.bad_keyword", word=bad[0], max=MAX_KEYWORD))
-        have = {normalize(k) for k in spec.keywords}
+        have = {normalize(k) for k in spec.all_keywords}
         before = self.store.of(ctx.room_id).get(spec.id, Override())
         if action in ("add", "ajouter"):
             changed = [w for w in dict.fromkeys(words) if normalize(w) not in have]

@@ -80,8 +80,11 @@ def apply(base: Sequence[Specialty], overrides: Mapping[str, Override]) -> RoomS
             spec = dataclasses.replace(spec, name_fr=change.name, name_en=change.name)
         if change.aliases is not None:
             spec = dataclasses.replace(spec, aliases=change.aliases)
-        spec = dataclasses.replace(spec, keywords=_merge_keywords(
-            spec.keywords, change.keywords_added, change.keywords_removed))
+        spec = dataclasses.replace(
+            spec,
+            keywords=_merge_keywords(spec.keywords, change.keywords_added,
+                                     change.keywords_removed),
+            strong=_merge_keywords(spec.strong, (), change.keywords_removed))
         by_id[sid] = spec
         if change.removed:
             removed[sid] = spec

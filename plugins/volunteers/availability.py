@@ -96,7 +96,7 @@ def parse_date(text: str, today: date) -> date | None:
 def zone(tz: str) -> ZoneInfo:
     try:
         return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe", too long
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         return ZoneInfo("Europe/Paris")
 
 
@@ -131,7 +131,7 @@ def valid_tz(name: str) -> bool:
         return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe", too long
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         return False
     return True
 

@@ -28,7 +28,7 @@ from plugins.volunteers.availability import (
     parse_date,
     zone,
 )
-from plugins.volunteers.paging import Pager, VolunteersConfig, names, pills
+from plugins.volunteers.paging import Pager, VolunteersConfig, marks, names, pills
 from plugins.volunteers.store import FOREVER, VolunteerStore
 
 STATS = "stats"
@@ -119,9 +119,10 @@ class Commands:
             await ctx.reply(ctx.t("volunteers.none", prefix=ctx.prefix))
             return
         lines: list[tuple[Part, ...]] = [(ctx.t("volunteers.list.header"),)]
+        signs = (await marks(ctx, ctx.room_id, {u for us in by_spec.values() for u in us})).signs
         for spec, users in by_spec.items():
             lines.append((ctx.t("volunteers.list.line", specialty=self._labels(ctx, [spec])),
-                          *pills(ctx.room, users)))
+                          *pills(ctx.room, users, signs=signs)))
         await ctx.reply(Rich(tuple(lines)))
 
     async def _stats(self, ctx: Context) -> None:

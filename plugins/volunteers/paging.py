@@ -6,6 +6,11 @@ nobody answers, takes or reacts, a persistent timer pages the next round; after 
 round the poster is told nobody is available. Retagging a case (`!tag`, or an edit) pages the
 volunteers of a specialty it did not have yet, as one more round.
 
+A case whose specialties the tagger only proposed (`Case.awaiting_tag`) pages nobody until
+the poster or a moderator confirms one (a `CaseChanged` then pages it, as a retag does), or,
+once `confirm_wait` has passed without confirmation, its best guess (a persistent timer: once,
+across restarts). An urgent case does not wait: its best guess is paged at once.
+
 Everything here reads this feature's own tables: what it knows of a case came with the case
 events (`store.Followed`). After each page the card is redrawn (`CardStale`) so it lists who
 was paged.
@@ -19,12 +24,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.config import Duration, bounded
 from bot.content import Part, Pill, Rich, emoji_key, fill
 from bot.events import Reaction, RoomInfo
+from bot.i18n import human_duration
 from bot.logs import report_exception
 from bot.plugin import BotAPI, Context, Fired
 from bot.text import fold
@@ -32,6 +38,7 @@ from plugins.cases.events import CardStale
 from plugins.cases.store import Case
 from plugins.specialties import Specialties
 from plugins.volunteers.availability import DAY, available
+from plugins.volunteers.events import Marks, VolunteerMarks
 from plugins.volunteers.store import Followed, Prefs, VolunteerStore
 
 log = logging.getLogger(__name__)
@@ -54,16 +61,34 @@ class VolunteersConfig:
     """Specialty whose volunteers are paged for unclassified cases ("" for none)."""
     urgent_word: str = "urgent"
     """The hashtag (without #) that marks a case as urgent."""
+    confirm_wait: Duration = bounded(Duration(600), 0, 86400)
+    """How long a case whose specialty is only proposed waits for the poster's confirmation
+    before its best guess is paged."""
 
 
-def pills(room: RoomInfo, users: Sequence[str], notify: bool = False) -> list[Part]:
-    """Users as pills with their names in the room, comma-separated (`notify` pings)."""
+def pills(room: RoomInfo, users: Sequence[str], notify: bool = False,
+          signs: Mapping[str, str] | None = None) -> list[Part]:
+    """Users as pills with their names in the room, comma-separated (`notify` pings), each
+    followed by its sign from `signs` if it has one (`VolunteerMarks`)."""
     parts: list[Part] = []
     for i, user in enumerate(users):
         if i:
             parts.append(", ")
         parts.append(Pill(user, room.display_name(user), notify))
+        if signs and user in signs:
+            parts.append(f" {signs[user]}")
     return parts
+
+
+async def marks(ctx: Context, room_id: str, users: Iterable[str]) -> Marks:
+    """What the other features say of these users here (`VolunteerMarks`), merged."""
+    skip: set[str] = set()
+    signs: dict[str, str] = {}
+    for found in await ctx.publish(VolunteerMarks(room_id, tuple(users))):
+        if isinstance(found, Marks):
+            skip |= found.skip
+            signs.update(found.signs)
+    return Marks(frozenset(skip), signs)
 
 
 def names(room: RoomInfo, users: Sequence[str]) -> str:
@@ -90,7 +115,15 @@ class Pager:
         """A new case (its card is in the thread): follow it, page its first round under the
         card, arm the escalation, then have the card list who was paged."""
         urgent = self._is_urgent(case.room_id, text)
-        specs = self._targets(case.room_id, case.specialties)
+        if case.awaiting_tag and not urgent:
+            await self.store.follow(case, (), urgent, round_=0)
+            await self.bot.schedule(
+                self.component, self._confirm_key(case.room_id, case.number),
+                case.opened_at + self.config_for(case.room_id).confirm_wait,
+                {"room_id": case.room_id, "number": case.number})
+            return
+        specs = self._targets(case.room_id, case.specialties[:1] if case.awaiting_tag
+                              else case.specialties)
         async with self._lock:
             await self.store.follow(case, specs, urgent)
             found = await self.store.candidates(case.room_id, specs, self.bot.now() - DAY)
@@ -99,7 +132,8 @@ class Pager:
             # A replay after a crash pages the same people again (same transaction ids).
             users = await self.store.paged_in_round(case.room_id, case.number, 1)
             if not users:
-                users = await self.select(case.room_id, case.poster, specs, set(), urgent,
+                skip = (await marks(ctx, case.room_id, (p.user_id for p, _ in found))).skip
+                users = await self.select(case.room_id, case.poster, specs, set(skip), urgent,
                                           found)
                 await self.store.record(case.room_id, case.number, users, 1, self.bot.now())
         # Armed first: a page that fails to send does not end the escalation.
@@ -121,15 +155,47 @@ class Pager:
             await self.store.follow(case, self._targets(case.room_id, case.specialties), False,
                                     await self.store.last_round(case.room_id, case.number))
             return
+        if not followed.awaiting:
+            await self.bot.cancel(self.component, self._confirm_key(case.room_id,
+                                                                    case.number))
         if not followed.escalating:
             await self.stop(followed)
-        if followed.open and not followed.taken_by:
+        if followed.open and not followed.taken_by and not followed.awaiting:
             await self._page_new_specialties(ctx, followed)
 
     async def gone(self, case: Case) -> None:
         """The case was withdrawn (its root redacted): no more paging."""
         await self.store.update_case(case.room_id, case.number, open=0)
-        await self.bot.cancel(self.component, self._key(case.room_id, case.number))
+        await self.bot.cancel(self.component, self._key(case.room_id, case.number),
+                              self._confirm_key(case.room_id, case.number))
+
+    async def confirm_wait_over(self, fired: Fired) -> None:
+        """Nobody confirmed a proposed specialty in time: page the best guess, once (a replay
+        pages the same people with the same transaction ids), and arm the escalation."""
+        room_id, number = str(fired.payload["room_id"]), int(fired.payload["number"])
+        async with self._lock:
+            followed = await self.store.get(room_id, number)
+            if followed is None or not followed.awaiting or not followed.escalating:
+                return
+            ctx = Context(self.bot, room_id, fired, thread_root=followed.root_event_id)
+            best = followed.tags[:1]
+            users = await self.store.paged_in_round(room_id, number, 1)
+            if not users:
+                if followed.considered:
+                    return  # already done: nobody was available for the best guess
+                skip = (await marks(ctx, room_id, self.bot.room(room_id).members)).skip
+                users = await self.select(room_id, followed.poster,
+                                          self._targets(room_id, best), set(skip),
+                                          followed.urgent)
+                async with self.bot.db.transaction():
+                    await self.store.record(room_id, number, users, 1, self.bot.now())
+                    await self.store.update_case(room_id, number, considered=best, round=1)
+            if users:
+                await self._schedule(room_id, number, 1, followed.urgent)
+        if users:
+            await self._send_page(ctx, room_id, number, followed.root_event_id, best, users,
+                                  followed.urgent)
+            await ctx.publish(CardStale(room_id, number))
 
     async def stop(self, followed: Followed) -> None:
         """No more escalation for this case (its timer, if any, is cancelled)."""
@@ -145,11 +211,17 @@ class Pager:
             await self.stop(followed)
 
     async def card_lines(self, ctx: Context, case: Case) -> list[tuple[Part, ...]]:
-        """The card's lines: who was paged, who took the case (names, never pills)."""
+        """The card's lines: when a proposed specialty will be paged, who was paged, who
+        took the case (names, never pills)."""
         lines: list[tuple[Part, ...]] = []
-        if case.card_event_id is None:  # its first card: the case is followed only after it
-            return lines
-        followed = await self.store.get(case.room_id, case.number)
+        followed = (None if case.card_event_id is None  # its first card comes before following
+                    else await self.store.get(case.room_id, case.number))
+        if case.awaiting_tag and not (followed and followed.considered):
+            wait = case.opened_at + self.config_for(case.room_id).confirm_wait - self.bot.now()
+            lines.append((ctx.t("volunteers.card.awaiting",
+                                specialty=self.specialties().label(
+                                    case.room_id, case.specialties[0], ctx.lang),
+                                delay=human_duration(ctx.t, max(wait, 60))),))
         if followed is None:  # not followed (yet: the card comes first): nobody was paged
             return lines
         paged = await self.store.paged(case.room_id, case.number)
@@ -212,6 +284,7 @@ class Pager:
             if not new:
                 return
             already = set(await self.store.paged(room_id, number))
+            already |= (await marks(ctx, room_id, self.bot.room(room_id).members)).skip
             users = await self.select(room_id, followed.poster, new, already, followed.urgent)
             round_ = followed.round + 1 if users else followed.round
             async with self.bot.db.transaction():
@@ -234,13 +307,18 @@ class Pager:
                     number=number, prefix=ctx.prefix,
                     specialties=", ".join(label(room_id, s, ctx.lang) for s in tags)
                     or ctx.t("volunteers.unclassified"),
-                    who=pills(self.bot.room(room_id), users, True))
+                    who=pills(self.bot.room(room_id), users, True,
+                              (await marks(ctx, room_id, users)).signs))
         event_id = await ctx.in_thread_of(root).send(Rich((line,)))
         await self.store.add_page_event(room_id, number, event_id)
 
     @staticmethod
     def _key(room_id: str, number: int) -> str:
         return f"escalate:{room_id}:{number}"
+
+    @staticmethod
+    def _confirm_key(room_id: str, number: int) -> str:
+        return f"confirm:{room_id}:{number}"
 
     async def _schedule(self, room_id: str, number: int, round_: int, urgent: bool,
                         delay: float | None = None) -> None:
@@ -294,15 +372,17 @@ class Pager:
             users = await self.store.paged_in_round(room_id, number, round_ + 1)
             if not users:
                 already = set(await self.store.paged(room_id, number))
+                already |= (await marks(ctx, room_id, self.bot.room(room_id).members)).skip
                 users = await self.select(room_id, followed.poster,
-                                          self._targets(room_id, followed.tags), already, urgent)
+                                          self._targets(room_id, followed.paging_tags),
+                                          already, urgent)
                 async with self.bot.db.transaction():
                     await self.store.record(room_id, number, users, round_ + 1, self.bot.now())
                     await self.store.update_case(room_id, number, round=round_ + 1)
         if users:
             try:
                 await self._send_page(ctx, room_id, number, followed.root_event_id,
-                                      followed.tags, users, urgent)
+                                      followed.paging_tags, users, urgent)
             except Exception:
                 await self._schedule(room_id, number, round_, urgent, delay=RETRY)
                 raise

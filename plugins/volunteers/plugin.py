@@ -38,7 +38,7 @@ class Volunteers(Plugin):
     migrations = MIGRATIONS
     requires = (Specialties,)
     room_settings = ("per_round", "max_rounds", "daily_cap", "escalate_after", "fallback",
-                     "urgent_word")
+                     "urgent_word", "confirm_wait")
 
     def __init__(self, bot: Any, config: VolunteersConfig) -> None:
         super().__init__(bot, config)
@@ -82,6 +82,10 @@ class Volunteers(Plugin):
     @timer("escalate")
     async def escalate(self, fired: Fired) -> None:
         await self.pager.escalate(fired)
+
+    @timer("confirm")
+    async def confirm_wait_over(self, fired: Fired) -> None:
+        await self.pager.confirm_wait_over(fired)
 
     @on(Reaction)
     async def interest(self, ctx: Context, event: Reaction) -> None:

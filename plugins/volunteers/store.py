@@ -121,6 +121,11 @@ async def adopt_cases(db: Database) -> None:
         "WHERE r.sender != c.poster")
 
 
+AWAITING_TAG = """
+    ALTER TABLE volunteer_cases ADD COLUMN awaiting INTEGER NOT NULL DEFAULT 0
+"""
+
+
 MIGRATIONS = (
     Migration("who volunteers for what, their availability, the rotation, the pages sent",
               VOLUNTEERS_AND_PAGES),
@@ -130,6 +135,7 @@ MIGRATIONS = (
               "taken_by); colleagues' replies for the stats", FOLLOWED_CASES),
     Migration("copy once from the cases tables what the volunteers now keep themselves",
               adopt_cases),
+    Migration("whether a case's proposed specialties await confirmation", AWAITING_TAG),
 )
 
 
@@ -169,6 +175,14 @@ class Followed:
     replied: bool
     """Someone other than the poster answered in the thread."""
     taken_by: str | None
+    awaiting: bool = False
+    """Its tags are proposals nobody confirmed yet: only `considered` ones are paged."""
+
+    @property
+    def paging_tags(self) -> tuple[str, ...]:
+        """The specialties its pages are for: its tags, or while they await confirmation
+        the one(s) already paged for (the best guess, once the wait is over)."""
+        return self.considered if self.awaiting else self.tags
 
     @property
     def escalating(self) -> bool:
@@ -177,7 +191,7 @@ class Followed:
 
 
 _FOLLOWED = ("room_id, number, root_event_id, card_event_id, poster, tags, considered, urgent, "
-             "round, due, stopped, open, replied, taken_by")
+             "round, due, stopped, open, replied, taken_by, awaiting")
 
 
 def _ids(text: str) -> tuple[str, ...]:
@@ -189,7 +203,7 @@ def _followed(row: Any) -> Followed:
                     row["card_event_id"], row["poster"], _ids(row["tags"]),
                     _ids(row["considered"]), bool(row["urgent"]), int(row["round"]), row["due"],
                     bool(row["stopped"]), bool(row["open"]), bool(row["replied"]),
-                    row["taken_by"])
+                    row["taken_by"], bool(row["awaiting"]))
 
 
 def _prefs(user_id: str, row: Any) -> Prefs:
@@ -364,15 +378,15 @@ class VolunteerStore:
         if await self.db.execute(
                 "INSERT OR IGNORE INTO volunteer_cases (room_id, number, root_event_id, "
                 "card_event_id, poster, tags, considered, urgent, round, open, replied, "
-                "taken_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                "taken_by, awaiting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
                 (case.room_id, case.number, case.root_event_id, case.card_event_id,
                  case.poster, ",".join(case.specialties), ",".join(considered), int(urgent),
-                 round_, int(case.is_open), int(case.replies > 0))):
+                 round_, int(case.is_open), int(case.replies > 0), int(case.awaiting_tag))):
             self._keep(self._paged, key, [])  # a case followed from now on: no page yet
             self._keep(self._followed, key, Followed(
                 case.room_id, case.number, case.root_event_id, case.card_event_id,
                 case.poster, case.specialties, tuple(considered), urgent, round_, None, False,
-                case.is_open, case.replies > 0, None))
+                case.is_open, case.replies > 0, None, case.awaiting_tag))
 
     async def track(self, case: Case) -> Followed | None:
         """Keep what a `CaseChanged` says (tags, open, answered, card); the case as followed
@@ -381,12 +395,12 @@ class VolunteerStore:
         if before is None:
             return None
         await self.db.execute(
-            "UPDATE volunteer_cases SET tags = ?, open = ?, replied = ?, "
+            "UPDATE volunteer_cases SET tags = ?, open = ?, replied = ?, awaiting = ?, "
             "card_event_id = COALESCE(?, card_event_id) WHERE room_id = ? AND number = ?",
             (",".join(case.specialties), int(case.is_open), int(case.replies > 0),
-             case.card_event_id, case.room_id, case.number))
+             int(case.awaiting_tag), case.card_event_id, case.room_id, case.number))
         now = dataclasses.replace(before, tags=case.specialties, open=case.is_open,
-                                  replied=case.replies > 0,
+                                  replied=case.replies > 0, awaiting=case.awaiting_tag,
                                   card_event_id=case.card_event_id or before.card_event_id)
         self._keep(self._followed, (case.room_id, case.number), now)
         return now

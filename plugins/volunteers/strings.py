@@ -134,6 +134,10 @@ STRINGS = {
         "en": "{poster}: no available volunteer answered. Try another specialty "
               "({prefix}tag <specialty>) or ask again later.",
     },
+    "volunteers.card.awaiting": {
+        "fr": "Sans confirmation, les volontaires {specialty} seront sollicités dans {delay}.",
+        "en": "Without confirmation, {specialty} volunteers will be paged in {delay}.",
+    },
     "volunteers.card.paged": {"fr": "Confrères sollicités : ", "en": "Colleagues paged: "},
     "volunteers.card.taken": {"fr": "Pris en charge par {who}", "en": "Taken by {who}"},
     "volunteers.take.where": {

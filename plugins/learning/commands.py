@@ -1,0 +1,150 @@
+"""The learning feature's answers: `!biblio`, `!fmc`, and the `!stats` picture.
+
+The CSV and the chart are built in a worker thread (`asyncio.to_thread`): the event loop only
+reads the rows and sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.content import Link, Part, Rich, fill, permalink
+from bot.plugin import BotAPI, Context
+from bot.router import Arg, BadArguments
+from bot.text import fold
+from plugins.learning.charts import HEIGHT, WIDTH, ChartData, render
+from plugins.learning.digest import Names, short_date
+from plugins.learning.fmc import to_csv
+from plugins.learning.store import LearningStore
+from plugins.specialties import Specialty, SpecialtyArg
+
+YEAR = "year"
+"""What `!fmc année` (or `year`) converts to: since January 1st, in the room's time zone."""
+YEAR_WORDS = frozenset({"annee", "an", "year"})
+MAX_DAYS = 3650
+MAX_NAME = 24
+"""Specialty names are cut there on the chart's axis."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialtyOrDays(SpecialtyArg):
+    """`!biblio`'s first word: a specialty of the room, or already the number of days."""
+
+    def convert(self, raw: str, ctx: Context) -> Specialty | int:  # type: ignore[override]
+        if raw.isascii() and raw.isdigit() and len(raw) <= 4:
+            if not 1 <= int(raw) <= MAX_DAYS:
+                raise BadArguments("bad.range", name="days", low=1, high=MAX_DAYS)
+            return int(raw)
+        return SpecialtyArg.convert(self, raw, ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class Period(Arg):
+    """`!fmc`'s period: a number of days (1-3650) or `année` / `year`."""
+
+    def convert(self, raw: str, ctx: Context) -> int | str:
+        if fold(raw) in YEAR_WORDS:
+            return YEAR
+        if raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= MAX_DAYS:
+            return int(raw)
+        raise BadArguments("learning.bad_period", value=raw)
+
+
+def room_label(bot: BotAPI, room_id: str) -> str:
+    """A room as a member recognises it: its name, else its alias, else its id."""
+    room = bot.room(room_id)
+    return room.name or room.canonical_alias or room_id
+
+
+class Answers:
+    def __init__(self, bot: BotAPI, store: LearningStore, names: Names) -> None:
+        self.bot = bot
+        self.store = store
+        self.names = names
+
+    async def biblio(self, ctx: Context, specialty: Specialty | int | None, days: int | None,
+                     limit: int) -> None:
+        if isinstance(specialty, int):
+            specialty, days = None, days or specialty
+        days = days or 30
+        refs = await self.store.refs(ctx.room_id, self.bot.now() - days * 86400,
+                                     specialty=specialty.id if specialty else None, limit=limit)
+        if not refs:
+            await ctx.reply(ctx.t("learning.biblio.none", days=days))
+            return
+        tz = self.bot.timezone(ctx.room_id)
+        lines: list[tuple[Part, ...]] = [
+            (ctx.t("learning.biblio.header", days=days, count=len(refs)),)]
+        thread = ctx.t("learning.thread")
+        lines.extend(fill(ctx.t("learning.biblio.line"), link=Link(r.url, r.domain),
+                          number=r.number, specialties=self.names(ctx, r.room_id, r.specialties),
+                          date=short_date(r.at, tz, ctx.lang),
+                          thread=Link(permalink(r.room_id, r.root_event_id), thread))
+                     for r in refs)
+        await ctx.reply(Rich(tuple(lines)))
+
+    def _since(self, ctx: Context, period: int | str) -> float:
+        now = self.bot.now()
+        if period == YEAR:
+            local = datetime.fromtimestamp(now, ZoneInfo(self.bot.timezone(ctx.room_id)))
+            return local.replace(month=1, day=1, hour=0, minute=0, second=0,
+                                 microsecond=0).timestamp()
+        assert isinstance(period, int)
+        return now - period * 86400
+
+    async def fmc(self, ctx: Context, period: int | str) -> None:
+        """The member's log as a CSV, in the encrypted direct room with them."""
+        since = self._since(ctx, period)
+        user = ctx.event.sender
+        log = await self.store.log(user, since)
+        if not log:
+            await ctx.reply(ctx.t("learning.fmc.none"))
+            return
+        rows = [(datetime.fromtimestamp(r.at, ZoneInfo(self.bot.timezone(r.room_id)))
+                 .date().isoformat(), room_label(self.bot, r.room_id), str(r.number),
+                 self.names(ctx, r.room_id, r.specialties), ctx.t(f"learning.role.{r.role}"),
+                 permalink(r.room_id, r.root_event_id), " ".join(r.urls)) for r in log]
+        data = await asyncio.to_thread(to_csv, ctx.t("learning.csv.header"), rows)
+        tz = self.bot.timezone(ctx.room_id)
+        direct = await ctx.direct(user)
+        await direct.send(ctx.t("learning.fmc.file", start=short_date(since, tz, ctx.lang),
+                                end=short_date(self.bot.now(), tz, ctx.lang)))
+        day = datetime.fromtimestamp(self.bot.now(), ZoneInfo(tz)).date().isoformat()
+        await direct.send_file(data, f"fmc-{day}.csv", "text/csv")
+        await ctx.reply(ctx.t("learning.fmc.sent", count=len(rows)))
+
+    async def chart(self, ctx: Context, since: float) -> None:
+        """Cases per week and median time to first answer per specialty, as a PNG in the
+        thread of the `!stats` command."""
+        cases = await self.store.opened(ctx.room_id, since, self.bot.now() + 1)
+        if not cases:
+            return
+        zone = ZoneInfo(self.bot.timezone(ctx.room_id))
+        weeks: dict[str, int] = {}
+        first = datetime.fromtimestamp(since, zone).date()
+        monday = first - timedelta(days=first.weekday())
+        today = datetime.fromtimestamp(self.bot.now(), zone).date()
+        while monday <= today:
+            weeks[monday.strftime("%d/%m")] = 0
+            monday += timedelta(days=7)
+        delays: dict[str, list[float]] = {}
+        for case in cases:
+            day = datetime.fromtimestamp(case.opened_at, zone).date()
+            week = (day - timedelta(days=day.weekday())).strftime("%d/%m")
+            weeks[week] = weeks.get(week, 0) + 1
+            if case.first_reply_at is not None:
+                for spec in case.specialties or ("",):
+                    delays.setdefault(spec, []).append(case.first_reply_at - case.opened_at)
+        data = ChartData(
+            list(weeks.items()),
+            [(self.names(ctx, ctx.room_id, (s,) if s else ())[:MAX_NAME],
+              statistics.median(v) / 3600) for s, v in sorted(delays.items())],
+            ctx.t("learning.chart.weeks"), ctx.t("learning.chart.first"))
+        png = await asyncio.to_thread(render, data)
+        await ctx.send_file(png, ctx.t("learning.chart.file"), "image/png",
+                            image_size=(WIDTH, HEIGHT))
+

@@ -1,0 +1,113 @@
+"""Links to reference sources: found in a post in one linear pass, normalised, allow-listed.
+
+Only links to a recognised source are kept, and only what identifies the document: the
+scheme is https, the host lower case, no user info, port, fragment, path
+parameters (`;jsessionid=…`) or query string — except the query keys a source needs to name
+its document (`id_article` on the CRAT, `specid` in the public drug database…). Tokens,
+tracking and session parameters are never kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+SOURCES: Mapping[str, frozenset[str]] = {
+    "has-sante.fr": frozenset(),
+    "ansm.sante.fr": frozenset(),
+    "vidal.fr": frozenset(),
+    "lecrat.fr": frozenset({"page", "id_article", "id_rubrique"}),
+    "antibioclic.com": frozenset(),
+    "legifrance.gouv.fr": frozenset({"cidTexte", "idArticle"}),
+    "ameli.fr": frozenset(),
+    "santepubliquefrance.fr": frozenset(),
+    "base-donnees-publique.medicaments.gouv.fr": frozenset({"specid"}),
+    "solidarites-sante.gouv.fr": frozenset(),
+    "sante.gouv.fr": frozenset(),
+    "mesvaccins.net": frozenset(),
+    "infovac.fr": frozenset(),
+    "cngof.fr": frozenset(),
+    "sfmu.org": frozenset(),
+    "prescrire.org": frozenset(),
+    "pubmed.ncbi.nlm.nih.gov": frozenset(),
+    "ncbi.nlm.nih.gov": frozenset(),
+    "doi.org": frozenset(),
+    "cochranelibrary.com": frozenset(),
+    "nice.org.uk": frozenset(),
+    "who.int": frozenset(),
+    "cdc.gov": frozenset(),
+    "ecdc.europa.eu": frozenset(),
+    "ema.europa.eu": frozenset(),
+    "bmj.com": frozenset(),
+    "thelancet.com": frozenset(),
+    "nejm.org": frozenset({"doi"}),
+    "jamanetwork.com": frozenset(),
+}
+"""The default allow-list: domain (a subdomain matches too) → the query keys it needs."""
+
+_LINK = re.compile(r"https?://[^\s<>\"'`\]\[)(]{1,2000}", re.IGNORECASE)
+"""A link: no nested repetition, so a scan is linear in the text's length."""
+MAX_URL = 500
+"""A longer normalised link is not kept (no document address needs more)."""
+MAX_PER_POST = 20
+"""At most this many references are taken from one post."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    url: str
+    domain: str
+    """The allow-list entry it matched (what `!biblio` and the digest show)."""
+
+
+def source_of(host: str, extra: Iterable[str]) -> tuple[str, frozenset[str]] | None:
+    """The allow-list entry `host` belongs to (itself or a parent domain), with its kept
+    query keys; a room's own entries keep no query."""
+    labels = host.split(".")
+    extras = {d.lower().removeprefix("www.") for d in extra}
+    for start in range(len(labels) - 1):
+        domain = ".".join(labels[start:])
+        if domain in SOURCES:
+            return domain, SOURCES[domain]
+        if domain in extras:
+            return domain, frozenset()
+    return None
+
+
+def normalise(raw: str, extra: Iterable[str] = ()) -> Reference | None:
+    """The reference `raw` points to, or None when it is not an allow-listed source."""
+    try:
+        parts = urlsplit(raw.rstrip(".,;:!?»"))
+        host = (parts.hostname or "").lower().rstrip(".")
+    except ValueError:
+        return None
+    if not host or not re.fullmatch(r"[a-z0-9.-]+", host):
+        return None
+    if host == "dx.doi.org":
+        host = "doi.org"
+    found = source_of(host.removeprefix("www."), extra)
+    if found is None:
+        return None
+    domain, keep = found
+    path = ";".join(parts.path.split(";")[:1]) or "/"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k in keep])
+    url = f"https://{host}{path}" + (f"?{query}" if query else "")
+    if len(url) > MAX_URL or (path == "/" and not query):
+        return None  # a site's home page is not a reference
+    return Reference(url, domain)
+
+
+def references(texts: Iterable[str | None], extra: Iterable[str] = ()) -> list[Reference]:
+    """The allow-listed references in `texts` (a body and its HTML), each once, in order."""
+    extra = tuple(extra)
+    found: dict[str, Reference] = {}
+    for text in texts:
+        for match in _LINK.finditer(text or ""):
+            ref = normalise(match.group(0), extra)
+            if ref is not None:
+                found.setdefault(ref.url, ref)
+                if len(found) >= MAX_PER_POST:
+                    return list(found.values())
+    return list(found.values())

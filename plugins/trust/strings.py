@@ -1,0 +1,170 @@
+"""What the trust feature says, in French and English."""
+
+STRINGS = {
+    "trust.arg.rpps": {"fr": "RPPS", "en": "RPPS"},
+    "trust.arg.user": {"fr": "@membre", "en": "@member"},
+    "trust.arg.reason": {"fr": "raison", "en": "reason"},
+    "trust.verify.summary": {
+        "fr": "Demande la vérification de votre numéro RPPS (sans numéro : où vous en êtes).",
+        "en": "Asks for your RPPS number to be verified (without a number: where you stand).",
+    },
+    "trust.approve.summary": {"fr": "Modérateurs : confirme la vérification d’un membre.",
+                              "en": "Moderators: confirms a member's verification."},
+    "trust.refuse.summary": {"fr": "Modérateurs : refuse la vérification d’un membre.",
+                             "en": "Moderators: refuses a member's verification."},
+    "trust.forget.summary": {"fr": "Efface votre vérification (numéro RPPS compris).",
+                             "en": "Erases your verification (RPPS number included)."},
+    "trust.admit.summary": {"fr": "Invite un membre qui a frappé à la porte du salon.",
+                            "en": "Invites someone who knocked on the room."},
+    "trust.report.summary": {
+        "fr": "Signale aux modérateurs le message auquel vous répondez (ou le fil).",
+        "en": "Reports the message you reply to (or the thread) to the moderators.",
+    },
+    # ---- verification ----
+    "trust.rpps.shape": {
+        "fr": "Un numéro RPPS a 11 chiffres : {prefix}verify 10001234567",
+        "en": "An RPPS number has 11 digits: {prefix}verify 10001234567",
+    },
+    "trust.rpps.key": {
+        "fr": "Ce numéro RPPS n’est pas valide (sa clé ne correspond pas) : vérifiez-le.",
+        "en": "This RPPS number is not valid (its check digit does not match): check it.",
+    },
+    "trust.status.none": {
+        "fr": "Vous n’êtes pas vérifié. {prefix}verify <RPPS> envoie votre demande aux "
+              "modérateurs.",
+        "en": "You are not verified. {prefix}verify <RPPS> sends your request to the "
+              "moderators.",
+    },
+    "trust.status.pending": {"fr": "Votre demande de vérification attend un modérateur.",
+                             "en": "Your verification request awaits a moderator."},
+    "trust.status.pending_again": {
+        "fr": "Votre demande attend déjà un modérateur ({prefix}verify forget pour la retirer).",
+        "en": "Your request already awaits a moderator ({prefix}verify forget withdraws it).",
+    },
+    "trust.moderation_room.unusable": {
+        "fr": "⚠ La salle de modération configurée (trust.moderation_room) n’est pas utilisable "
+              ": elle doit être chiffrée et le bot doit y être.",
+        "en": "⚠ The configured moderation room (trust.moderation_room) cannot be used: it "
+              "must be encrypted and the bot must be in it.",
+    },
+    "trust.status.verified": {"fr": "✔ Vous êtes vérifié.", "en": "✔ You are verified."},
+    "trust.status.refused": {
+        "fr": "Votre dernière demande a été refusée ; vous pouvez en refaire une.",
+        "en": "Your last request was refused; you may ask again.",
+    },
+    "trust.status.server": {
+        "fr": "✔ Votre serveur vérifie déjà les comptes de ses membres : rien à faire.",
+        "en": "✔ Your server already verifies its members' accounts: nothing to do.",
+    },
+    "trust.already": {"fr": "✔ Vous êtes déjà vérifié.", "en": "✔ You are already verified."},
+    "trust.not_found": {
+        "fr": "Ce numéro n’est pas celui d’un médecin dans l’annuaire importé ({count} "
+              "médecins). S’il est récent, un modérateur peut l’ajouter à la prochaine "
+              "importation.",
+        "en": "This number is not a physician's in the imported directory ({count} "
+              "physicians). If it is recent, it will be there after the next import.",
+    },
+    "trust.taken": {
+        "fr": "Ce numéro RPPS est déjà lié à un autre compte : parlez-en aux modérateurs.",
+        "en": "This RPPS number is already linked to another account: talk to the "
+              "moderators.",
+    },
+    "trust.requested": {
+        "fr": "Demande envoyée aux modérateurs ; vous serez prévenu ici.",
+        "en": "Request sent to the moderators; you will be told here.",
+    },
+    "trust.request.title": {"fr": "Demande de vérification de {who}",
+                            "en": "Verification request from {who}"},
+    "trust.request.found": {"fr": "Annuaire : {entry}", "en": "Directory: {entry}"},
+    "trust.request.match": {"fr": "Le nom affiché correspond à l’annuaire.",
+                            "en": "The display name matches the directory."},
+    "trust.request.mismatch": {
+        "fr": "⚠ Le nom affiché ne correspond pas à l’annuaire.",
+        "en": "⚠ The display name does not match the directory.",
+    },
+    "trust.request.how": {
+        "fr": "Un modérateur confirme avec ✅ sur ce message ou {prefix}verify approve {user}, "
+              "refuse avec ❌ ou {prefix}verify refuse {user}.",
+        "en": "A moderator confirms with ✅ on this message or {prefix}verify approve {user}, "
+              "refuses with ❌ or {prefix}verify refuse {user}.",
+    },
+    "trust.request.for": {"fr": "Pour les modérateurs : ", "en": "For the moderators: "},
+    "trust.request.room": {"fr": "Salon : {room}", "en": "Room: {room}"},
+    "trust.approved": {"fr": "✔ {who} est vérifié (par {by}).",
+                       "en": "✔ {who} is verified (by {by})."},
+    "trust.refused": {"fr": "{who} n’est pas vérifié (refusé par {by}).",
+                      "en": "{who} is not verified (refused by {by})."},
+    "trust.no_request": {"fr": "Aucune demande en attente de ce membre.",
+                         "en": "No pending request from this member."},
+    "trust.not_moderator": {
+        "fr": "Seuls les modérateurs du salon de la demande peuvent en décider.",
+        "en": "Only the moderators of the request's room can decide on it.",
+    },
+    "trust.forgotten": {"fr": "Votre vérification est effacée.",
+                        "en": "Your verification is erased."},
+    "trust.nothing_to_forget": {"fr": "Aucune vérification à effacer.",
+                                "en": "No verification to erase."},
+    "trust.entry": {"fr": "{last} {first} — {profession}", "en": "{last} {first} — {profession}"},
+    # ---- policy ----
+    "trust.case_refused": {
+        "fr": "Dans ce salon, seuls les médecins vérifiés ouvrent des cas. Faites vérifier "
+              "votre numéro RPPS : {prefix}verify <RPPS> (un modérateur confirme).",
+        "en": "In this room only verified physicians open cases. Have your RPPS number "
+              "verified: {prefix}verify <RPPS> (a moderator confirms).",
+    },
+    "trust.card.verified": {"fr": "✔ Auteur vérifié (annuaire RPPS)",
+                            "en": "✔ Verified poster (RPPS directory)"},
+    # ---- knocks ----
+    "trust.knock.title": {"fr": "🚪 {who} demande à entrer ({user}).",
+                          "en": "🚪 {who} asks to come in ({user})."},
+    "trust.knock.reason": {"fr": "Message : {reason}", "en": "Message: {reason}"},
+    "trust.knock.match": {"fr": "Annuaire : {entries}", "en": "Directory: {entries}"},
+    "trust.knock.more": {"fr": " (et {count} autres homonymes)",
+                         "en": " (and {count} more with that name)"},
+    "trust.knock.none": {"fr": "Annuaire : aucun médecin à ce nom.",
+                         "en": "Directory: no physician with that name."},
+    "trust.knock.how": {"fr": "{prefix}admit {user} pour l’inviter.",
+                        "en": "{prefix}admit {user} to invite them."},
+    "trust.admitted": {"fr": "{user} est invité.", "en": "{user} is invited."},
+    "trust.admit.no_power": {
+        "fr": "Je ne peux pas inviter ici : il me faut le niveau de pouvoir {level} "
+              "(« inviter des membres »).",
+        "en": "I cannot invite here: I need power level {level} (\"invite users\").",
+    },
+    "trust.admit.failed": {"fr": "Le serveur a refusé l’invitation de {user}.",
+                           "en": "The server refused to invite {user}."},
+    # ---- reports ----
+    "trust.report.where": {
+        "fr": "Répondez au message à signaler (ou écrivez dans son fil) : {prefix}report "
+              "[raison].",
+        "en": "Reply to the message you report (or write in its thread): {prefix}report "
+              "[reason].",
+    },
+    "trust.report.twice": {"fr": "Vous avez déjà signalé ce message ; merci.",
+                           "en": "You already reported this message; thank you."},
+    "trust.report.done": {
+        "fr": "Merci : les modérateurs sont prévenus (le message n’est pas recopié).",
+        "en": "Thank you: the moderators are told (the message is not copied).",
+    },
+    "trust.moderators.root": {"fr": "🛡 Pour les modérateurs (détails dans le fil).",
+                              "en": "🛡 For the moderators (details in the thread)."},
+    "trust.report.title": {"fr": "🚩 Signalement de {who}", "en": "🚩 Report by {who}"},
+    "trust.report.event": {"fr": "Message signalé : {link}", "en": "Reported message: {link}"},
+    "trust.report.link": {"fr": "ouvrir", "en": "open"},
+    "trust.report.reason": {"fr": "Raison : {reason}", "en": "Reason: {reason}"},
+    "trust.report.no_reason": {"fr": "Raison : (aucune)", "en": "Reason: (none given)"},
+    "trust.no_moderator": {"fr": "(aucun modérateur dans ce salon)",
+                           "en": "(no moderator in this room)"},
+    # ---- charter and figures ----
+    "trust.charter": {
+        "fr": "Charte de conduite : courtoisie entre confrères ; désaccords argumentés sur les "
+              "preuves ; aucune attaque personnelle ; aucune capture d’écran hors du salon.",
+        "en": "Code of conduct: courtesy between colleagues; disagreements argued on evidence; "
+              "no personal attacks; no screenshots outside the room.",
+    },
+    "trust.stats": {
+        "fr": "Confiance : {verified} membres vérifiés, {reports} signalements ({events} "
+              "messages)",
+        "en": "Trust: {verified} verified members, {reports} reports ({events} messages)",
+    },
+}

@@ -1,0 +1,301 @@
+"""The learning feature on the fake transport: references, digest timing, the FMC log and
+the `!stats` chart."""
+
+from __future__ import annotations
+
+import csv
+import io
+import struct
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.testing import FakeClock, FakeTransport, Harness
+from plugins.cases import Cases
+from plugins.learning import Learning
+from plugins.learning.digest import next_due
+from plugins.learning.references import normalise, references
+from plugins.specialties import Specialties
+
+POSTER = "@alice:test"
+DOC = "@bob:test"
+MOD = "@mod:test"
+ROOM = "!room:test"
+CASE = "!case Femme 45 ans, plaques squameuses des coudes, psoriasis ? #dermato"
+PARIS = ZoneInfo("Europe/Paris")
+PLUGINS = [Specialties, Cases, Learning]
+
+
+def at(text: str) -> float:
+    """A Paris wall-clock time as a timestamp."""
+    return datetime.fromisoformat(text).replace(tzinfo=PARIS).timestamp()
+
+
+@pytest.fixture
+async def h():
+    async with Harness(PLUGINS) as harness:
+        harness.add_room(ROOM, name="Cas cliniques", members=[POSTER, DOC, MOD],
+                         powers={MOD: 50})
+        yield harness
+
+
+async def dump(h: Harness, table: str) -> list[dict]:
+    return [dict(r) for r in await h.db.fetchall(f"SELECT * FROM {table}")]
+
+
+async def digest_due(h: Harness) -> float | None:
+    return await h.db.fetchval("SELECT due FROM timers WHERE component = 'learning'")
+
+
+def digests(h: Harness) -> list:
+    return [s for s in h.sent if s.body.startswith("Bilan de la semaine")]
+
+
+# ---- references ------------------------------------------------------------------------------
+def test_links_are_normalised_and_only_allow_listed_sources_kept() -> None:
+    text = ("voir https://www.has-sante.fr/jcms/p_3191108/fr/reco?utm_source=x&token=abc#s2, "
+            "le CRAT https://lecrat.fr/spip.php?page=article&id_article=123&sid=zz "
+            "https://example.com/article https://PubMed.ncbi.nlm.nih.gov/12345678/. "
+            "https://user:pw@ansm.sante.fr:8443/page;jsessionid=1?x=2 "
+            "https://www.vidal.fr/ https://has-sante.fr.attacker.net/jcms/x")
+    found = [(r.url, r.domain) for r in references([text])]
+    assert found == [
+        ("https://www.has-sante.fr/jcms/p_3191108/fr/reco", "has-sante.fr"),
+        ("https://lecrat.fr/spip.php?page=article&id_article=123", "lecrat.fr"),
+        ("https://pubmed.ncbi.nlm.nih.gov/12345678/", "pubmed.ncbi.nlm.nih.gov"),
+        ("https://ansm.sante.fr/page", "ansm.sante.fr"),
+    ]
+    assert normalise("http://dx.doi.org/10.1000/XYZ#x").url == "https://doi.org/10.1000/XYZ"
+    assert normalise("https://sfdermato.org/reco/psoriasis") is None
+    assert normalise("https://sfdermato.org/reco/psoriasis?s=1",
+                     ["sfdermato.org"]).url == "https://sfdermato.org/reco/psoriasis"
+
+
+def test_a_64_kb_post_of_links_is_read_in_one_pass() -> None:
+    post = " ".join(["https://www.has-sante.fr/jcms/p_1/fr/x?token=t"] * 1400)
+    assert len(post) > 64_000
+    assert [r.url for r in references([post])] == ["https://www.has-sante.fr/jcms/p_1/fr/x"]
+    assert len(references([" ".join(f"https://doi.org/10.1/{i}" for i in range(500))])) == 20
+    assert references(["https://" + "a" * 70_000]) == []
+
+
+async def test_references_in_case_threads_are_collected_with_their_case(h: Harness) -> None:
+    root = await h.say(POSTER, CASE + " cf https://www.has-sante.fr/jcms/p_1/fr/psoriasis")
+    await h.say(DOC, "Reco : https://www.nice.org.uk/guidance/ng153?utm=1 et "
+                "https://sfdermato.org/psoriasis", thread_root=root)
+    await h.say(DOC, "hors fil https://www.nice.org.uk/guidance/ng999")
+    rows = await dump(h, "learning_refs")
+    assert sorted((r["url"], r["number"]) for r in rows) == [
+        ("https://www.has-sante.fr/jcms/p_1/fr/psoriasis", 1),
+        ("https://www.nice.org.uk/guidance/ng153", 1)]
+    await h.app.set_room_setting(ROOM, "learning.sources", "sfdermato.org")
+    late = await h.say(DOC, "et https://sfdermato.org/psoriasis", thread_root=root)
+    assert "https://sfdermato.org/psoriasis" in {r["url"] for r in await dump(h, "learning_refs")}
+    await h.redact(POSTER, late)  # not hers, and no redact power: the homeserver ignores it
+    assert "https://sfdermato.org/psoriasis" in {r["url"] for r in await dump(h, "learning_refs")}
+    await h.redact(DOC, late)
+    assert "https://sfdermato.org/psoriasis" not in {
+        r["url"] for r in await dump(h, "learning_refs")}
+    cases = await dump(h, "learning_cases")
+    stored = "\n".join(str(v) for table in (cases, rows) for row in table for v in row.values())
+    assert "psoriasis" not in stored.replace("/psoriasis", "") and "Femme" not in stored
+
+
+async def test_an_edit_by_its_author_may_cite_more(h: Harness) -> None:
+    root = await h.say(POSTER, CASE)
+    reply = await h.say(DOC, "je regarde", thread_root=root)
+    await h.edit(DOC, reply, "cf https://www.ansm.sante.fr/actualites/x", thread_root=root)
+    await h.edit(POSTER, root, CASE + " https://www.vidal.fr/medicaments/y.html")
+    await h.edit(POSTER, reply, "https://www.ansm.sante.fr/forged", thread_root=root)
+    assert sorted((r["url"], r["event_id"]) for r in await dump(h, "learning_refs")) == [
+        ("https://www.ansm.sante.fr/actualites/x", reply),
+        ("https://www.vidal.fr/medicaments/y.html", root)]
+
+
+async def test_english_room(h: Harness) -> None:
+    await h.app.set_room_setting(ROOM, "language", "en")
+    root = await h.say(POSTER, CASE)
+    await h.say(DOC, "https://www.nice.org.uk/guidance/ng153", thread_root=root)
+    await h.say(DOC, "!biblio")
+    assert h.last().body.startswith("References shared over 30 days (1):")
+    await h.advance(at("2027-01-18T08:00") - h.clock.value)
+    assert h.last().body.startswith("Weekly digest, 2027-01-11 to 2027-01-18")
+    await h.say(DOC, "!fmc year")
+    rows = h.file(h.sent[-2]).decode("utf-8-sig").splitlines()
+    assert rows[0] == "date;room;case;specialty;role;link;references"
+    assert rows[1].split(";")[4] == "answered"
+
+
+async def test_biblio_lists_them_by_specialty_and_period(h: Harness) -> None:
+    root = await h.say(POSTER, CASE)
+    await h.say(DOC, "https://www.has-sante.fr/jcms/p_1/fr/psoriasis", thread_root=root)
+    cardio = await h.say(POSTER, "!case #cardio palpitations")
+    await h.say(DOC, "https://www.has-sante.fr/jcms/p_2/fr/fa", thread_root=cardio)
+    await h.say(DOC, "!biblio")
+    body = h.last().body
+    assert body.startswith("Références partagées sur 30 jours (2) :")
+    assert "p_1/fr/psoriasis" in body and "cas n° 1 (Dermatologie)" in body
+    await h.say(DOC, "!biblio dermato")
+    assert "(1)" in h.last().body and "p_2" not in h.last().body
+    h.clock.value += 10 * 86400
+    await h.say(DOC, "!biblio 7")
+    assert h.last().body.startswith("Aucune référence reconnue")
+    await h.say(DOC, "!biblio cardio 30")
+    assert "p_2/fr/fa" in h.last().body and "p_1" not in h.last().body
+    await h.say(DOC, "!biblio plombier")
+    assert "Spécialité inconnue" in h.last().body
+    await h.say(DOC, "!biblio 0")
+    assert "Utilisation : !biblio [spécialité] [jours]" in h.last().body
+
+
+# ---- the weekly digest -----------------------------------------------------------------------
+def test_next_due_is_the_next_weekday_and_time_in_the_zone() -> None:
+    friday = at("2027-01-15T09:00")
+    assert next_due((0, 8, 0), "Europe/Paris", friday) == at("2027-01-18T08:00")
+    monday = at("2027-01-18T08:00")
+    assert next_due((0, 8, 0), "Europe/Paris", monday) == at("2027-01-25T08:00")
+    before = at("2027-03-28T01:00")  # the night summer time starts
+    assert next_due((6, 8, 0), "Europe/Paris", before) == at("2027-03-28T08:00")
+
+
+async def test_one_digest_a_week_across_a_restart_and_a_downtime(tmp_path: Path) -> None:
+    clock, transport = FakeClock(), FakeTransport()
+    db = tmp_path / "casebot.db"
+    sections = {"cases": {"auto_close": "90d"}}  # case 2 stays open, waiting for an answer
+    async with Harness(PLUGINS, db_path=db, clock=clock, transport=transport,
+                       sections=sections) as h:
+        h.add_room(ROOM, members=[POSTER, DOC])
+        root = await h.say(POSTER, CASE + " https://www.has-sante.fr/jcms/p_1/fr/x")
+        h.clock.value += 1800
+        await h.say(DOC, "avis", thread_root=root)
+        await h.say(POSTER, "!resolve", thread_root=root)
+        waiting = await h.say(POSTER, "!case #cardio palpitations")
+        monday = at("2027-01-18T08:00")
+        await h.advance(monday - 1 - clock.value)
+        assert digests(h) == []
+        await h.advance(1)
+        [first] = digests(h)
+        assert first.thread_root is None and first.content["msgtype"] == "m.notice"
+        body = first.body
+        assert "du 11/01/2027 au 18/01/2027" in body
+        assert "Cas ouverts : 2 · résolus : 1" in body
+        assert "• Dermatologie : 1 ouverts, 1 résolus" in body
+        assert "Délai médian de première réponse : 30 min" in body
+        assert f"• n° 1 (Dermatologie) — fil (https://matrix.to/#/{ROOM}/{root})" in body
+        assert f"• n° 2 (Cardiologie), depuis 2 j — fil (https://matrix.to/#/{ROOM}/{waiting})" \
+            in body
+        assert "has-sante.fr (https://www.has-sante.fr/jcms/p_1/fr/x) — cas n° 1" in body
+        assert "Femme" not in body and "palpitations" not in body
+        await h.advance(3600)
+        assert len(digests(h)) == 1
+        await h.advance(at("2027-01-25T08:00") - clock.value)
+        assert len(digests(h)) == 2  # the second week: the case still waiting
+    clock.value += 3 * 7 * 86400  # the bot is down three weeks
+    async with Harness(PLUGINS, db_path=db, clock=clock, transport=transport,
+                       sections=sections) as h:
+        await h.advance(0)
+        assert len(digests(h)) == 3  # the missed one, late, once
+        assert "du 25/01/2027 au 01/02/2027" in digests(h)[-1].body
+        await h.advance(3600)
+        await h.say(DOC, "bonjour")
+        assert len(digests(h)) == 3
+        assert await digest_due(h) == at("2027-02-22T08:00")
+        await h.advance(at("2027-02-22T08:00") - clock.value)
+        assert len(digests(h)) == 4
+
+
+async def test_the_digest_follows_the_rooms_setting_and_can_be_off(h: Harness) -> None:
+    await h.say(POSTER, CASE)
+    await h.say(MOD, "!config set learning.digest mercredi 18h")
+    assert "learning.digest" in h.last().body
+    await h.say(DOC, "bonjour")
+    assert await digest_due(h) == at("2027-01-20T18:00")
+    await h.advance(at("2027-01-20T18:00") - h.clock.value)
+    assert len(digests(h)) == 1
+    await h.say(MOD, "!config set learning.digest off")
+    await h.say(DOC, "bonjour")
+    await h.advance(30 * 86400)
+    assert len(digests(h)) == 1
+    await h.say(MOD, "!config set learning.digest jeudi 25h")
+    assert "un jour et une heure sont attendus" in h.last().body
+
+
+async def test_no_digest_in_a_room_the_bot_left_until_it_is_back(h: Harness) -> None:
+    await h.say(POSTER, CASE)
+    h.update_room(ROOM, members=frozenset([POSTER, DOC, MOD]))
+    await h.advance(at("2027-01-18T08:00") - h.clock.value)
+    assert digests(h) == [] and await digest_due(h) is None
+    h.update_room(ROOM, members=frozenset([POSTER, DOC, MOD, h.transport.user_id]))
+    await h.say(DOC, "bonjour")
+    assert await digest_due(h) == at("2027-01-25T08:00")
+
+
+async def test_an_empty_week_posts_nothing(h: Harness) -> None:
+    root = await h.say(POSTER, CASE)
+    await h.say(DOC, "avis", thread_root=root)
+    await h.say(POSTER, "!resolve", thread_root=root)
+    await h.advance(at("2027-01-18T08:00") - h.clock.value)
+    assert len(digests(h)) == 1
+    await h.advance(7 * 86400)
+    assert len(digests(h)) == 1
+
+
+# ---- the FMC log -----------------------------------------------------------------------------
+async def test_fmc_sends_the_members_log_as_csv_in_their_direct_room(h: Harness) -> None:
+    root = await h.say(POSTER, CASE)
+    h.clock.value += 600
+    await h.say(DOC, "avis, cf https://www.has-sante.fr/jcms/p_1/fr/x", thread_root=root)
+    await h.say(DOC, "!take", thread_root=root)
+    await h.say(DOC, "!resolve", thread_root=root)  # the poster or a moderator only
+    await h.say(POSTER, "!resolve", thread_root=root)
+    other = await h.say(DOC, "!case #cardio palpitations")
+    h.update_room(ROOM, name="=HYPERLINK(\"http://x\")")
+    ask = await h.say(DOC, "!fmc")
+    assert h.in_thread(ask)[-1].body == (
+        "Votre journal (2 lignes) vous attend en message direct chiffré.")
+    direct = h.transport.direct[DOC]
+    [note, sent] = [s for s in h.sent if s.room_id == direct]
+    assert note.body.startswith("Journal FMC/DPC casebot")
+    assert sent.content["msgtype"] == "m.file" and sent.content["info"]["mimetype"] == "text/csv"
+    data = h.file(sent)
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["date", "salon", "cas", "spécialité", "rôle", "lien", "références"]
+    link = f"https://matrix.to/#/{ROOM}/"
+    assert rows[1:] == [
+        ["2027-01-15", "'=HYPERLINK(\"http://x\")", "1", "Dermatologie", "a répondu",
+         link + root, "https://www.has-sante.fr/jcms/p_1/fr/x"],
+        ["2027-01-15", "'=HYPERLINK(\"http://x\")", "2", "Cardiologie", "a posté",
+         link + other, ""],
+    ]
+    await h.say(POSTER, "!fmc année")
+    mine = h.sent[-2]
+    assert mine.room_id == h.transport.direct[POSTER] != direct
+    rows = list(csv.reader(io.StringIO(h.file(mine).decode("utf-8-sig")), delimiter=";"))
+    assert [r[4] for r in rows[1:]] == ["a posté", "a résolu"]
+    await h.say(MOD, "!fmc 30")
+    assert h.last().body.startswith("Aucun cas posté")
+    await h.say(MOD, "!fmc hier")
+    assert "Utilisation : !fmc [jours|année]" in h.last().body
+
+
+# ---- the !stats chart ------------------------------------------------------------------------
+async def test_stats_adds_a_chart_after_the_text_and_stats_text_does_not(h: Harness) -> None:
+    root = await h.say(POSTER, CASE)
+    h.clock.value += 3600
+    await h.say(DOC, "avis", thread_root=root)
+    ask = await h.say(POSTER, "!stats")
+    text, image = h.in_thread(ask)
+    assert text.body.startswith("Statistiques sur 30 jours")
+    assert image.content["msgtype"] == "m.image"
+    assert image.content["info"] == {"mimetype": "image/png", "size": len(h.file(image)),
+                                     "w": 1000, "h": 500}
+    png = h.file(image)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert struct.unpack(">II", png[16:24]) == (1000, 500)
+    ask = await h.say(POSTER, "!stats text")
+    assert [s.content["msgtype"] for s in h.in_thread(ask)] == ["m.notice"]
+    ask = await h.say(POSTER, "!stats texte 7")
+    assert h.in_thread(ask)[0].body.startswith("Statistiques sur 7 jours")

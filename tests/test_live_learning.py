@@ -1,0 +1,58 @@
+"""The learning feature on the real Synapse: a physician's client receives `!fmc`'s CSV in
+an encrypted direct room and `!stats`'s chart in the command's thread, and decrypts both."""
+
+from __future__ import annotations
+
+import csv
+import io
+import struct
+
+from tests.support.live import Live
+
+CASE = "!case Femme 45 ans, plaques squameuses des coudes, psoriasis ? #dermato"
+REF = "https://www.has-sante.fr/jcms/p_3191108/fr/psoriasis"
+
+
+async def test_fmc_csv_and_stats_chart_arrive_encrypted_and_decrypt(live: Live) -> None:
+    bot = await live.bot(plugins=["specialties", "cases", "learning"])
+    alice = await live.physician("alice")
+    bob = await live.physician("bob")
+    room = await live.room_with(alice, bot, others=[bob])
+
+    def from_bot(root: str):  # type: ignore[no-untyped-def]
+        return lambda e: e.sender == bot.user_id and e.thread_root == root
+
+    root = await alice.say(room, CASE)
+    await bob.wait_for(from_bot(root))
+    await bob.say(room, f"Voir la reco {REF}?utm_source=mail#traitement", thread_root=root)
+    resolve = await alice.say(room, "!resolve", thread_root=root)
+    await alice.wait_for(lambda e: from_bot(root)(e) and "résolu" in e.body
+                         and e.event_id != resolve)
+
+    ask = await bob.say(room, "!fmc")
+    told = await bob.wait_for(from_bot(ask), timeout=40)
+    assert told.body == "Votre journal (1 lignes) vous attend en message direct chiffré."
+    got = await bob.wait_for(lambda e: e.sender == bot.user_id and e.room_id != room
+                             and e.content.get("msgtype") == "m.file", timeout=40)
+    assert got.decrypted and "url" not in got.content
+    direct = bob.client.rooms[got.room_id]  # type: ignore[union-attr]
+    assert direct.encrypted and set(direct.users) == {bob.user_id, bot.user_id}
+    assert got.content["info"]["mimetype"] == "text/csv"
+    data = await bob.attachment(got.content)
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["date", "salon", "cas", "spécialité", "rôle", "lien", "références"]
+    assert [r[2:5] for r in rows[1:]] == [["1", "Dermatologie", "a répondu"]]
+    assert rows[1][5] == f"https://matrix.to/#/{room}/{root}" and rows[1][6] == REF
+
+    stats = await alice.say(room, "!stats 7")
+    image = await alice.wait_for(lambda e: from_bot(stats)(e)
+                                 and e.content.get("msgtype") == "m.image", timeout=60)
+    text = [e for e in alice.seen if from_bot(stats)(e) and e.content.get("msgtype") == "m.notice"]
+    assert text and text[0].body.startswith("Statistiques sur 7 jours")
+    assert image.decrypted and "url" not in image.content
+    png = await alice.attachment(image.content)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert struct.unpack(">II", png[16:24]) == (1000, 500)
+    assert image.content["info"] == {"mimetype": "image/png", "size": len(png),
+                                     "w": 1000, "h": 500}
