@@ -214,7 +214,8 @@ class App:
             for decl, func in decls.commands:
                 self.commands.append(CommandSpec(
                     decl.name, func, decl.args, decl.aliases, decl.summary, cls.name,
-                    section=cls.help_section, admin=decl.admin, checks=decl.checks))
+                    section=decl.section or cls.help_section, admin=decl.admin,
+                    checks=decl.checks))
             self._hooks.extend((kinds, func, cls.name) for kinds, func in decls.hooks)
             self._timers.update({(cls.name, k): f for k, f in decls.timers.items()})
         for plugin in self.plugins.values():

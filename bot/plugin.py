@@ -243,6 +243,7 @@ class _CommandDecl:
     summary: str
     admin: bool
     checks: tuple[Check, ...]
+    section: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,16 +257,18 @@ class _TimerDecl:
 
 
 def command(name: str, *aliases: str, args: Sequence[Arg] = (), summary: str = "",
-            admin: bool = False, checks: Sequence[Check] = ()) -> Callable[[F], F]:
+            admin: bool = False, checks: Sequence[Check] = (),
+            section: str | None = None) -> Callable[[F], F]:
     """Declare a command. The handler is `async def h(self, ctx, **args)`.
 
     `summary` is the i18n key of the help line; usage is generated from `args`. `admin`
     lets only room admins run it (checked first); `checks` run after the arguments are
-    parsed, before the handler, and refuse by raising `Refusal`.
+    parsed, before the handler, and refuse by raising `Refusal`. `section`: where `!help`
+    lists it, when not where its plugin's commands go (`Plugin.help_section`).
     """
     def mark(func: F) -> F:
         func.__casebot_command__ = _CommandDecl(  # type: ignore[attr-defined]
-            name, aliases, tuple(args), summary, admin, tuple(checks))
+            name, aliases, tuple(args), summary, admin, tuple(checks), section)
         return func
     return mark
 

@@ -213,6 +213,7 @@ async def test_help_first_screen_is_everyday_commands_then_sections() -> None:
         assert "!help admin" in body and "!help volontaires" in body
         await h.say(ALICE, "!help admin")
         assert "!specialty add" in h.last().body and "!config set" in h.last().body
+        assert "!rules pin" in h.last().body  # a moderators' command, listed with theirs
         await h.say(ALICE, "!help volontaires")
         assert "!volunteer" in h.last().body and "!case" not in h.last().body
         await h.say(ALICE, "!help case")

@@ -425,7 +425,7 @@ class Secrecy(Plugin):
         await ctx.reply(Rich.of(self.rules_text(ctx), *await self.added_rules(ctx, False)))
 
     @command("rules pin", "regles pin", "regles epingler", admin=True,
-             summary="secrecy.rules.pin.summary")
+             summary="secrecy.rules.pin.summary", section="admin")
     async def pin_rules(self, ctx: Context) -> None:
         event_id = await ctx.send(
             Rich.of(self.rules_text(ctx), *await self.added_rules(ctx, False)), in_thread=False)
