@@ -179,15 +179,16 @@ def _oriented_rgb(image: Image.Image, side: int | None) -> Image.Image:
     return oriented
 
 
-def pixel_findings(rgb: Image.Image) -> PhotoFindings:
-    """Faces and written identifiers in an RGB image (nothing without the `photos` extra)."""
+def pixel_findings(rgb: Image.Image, every_face: bool = True) -> PhotoFindings:
+    """Faces and written identifiers in an RGB image (nothing without the `photos` extra);
+    `every_face=False` when only the kinds matter (`vision.faces`)."""
     if not vision.available():
         return PhotoFindings()
     import numpy as np
 
     array = np.asarray(rgb)
     kinds: set[str] = set()
-    regions = vision.faces(array)
+    regions = vision.faces(array, every=every_face)
     if regions:
         kinds.add("face")
     lines = vision.text_lines(array)
@@ -204,7 +205,8 @@ def pixel_findings(rgb: Image.Image) -> PhotoFindings:
 
 
 def inspect(data: bytes) -> PhotoFindings:
-    """Everything identifying in a photo's bytes (CPU work: run it in a worker thread)."""
+    """Everything identifying in a photo's bytes (CPU work: run it in a worker thread). Its
+    regions may leave out profiles beside a frontal face: `clean` looks for every face."""
     image = _open(data)
     if image is None:
         return PhotoFindings()
@@ -214,7 +216,7 @@ def inspect(data: bytes) -> PhotoFindings:
         if width * height > MAX_PIXELS:
             return PhotoFindings(frozenset(kinds))
         try:
-            pixels = pixel_findings(_oriented_rgb(image, ANALYSIS_SIDE))
+            pixels = pixel_findings(_oriented_rgb(image, ANALYSIS_SIDE), every_face=False)
         except (OSError, ValueError, SyntaxError, MemoryError):  # truncated or corrupt pixels
             return PhotoFindings(frozenset(kinds))
     return PhotoFindings(frozenset(kinds | pixels.kinds), pixels.regions)
