@@ -2,8 +2,10 @@
 faces and written identifiers are found on the evaluation set (tests/support/photos.py).
 
 Speed: `photo.inspect` (metadata, faces, OCR and the text scanner) on a 4000 × 3000 photo with a
-face and a label, best of N; target ≤ 1 s. Baseline: Pillow decoding the same bytes in full,
-in the same run (the floor any pixel check pays). `photo.clean` (a cleaned copy) is timed too.
+face and a label, best of N, in wall time and in processor time (this machine is shared: the
+wall time follows the others' load, the processor time much less, and bounds the idle wall
+time); target ≤ 1 s. Baseline: Pillow decoding the same bytes in full, in the same run (the
+floor any pixel check pays). `photo.clean` (a cleaned copy) is timed too.
 Quality (no target, reported in README): face recall and false alarms, written identifier recall
 and false alarms. The run fails only if a check crashes or a decoded format is not recognised.
 """
@@ -35,6 +37,19 @@ def _best_ms(work: Callable[[], object], repeats: int) -> float:
         t0 = time.perf_counter()
         work()
         best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
+def _best_cpu_ms(work: Callable[[], object], repeats: int) -> float:
+    """The least processor time (user + system, every thread of the process) one run takes:
+    the other sessions' load on the machine does not inflate it as it does the wall time, and
+    on an idle machine the wall time is at most this (at least half of it on 2 cores)."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = os.times()
+        work()
+        t1 = os.times()
+        best = min(best, (t1.user - t0.user) + (t1.system - t0.system))
     return best * 1000
 
 
@@ -139,7 +154,12 @@ async def run(base: Path | None = None, quick: bool = False,
                   ", ".join(sorted(found)))
         res.add(Figure(f"inspect, 12 MP {fmt}", "ms", _best_ms(lambda d=data: inspect(d), repeats),
                        _best_ms(lambda d=data: _decode(d), repeats), Target("value", "<=", MAX_MS),
-                       note=f"{len(data) // 1024} KiB, best of {repeats}"))
+                       note=f"wall time, {len(data) // 1024} KiB, best of {repeats}"))
+        res.add(Figure(f"inspect, 12 MP {fmt}, processor time", "ms",
+                       _best_cpu_ms(lambda d=data: inspect(d), repeats),
+                       _best_cpu_ms(lambda d=data: _decode(d), repeats),
+                       Target("value", "<=", MAX_MS),
+                       note=f"user + system, all threads, best of {repeats}"))
     jpeg = encode(picture, "JPEG", exif(gps=True))
     res.add(Figure("clean, 12 MP JPEG", "ms", _best_ms(lambda: clean(jpeg), repeats),
                    _best_ms(lambda: _decode(jpeg), repeats), note=f"best of {repeats}"))

@@ -114,7 +114,8 @@ async def test_photos_benchmark(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     res = await photos.run(tmp_path, repeats=1)
     assert res.correct, res.checks
     names = {f.name for f in res.figures}
-    assert {"inspect, 12 MP JPEG", "clean, 12 MP JPEG", "memory for one 12 MP HEIF",
+    assert {"inspect, 12 MP JPEG", "inspect, 12 MP JPEG, processor time", "clean, 12 MP JPEG",
+            "memory for one 12 MP HEIF",
             "faces found", "written false alarms"} <= names
     assert all(f.value >= 0 for f in res.figures)
     quality = photos.quality(quick=False)
