@@ -4,7 +4,8 @@ The first release is commit 3a9d12c (2026-11-28, the first with the four default
 specialties, cases, secrecy, volunteers). Run from the repository root:
 
     rm -rf /tmp/v1 && mkdir /tmp/v1 && git archive 3a9d12c | tar -x -C /tmp/v1
-    PYTHONPATH=/tmp/v1 .venv/bin/python tests/data/make_first_schema.py > tests/data/first_schema.sql
+    PYTHONPATH=/tmp/v1 .venv/bin/python tests/data/make_first_schema.py \
+        > tests/data/first_schema.sql
 
 It drives that version's own App (its migrations, its commands, on its fake transport) and
 dumps the database it wrote: two cases (one resolved), their reminder timers, a volunteer's
