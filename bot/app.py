@@ -36,6 +36,7 @@ from bot.events import (
 )
 from bot.i18n import LANGUAGES, Catalog, echo
 from bot.logs import report_exception
+from bot.metrics import Metrics
 from bot.plugin import Context, Fired, Plugin, Refusal, stable_id
 from bot.router import (
     BadArguments,
@@ -163,6 +164,7 @@ class App:
         self.catalog.add(SETTINGS_STRINGS, "core")
         self.settings = Settings(db, config)
         self.scheduler = Scheduler(db, now, self._fire_timer)
+        self.metrics = Metrics(now)
         self.started_at = now()
         self._plugin_specs = plugins
         self.plugins: dict[str, Plugin] = {}
@@ -269,7 +271,13 @@ class App:
 
     async def send(self, room_id: str, body: dict[str, Any], txn_key: str,
                    event_type: str = "m.room.message") -> str:
-        return await self.transport.send(room_id, event_type, body, stable_id(txn_key))
+        try:
+            event_id = await self.transport.send(room_id, event_type, body, stable_id(txn_key))
+        except BaseException:
+            self.metrics.reply_failures.inc()
+            raise
+        self.metrics.replies.inc()
+        return event_id
 
     async def redact(self, room_id: str, event_id: str, reason: str, txn_key: str) -> bool:
         return await self.transport.redact(room_id, event_id, reason, stable_id(txn_key))
@@ -294,6 +302,17 @@ class App:
 
     async def cancel(self, component: str, *keys: str) -> None:
         await self.scheduler.cancel(component, *keys)
+
+    def count(self, component: str, name: str, amount: int = 1) -> None:
+        """Add to the metric `casebot_<component>_<name>_total` (cases opened, pages sent)."""
+        self.metrics.count(component, name, amount)
+
+    async def refresh_metrics(self) -> None:
+        """Before a scrape: the figures read from the database (kept if it is unavailable)."""
+        try:
+            self.metrics.timers_overdue.set(await self.scheduler.overdue())
+        except Unavailable as exc:
+            log.warning("metrics: timers not counted (%s)", exc.reason)
 
     async def publish(self, ctx: Context, event: PluginEvent) -> list[Any]:
         """Run the hooks subscribed to `event` in plugin order (see `Context.publish`)."""
@@ -400,6 +419,8 @@ class App:
             return
         if await self._already_handled(event):
             return
+        self.metrics.events.labels(type(event).__name__).inc()
+        self.metrics.event_lag.observe(max(0.0, self.now() - event.timestamp / 1000))
         ctx = Context.for_event(self, event)
         if isinstance(event, Undecryptable):
             await self._guard("undecryptable notice", ctx, ctx.reply(ctx.t("undecryptable")))
@@ -423,6 +444,7 @@ class App:
 
         A database that cannot be written is not the handler's fault: that propagates, and
         the transport retries the whole batch once the database is back (nothing lost)."""
+        started = time.perf_counter()
         try:
             await work
         except Refusal as refusal:
@@ -435,6 +457,8 @@ class App:
                 await ctx.reply(ctx.t("internal_error", ref=ref))
             except Exception as again:
                 report_exception(log, f"{where} error notice", again)
+        finally:
+            self.metrics.handler_seconds.labels(where).observe(time.perf_counter() - started)
 
     def _rate_limited(self, user_id: str) -> float:
         """Seconds to wait before `user_id` may run another command (0 when allowed)."""
@@ -472,6 +496,7 @@ class App:
     async def _run(self, ctx: Context, spec: CommandSpec, text: str) -> None:
         """Admin check, arguments (a usage line when they do not parse), checks, handler."""
         ctx.plugin = self.plugins.get(spec.owner)
+        self.metrics.commands.labels(spec.name).inc()
         if spec.admin:
             ctx.check_admin()
         try:

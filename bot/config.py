@@ -152,6 +152,13 @@ class RateLimitConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    listen: str = ""
+    """host:port of the Prometheus /metrics and /healthz listener (empty: off); e.g.
+    `127.0.0.1:9464`."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     matrix: MatrixConfig = field(default_factory=MatrixConfig)
     data_dir: Path = Path("data")
@@ -164,6 +171,7 @@ class Config:
     """Power level needed for room administration commands (or being listed in `admins`)."""
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     admins: tuple[str, ...] = ()
     plugins: tuple[str, ...] | None = None
     sections: Mapping[str, Any] = field(default_factory=dict)
@@ -345,6 +353,9 @@ def load(path: Path | None, environ: Mapping[str, str] | None = None,
         problems.append("matrix.homeserver: must start with http:// or https://")
     if not re.fullmatch(r"@[^:\s]+:\S+", config.matrix.user_id):
         problems.append("matrix.user_id: must look like @name:server")
+    if config.metrics.listen and not re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[\w.-]+):[0-9]{1,5}",
+                                                  config.metrics.listen):
+        problems.append("metrics.listen: expected host:port, like 127.0.0.1:9464")
     if problems:
         raise ConfigError(problems)
     if path is not None and not config.data_dir.is_absolute():

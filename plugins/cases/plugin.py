@@ -232,6 +232,7 @@ class Cases(Plugin):
         card_id = await ctx.reply(await self.card(ctx, case, evidence_words(tags)))
         case = await self.store.update(case, card_event_id=card_id)
         await ctx.publish(CaseOpened(case, text))
+        self.bot.count(self.name, "opened")
 
     async def _show(self, ctx: Context, case: Case) -> None:
         await ctx.reply(await self.card(ctx, case) + Rich.of(
@@ -333,6 +334,7 @@ class Cases(Plugin):
         case = await self.store.update(case, status=RESOLVED, resolved_at=self.bot.now(),
                                        resolved_by=who, accepted_event_id=accepted,
                                        resolution_event_id=summary_event)
+        self.bot.count(self.name, "resolved")
         await self._timers(case)
         await self._changed(ctx, case, before)
         await ctx.in_thread_of(case.root_event_id).reply(

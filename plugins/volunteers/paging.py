@@ -236,6 +236,7 @@ class Pager:
                     or ctx.t("volunteers.unclassified"),
                     who=pills(self.bot.room(room_id), users, True))
         event_id = await ctx.in_thread_of(root).send(Rich((line,)))
+        self.bot.count("volunteers", "pages_sent")
         await self.store.add_page_event(room_id, number, event_id)
 
     @staticmethod
