@@ -50,6 +50,7 @@ from bot.router import (
 )
 from bot.scheduler import MIGRATIONS as TIMER_MIGRATIONS
 from bot.scheduler import Scheduler
+from bot.settings import MIGRATIONS as SETTINGS_MIGRATIONS
 from bot.settings import STRINGS as SETTINGS_STRINGS
 from bot.settings import Settings
 from bot.storage import Database, Migration, StorageUnavailable
@@ -147,6 +148,14 @@ def load_plugin_classes(config: Config) -> list[tuple[type[Plugin], Any]]:
     if problems:
         raise ConfigError(problems)
     return found
+
+
+def known_schemas(plugins: Iterable[type[Plugin]]) -> dict[str, int]:
+    """The schema version of each component this code brings a database to (its number of
+    migration steps): what a database, a backup or `casebot doctor` is compared with."""
+    return {"core": len(CORE_MIGRATIONS), "timers": len(TIMER_MIGRATIONS),
+            "settings": len(SETTINGS_MIGRATIONS),
+            **{cls.name: len(cls.migrations) for cls in plugins}}
 
 
 class App:

@@ -21,7 +21,8 @@ import yaml
 from dotenv import dotenv_values
 
 ENV_PREFIX = "CASEBOT__"
-SECRET_ENV = ("CASEBOT_PASSWORD", "CASEBOT_ACCESS_TOKEN", "CASEBOT_PICKLE_KEY")
+SECRET_ENV = ("CASEBOT_PASSWORD", "CASEBOT_ACCESS_TOKEN", "CASEBOT_PICKLE_KEY",
+              "CASEBOT_BACKUP_PASSPHRASE")
 _DURATION = re.compile(r"^\s*([0-9]{1,12}(?:\.[0-9]{1,6})?)\s*(s|sec|m|min|h|d|j|w)?\s*$",
                        re.IGNORECASE)
 MAX_DURATION = 100 * 365 * 86400.0
@@ -183,6 +184,8 @@ class Secrets:
     password: str | None = None
     access_token: str | None = None
     pickle_key: str | None = None
+    backup_passphrase: str | None = None
+    """Encrypts `casebot backup` archives (asked for when unset)."""
 
     def masked(self) -> dict[str, str]:
         return {
@@ -191,6 +194,7 @@ class Secrets:
                 ("CASEBOT_PASSWORD", self.password),
                 ("CASEBOT_ACCESS_TOKEN", self.access_token),
                 ("CASEBOT_PICKLE_KEY", self.pickle_key),
+                ("CASEBOT_BACKUP_PASSPHRASE", self.backup_passphrase),
             )
         }
 
@@ -336,7 +340,7 @@ def load(path: Path | None, environ: Mapping[str, str] | None = None,
             raise ConfigError([f"{path}: the top level must be a mapping"])
         data = loaded or {}
     _apply_env(data, env)
-    for secret in ("password", "access_token", "pickle_key"):
+    for secret in ("password", "access_token", "pickle_key", "backup_passphrase"):
         for key in (secret, f"matrix.{secret}"):
             parent, _, leaf = key.rpartition(".")
             holder = data.get(parent) if parent else data
@@ -364,6 +368,7 @@ def load(path: Path | None, environ: Mapping[str, str] | None = None,
         password=env.get("CASEBOT_PASSWORD") or None,
         access_token=env.get("CASEBOT_ACCESS_TOKEN") or None,
         pickle_key=env.get("CASEBOT_PICKLE_KEY") or None,
+        backup_passphrase=env.get("CASEBOT_BACKUP_PASSPHRASE") or None,
     )
     return config, secrets
 
