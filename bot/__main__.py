@@ -128,6 +128,12 @@ def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import main as doctor_main
+
+    return doctor_main(Path(args.config), args.json, insecure_dev=args.insecure_dev)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo import main as demo_main
 
@@ -154,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     cross.add_argument("--reset", action="store_true",
                        help="replace the bot's cross-signing keys (rooms show an identity change)")
     cross.set_defaults(func=_cross_sign)
+    doctor = sub.add_parser("doctor", help="check everything the bot needs, read-only (the "
+                            "bot may run); exit 1 if it cannot work")
+    doctor.add_argument("-c", "--config", default="config.yaml", help="YAML configuration")
+    doctor.add_argument("--json", action="store_true", help="findings as JSON")
+    doctor.add_argument("--insecure-dev", action="store_true", help=argparse.SUPPRESS)
+    doctor.set_defaults(func=_doctor)
     for name, func, text, arg, arg_help in (
         ("backup", _backup, "an encrypted snapshot of the data directory (bot may run)",
          "dest", "archive file to write (or a directory to write it in)"),
