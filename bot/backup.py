@@ -42,8 +42,9 @@ _SCRYPT = {"n": 2**17, "r": 8, "p": 1}
 _TAG = 16
 _CHUNK = 1 << 20
 _SQLITE = b"SQLite format 3\x00"
-_SKIP = ("-wal", "-shm", "-journal", ".tmp")
-"""SQLite's side files (their content is in the online copy) and half-written files."""
+_SKIP = ("-wal", "-shm", "-journal", ".tmp", ".backup")
+"""SQLite's side files (their content is in the online copy), half-written files, and
+archives someone wrote into the data directory."""
 MAIN_DB = "casebot.db"
 
 

@@ -148,6 +148,8 @@ def check_database(data_dir: Path, known: Mapping[str, int], report: Report,
 
 
 def check_config(path: Path) -> tuple[Config, Secrets, dict[str, int]] | Report:
+    """The configuration, its secrets and the schema versions this code knows; or a report
+    of its problems (nothing else can be checked without it)."""
     report = Report()
     try:
         config, secrets = load(path, plugin_sections=frozenset(known_plugins()))

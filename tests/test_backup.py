@@ -123,6 +123,8 @@ async def test_restore_refuses_a_non_empty_data_dir_and_warns_of_mismatches(
         backup(tmp_path / "e" / "store", tmp_path / "x.backup", PASS)
     with pytest.raises(BackupError, match="empty passphrase"):
         backup(data, tmp_path / "x.backup", "")
+    backup(data, data / "first.backup", PASS)  # an archive left in the data directory
+    assert "first.backup" not in backup(data, data / "second.backup", PASS).files
 
 
 async def test_cli_backup_and_restore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
