@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,14 @@ async def until_healthy(url: str, timeout: float = 30) -> str:
         await asyncio.sleep(0.5)
 
 
+def timer_keys(data_dir: Path) -> set[str]:
+    conn = sqlite3.connect(f"file:{data_dir / 'casebot.db'}?mode=ro", uri=True)
+    try:
+        return {key for (key,) in conn.execute("SELECT key FROM timers")}
+    finally:
+        conn.close()
+
+
 async def test_backup_wipe_restore_resumes_same_device_once(live: Live, tmp_path: Path) -> None:
     bot = live.bot_config(plugins=["specialties", "cases"])
     port = free_port()
@@ -72,6 +81,8 @@ async def test_backup_wipe_restore_resumes_same_device_once(live: Live, tmp_path
         assert alice.user_id not in metrics and room not in metrics
         await asyncio.sleep(2)  # the sync token of the batch that held the case is written
         device = json.loads((bot.config.data_dir / "credentials.json").read_text())["device_id"]
+        timers = timer_keys(bot.config.data_dir)
+        assert any(key.startswith("unanswered:") for key in timers)  # case 1's reminders
         made = await cli("backup", str(tmp_path / "bot.backup"), config=config)
         assert made.returncode == 0, made.stderr
         assert f"device {device}" in made.stdout
@@ -83,6 +94,7 @@ async def test_backup_wipe_restore_resumes_same_device_once(live: Live, tmp_path
     assert restored.stderr == ""
     assert json.loads((bot.config.data_dir / "credentials.json").read_text())["device_id"] \
         == device
+    assert timer_keys(bot.config.data_dir) == timers
     proc = bot_process(config, tmp_path / "bot.log")
     try:
         second = await alice.say(room, "!case Douleur thoracique atypique #cardio")
@@ -176,5 +188,20 @@ async def test_doctor_beside_the_running_bot(live: Live, tmp_path: Path) -> None
         assert wrong.returncode == 1
         assert "ERROR   crypto store: the crypto store does not open" in wrong.stdout
         assert "cross_signing.keys does not open with CASEBOT_PICKLE_KEY" in wrong.stdout
+        # A refused token (the device logged out) is an error, and nothing is checked after
+        # it on the Matrix side.
+        copy = tmp_path / "copy"
+        shutil.copytree(bot.config.data_dir, copy / "data")
+        (copy / "data" / "credentials.json").write_text(json.dumps(
+            {**creds, "access_token": "syt_not_a_token"}))
+        (copy / "bot.yaml").write_text(config.read_text().replace(
+            str(bot.config.data_dir), str(copy / "data")))
+        shutil.copy(tmp_path / ".env", copy / ".env")
+        refused = await cli("doctor", "--json", config=copy / "bot.yaml")
+        assert refused.returncode == 1
+        found = findings(refused)
+        assert found["credentials"][0]["level"] == "error"
+        assert "the access token was refused" in found["credentials"][0]["message"]
+        assert "room" not in found and "crypto store" not in found
     finally:
         assert stop_process(proc) == 0
