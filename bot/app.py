@@ -282,7 +282,7 @@ class App:
                    event_type: str = "m.room.message") -> str:
         try:
             event_id = await self.transport.send(room_id, event_type, body, stable_id(txn_key))
-        except BaseException:
+        except Exception:
             self.metrics.reply_failures.inc()
             raise
         self.metrics.replies.inc()

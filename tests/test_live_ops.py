@@ -160,6 +160,7 @@ async def test_doctor_beside_the_running_bot(live: Live, tmp_path: Path) -> None
         assert result.returncode == 0, result.stdout + result.stderr
         found = findings(result)
         assert [f["level"] for f in found["homeserver"]] == ["ok"]
+        assert "answers (Synapse 1." in found["homeserver"][0]["message"]
         assert found["credentials"][0]["level"] == "ok"
         assert [f["level"] for f in found["cross-signing"]] == ["ok"]
         assert "cross-signed by the bot's master key" in found["cross-signing"][0]["message"]

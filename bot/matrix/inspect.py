@@ -118,7 +118,8 @@ async def check_matrix(config: Config, pickle_key: str, report: Report) -> None:
             report.error("homeserver", f"{homeserver} answers {status} without client API "
                          "versions", "matrix.homeserver must be the client API's base URL")
             return
-        report.ok("homeserver", f"{homeserver} answers; client API {', '.join(known[-3:])}")
+        report.ok("homeserver", f"{homeserver} answers{await _server(http, homeserver)}; "
+                  f"client API {', '.join(known[-3:])}")
         try:
             creds = Credentials.load(creds_path)
         except (ValueError, TypeError, OSError) as exc:
@@ -137,6 +138,24 @@ async def check_matrix(config: Config, pickle_key: str, report: Report) -> None:
             return
         store = await _store(config, creds, pickle_key, device_keys, report)
         await _rooms(api, creds.user_id, store, report)
+
+
+async def _server(http: aiohttp.ClientSession, homeserver: str) -> str:
+    """` (Synapse 1.120.0)` when the homeserver says what it runs (federation's version
+    endpoint, else Synapse's public one), else nothing."""
+    for path in ("/_matrix/federation/v1/version", "/_synapse/admin/v1/server_version"):
+        try:
+            async with http.get(homeserver.rstrip("/") + path) as resp:
+                found = as_dict(await _json(resp)) if resp.status == 200 else {}
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            continue
+        server = as_dict(found.get("server"))
+        name, version = server.get("name"), server.get("version")
+        if isinstance(name, str) and isinstance(version, str):
+            return f" ({name} {version})"
+        if isinstance(found.get("server_version"), str):
+            return f" (Synapse {found['server_version']})"
+    return ""
 
 
 async def _whoami(api: _Api, creds: Credentials, user_id: str, report: Report) -> bool:
