@@ -19,6 +19,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
+from bot.config import ConfigError
+
 log = logging.getLogger(__name__)
 
 HEALTHY_WITHIN = 120.0
@@ -131,7 +133,12 @@ async def serve_metrics(metrics: Metrics, listen: str,
     await runner.setup()
     host, _, port = listen.rpartition(":")
     site = web.TCPSite(runner, host.strip("[]") or "127.0.0.1", int(port))
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError([f"metrics.listen: cannot listen on {listen} ({exc.strerror})"]) \
+            from None
     log.info("metrics and /healthz on http://%s/", listen)
     return runner
 

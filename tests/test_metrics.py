@@ -43,7 +43,7 @@ async def served():
         port = free_port()
         runner = await serve_metrics(h.app.metrics, f"127.0.0.1:{port}", h.app.refresh_metrics)
         async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
-            yield h, sync, http
+            yield h, sync, http, port
         await runner.cleanup()
 
 
@@ -53,7 +53,7 @@ async def get(http: aiohttp.ClientSession, path: str) -> tuple[int, str]:
 
 
 async def test_metrics_count_events_commands_replies_cases_and_pages(served) -> None:
-    h, sync, http = served
+    h, sync, http, _port = served
     await h.say("@vol:test", "!volunteer dermato", room=ROOM)
     root = await h.say("@alice:test", "!case Plaques des coudes, psoriasis ? #dermato", room=ROOM)
     await h.say("@alice:test", "!resolve", room=ROOM, thread_root=root)
@@ -81,7 +81,7 @@ async def test_metrics_count_events_commands_replies_cases_and_pages(served) -> 
 
 
 async def test_overdue_timers_are_read_at_scrape(served) -> None:
-    h, _sync, http = served
+    h, _sync, http, _port = served
     await h.say("@alice:test", "!case Toux chronique #pneumo", room=ROOM)
     assert value((await get(http, "/metrics"))[1], "casebot_timers_overdue") == 0
     h.clock.value += 5 * 3600  # past the 4 h reminder, and nobody ran the timers
@@ -91,7 +91,7 @@ async def test_overdue_timers_are_read_at_scrape(served) -> None:
 
 
 async def test_failed_sends_are_counted(served) -> None:
-    h, _sync, http = served
+    h, _sync, http, _port = served
 
     async def refuse(*args: object) -> str:
         raise RuntimeError("homeserver said no")
@@ -103,7 +103,7 @@ async def test_failed_sends_are_counted(served) -> None:
 
 
 async def test_healthz_follows_the_sync_loop(served) -> None:
-    h, sync, http = served
+    h, sync, http, _port = served
     assert await get(http, "/healthz") == (503, "starting: no sync completed yet\n")
     sync.last = h.clock() - 5
     status, text = await get(http, "/healthz")
@@ -112,6 +112,14 @@ async def test_healthz_follows_the_sync_loop(served) -> None:
     sync.last = h.clock() - HEALTHY_WITHIN - 1
     status, text = await get(http, "/healthz")
     assert status == 503 and text.startswith("stalled: last sync completed 121 s ago")
+
+
+async def test_a_busy_port_is_a_config_error(served) -> None:
+    from bot.config import ConfigError
+
+    h, _sync, _http, port = served
+    with pytest.raises(ConfigError, match=f"metrics.listen: cannot listen on 127.0.0.1:{port}"):
+        await serve_metrics(h.app.metrics, f"127.0.0.1:{port}", h.app.refresh_metrics)
 
 
 def test_metric_names_from_plugins_are_checked() -> None:
