@@ -12,13 +12,15 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.app import known_schemas
 from bot.doctor import Report, check_data_dir, check_database
 from bot.homeserver import free_port
 from bot.testing import START, Harness
 from plugins.cases import Cases
 from plugins.specialties import Specialties
 
-KNOWN = {"core": 1, "timers": 2, "settings": 1, "specialties": 1, "cases": 3}
+KNOWN = known_schemas([Specialties, Cases])
+CASES = KNOWN["cases"]
 
 
 async def data_dir(tmp_path: Path) -> Path:
@@ -40,7 +42,7 @@ async def test_a_healthy_data_dir_and_database(tmp_path: Path) -> None:
     check_database(data, KNOWN, report, START)
     assert not report.failed
     assert [f.level for f in report.findings] == ["ok"] * 5, report.text()
-    assert "cases 3, core 1" in report.text()
+    assert f"cases {CASES}, core 1" in report.text()
 
 
 async def test_overdue_timers_pending_events_and_loose_permissions_are_warnings(
@@ -68,12 +70,13 @@ async def test_overdue_timers_pending_events_and_loose_permissions_are_warnings(
 async def test_a_newer_schema_or_a_damaged_database_is_an_error(tmp_path: Path) -> None:
     data = await data_dir(tmp_path)
     report = Report()
-    check_database(data, {**KNOWN, "cases": 2}, report, START)
+    check_database(data, {**KNOWN, "cases": CASES - 1}, report, START)
     assert report.failed and levels(report, "schema") == ["error"]
-    assert "cases 3 (this casebot knows 2)" in report.text()
+    assert f"cases {CASES} (this casebot knows {CASES - 1})" in report.text()
     older = Report()
-    check_database(data, {**KNOWN, "cases": 5}, older, START)
-    assert not older.failed and "migrated at the next start: cases 3 → 5" in older.text()
+    check_database(data, {**KNOWN, "cases": CASES + 2}, older, START)
+    assert not older.failed
+    assert f"migrated at the next start: cases {CASES} → {CASES + 2}" in older.text()
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "casebot.db").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
