@@ -255,6 +255,7 @@ class Cases(Plugin):
             for key in PICK_KEYS[:len(case.proposed)]:
                 await thread.react(card_id, key)
         await ctx.publish(CaseOpened(case, text))
+        self.bot.count(self.name, "opened")
 
     async def _show(self, ctx: Context, case: Case) -> None:
         await ctx.reply(await self.card(ctx, case) + Rich.of(
@@ -380,6 +381,7 @@ class Cases(Plugin):
         case = await self.store.update(case, status=RESOLVED, resolved_at=self.bot.now(),
                                        resolved_by=who, accepted_event_id=accepted,
                                        resolution_event_id=summary_event)
+        self.bot.count(self.name, "resolved")
         await self._timers(case)
         await self._changed(ctx, case, before)
         await ctx.in_thread_of(case.root_event_id).reply(

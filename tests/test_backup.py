@@ -1,0 +1,148 @@
+"""`casebot backup` / `restore` on real files: SQLite copies, encryption, checks, refusals.
+(The live run — back up a running bot, wipe, restore, run again — is in test_live_ops.py.)"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.backup import MAGIC, BackupError, backup, read, restore
+from bot.crosssign import CrossSigningKeys, load_keys, save_keys
+from bot.storage import Database
+from bot.testing import Harness
+from plugins.cases import Cases
+from plugins.specialties import Specialties
+
+PICKLE = "pickle-key"
+PASS = "correct horse battery staple"
+
+
+async def make_data_dir(root: Path) -> Path:
+    data = root / "data"
+    async with Harness([Specialties, Cases], db_path=data / "casebot.db") as h:
+        h.add_room("!r:test", members=["@alice:test"])
+        await h.say("@alice:test", "!case Toux chronique #pneumo", room="!r:test")
+    (data / "credentials.json").write_text(json.dumps(
+        {"homeserver": "http://hs", "user_id": "@bot:test", "device_id": "BOTDEVICE",
+         "access_token": "syt_secret"}))
+    save_keys(data / "cross_signing.keys", CrossSigningKeys.generate(), PICKLE)
+    (data / "store").mkdir()
+    store = sqlite3.connect(data / "store" / "@bot:test_BOTDEVICE.db")
+    store.execute("CREATE TABLE accounts (pickle TEXT)")
+    store.execute("INSERT INTO accounts VALUES ('olm-account-pickle')")
+    store.commit()
+    store.close()
+    return data
+
+
+def known(component: str) -> int | None:
+    return 99
+
+
+async def test_round_trip_keeps_every_file_and_sets_owner_only(tmp_path: Path) -> None:
+    data = await make_data_dir(tmp_path)
+    archive = tmp_path / "bot.backup"
+    made = backup(data, archive, PASS)
+    assert made.device_id == "BOTDEVICE" and made.user_id == "@bot:test"
+    assert next(iter(made.files)) == "casebot.db"
+    assert made.schema["cases"] == len(Cases.migrations)
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+    raw = archive.read_bytes()
+    assert raw.startswith(MAGIC) and b"syt_secret" not in raw and b"BOTDEVICE" not in raw
+    target = tmp_path / "new" / "data"
+    manifest, warnings = restore(archive, target, PASS, PICKLE, known)
+    assert warnings == [] and manifest.files == made.files
+    assert json.loads((target / "credentials.json").read_text())["device_id"] == "BOTDEVICE"
+    assert load_keys(target / "cross_signing.keys", PICKLE) is not None
+    store = sqlite3.connect(target / "store" / "@bot:test_BOTDEVICE.db")
+    assert store.execute("SELECT pickle FROM accounts").fetchall() == [("olm-account-pickle",)]
+    db = sqlite3.connect(target / "casebot.db")
+    assert db.execute("SELECT number, specialties FROM cases").fetchall() == [(1, "pneumo")]
+    assert db.execute("SELECT count(*) FROM timers").fetchone()[0] >= 1
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o700
+    for path in target.rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+async def test_a_backup_taken_while_the_bot_writes_holds_what_was_committed(
+        tmp_path: Path) -> None:
+    data = await make_data_dir(tmp_path)
+    db = await Database.open(data / "casebot.db")  # WAL mode: commits sit in the -wal file
+    try:
+        await db.execute("INSERT INTO kv (key, value) VALUES ('sync_token', 's42')")
+        assert (data / "casebot.db-wal").stat().st_size > 0
+        backup(data, tmp_path / "live.backup", PASS)
+    finally:
+        await db.close()
+    into = tmp_path / "out"
+    into.mkdir()
+    read(tmp_path / "live.backup", PASS, into)
+    assert not list((into / "data").glob("*-wal"))
+    copy = sqlite3.connect(into / "data" / "casebot.db")
+    assert copy.execute("SELECT value FROM kv WHERE key = 'sync_token'").fetchone() == ("s42",)
+
+
+async def test_wrong_passphrase_and_altered_archives_are_refused(tmp_path: Path) -> None:
+    data = await make_data_dir(tmp_path)
+    archive = tmp_path / "bot.backup"
+    backup(data, archive, PASS)
+    with pytest.raises(BackupError, match="wrong passphrase"):
+        restore(archive, tmp_path / "a", "not it", PICKLE, known)
+    assert not (tmp_path / "a").exists() or not any((tmp_path / "a").iterdir())
+    raw = bytearray(archive.read_bytes())
+    raw[len(raw) // 2] ^= 1
+    (tmp_path / "altered.backup").write_bytes(bytes(raw))
+    with pytest.raises(BackupError, match="damaged or altered"):
+        restore(tmp_path / "altered.backup", tmp_path / "b", PASS, PICKLE, known)
+    (tmp_path / "short.backup").write_bytes(bytes(raw[:len(MAGIC) + 40]))
+    with pytest.raises(BackupError):
+        restore(tmp_path / "short.backup", tmp_path / "c", PASS, PICKLE, known)
+    (tmp_path / "other.backup").write_bytes(b"PK\x03\x04 not ours")
+    with pytest.raises(BackupError, match="not a casebot backup"):
+        restore(tmp_path / "other.backup", tmp_path / "d", PASS, PICKLE, known)
+
+
+async def test_restore_refuses_a_non_empty_data_dir_and_warns_of_mismatches(
+        tmp_path: Path) -> None:
+    data = await make_data_dir(tmp_path)
+    archive = tmp_path / "bot.backup"
+    backup(data, archive, PASS)
+    with pytest.raises(BackupError, match="not empty"):
+        restore(archive, data, PASS, PICKLE, known)
+    _manifest, warnings = restore(archive, tmp_path / "e", PASS, "another pickle key",
+                                  lambda component: 0)
+    assert any("CASEBOT_PICKLE_KEY does not open" in w for w in warnings)
+    assert any("upgrade casebot" in w for w in warnings)
+    with pytest.raises(BackupError, match=r"no casebot\.db"):
+        backup(tmp_path / "e" / "store", tmp_path / "x.backup", PASS)
+    with pytest.raises(BackupError, match="empty passphrase"):
+        backup(data, tmp_path / "x.backup", "")
+    backup(data, data / "first.backup", PASS)  # an archive left in the data directory
+    assert "first.backup" not in backup(data, data / "second.backup", PASS).files
+
+
+async def test_cli_backup_and_restore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    await make_data_dir(tmp_path)
+    config = tmp_path / "config.yaml"
+    config.write_text("matrix: {user_id: '@bot:test'}\ndata_dir: data\n")
+    monkeypatch.setenv("CASEBOT_BACKUP_PASSPHRASE", PASS)
+    monkeypatch.setenv("CASEBOT_PICKLE_KEY", PICKLE)
+    (tmp_path / "backups").mkdir()
+    assert main(["backup", str(tmp_path / "backups"), "-c", str(config)]) == 0
+    [archive] = (tmp_path / "backups").iterdir()
+    assert "device BOTDEVICE" in capsys.readouterr().out
+    assert main(["restore", str(archive), "-c", str(config)]) == 1
+    assert "not empty" in capsys.readouterr().err
+    other = tmp_path / "other.yaml"
+    other.write_text("matrix: {user_id: '@bot:test'}\ndata_dir: fresh\n")
+    assert main(["restore", str(archive), "-c", str(other)]) == 0
+    out = capsys.readouterr()
+    assert "Restored 4 files" in out.out and out.err == ""
+    assert (tmp_path / "fresh" / "casebot.db").exists()
