@@ -273,7 +273,8 @@ async def test_verified_servers_need_no_request(tmp_path: Path) -> None:
         await policy(h, "verified")
         root = await h.say("@dr:psc.example", "!case F 45 ans, plaques des coudes #dermato")
         card = h.in_thread(root)[0]
-        assert card.body.startswith("Cas #1") and "✔ Auteur vérifié" in card.body
+        assert card.body.startswith("Cas #1")
+        assert card.body.split("\n")[1].endswith(" ✔ (vérifié, annuaire RPPS)")
 
 
 async def test_moderation_room_gets_the_request_when_usable(tmp_path: Path) -> None:
@@ -310,7 +311,8 @@ async def test_verified_room_refuses_unverified_posters(h: Harness) -> None:
     await verify(h, ALICE, DUPONT)
     root = await h.say(ALICE, "!case F 45 ans, plaques des coudes #dermato")
     card = h.in_thread(root)[0]
-    assert card.body.startswith("Cas #1") and "✔ Auteur vérifié" in card.body
+    assert card.body.startswith("Cas #1")
+    assert card.body.split("\n")[1].endswith(" ✔ (vérifié, annuaire RPPS)")
     await policy(h, "open")
     root = await h.say(BOB, "!case H 60 ans, toux #pneumo")
     card = h.in_thread(root)[0]

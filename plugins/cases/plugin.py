@@ -29,6 +29,7 @@ from plugins.cases.events import (
     CaseOpening,
     CaseReplied,
     CaseRootGone,
+    PosterSigns,
     StatsLines,
     StatsShown,
 )
@@ -152,13 +153,15 @@ class Cases(Plugin):
 
     # ---- the card ----------------------------------------------------------------------------
     async def card(self, ctx: Context, case: Case, evidence: Sequence[str] = ()) -> Rich:
-        """The case's card, with the lines the other features add (`CardLines`)."""
+        """The case's card, with the lines the other features add (`CardLines`) and their
+        signs after the poster's name (`PosterSigns`)."""
         extra: list[Line] = []
         for lines in await ctx.publish(CardLines(case)):
             extra.extend(lines or ())
+        signs = " ".join(sign for sign in await ctx.publish(PosterSigns(case)) if sign)
         label = self.required(Specialties).label
         proposals = [label(case.room_id, s, ctx.lang) for s in case.proposed]
-        return draw(ctx, case, self._names(ctx, case), extra, evidence, proposals)
+        return draw(ctx, case, self._names(ctx, case), extra, evidence, proposals, signs)
 
     async def _redraw(self, ctx: Context, case: Case, evidence: Sequence[str] = ()) -> None:
         """Edit the card in place so the thread head shows the current state."""

@@ -112,8 +112,8 @@ STRINGS = {
         "en": "In this room only verified physicians open cases. Have your RPPS number "
               "verified: {prefix}verify <RPPS> (a moderator confirms).",
     },
-    "trust.card.verified": {"fr": "✔ Auteur vérifié (annuaire RPPS)",
-                            "en": "✔ Verified poster (RPPS directory)"},
+    "trust.card.verified": {"fr": "✔ (vérifié, annuaire RPPS)",
+                            "en": "✔ (verified, RPPS directory)"},
     # ---- knocks ----
     "trust.knock.title": {"fr": "🚪 {who} demande à entrer ({user}).",
                           "en": "🚪 {who} asks to come in ({user})."},
