@@ -255,8 +255,8 @@ class Cases(Plugin):
         case = await self.store.update(case, card_event_id=card_id)
         if case.awaiting_tag:
             thread = ctx.in_thread_of(case.root_event_id)
-            for key in PICK_KEYS[:len(case.proposed)]:
-                await thread.react(card_id, key)
+            picks = [await thread.react(card_id, key) for key in PICK_KEYS[:len(case.proposed)]]
+            case = await self.store.update(case, pick_events=picks)
         await ctx.publish(CaseOpened(case, text))
         self.bot.count(self.name, "opened")
 
@@ -334,6 +334,10 @@ class Cases(Plugin):
         await self._changed(ctx, case, before)
         await ctx.reply(ctx.t("cases.retagged", number=case.number,
                               specialties=self._names(ctx, case)))
+        if case.pick_events:  # the offered reactions have served: only the member's stays
+            for event_id in case.pick_events:
+                await ctx.redact(event_id, "specialty confirmed")
+            await self.store.update(case, pick_events=())
 
     @on(Redaction)
     async def redaction(self, ctx: Context, event: Redaction) -> None:
