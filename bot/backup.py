@@ -24,9 +24,10 @@ import sqlite3
 import tarfile
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from Crypto.Cipher import AES
@@ -39,6 +40,9 @@ MAGIC = b"casebot-backup\n"
 FORMAT = 1
 _SCRYPT = {"n": 2**17, "r": 8, "p": 1}
 """About 0.3 s and 128 MiB: cheap once per backup, costly for whoever guesses passphrases."""
+_SCRYPT_MAX = {"n": 2**20, "r": 16, "p": 4}
+"""The most a header may ask for (1 GiB): a damaged or hostile header cannot exhaust the
+memory or the CPU before its tag is checked."""
 _TAG = 16
 _CHUNK = 1 << 20
 _SQLITE = b"SQLite format 3\x00"
@@ -199,6 +203,8 @@ def _open(src: Path, passphrase: str, plain: Path) -> None:
             params = json.loads(line)
             if params["format"] != FORMAT or params["kdf"] != "scrypt":
                 raise BackupError("unknown backup format (made by a newer casebot?)")
+            if any(not 0 < int(params[k]) <= most for k, most in _SCRYPT_MAX.items()):
+                raise ValueError("scrypt parameters out of bounds")
             key = _derive(passphrase, b64decode(params["salt"]), int(params["n"]),
                           int(params["r"]), int(params["p"]))
             cipher = AES.new(key, AES.MODE_GCM, nonce=b64decode(params["nonce"]))
@@ -226,15 +232,38 @@ def read(src: Path, passphrase: str, into: Path) -> Manifest:
     """Decrypt and unpack `src` into the directory `into`; check every file's checksum."""
     plain = into / "archive.tar.gz"
     _open(src, passphrase, plain)
-    with tarfile.open(plain, "r:gz") as tar:
-        tar.extractall(into, filter="data")
+    try:
+        with tarfile.open(plain, "r:gz") as tar:
+            names = _members(tar)
+            tar.extractall(into, filter="data")
+    except (tarfile.TarError, EOFError, zlib.error) as exc:
+        raise BackupError(f"{src}: damaged archive ({exc})") from None
     plain.unlink()
-    manifest = Manifest.from_json((into / "manifest.json").read_text())
-    for rel, info in manifest.files.items():
-        path = into / "data" / rel
-        if not path.is_file() or _sha256(path) != info["sha256"]:
+    try:
+        manifest = Manifest.from_json((into / "manifest.json").read_text())
+        sums = {rel: str(info["sha256"]) for rel, info in manifest.files.items()}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BackupError(f"{src}: damaged archive (manifest: {type(exc).__name__})") from None
+    if set(sums) != names or MAIN_DB not in names:
+        raise BackupError(f"{src}: damaged archive (its files are not the manifest's)")
+    for rel, digest in sums.items():
+        if _sha256(into / "data" / rel) != digest:
             raise BackupError(f"{rel}: checksum does not match the manifest")
     return manifest
+
+
+def _members(tar: tarfile.TarFile) -> set[str]:
+    """The data files an archive holds (relative to data/), refusing what `backup` never
+    writes: links, devices, directories, absolute paths, `..`, anything beside data/."""
+    names = set()
+    for info in tar.getmembers():
+        parts = PurePosixPath(info.name).parts
+        if info.name == "manifest.json" and info.isfile():
+            continue
+        if not info.isfile() or len(parts) < 2 or parts[0] != "data" or ".." in parts:
+            raise BackupError(f"damaged archive: unexpected member {info.name!r}")
+        names.add(PurePosixPath(*parts[1:]).as_posix())
+    return names
 
 
 def restore(src: Path, data_dir: Path, passphrase: str, pickle_key: str | None,

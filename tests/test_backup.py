@@ -3,16 +3,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import secrets
 import sqlite3
 import stat
+import tarfile
 from pathlib import Path
 
 import pytest
+from Crypto.Cipher import AES
+from Crypto.Protocol.KDF import scrypt
 
 from bot.__main__ import main
 from bot.backup import MAGIC, BackupError, backup, read, restore
-from bot.crosssign import CrossSigningKeys, load_keys, save_keys
+from bot.crosssign import CrossSigningKeys, load_keys, save_keys, unpadded_b64
 from bot.storage import Database
 from bot.testing import Harness
 from plugins.cases import Cases
@@ -146,3 +152,108 @@ async def test_cli_backup_and_restore(tmp_path: Path, monkeypatch: pytest.Monkey
     out = capsys.readouterr()
     assert "Restored 4 files" in out.out and out.err == ""
     assert (tmp_path / "fresh" / "casebot.db").exists()
+
+
+def seal(members: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
+    """An archive in casebot's format (right passphrase, valid tag) holding `members`: what a
+    hostile or broken archive looks like once the encryption is no obstacle."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        for info, data in members:
+            info.size = len(data) if info.isreg() else 0
+            tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
+    return seal_bytes(raw.getvalue())
+
+
+def seal_bytes(plain: bytes) -> bytes:
+    params = {"n": 2**10, "r": 8, "p": 1}
+    salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
+    header = MAGIC + json.dumps({"format": 1, "kdf": "scrypt", **params,
+                                 "salt": unpadded_b64(salt), "nonce": unpadded_b64(nonce),
+                                 "cipher": "aes-256-gcm"}).encode() + b"\n"
+    cipher = AES.new(scrypt(PASS, salt, 32, N=2**10, r=8, p=1), AES.MODE_GCM, nonce=nonce)
+    cipher.update(header)
+    body, tag = cipher.encrypt_and_digest(plain)
+    return header + body + tag
+
+
+def member(name: str, data: bytes = b"", kind: bytes = tarfile.REGTYPE,
+           link: str = "") -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.mode = kind, link, 0o600
+    return info, data
+
+
+def good_members() -> list[tuple[tarfile.TarInfo, bytes]]:
+    db = b"not really sqlite"
+    manifest = {"format": 1, "created": 0.0, "user_id": "@bot:test", "device_id": "D",
+                "schema": {}, "files": {"casebot.db": {
+                    "sha256": hashlib.sha256(db).hexdigest(), "size": len(db),
+                    "sqlite": False}}}
+    return [member("manifest.json", json.dumps(manifest).encode()),
+            member("data/casebot.db", db)]
+
+
+@pytest.mark.parametrize("bad", [
+    member("data/store", kind=tarfile.SYMTYPE, link=".."),
+    member("data/keys", kind=tarfile.SYMTYPE, link="casebot.db"),
+    member("data/copy", kind=tarfile.LNKTYPE, link="data/casebot.db"),
+    member("/tmp/casebot-evil", b"x"),
+    member("data/../../evil", b"x"),
+    member("data/tty", kind=tarfile.CHRTYPE),
+    member("data/fifo", kind=tarfile.FIFOTYPE),
+    member("data/unlisted.json", b"{}"),
+], ids=["symlink-out", "symlink-in", "hardlink", "absolute", "dotdot", "device", "fifo",
+        "not-in-manifest"])
+def test_restore_refuses_links_devices_paths_out_and_unlisted_files(
+        tmp_path: Path, bad: tuple[tarfile.TarInfo, bytes]) -> None:
+    archive = tmp_path / "hostile.backup"
+    archive.write_bytes(seal([*good_members(), bad]))
+    target = tmp_path / "restored" / "data"
+    with pytest.raises(BackupError, match="damaged"):
+        restore(archive, target, PASS, None, known)
+    assert not target.exists() or not any(target.iterdir())
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["hostile.backup", "restored"]
+    assert not Path("/tmp/casebot-evil").exists()
+
+
+def test_a_sound_handmade_archive_restores(tmp_path: Path) -> None:
+    """The hostile archives above differ from this one only by their bad member."""
+    archive = tmp_path / "fine.backup"
+    archive.write_bytes(seal(good_members()))
+    manifest, _warnings = restore(archive, tmp_path / "restored", PASS, None, known)
+    assert (tmp_path / "restored" / "casebot.db").read_bytes() == b"not really sqlite"
+    assert list(manifest.files) == ["casebot.db"]
+
+
+def test_an_archive_that_decrypts_to_garbage_is_a_clear_error(tmp_path: Path) -> None:
+    for name, sealed in (("notgz", seal_bytes(b"garbage" * 9)),
+                         ("nomanifest", seal([member("data/casebot.db", b"x")])),
+                         ("badmanifest", seal([member("manifest.json", b'{"format": 1}')]))):
+        archive = tmp_path / f"{name}.backup"
+        archive.write_bytes(sealed)
+        with pytest.raises(BackupError, match="damaged"):
+            restore(archive, tmp_path / name, PASS, None, known)
+
+
+def test_kdf_parameters_read_from_a_header_are_bounded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A header asking for terabytes of scrypt memory (or years of work) is refused before
+    any work, not obeyed."""
+    import bot.backup
+
+    def costly(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError(f"scrypt ran with {kwargs}")
+
+    for kdf in ({"n": 2**40}, {"r": 2**20}, {"p": 2**20}):
+        archive = tmp_path / "costly.backup"
+        archive.write_bytes(seal(good_members()))
+        raw = archive.read_bytes()
+        header_end = raw.index(b"\n", len(MAGIC)) + 1
+        params = json.loads(raw[len(MAGIC):header_end])
+        params.update(kdf)
+        archive.write_bytes(MAGIC + json.dumps(params).encode() + b"\n" + raw[header_end:])
+        monkeypatch.setattr(bot.backup, "scrypt", costly)
+        with pytest.raises(BackupError, match="damaged header"):
+            restore(archive, tmp_path / "x", PASS, None, known)
+        monkeypatch.undo()
