@@ -104,8 +104,8 @@ def read_only(path: Path) -> sqlite3.Connection:
 
 def _files(data_dir: Path) -> list[Path]:
     """What a backup holds, the bot's database first (see the module's docstring)."""
-    found = [p for p in sorted(data_dir.rglob("*"))
-             if p.is_file() and not p.name.endswith(_SKIP)]
+    found = [p for p in sorted(data_dir.rglob("*")) if p.is_file() and not any(
+        part.endswith(_SKIP) for part in p.relative_to(data_dir).parts)]
     return sorted(found, key=lambda p: p.relative_to(data_dir) != Path(MAIN_DB))
 
 
@@ -170,12 +170,16 @@ def backup(data_dir: Path, dest: Path, passphrase: str) -> Manifest:
                                  "cipher": "aes-256-gcm"}).encode() + b"\n"
     cipher = AES.new(_derive(passphrase, salt, **_SCRYPT), AES.MODE_GCM, nonce=nonce)
     cipher.update(header)
-    with tempfile.TemporaryDirectory(prefix="casebot-backup-") as tmp:
+    # Staged beside the data it copies (never in /tmp, where a crash would leave the access
+    # token in clear); its name ends in .tmp, so it is not backed up itself.
+    with tempfile.TemporaryDirectory(prefix=".casebot-backup-", suffix=".tmp",
+                                     dir=data_dir) as tmp:
         stage = Path(tmp)
         manifest = snapshot(data_dir, stage)
         (stage / "manifest.json").write_text(manifest.to_json())
         partial = dest.with_name(dest.name + ".tmp")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        partial.unlink(missing_ok=True)  # a crash's leftover keeps its mode, a link its target
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(header)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import secrets
 import sqlite3
 import stat
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from Crypto.Cipher import AES
 from Crypto.Protocol.KDF import scrypt
 
 from bot.__main__ import main
-from bot.backup import MAGIC, BackupError, backup, read, restore
+from bot.backup import MAGIC, BackupError, Manifest, backup, read, restore
 from bot.crosssign import CrossSigningKeys, load_keys, save_keys, unpadded_b64
 from bot.storage import Database
 from bot.testing import Harness
@@ -257,3 +259,52 @@ def test_kdf_parameters_read_from_a_header_are_bounded(
         with pytest.raises(BackupError, match="damaged header"):
             restore(archive, tmp_path / "x", PASS, None, known)
         monkeypatch.undo()
+
+
+async def test_backup_stages_nothing_in_the_system_temp_dir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The staged copies (access token in clear, crypto store) stay beside the data they
+    copy, never in /tmp where a crash would leave them; and they are not backed up."""
+    import bot.backup
+
+    data = await make_data_dir(tmp_path)
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    seen: list[list[Path]] = []
+    real = bot.backup.snapshot
+
+    def watched(data_dir: Path, stage: Path) -> Manifest:
+        made = real(data_dir, stage)
+        seen.append(list(system_tmp.rglob("*")))
+        assert stat.S_IMODE(stage.stat().st_mode) == 0o700
+        return made
+
+    monkeypatch.setattr(bot.backup, "snapshot", watched)
+
+    def listing() -> list[str]:  # SQLite's own -wal and -shm come and go
+        return sorted(p.relative_to(data).as_posix() for p in data.rglob("*")
+                      if not p.name.endswith(("-wal", "-shm")))
+
+    before = listing()
+    made = backup(data, tmp_path / "bot.backup", PASS)
+    assert seen == [[]]
+    assert sorted(made.files) == [p for p in before if (data / p).is_file()]
+    assert listing() == before
+
+
+async def test_the_archive_is_owner_only_whatever_was_left_at_its_partial_name(
+        tmp_path: Path) -> None:
+    data = await make_data_dir(tmp_path)
+    dest = tmp_path / "bot.backup"
+    partial = tmp_path / "bot.backup.tmp"
+    partial.write_bytes(b"left by a crash")
+    os.chmod(partial, 0o644)
+    backup(data, dest, PASS)
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o600
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    partial.symlink_to(victim)
+    backup(data, dest, PASS)
+    assert victim.read_bytes() == b"precious"
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o600 and not dest.is_symlink()
