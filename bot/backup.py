@@ -50,6 +50,8 @@ _SKIP = ("-wal", "-shm", "-journal", ".tmp", ".backup")
 """SQLite's side files (their content is in the online copy), half-written files, and
 archives someone wrote into the data directory."""
 MAIN_DB = "casebot.db"
+MIN_PASSPHRASE = 12
+"""Characters: below that a passphrase falls to guessing whatever the KDF costs."""
 
 
 class BackupError(Exception):
@@ -162,6 +164,9 @@ def backup(data_dir: Path, dest: Path, passphrase: str) -> Manifest:
     """Write the encrypted archive of `data_dir` to `dest` (0600); return its manifest."""
     if not passphrase:
         raise BackupError("an empty passphrase protects nothing")
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise BackupError(f"the passphrase must be at least {MIN_PASSPHRASE} characters: the "
+                          "archive holds the bot's private keys and access token")
     if not (data_dir / MAIN_DB).exists():
         raise BackupError(f"no {MAIN_DB} in {data_dir}: is data_dir right?")
     salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)

@@ -131,6 +131,10 @@ async def test_restore_refuses_a_non_empty_data_dir_and_warns_of_mismatches(
         backup(tmp_path / "e" / "store", tmp_path / "x.backup", PASS)
     with pytest.raises(BackupError, match="empty passphrase"):
         backup(data, tmp_path / "x.backup", "")
+    with pytest.raises(BackupError, match="at least 12 characters"):
+        backup(data, tmp_path / "x.backup", "hunter2")  # minutes of guessing, scrypt or not
+    assert not (tmp_path / "x.backup").exists()
+    backup(data, tmp_path / "x.backup", "twelve chars")
     backup(data, data / "first.backup", PASS)  # an archive left in the data directory
     assert "first.backup" not in backup(data, data / "second.backup", PASS).files
 
