@@ -40,7 +40,7 @@ MAGIC = b"casebot-backup\n"
 FORMAT = 1
 _SCRYPT = {"n": 2**17, "r": 8, "p": 1}
 """About 0.3 s and 128 MiB: cheap once per backup, costly for whoever guesses passphrases."""
-_SCRYPT_MAX = {"n": 2**20, "r": 16, "p": 4}
+_SCRYPT_MAX = {"n": 2**20, "r": 8, "p": 4}
 """The most a header may ask for (1 GiB): a damaged or hostile header cannot exhaust the
 memory or the CPU before its tag is checked."""
 _TAG = 16
