@@ -283,8 +283,11 @@ def restore(src: Path, data_dir: Path, passphrase: str, pickle_key: str | None,
     if data_dir.exists() and any(data_dir.iterdir()):
         raise BackupError(f"{data_dir} is not empty: restore only into an empty data "
                           "directory (move the old one away first)")
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".casebot-restore-", dir=data_dir.parent) as tmp:
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Staged inside the data directory: the files are then renamed within one filesystem (a
+    # container's volume is one of its own, its parent may be read-only).
+    with tempfile.TemporaryDirectory(prefix=".casebot-restore-", suffix=".tmp",
+                                     dir=data_dir) as tmp:
         into = Path(tmp)
         os.chmod(into, 0o700)
         manifest = read(src, passphrase, into)
@@ -301,7 +304,6 @@ def restore(src: Path, data_dir: Path, passphrase: str, pickle_key: str | None,
             except CrossSignError:
                 warnings.append("CASEBOT_PICKLE_KEY does not open the backed-up keys: set the "
                                 "pickle key of the bot that made the backup")
-        data_dir.mkdir(mode=0o700, exist_ok=True)
         for item in (into / "data").iterdir():
             os.replace(item, data_dir / item.name)
     secure_tree(data_dir)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -219,7 +220,8 @@ def test_restore_refuses_links_devices_paths_out_and_unlisted_files(
     with pytest.raises(BackupError, match="damaged"):
         restore(archive, target, PASS, None, known)
     assert not target.exists() or not any(target.iterdir())
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["hostile.backup", "restored"]
+    assert {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")} <= {
+        "hostile.backup", "restored", "restored/data"}  # the target, empty, at most
     assert not Path("/tmp/casebot-evil").exists()
 
 
@@ -312,3 +314,28 @@ async def test_the_archive_is_owner_only_whatever_was_left_at_its_partial_name(
     backup(data, dest, PASS)
     assert victim.read_bytes() == b"precious"
     assert stat.S_IMODE(dest.stat().st_mode) == 0o600 and not dest.is_symlink()
+
+
+async def test_restore_into_a_mounted_data_dir(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container's data directory is a volume: a file cannot be renamed into it from the
+    parent's filesystem (EXDEV), and the parent may be read-only. Restore works within it."""
+    data = await make_data_dir(tmp_path)
+    archive = tmp_path / "bot.backup"
+    backup(data, archive, PASS)
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    real = os.replace
+
+    def across_mounts(src: object, dst: object) -> None:
+        inside = [Path(str(p)).resolve().is_relative_to(volume) for p in (src, dst)]
+        if inside[0] != inside[1]:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", across_mounts)
+    manifest, _warnings = restore(archive, volume, PASS, PICKLE, known)
+    assert sorted(p.name for p in volume.iterdir()) == sorted(
+        {rel.split("/")[0] for rel in manifest.files})
+    assert json.loads((volume / "credentials.json").read_text())["device_id"] == "BOTDEVICE"
+    assert sorted(os.listdir(tmp_path)) == ["bot.backup", "data", "volume"]
