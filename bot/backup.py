@@ -24,9 +24,10 @@ import sqlite3
 import tarfile
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from Crypto.Cipher import AES
@@ -39,6 +40,9 @@ MAGIC = b"casebot-backup\n"
 FORMAT = 1
 _SCRYPT = {"n": 2**17, "r": 8, "p": 1}
 """About 0.3 s and 128 MiB: cheap once per backup, costly for whoever guesses passphrases."""
+_SCRYPT_MAX = {"n": 2**20, "r": 8, "p": 4}
+"""The most a header may ask for (1 GiB): a damaged or hostile header cannot exhaust the
+memory or the CPU before its tag is checked."""
 _TAG = 16
 _CHUNK = 1 << 20
 _SQLITE = b"SQLite format 3\x00"
@@ -46,6 +50,8 @@ _SKIP = ("-wal", "-shm", "-journal", ".tmp", ".backup")
 """SQLite's side files (their content is in the online copy), half-written files, and
 archives someone wrote into the data directory."""
 MAIN_DB = "casebot.db"
+MIN_PASSPHRASE = 12
+"""Characters: below that a passphrase falls to guessing whatever the KDF costs."""
 
 
 class BackupError(Exception):
@@ -100,8 +106,8 @@ def read_only(path: Path) -> sqlite3.Connection:
 
 def _files(data_dir: Path) -> list[Path]:
     """What a backup holds, the bot's database first (see the module's docstring)."""
-    found = [p for p in sorted(data_dir.rglob("*"))
-             if p.is_file() and not p.name.endswith(_SKIP)]
+    found = [p for p in sorted(data_dir.rglob("*")) if p.is_file() and not any(
+        part.endswith(_SKIP) for part in p.relative_to(data_dir).parts)]
     return sorted(found, key=lambda p: p.relative_to(data_dir) != Path(MAIN_DB))
 
 
@@ -158,6 +164,9 @@ def backup(data_dir: Path, dest: Path, passphrase: str) -> Manifest:
     """Write the encrypted archive of `data_dir` to `dest` (0600); return its manifest."""
     if not passphrase:
         raise BackupError("an empty passphrase protects nothing")
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise BackupError(f"the passphrase must be at least {MIN_PASSPHRASE} characters: the "
+                          "archive holds the bot's private keys and access token")
     if not (data_dir / MAIN_DB).exists():
         raise BackupError(f"no {MAIN_DB} in {data_dir}: is data_dir right?")
     salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
@@ -166,12 +175,16 @@ def backup(data_dir: Path, dest: Path, passphrase: str) -> Manifest:
                                  "cipher": "aes-256-gcm"}).encode() + b"\n"
     cipher = AES.new(_derive(passphrase, salt, **_SCRYPT), AES.MODE_GCM, nonce=nonce)
     cipher.update(header)
-    with tempfile.TemporaryDirectory(prefix="casebot-backup-") as tmp:
+    # Staged beside the data it copies (never in /tmp, where a crash would leave the access
+    # token in clear); its name ends in .tmp, so it is not backed up itself.
+    with tempfile.TemporaryDirectory(prefix=".casebot-backup-", suffix=".tmp",
+                                     dir=data_dir) as tmp:
         stage = Path(tmp)
         manifest = snapshot(data_dir, stage)
         (stage / "manifest.json").write_text(manifest.to_json())
         partial = dest.with_name(dest.name + ".tmp")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        partial.unlink(missing_ok=True)  # a crash's leftover keeps its mode, a link its target
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(header)
@@ -199,6 +212,8 @@ def _open(src: Path, passphrase: str, plain: Path) -> None:
             params = json.loads(line)
             if params["format"] != FORMAT or params["kdf"] != "scrypt":
                 raise BackupError("unknown backup format (made by a newer casebot?)")
+            if any(not 0 < int(params[k]) <= most for k, most in _SCRYPT_MAX.items()):
+                raise ValueError("scrypt parameters out of bounds")
             key = _derive(passphrase, b64decode(params["salt"]), int(params["n"]),
                           int(params["r"]), int(params["p"]))
             cipher = AES.new(key, AES.MODE_GCM, nonce=b64decode(params["nonce"]))
@@ -226,15 +241,38 @@ def read(src: Path, passphrase: str, into: Path) -> Manifest:
     """Decrypt and unpack `src` into the directory `into`; check every file's checksum."""
     plain = into / "archive.tar.gz"
     _open(src, passphrase, plain)
-    with tarfile.open(plain, "r:gz") as tar:
-        tar.extractall(into, filter="data")
+    try:
+        with tarfile.open(plain, "r:gz") as tar:
+            names = _members(tar)
+            tar.extractall(into, filter="data")
+    except (tarfile.TarError, EOFError, zlib.error) as exc:
+        raise BackupError(f"{src}: damaged archive ({exc})") from None
     plain.unlink()
-    manifest = Manifest.from_json((into / "manifest.json").read_text())
-    for rel, info in manifest.files.items():
-        path = into / "data" / rel
-        if not path.is_file() or _sha256(path) != info["sha256"]:
+    try:
+        manifest = Manifest.from_json((into / "manifest.json").read_text())
+        sums = {rel: str(info["sha256"]) for rel, info in manifest.files.items()}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BackupError(f"{src}: damaged archive (manifest: {type(exc).__name__})") from None
+    if set(sums) != names or MAIN_DB not in names:
+        raise BackupError(f"{src}: damaged archive (its files are not the manifest's)")
+    for rel, digest in sums.items():
+        if _sha256(into / "data" / rel) != digest:
             raise BackupError(f"{rel}: checksum does not match the manifest")
     return manifest
+
+
+def _members(tar: tarfile.TarFile) -> set[str]:
+    """The data files an archive holds (relative to data/), refusing what `backup` never
+    writes: links, devices, directories, absolute paths, `..`, anything beside data/."""
+    names = set()
+    for info in tar.getmembers():
+        parts = PurePosixPath(info.name).parts
+        if info.name == "manifest.json" and info.isfile():
+            continue
+        if not info.isfile() or len(parts) < 2 or parts[0] != "data" or ".." in parts:
+            raise BackupError(f"damaged archive: unexpected member {info.name!r}")
+        names.add(PurePosixPath(*parts[1:]).as_posix())
+    return names
 
 
 def restore(src: Path, data_dir: Path, passphrase: str, pickle_key: str | None,
@@ -245,8 +283,11 @@ def restore(src: Path, data_dir: Path, passphrase: str, pickle_key: str | None,
     if data_dir.exists() and any(data_dir.iterdir()):
         raise BackupError(f"{data_dir} is not empty: restore only into an empty data "
                           "directory (move the old one away first)")
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".casebot-restore-", dir=data_dir.parent) as tmp:
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Staged inside the data directory: the files are then renamed within one filesystem (a
+    # container's volume is one of its own, its parent may be read-only).
+    with tempfile.TemporaryDirectory(prefix=".casebot-restore-", suffix=".tmp",
+                                     dir=data_dir) as tmp:
         into = Path(tmp)
         os.chmod(into, 0o700)
         manifest = read(src, passphrase, into)
@@ -263,7 +304,6 @@ def restore(src: Path, data_dir: Path, passphrase: str, pickle_key: str | None,
             except CrossSignError:
                 warnings.append("CASEBOT_PICKLE_KEY does not open the backed-up keys: set the "
                                 "pickle key of the bot that made the backup")
-        data_dir.mkdir(mode=0o700, exist_ok=True)
         for item in (into / "data").iterdir():
             os.replace(item, data_dir / item.name)
     secure_tree(data_dir)

@@ -391,6 +391,10 @@ def load(path: Path | None, environ: Mapping[str, str] | None = None,
     if config.metrics.listen and not re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[\w.-]+):[0-9]{1,5}",
                                                   config.metrics.listen):
         problems.append("metrics.listen: expected host:port, like 127.0.0.1:9464")
+    if config.metrics.listen and config.matrix.sync_timeout > 90:
+        # /healthz wants a completed sync every 2 min; a quiet room holds each one this long.
+        problems.append("matrix.sync_timeout: at most 90 s when metrics.listen is set "
+                        "(/healthz would report a quiet bot as stalled)")
     if problems:
         raise ConfigError(problems)
     if path is not None and not config.data_dir.is_absolute():

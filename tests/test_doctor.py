@@ -122,3 +122,42 @@ def test_cli_bad_config_and_missing_pickle_key(tmp_path: Path, monkeypatch: pyte
     out = capsys.readouterr().out
     assert "ERROR   secrets: CASEBOT_PICKLE_KEY is not set" in out
     assert "ERROR   data dir:" in out
+
+
+async def test_a_homeserver_that_stops_answering_mid_check_is_an_error_not_a_crash(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`/versions` answers, then the connection drops (a proxy restarting, a flaky link):
+    the doctor still reports, in JSON too, instead of dying with a traceback."""
+    from aiohttp import web
+
+    from bot.doctor import diagnose
+
+    async def versions(request: web.Request) -> web.Response:
+        return web.json_response({"versions": ["v1.11"]})
+
+    async def drop(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_get("/_matrix/client/versions", versions)
+    app.router.add_route("*", "/{tail:.*}", drop)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        data = await data_dir(tmp_path)
+        (data / "credentials.json").write_text(json.dumps(
+            {"homeserver": f"http://127.0.0.1:{port}", "user_id": "@bot:test",
+             "device_id": "BOTDEVICE", "access_token": "syt_x"}))
+        monkeypatch.setenv("CASEBOT_PICKLE_KEY", "k")
+        report = await diagnose(write_config(tmp_path, f"http://127.0.0.1:{port}"))
+    finally:
+        await runner.cleanup()
+    assert report.failed
+    [stopped] = [f for f in report.findings if "stopped answering" in f.message]
+    assert stopped.check == "homeserver" and stopped.level == "error"
+    assert [f.check for f in report.findings][-5:-3] == ["data dir", "database"]
+    json.loads(report.json())

@@ -129,3 +129,19 @@ def test_metric_names_from_plugins_are_checked() -> None:
     metrics.count("cases", "opened")
     with pytest.raises(ValueError):
         metrics.count("cases", "opened by @alice")
+
+
+def test_a_long_poll_longer_than_the_health_window_is_a_config_error(tmp_path) -> None:
+    """With `sync_timeout: 5m` a quiet homeserver holds each sync for 5 min: /healthz would
+    say "stalled" every night and the health timer restart a bot that works."""
+    from bot.config import ConfigError, load
+
+    path = tmp_path / "config.yaml"
+    base = "matrix: {homeserver: 'http://hs', user_id: '@bot:test', sync_timeout: %s}\n"
+    path.write_text(base % "5m" + "metrics: {listen: '127.0.0.1:9464'}\n")
+    with pytest.raises(ConfigError, match=r"matrix\.sync_timeout: at most 90 s"):
+        load(path, environ={})
+    path.write_text(base % "5m")  # no /healthz: any long-poll
+    assert load(path, environ={})[0].matrix.sync_timeout == 300
+    path.write_text(base % "90s" + "metrics: {listen: '127.0.0.1:9464'}\n")
+    assert load(path, environ={})[0].metrics.listen == "127.0.0.1:9464"

@@ -38,6 +38,10 @@ KEYS_QUERY_USERS = 100
 _ALGORITHMS = ("m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2")
 
 
+class _Unreachable(Exception):
+    """The homeserver stopped answering in the middle of the checks."""
+
+
 class _Api:
     def __init__(self, http: aiohttp.ClientSession, base: str, token: str) -> None:
         self.http = http
@@ -45,12 +49,19 @@ class _Api:
         self.headers = {"Authorization": f"Bearer {token}"}
 
     async def get(self, path: str) -> tuple[int, Any]:
-        async with self.http.get(self.base + path, headers=self.headers) as resp:
-            return resp.status, await _json(resp)
+        try:
+            async with self.http.get(self.base + path, headers=self.headers) as resp:
+                return resp.status, await _json(resp)
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise _Unreachable(type(exc).__name__) from None
 
     async def post(self, path: str, body: Mapping[str, Any]) -> tuple[int, Any]:
-        async with self.http.post(self.base + path, json=body, headers=self.headers) as resp:
-            return resp.status, await _json(resp)
+        try:
+            async with self.http.post(self.base + path, json=body,
+                                      headers=self.headers) as resp:
+                return resp.status, await _json(resp)
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise _Unreachable(type(exc).__name__) from None
 
 
 async def _json(resp: aiohttp.ClientResponse) -> Any:
@@ -131,13 +142,18 @@ async def check_matrix(config: Config, pickle_key: str, report: Report) -> None:
                          "run `casebot login -c config.yaml` once (or restore a backup)")
             return
         api = _Api(http, homeserver, creds.access_token)
-        if not await _whoami(api, creds, config.matrix.user_id, report):
-            return
-        device_keys = await _device(api, creds, config, pickle_key, report)
-        if device_keys is None:
-            return
-        store = await _store(config, creds, pickle_key, device_keys, report)
-        await _rooms(api, creds.user_id, store, report)
+        try:
+            if not await _whoami(api, creds, config.matrix.user_id, report):
+                return
+            device_keys = await _device(api, creds, config, pickle_key, report)
+            if device_keys is None:
+                return
+            store = await _store(config, creds, pickle_key, device_keys, report)
+            await _rooms(api, creds.user_id, store, report)
+        except _Unreachable as exc:
+            report.error("homeserver", f"{homeserver} stopped answering during the checks "
+                         f"({exc})", "check the homeserver and the network, then run "
+                         "`casebot doctor` again")
 
 
 async def _server(http: aiohttp.ClientSession, homeserver: str) -> str:
