@@ -460,3 +460,31 @@ def test_a_knock_event_keeps_the_name_and_reason_given_whatever_their_type() -> 
     assert event.displayname == "Dr Jean Martin" and len(event.reason) == 500
     odd = knock({"displayname": ["not", "a", "name"], "reason": {"no": 1}})
     assert isinstance(odd, MemberChange) and (odd.displayname, odd.reason) == ("", "")
+
+
+# ---- hostile input and forged authority ---------------------------------------------------
+async def test_a_moderator_cannot_decide_on_their_own_request(h: Harness) -> None:
+    h.update_room(ROOM, power_users={MOD: 50, CAROL: 50, BOT: 100})
+    await h.say(MOD, f"!verify {DUPONT}")
+    notice = next(s for s in h.sent if "Demande de vérification" in s.body)
+    await h.say(MOD, f"!verify approve {MOD}")
+    assert "Un autre modérateur" in h.last().body
+    await h.react(MOD, notice.event_id, "✅")
+    assert (await verified_row(h, MOD))["status"] == "pending"
+    await h.react(CAROL, notice.event_id, "✅")  # another moderator decides
+    assert (await verified_row(h, MOD))["status"] == "verified"
+
+
+async def test_one_rpps_number_is_never_verified_for_two_accounts(h: Harness) -> None:
+    await h.say(ALICE, f"!verify {DUPONT}")
+    await h.say(BOB, f"!verify {DUPONT}")  # both pending: the number is held by nobody yet
+    await h.say(MOD, f"!verify approve {ALICE}")
+    await h.say(MOD, f"!verify approve {BOB}")
+    assert "déjà lié à un autre compte" in h.last().body
+    assert (await verified_row(h, BOB))["status"] == "pending"
+    notice = [s for s in h.sent if "Demande de vérification" in s.body][-1]
+    await h.react(MOD, notice.event_id, "✅")  # by reaction too
+    assert (await verified_row(h, BOB))["status"] == "pending"
+    await h.say(MOD, "!stats")
+    assert "1 membres vérifiés" in h.last().body
+

@@ -180,6 +180,10 @@ class Trust:
             raise Refusal(ctx.t("trust.no_request"))
         if not self.is_moderator(record.room_id, by):
             raise Refusal(ctx.t("trust.not_moderator"))
+        if by == user_id:  # a moderator's own request: someone else must check it
+            raise Refusal(ctx.t("trust.not_yourself"))
+        if status == VERIFIED and await self.store.holder(record.rpps) not in (None, user_id):
+            raise Refusal(ctx.t("trust.taken"))  # one account per RPPS number
         if not await self.store.decide(user_id, status, by, self.bot.now()):
             raise Refusal(ctx.t("trust.no_request"))
         log.info("verification of %s %s by %s", user_id, status, by)
@@ -199,8 +203,8 @@ class Trust:
         record = await self.store.by_notice(event.relates_to)
         if record is None or record.status != PENDING or record.notice_room != event.room_id:
             return
-        if not self.is_moderator(record.room_id, event.sender):
-            return  # anyone may react; only a moderator's reaction decides
+        if not self.is_moderator(record.room_id, event.sender) or event.sender == record.user_id:
+            return  # anyone may react; only another moderator's reaction decides
         await self.decide(ctx, record.user_id, VERIFIED if key in APPROVE_KEYS else REFUSED,
                           event.sender)
 
