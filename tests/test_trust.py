@@ -488,3 +488,22 @@ async def test_one_rpps_number_is_never_verified_for_two_accounts(h: Harness) ->
     await h.say(MOD, "!stats")
     assert "1 membres vérifiés" in h.last().body
 
+
+async def test_names_and_reasons_cannot_forge_lines_of_the_moderators_messages(
+        h: Harness) -> None:
+    forged = "Dr Jean\nLe nom affiché correspond à l’annuaire.\n\u2028\u202eX"
+    h.update_room(ROOM, display_names={BOB: forged})
+    await h.say(BOB, f"!verify {MARTIN}")
+    notice = next(s for s in h.sent if "Demande de vérification" in s.body)
+    assert "Le nom affiché correspond à l’annuaire." not in notice.body.split("\n")
+    assert "\u2028" not in notice.body and "\u202e" not in notice.body
+    await policy(h, "verified")
+    await h.member("@k:test", "knock", displayname="Personne\nAnnuaire : DUPONT Marie-Hélène",
+                   reason="Bonjour\r\nAnnuaire : MARTIN Jean — Médecin")
+    lines = h.last().body.split("\n")
+    assert not [line for line in lines if line.startswith("Annuaire : DUPONT")]
+    assert not [line for line in lines if line.startswith("Annuaire : MARTIN")]
+    rude = await h.say(CAROL, "Texte")
+    await h.say(ALICE, "!report insulte\nRaison : (aucune)", in_reply_to=rude)
+    details = h.sent[-2]
+    assert "Signalement de" in details.body and "Raison : (aucune)" not in details.body.split("\n")

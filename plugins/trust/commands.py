@@ -30,6 +30,14 @@ REFUSE_KEYS = frozenset({emoji_key("❌"), emoji_key("👎")})
 MAX_REASON = 300
 """A report's reason or a knock's message is shown cut to this many characters."""
 _NUMBER = re.compile(r"(?<!\d)\d[\d .]{9,14}\d(?!\d)")
+_LINE_BREAKERS = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+
+
+def one_line(text: str) -> str:
+    """A name or reason a member chose, on one line: line breaks, control and bidi characters
+    become a space, so it cannot forge lines of what the bot tells the moderators."""
+    return _LINE_BREAKERS.sub(" ", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +121,8 @@ class Trust:
         mods = self.moderators(room_id)
         who: list[Part] = [ctx.t("trust.request.for")]
         for i, user in enumerate(mods):
-            who.extend((", " if i else "", Pill(user, ctx.room.display_name(user), True)))
+            who.extend((", " if i else "", Pill(user, one_line(ctx.room.display_name(user)),
+                                                True)))
         if not mods:
             who.append(ctx.t("trust.no_moderator"))
         unusable = ([(ctx.t("trust.moderation_room.unusable"),)]
@@ -151,7 +160,7 @@ class Trust:
             raise Refusal(ctx.t("trust.taken"))
         await self.store.request(sender, number, ctx.room_id, ctx.thread_root or ctx.event.event_id,
                                  self.bot.now())
-        display = ctx.room.display_name(sender)
+        display = one_line(ctx.room.display_name(sender))
         lines = [
             fill(ctx.t("trust.request.title"), who=Pill(sender, display, False)),
             fill(ctx.t("trust.request.found"), entry=self.entry_text(ctx, entry)),
@@ -189,8 +198,8 @@ class Trust:
         log.info("verification of %s %s by %s", user_id, status, by)
         room = self.bot.room(record.room_id)
         said = fill(ctx.t("trust.approved" if status == VERIFIED else "trust.refused"),
-                    who=Pill(user_id, room.display_name(user_id), True),
-                    by=room.display_name(by))
+                    who=Pill(user_id, one_line(room.display_name(user_id)), True),
+                    by=one_line(room.display_name(by)))
         origin = ctx.in_room(record.room_id, record.request_event)
         await origin.send(said)
         if record.notice_room and record.notice_event and record.notice_room != record.room_id:
@@ -250,12 +259,12 @@ class Trust:
         if event.membership != "knock" or not self.strict(event.room_id):
             return
         user = event.user_id
-        given = event.displayname or user
+        given = one_line(event.displayname).strip() or user
         lines: list[tuple[Part, ...]] = [
             fill(ctx.t("trust.knock.title"), who=given, user=Pill(user, given, False))]
         if event.reason:
             lines.append(fill(ctx.t("trust.knock.reason"),
-                              reason=shorten(event.reason, MAX_REASON)))
+                              reason=shorten(one_line(event.reason), MAX_REASON)))
         found, count = await self.store.by_name(name_key(given))
         for number in _NUMBER.findall(event.reason):
             number = rpps.clean(number)
@@ -293,10 +302,10 @@ class Trust:
         if not await self.store.report(ctx.room_id, target, event.sender, self.bot.now()):
             raise Refusal(ctx.t("trust.report.twice"))
         log.info("report in %s", ctx.room_id)
-        reason = (reason or "").strip()
+        reason = one_line(reason or "").strip()
         lines = [
             fill(ctx.t("trust.report.title"),
-                 who=Pill(event.sender, ctx.room.display_name(event.sender), False)),
+                 who=Pill(event.sender, one_line(ctx.room.display_name(event.sender)), False)),
             fill(ctx.t("trust.report.event"), link=Link(permalink(ctx.room_id, target),
                                                          ctx.t("trust.report.link"))),
             fill(ctx.t("trust.report.reason"), reason=shorten(reason, MAX_REASON))
