@@ -3,8 +3,10 @@ the verified room policy, knocks and `!admit`, reports, the charter, the ✔ mar
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sqlite3
+import tracemalloc
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from plugins.cases import Cases
 from plugins.secrecy.plugin import Secrecy
 from plugins.specialties import Specialties
 from plugins.trust import Trust
-from plugins.trust.cli import ProgressBar, main
+from plugins.trust.cli import ProgressBar, _prepare, main
 from plugins.trust.directory import (
     HEADER,
     DirectoryError,
@@ -507,3 +509,24 @@ async def test_names_and_reasons_cannot_forge_lines_of_the_moderators_messages(
     await h.say(ALICE, "!report insulte\nRaison : (aucune)", in_reply_to=rude)
     details = h.sent[-2]
     assert "Signalement de" in details.body and "Raison : (aucune)" not in details.body.split("\n")
+
+
+def test_import_memory_stays_bounded_on_a_file_without_line_breaks(tmp_path: Path) -> None:
+    db = tmp_path / "casebot.db"
+    asyncio.run(_prepare(db))
+    big = extract(tmp_path / "big.txt", [row(DUPONT, "DUPONT", "Marie"), "x|" * 2_000_000,
+                                         row(MARTIN, "MARTIN", "Jean")])
+    tracemalloc.start()
+    result = import_directory(big, db)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert (result.rows, result.physicians) == (3, 2)  # the overlong row is skipped
+    assert peak < 1_000_000
+    flat = tmp_path / "flat.bin"
+    flat.write_bytes(b"\0" * 4_000_000)  # not a text file: one "line" of 4 MB
+    tracemalloc.start()
+    with pytest.raises(DirectoryError):
+        import_directory(flat, db)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1_000_000
