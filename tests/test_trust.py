@@ -530,3 +530,20 @@ def test_import_memory_stays_bounded_on_a_file_without_line_breaks(tmp_path: Pat
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 1_000_000
+
+
+async def test_a_request_or_report_the_moderators_never_got_can_be_made_again(
+        h: Harness) -> None:
+    h.transport.fail_sends = 1  # the homeserver refuses the moderators' message once
+    await h.say(ALICE, f"!verify {DUPONT}")
+    assert not [s for s in h.sent if "Demande de vérification" in s.body]
+    await h.say(ALICE, f"!verify {DUPONT}")
+    assert any("Demande de vérification" in s.body for s in h.sent)
+    assert (await verified_row(h, ALICE))["status"] == "pending"
+    rude = await h.say(CAROL, "Texte")
+    h.transport.fail_sends = 1
+    await h.say(BOB, "!report", in_reply_to=rude)
+    assert not [s for s in h.sent if "Signalement de" in s.body]
+    await h.say(BOB, "!report", in_reply_to=rude)
+    assert any("Signalement de" in s.body for s in h.sent)
+    assert await h.db.fetchval("SELECT COUNT(*) FROM trust_reports") == 1

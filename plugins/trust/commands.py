@@ -169,7 +169,11 @@ class Trust:
                    else "trust.request.mismatch"),),
             fill(ctx.t("trust.request.how"), prefix=ctx.prefix, user=sender),
         ]
-        notice_room, notice = await self.tell_moderators(ctx, lines, ctx.thread_root)
+        try:
+            notice_room, notice = await self.tell_moderators(ctx, lines, ctx.thread_root)
+        except Exception:  # not told: the member may ask again
+            await self.store.forget(sender)
+            raise
         await self.store.noticed(sender, notice_room, notice)
         await ctx.reply(ctx.t("trust.requested"))
 
@@ -311,7 +315,11 @@ class Trust:
             fill(ctx.t("trust.report.reason"), reason=shorten(reason, MAX_REASON))
             if reason else (ctx.t("trust.report.no_reason"),),
         ]
-        await self.tell_moderators(ctx, lines)
+        try:
+            await self.tell_moderators(ctx, lines)
+        except Exception:  # not told: the member may report again
+            await self.store.unreport(ctx.room_id, target, event.sender)
+            raise
         await ctx.reply(ctx.t("trust.report.done"))
 
     # ---- charter -----------------------------------------------------------------------------

@@ -173,6 +173,12 @@ class TrustStore:
             "INSERT OR IGNORE INTO trust_reports (room_id, event_id, reporter, at) "
             "VALUES (?, ?, ?, ?)", (room_id, event_id, reporter, now)))
 
+    async def unreport(self, room_id: str, event_id: str, reporter: str) -> None:
+        """Withdraw a report the moderators never got."""
+        await self.db.execute(
+            "DELETE FROM trust_reports WHERE room_id = ? AND event_id = ? AND reporter = ?",
+            (room_id, event_id, reporter))
+
     async def report_counts(self, room_id: str, since: float) -> tuple[int, int]:
         """Reports in the room since `since`, and how many events they were about."""
         row = await self.db.fetchone(
