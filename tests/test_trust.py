@@ -547,3 +547,14 @@ async def test_a_request_or_report_the_moderators_never_got_can_be_made_again(
     await h.say(BOB, "!report", in_reply_to=rude)
     assert any("Signalement de" in s.body for s in h.sent)
     assert await h.db.fetchval("SELECT COUNT(*) FROM trust_reports") == 1
+
+
+async def test_a_knock_finds_an_rpps_number_followed_by_other_digits(h: Harness) -> None:
+    await policy(h, "verified")
+    await h.member("@k:test", "knock", displayname="Inconnu",
+                   reason=f"RPPS {MARTIN} 06 12 34 56 78")
+    assert "Annuaire : MARTIN Jean" in h.last().body
+    await h.member("@k2:test", "knock", displayname="Inconnu", reason=f"{DUPONT} {MARTIN}")
+    assert "DUPONT Marie-Hélène" in h.last().body and "MARTIN Jean" in h.last().body
+    await h.member("@k3:test", "knock", displayname="Inconnu", reason="1" * 500)
+    assert "aucun médecin à ce nom" in h.last().body

@@ -29,7 +29,8 @@ APPROVE_KEYS = frozenset({emoji_key("✅"), emoji_key("✔️"), emoji_key("👍
 REFUSE_KEYS = frozenset({emoji_key("❌"), emoji_key("👎")})
 MAX_REASON = 300
 """A report's reason or a knock's message is shown cut to this many characters."""
-_NUMBER = re.compile(r"(?<!\d)\d[\d .]{9,14}\d(?!\d)")
+_NUMBER = re.compile(r"(?<!\d)\d(?:[ .]{0,2}\d){10}(?!\d)")
+"""Eleven digits, maybe grouped by spaces or dots (a phone number after it is not part of it)."""
 _LINE_BREAKERS = re.compile(
     r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 
