@@ -365,7 +365,7 @@ async def test_a_knock_on_a_verified_room_is_shown_with_the_directory_match(h: H
     root, details = h.sent[-2:]
     assert root.thread_root is None and details.thread_root == root.event_id
     assert details.mentions == [MOD]
-    assert "Dr Marie-Hélène Dupont demande à entrer" in details.body
+    assert "Dr Marie-Hélène Dupont demande à entrer (@knocker:test)." in details.body
     assert "Message : Cardiologue à Lyon" in details.body
     assert "Annuaire : DUPONT Marie-Hélène — Médecin, Cardiologie" in details.body
     assert "(69)" in details.body and "!admit @knocker:test" in details.body

@@ -266,7 +266,7 @@ class Trust:
         user = event.user_id
         given = one_line(event.displayname).strip() or user
         lines: list[tuple[Part, ...]] = [
-            fill(ctx.t("trust.knock.title"), who=given, user=Pill(user, given, False))]
+            fill(ctx.t("trust.knock.title"), who=given, user=Pill(user, user, False))]
         if event.reason:
             lines.append(fill(ctx.t("trust.knock.reason"),
                               reason=shorten(one_line(event.reason), MAX_REASON)))
