@@ -558,3 +558,20 @@ async def test_a_knock_finds_an_rpps_number_followed_by_other_digits(h: Harness)
     assert "DUPONT Marie-Hélène" in h.last().body and "MARTIN Jean" in h.last().body
     await h.member("@k3:test", "knock", displayname="Inconnu", reason="1" * 500)
     assert "aucun médecin à ce nom" in h.last().body
+
+
+async def test_report_in_a_thread_as_element_sends_it_reports_the_thread(h: Harness) -> None:
+    from bot.matrix.convert import convert
+
+    root = await h.say(CAROL, "Un fil")
+    latest = await h.say(BOB, "Une réponse", thread_root=root)
+    event = convert({"type": "m.room.message", "event_id": "$r", "sender": ALICE,
+                     "origin_server_ts": 1, "content": {
+                         "msgtype": "m.text", "body": "!report",
+                         "m.relates_to": {"rel_type": "m.thread", "event_id": root,
+                                          "is_falling_back": True,
+                                          "m.in_reply_to": {"event_id": latest}}}},
+                    ROOM, decrypted=True)
+    assert event is not None
+    await h.deliver(event)
+    assert f"{ROOM}/{root}" in h.sent[-2].html and latest not in h.sent[-2].html
