@@ -575,3 +575,19 @@ async def test_report_in_a_thread_as_element_sends_it_reports_the_thread(h: Harn
     assert event is not None
     await h.deliver(event)
     assert f"{ROOM}/{root}" in h.sent[-2].html and latest not in h.sent[-2].html
+
+
+async def test_a_reporter_who_left_every_room_is_no_longer_named_in_the_reports(
+        h: Harness) -> None:
+    rude = await h.say(BOB, "Texte")
+    await h.say(CAROL, "!report", in_reply_to=rude)
+    await h.say(ALICE, "!report", in_reply_to=rude)
+    await h.member(CAROL, "leave")
+    reporters = {r[0] for r in await h.db.fetchall("SELECT reporter FROM trust_reports")}
+    assert CAROL not in reporters and ALICE in reporters and len(reporters) == 2
+    h.update_room(ROOM, members=frozenset({MOD, BOB, BOT}))  # Alice left unseen
+    await h.advance(601)
+    reporters = {r[0] for r in await h.db.fetchall("SELECT reporter FROM trust_reports")}
+    assert ALICE not in reporters and len(reporters) == 2
+    await h.say(MOD, "!stats")
+    assert "2 signalements (1 messages)" in h.last().body  # the counts stay

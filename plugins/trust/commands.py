@@ -233,6 +233,7 @@ class Trust:
         user = event.user_id
         if any(user in self.bot.room(r).members for r in self.bot.room_ids()):
             return
+        await self.store.forget_reporter(user)
         if await self.store.forget(user):
             log.info("erased the verification of a member who left every room")
 
@@ -248,8 +249,9 @@ class Trust:
         gone = [u for u in await self.store.users() if u not in shared]
         for user in gone:
             await self.store.forget(user)
+            await self.store.forget_reporter(user)
         if gone:
-            log.info("erased %d verifications of members who left every room", len(gone))
+            log.info("erased the records of %d members who left every room", len(gone))
         return len(gone)
 
     # ---- policy ------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 reports (personal data: ids and times only, never a message's text or a report's reason).
 
 A verification record links a Matrix account to an RPPS number once a moderator confirmed
-it. It is erased by `!verify forget` and when the member is in no room the bot shares.
+it. It is erased by `!verify forget` and when the member is in no room the bot shares; a
+reporter's id leaves their reports then too (the reports stay counted).
 """
 
 from __future__ import annotations
@@ -156,9 +157,11 @@ class TrustStore:
         return bool(changed)
 
     async def users(self) -> list[str]:
-        """Every account with a verification record (whatever its status)."""
+        """Every account with a verification record (whatever its status) or named as a
+        reporter."""
         return [str(r[0]) for r in await self.db.fetchall(
-            "SELECT user_id FROM trust_verifications")]
+            "SELECT user_id FROM trust_verifications UNION "
+            "SELECT reporter FROM trust_reports WHERE reporter LIKE '@%'")]
 
     async def forget(self, user_id: str) -> bool:
         """Erase the member's verification record; False when there was none."""
@@ -172,6 +175,12 @@ class TrustStore:
         return bool(await self.db.execute(
             "INSERT OR IGNORE INTO trust_reports (room_id, event_id, reporter, at) "
             "VALUES (?, ?, ?, ?)", (room_id, event_id, reporter, now)))
+
+    async def forget_reporter(self, user_id: str) -> None:
+        """A member gone from every room: their reports stay counted, no longer naming them."""
+        await self.db.execute(
+            "UPDATE trust_reports SET reporter = 'gone:' || rowid WHERE reporter = ?",
+            (user_id,))
 
     async def unreport(self, room_id: str, event_id: str, reporter: str) -> None:
         """Withdraw a report the moderators never got."""
