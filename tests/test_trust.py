@@ -591,3 +591,13 @@ async def test_a_reporter_who_left_every_room_is_no_longer_named_in_the_reports(
     assert ALICE not in reporters and len(reporters) == 2
     await h.say(MOD, "!stats")
     assert "2 signalements (1 messages)" in h.last().body  # the counts stay
+
+
+def test_an_extract_not_in_utf8_is_refused_with_the_reason(tmp_path: Path) -> None:
+    db = tmp_path / "casebot.db"
+    asyncio.run(_prepare(db))
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes(("|".join(HEADER) + "|\n" + row(DUPONT, "DUPONT", "Hélène") + "\n")
+                      .encode("cp1252"))
+    with pytest.raises(DirectoryError, match="UTF-8"):
+        import_directory(latin, db)

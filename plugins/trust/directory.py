@@ -191,6 +191,9 @@ def import_directory(path: Path, db_path: Path,
     try:
         with path.open("rb") as stream:
             first = next(_lines(stream), b"").decode("utf-8-sig", "replace").rstrip("\r\n")
+            if "\ufffd" in first:
+                raise DirectoryError("not UTF-8 text (the extract is UTF-8): convert it first, "
+                                     "for instance with iconv -f WINDOWS-1252 -t UTF-8")
             columns = _columns(first.split("|"))
             counts = [0, 0]
             conn.execute("BEGIN IMMEDIATE")
