@@ -601,3 +601,16 @@ def test_an_extract_not_in_utf8_is_refused_with_the_reason(tmp_path: Path) -> No
                       .encode("cp1252"))
     with pytest.raises(DirectoryError, match="UTF-8"):
         import_directory(latin, db)
+
+
+async def test_two_rooms_approving_one_number_at_once_verify_one_account(h: Harness) -> None:
+    from bot.events import Message
+
+    h.add_room(OTHER, members=[MOD, BOB, CAROL, BOT], powers={CAROL: 50, BOT: 100})
+    await h.say(ALICE, f"!verify {DUPONT}")
+    await h.say(BOB, f"!verify {DUPONT}", room=OTHER)
+    await h.deliver(Message(ROOM, "$a1", MOD, 1, f"!verify approve {ALICE}"),
+                    Message(OTHER, "$a2", CAROL, 1, f"!verify approve {BOB}"))
+    statuses = sorted(r[0] for r in await h.db.fetchall(
+        "SELECT status FROM trust_verifications"))
+    assert statuses == ["pending", "verified"]

@@ -196,10 +196,10 @@ class Trust:
             raise Refusal(ctx.t("trust.not_moderator"))
         if by == user_id:  # a moderator's own request: someone else must check it
             raise Refusal(ctx.t("trust.not_yourself"))
-        if status == VERIFIED and await self.store.holder(record.rpps) not in (None, user_id):
-            raise Refusal(ctx.t("trust.taken"))  # one account per RPPS number
         if not await self.store.decide(user_id, status, by, self.bot.now()):
-            raise Refusal(ctx.t("trust.no_request"))
+            taken = status == VERIFIED and await self.store.holder(record.rpps) not in (
+                None, user_id)  # one account per RPPS number
+            raise Refusal(ctx.t("trust.taken" if taken else "trust.no_request"))
         log.info("verification of %s %s by %s", user_id, status, by)
         room = self.bot.room(record.room_id)
         said = fill(ctx.t("trust.approved" if status == VERIFIED else "trust.refused"),

@@ -148,10 +148,16 @@ class TrustStore:
             (notice_room, notice_event, user_id))
 
     async def decide(self, user_id: str, status: str, by: str, now: float) -> bool:
-        """Settle a pending request; False when there was none."""
+        """Settle a pending request; False when there was none, or when verifying it would
+        link its number to a second account (checked in the same statement: two rooms
+        approving one number at once cannot both win)."""
         changed = await self.db.execute(
             "UPDATE trust_verifications SET status = ?, decided_by = ?, decided_at = ? "
-            "WHERE user_id = ? AND status = ?", (status, by, now, user_id, PENDING))
+            "WHERE user_id = ? AND status = ? AND (? != ? OR NOT EXISTS ("
+            " SELECT 1 FROM trust_verifications AS other"
+            " WHERE other.rpps = trust_verifications.rpps AND other.status = ?"
+            " AND other.user_id != trust_verifications.user_id))",
+            (status, by, now, user_id, PENDING, status, VERIFIED, VERIFIED))
         if changed and status == VERIFIED:
             self.verified.add(user_id)
         return bool(changed)
