@@ -100,6 +100,10 @@ STRINGS = {
         "fr": "Seuls les modérateurs du salon de la demande peuvent en décider.",
         "en": "Only the moderators of the request's room can decide on it.",
     },
+    "trust.not_yourself": {
+        "fr": "Un autre modérateur doit décider de votre propre demande.",
+        "en": "Another moderator must decide on your own request.",
+    },
     "trust.forgotten": {"fr": "Votre vérification est effacée.",
                         "en": "Your verification is erased."},
     "trust.nothing_to_forget": {"fr": "Aucune vérification à effacer.",
