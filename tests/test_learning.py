@@ -299,3 +299,44 @@ async def test_stats_adds_a_chart_after_the_text_and_stats_text_does_not(h: Harn
     assert [s.content["msgtype"] for s in h.in_thread(ask)] == ["m.notice"]
     ask = await h.say(POSTER, "!stats texte 7")
     assert h.in_thread(ask)[0].body.startswith("Statistiques sur 7 jours")
+
+
+# ---- review: what a link may smuggle ---------------------------------------------------------
+def test_kept_query_values_carry_no_token_nor_address() -> None:
+    crat = "https://lecrat.fr/spip.php?page=article&id_article="
+    assert normalise(crat + "123;sid=zz").url == "https://lecrat.fr/spip.php?page=article"
+    assert normalise(crat + "1%26token%3Dabc").url == "https://lecrat.fr/spip.php?page=article"
+    assert normalise(crat + "jean.dupont@gmail.com").url == (
+        "https://lecrat.fr/spip.php?page=article")
+    assert normalise("https://www.nejm.org/doi/full?doi=10.1056/NEJMoa2034577").url == (
+        "https://www.nejm.org/doi/full?doi=10.1056%2FNEJMoa2034577")
+
+
+@pytest.mark.parametrize("path", [
+    "/jcms/x/jean.dupont@gmail.com", "/jcms/x/jean.dupont%40gmail.com",
+    "/jcms/x%3Bjsessionid%3DABC", "/jcms/x%3Ftoken%3DABC", "/jcms/x%3btoken=1/y",
+])
+def test_a_path_smuggling_an_address_or_a_token_is_not_kept(path: str) -> None:
+    assert normalise("https://www.has-sante.fr" + path) is None
+
+
+def test_a_long_host_costs_no_more_than_its_length() -> None:
+    assert normalise("https://" + "a." * 125 + "has-sante.fr/x") is None  # 262 > 253
+    assert normalise("https://" + "a." * 100 + "has-sante.fr/x") is not None
+
+
+def test_a_link_in_the_html_body_is_read_as_the_link_it_is() -> None:
+    html = ('<a href="https://lecrat.fr/spip.php?page=article&amp;id_article=123&amp;sid=zz">'
+            'CRAT</a>')
+    assert [r.url for r in references(
+        ["https://lecrat.fr/spip.php?page=article&id_article=123&sid=zz", html])] == [
+        "https://lecrat.fr/spip.php?page=article&id_article=123"]
+
+
+def test_a_doi_with_parentheses_is_kept_whole() -> None:
+    text = ("voir https://doi.org/10.1016/S0140-6736(20)30183-5, "
+            "(https://pubmed.ncbi.nlm.nih.gov/123/) et [ici](https://www.nice.org.uk/g/ng1).")
+    assert [r.url for r in references([text])] == [
+        "https://doi.org/10.1016/S0140-6736(20)30183-5",
+        "https://pubmed.ncbi.nlm.nih.gov/123/", "https://www.nice.org.uk/g/ng1"]
+    assert references(["https://doi.org/10.1/x" + ")" * 1990]) != []
