@@ -340,3 +340,25 @@ def test_a_doi_with_parentheses_is_kept_whole() -> None:
         "https://doi.org/10.1016/S0140-6736(20)30183-5",
         "https://pubmed.ncbi.nlm.nih.gov/123/", "https://www.nice.org.uk/g/ng1"]
     assert references(["https://doi.org/10.1/x" + ")" * 1990]) != []
+
+
+async def test_a_setting_changed_after_the_digest_does_not_post_a_second_one_that_week(
+        h: Harness) -> None:
+    root = await h.say(POSTER, CASE)
+    await h.say(DOC, "avis", thread_root=root)
+    await h.advance(at("2027-01-18T08:00") - h.clock.value)
+    assert len(digests(h)) == 1
+    await h.advance(2 * 3600)
+    await h.say(MOD, "!config set learning.digest mercredi 18h")
+    await h.say(DOC, "bonjour")
+    await h.advance(at("2027-01-20T18:00") - h.clock.value)
+    assert len(digests(h)) == 1  # two days after the last one: the same cases again
+    assert await digest_due(h) == at("2027-01-27T18:00")
+    await h.advance(at("2027-01-27T18:00") - h.clock.value)
+    assert len(await dump(h, "learning_digests")) == 2  # (an empty week: recorded, not posted)
+    await h.say(MOD, "!config set learning.digest dimanche 18h")
+    await h.say(DOC, "bonjour")
+    assert await digest_due(h) == at("2027-02-07T18:00")  # not four days after the last
+    await h.say(MOD, "!config set learning.digest mardi 20h")
+    await h.say(DOC, "bonjour")
+    assert await digest_due(h) == at("2027-02-02T20:00")  # six days after: a week's digest

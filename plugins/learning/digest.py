@@ -6,8 +6,9 @@ Exactly once a week: each room has one persistent timer, `digest:<room>`. When i
 digest for the week ending at its due time is posted unless one is recorded for that due
 time, then the timer is armed for the next occurrence after both now and that due time — so
 a digest missed while the bot was down is posted late once, and the weeks missed in between
-are not posted one by one. Its sends take their transaction ids from the due time, so a
-crash mid-way replays into the same event.
+are not posted one by one. A timer armed for a changed setting comes at least six days
+after the last digest (no second digest of the same days). Its sends take their
+transaction ids from the due time, so a crash mid-way replays into the same event.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from bot.plugin import BotAPI, Context, Fired
 from plugins.learning.store import Known, LearningStore
 
 WEEK = 7 * 86400.0
+APART = WEEK - 86400.0
+"""Two digests are never closer (a setting changed after this week's digest waits)."""
 LISTED = 15
 """At most this many resolved cases, waiting cases and references in one digest."""
 
@@ -88,6 +91,9 @@ class Digests:
         else:
             weekly = parse_weekly(self.setting(room_id))
             assert weekly is not None
+            last = await self.store.last_digest(room_id)
+            if last is not None:
+                after = max(after, last + APART)
             due = next_due(weekly, self.bot.timezone(room_id), after)
             await self.bot.schedule(self.component, key, due, {"room_id": room_id})
         await self.store.set_schedule(room_id, schedule)

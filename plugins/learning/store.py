@@ -236,6 +236,11 @@ class LearningStore:
         return bool(await self.db.fetchval(
             "SELECT 1 FROM learning_digests WHERE room_id = ? AND due = ?", (room_id, due)))
 
+    async def last_digest(self, room_id: str) -> float | None:
+        """The due time of the room's latest digest (posted, or empty and so not posted)."""
+        return await self.db.fetchval(
+            "SELECT MAX(due) FROM learning_digests WHERE room_id = ?", (room_id,))
+
     async def record_digest(self, room_id: str, due: float, event_id: str | None) -> None:
         await self.db.execute(
             "INSERT OR IGNORE INTO learning_digests (room_id, due, event_id) VALUES (?, ?, ?)",
