@@ -16,6 +16,7 @@ from bot.testing import FakeClock, FakeTransport, Harness
 from plugins.cases import Cases
 from plugins.learning import Learning
 from plugins.learning.digest import next_due
+from plugins.learning.fmc import to_csv
 from plugins.learning.references import normalise, references
 from plugins.specialties import Specialties
 
@@ -362,3 +363,12 @@ async def test_a_setting_changed_after_the_digest_does_not_post_a_second_one_tha
     await h.say(MOD, "!config set learning.digest mardi 20h")
     await h.say(DOC, "bonjour")
     assert await digest_due(h) == at("2027-02-02T20:00")  # six days after: a week's digest
+
+
+@pytest.mark.parametrize("name", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "\n=1+1",
+                                  "\r\n-1"])
+def test_no_csv_cell_starts_what_a_spreadsheet_runs(name: str) -> None:
+    data = to_csv("salon;cas", [(name, "1"), ("a;=1", "b\n=2")])
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert rows[1] == ["'" + name, "1"]
+    assert rows[2] == ["a;=1", "b\n=2"]  # quoted: one cell each, in their column
