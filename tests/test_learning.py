@@ -372,3 +372,21 @@ def test_no_csv_cell_starts_what_a_spreadsheet_runs(name: str) -> None:
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
     assert rows[1] == ["'" + name, "1"]
     assert rows[2] == ["a;=1", "b\n=2"]  # quoted: one cell each, in their column
+
+
+async def test_the_chart_shows_at_most_fifteen_specialties_the_busiest(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = []
+    monkeypatch.setattr("plugins.learning.commands.render",
+                        lambda data: drawn.append(data) or b"\x89PNG")
+    ids = ["mg", "cardio", "dermato", "pedia", "gyneco", "psy", "rhumato", "endocrino", "gastro",
+           "pneumo", "neuro", "orl", "ophtalmo", "uro", "nephro", "infectio", "geria"]
+    for spec in ids:
+        for _ in range(2 if spec != "geria" else 1):
+            h.clock.value += 60  # (commands in a row are limited)
+            root = await h.say(POSTER, f"!case #{spec} question")
+            await h.say(DOC, "avis", thread_root=root)
+    await h.say(POSTER, "!stats")
+    [data] = drawn
+    names = [name for name, _ in data.first_answer]
+    assert len(names) == 15 and "Gériatrie" not in names  # one case only: among the quietest
