@@ -70,6 +70,9 @@ def test_links_are_normalised_and_only_allow_listed_sources_kept() -> None:
     ]
     assert normalise("http://dx.doi.org/10.1000/XYZ#x").url == "https://doi.org/10.1000/XYZ"
     assert normalise("https://sfdermato.org/reco/psoriasis") is None
+    assert normalise("https://www.legifrance.gouv.fr/codes/article_lc/LEGIARTI000006686797")
+    assert normalise("https://www.cochranelibrary.com/cdsr/doi/10.1002/14651858.CD001234.pub2/"
+                     "full")
     assert normalise("https://sfdermato.org/reco/psoriasis?s=1",
                      ["sfdermato.org"]).url == "https://sfdermato.org/reco/psoriasis"
 
@@ -316,6 +319,9 @@ def test_kept_query_values_carry_no_token_nor_address() -> None:
 @pytest.mark.parametrize("path", [
     "/jcms/x/jean.dupont@gmail.com", "/jcms/x/jean.dupont%40gmail.com",
     "/jcms/x%3Bjsessionid%3DABC", "/jcms/x%3Ftoken%3DABC", "/jcms/x%3btoken=1/y",
+    "/(S(lit3py55t21z5v55vlm25s55))/jcms/x",  # an ASP.NET session in the path
+    "/reset/eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0In0.x",  # a token
+    "/dossier/185057800604812/x", "/p/2850578006048",  # a social security number (NIR)
 ])
 def test_a_path_smuggling_an_address_or_a_token_is_not_kept(path: str) -> None:
     assert normalise("https://www.has-sante.fr" + path) is None

@@ -3,8 +3,10 @@
 Only links to a recognised source are kept, and only what identifies the document: the
 scheme is https, the host lower case, no user info, port, fragment, path
 parameters (`;jsessionid=…`) or query string — except the query keys a source needs to name
-its document (`id_article` on the CRAT, `specid` in the public drug database…). Tokens,
-tracking and session parameters are never kept.
+its document (`id_article` on the CRAT, `specid` in the public drug database…), when their
+value looks like a document id. Tokens, tracking and session parameters are never kept: a
+link whose path hides an address, encoded parameters, a session, a token or a social security
+number is not kept at all.
 """
 
 from __future__ import annotations
@@ -55,8 +57,13 @@ _TRAILING = ".,;:!?»"
 _VALUE = re.compile(r"[A-Za-z0-9._/-]{1,100}")
 """A kept query value names a document (`123`, `LEGITEXT000006072665`, a DOI): anything
 else (`123;sid=…`, an address, an encoded `&token=…`) is dropped with its key."""
-_SMUGGLED = re.compile(r"[@;?=&#]")
-"""In a decoded path: an address, or parameters hidden from the split (`%3Bjsessionid=…`)."""
+_SMUGGLED = re.compile(
+    r"[@;?=&#]"  # an address, or parameters hidden from the split (`%3Bjsessionid=…`)
+    r"|/\([A-Z]\("  # an ASP.NET session (`/(S(lit3py55t21z5v55vlm25s55))/`)
+    r"|(?<![0-9])[12][0-9]{12}(?:[0-9]{2})?(?![0-9])")  # a social security number (NIR)
+"""What a decoded path may not hold: no document address needs it."""
+_TOKEN = re.compile(r"[A-Za-z0-9]{32,}")
+"""A run this long mixing letters and digits is a token or a session, not a document id."""
 MAX_HOST = 253
 """No DNS name is longer (and `source_of` costs the square of a host's labels)."""
 MAX_URL = 500
@@ -102,7 +109,9 @@ def normalise(raw: str, extra: Iterable[str] = ()) -> Reference | None:
         return None
     domain, keep = found
     path = ";".join(parts.path.split(";")[:1]) or "/"
-    if _SMUGGLED.search(unquote(path)):
+    plain = unquote(path)
+    if _SMUGGLED.search(plain) or any(
+            not (run.isalpha() or run.isdigit()) for run in _TOKEN.findall(plain)):
         return None
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query)
                        if k in keep and _VALUE.fullmatch(v)])
