@@ -396,3 +396,20 @@ async def test_the_chart_shows_at_most_fifteen_specialties_the_busiest(
     [data] = drawn
     names = [name for name, _ in data.first_answer]
     assert len(names) == 15 and "Gériatrie" not in names  # one case only: among the quietest
+
+
+async def test_a_digest_that_failed_until_its_timer_was_dropped_comes_back(h: Harness) -> None:
+    await h.say(POSTER, CASE)  # waiting: every week has something to say
+    h.transport.fail_sends = 1000  # e.g. the bot may not post here for a while
+    await h.advance(at("2027-01-18T08:00") - h.clock.value)
+    for _ in range(12):
+        await h.advance(6 * 3600)  # ten attempts over some 8 h, then the timer is dropped
+    assert digests(h) == []
+    h.transport.fail_sends = 0
+    await h.say(DOC, "bonjour")
+    await h.advance(0)
+    [late] = digests(h)  # posted late, once
+    assert "du 11/01/2027 au 18/01/2027" in late.body
+    assert await digest_due(h) == at("2027-01-25T08:00")
+    await h.advance(at("2027-01-25T08:00") - h.clock.value)
+    assert len(digests(h)) == 2
