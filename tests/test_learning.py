@@ -413,3 +413,17 @@ async def test_a_digest_that_failed_until_its_timer_was_dropped_comes_back(h: Ha
     assert await digest_due(h) == at("2027-01-25T08:00")
     await h.advance(at("2027-01-25T08:00") - h.clock.value)
     assert len(digests(h)) == 2
+
+
+async def test_fmc_says_so_when_the_direct_room_cannot_be_opened(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    await h.say(POSTER, CASE)
+
+    async def refused(user_id: str) -> str:
+        raise RuntimeError("room creation refused: 403")
+
+    monkeypatch.setattr(h.transport, "direct_room", refused)
+    ask = await h.say(POSTER, "!fmc")
+    [answer] = h.in_thread(ask)
+    assert answer.body.startswith("Je n’ai pas pu ouvrir de message direct chiffré avec vous")
+    assert h.transport.uploads == [] and not any("file" in s.content for s in h.sent)

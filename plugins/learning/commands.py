@@ -7,13 +7,16 @@ reads the rows and sends.
 from __future__ import annotations
 
 import asyncio
+import logging
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.content import Link, Part, Rich, fill, permalink
-from bot.plugin import BotAPI, Context
+from bot.events import Unavailable
+from bot.logs import report_exception
+from bot.plugin import BotAPI, Context, Refusal
 from bot.router import Arg, BadArguments
 from bot.text import fold
 from plugins.learning.charts import HEIGHT, WIDTH, ChartData, render
@@ -21,6 +24,8 @@ from plugins.learning.digest import Names, short_date
 from plugins.learning.fmc import to_csv
 from plugins.learning.store import LearningStore
 from plugins.specialties import Specialty, SpecialtyArg
+
+logger = logging.getLogger(__name__)
 
 YEAR = "year"
 """What `!fmc année` (or `year`) converts to: since January 1st, in the room's time zone."""
@@ -113,7 +118,13 @@ class Answers:
                  permalink(r.room_id, r.root_event_id), " ".join(r.urls)) for r in log]
         data = await asyncio.to_thread(to_csv, ctx.t("learning.csv.header"), rows)
         tz = self.bot.timezone(ctx.room_id)
-        direct = await ctx.direct(user)
+        try:
+            direct = await ctx.direct(user)
+        except Unavailable:
+            raise  # the homeserver did not answer: the command is replayed
+        except Exception as exc:  # refused (their server, an invitation they block…)
+            report_exception(logger, "learning.fmc direct room", exc)
+            raise Refusal(ctx.t("learning.fmc.no_direct")) from None
         await direct.send(ctx.t("learning.fmc.file", start=short_date(since, tz, ctx.lang),
                                 end=short_date(self.bot.now(), tz, ctx.lang)))
         day = datetime.fromtimestamp(self.bot.now(), ZoneInfo(tz)).date().isoformat()
