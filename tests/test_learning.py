@@ -427,3 +427,15 @@ async def test_fmc_says_so_when_the_direct_room_cannot_be_opened(
     [answer] = h.in_thread(ask)
     assert answer.body.startswith("Je n’ai pas pu ouvrir de message direct chiffré avec vous")
     assert h.transport.uploads == [] and not any("file" in s.content for s in h.sent)
+
+
+async def test_fmc_is_never_sent_to_a_direct_room_someone_else_was_invited_to(h: Harness) -> None:
+    root = await h.say(POSTER, CASE)
+    await h.say(DOC, "avis", thread_root=root)
+    await h.say(DOC, "!fmc")
+    first = h.transport.direct[DOC]
+    h.update_room(first, members=frozenset([h.transport.user_id, DOC, MOD]))  # DOC invited MOD
+    await h.say(DOC, "!fmc")
+    fresh = h.transport.direct[DOC]
+    assert fresh != first
+    assert [s.room_id for s in h.sent if "file" in s.content] == [first, fresh]
