@@ -152,6 +152,8 @@ async def test_biblio_lists_them_by_specialty_and_period(h: Harness) -> None:
     assert "Spécialité inconnue" in h.last().body
     await h.say(DOC, "!biblio 0")
     assert "Utilisation : !biblio [spécialité] [jours]" in h.last().body
+    await h.say(DOC, "!biblio 99999")  # a number of days, too many: not a specialty
+    assert h.last().body.startswith("jours doit être entre 1 et 3650")
 
 
 # ---- the weekly digest -----------------------------------------------------------------------

@@ -43,8 +43,8 @@ class SpecialtyOrDays(SpecialtyArg):
     """`!biblio`'s first word: a specialty of the room, or already the number of days."""
 
     def convert(self, raw: str, ctx: Context) -> Specialty | int:  # type: ignore[override]
-        if raw.isascii() and raw.isdigit() and len(raw) <= 4:
-            if not 1 <= int(raw) <= MAX_DAYS:
+        if raw.isascii() and raw.isdigit():
+            if len(raw) > 4 or not 1 <= int(raw) <= MAX_DAYS:
                 raise BadArguments("bad.range", name="days", low=1, high=MAX_DAYS)
             return int(raw)
         return SpecialtyArg.convert(self, raw, ctx)
