@@ -75,6 +75,8 @@ def test_links_are_normalised_and_only_allow_listed_sources_kept() -> None:
                      "full")
     assert normalise("https://sfdermato.org/reco/psoriasis?s=1",
                      ["sfdermato.org"]).url == "https://sfdermato.org/reco/psoriasis"
+    assert [r.domain for r in references(["https://www.SFDermato.org/reco/x"],
+                                         ["WWW.sfdermato.org"])] == ["sfdermato.org"]
 
 
 def test_a_64_kb_post_of_links_is_read_in_one_pass() -> None:

@@ -81,9 +81,10 @@ class Reference:
 
 def source_of(host: str, extra: Iterable[str]) -> tuple[str, frozenset[str]] | None:
     """The allow-list entry `host` belongs to (itself or a parent domain), with its kept
-    query keys; a room's own entries keep no query."""
+    query keys; a room's own entries keep no query (a frozenset of them: already lower case,
+    without `www.`)."""
     labels = host.split(".")
-    extras = {d.lower().removeprefix("www.") for d in extra}
+    extras = extra if isinstance(extra, frozenset) else domains(extra)
     for start in range(len(labels) - 1):
         domain = ".".join(labels[start:])
         if domain in SOURCES:
@@ -91,6 +92,11 @@ def source_of(host: str, extra: Iterable[str]) -> tuple[str, frozenset[str]] | N
         if domain in extras:
             return domain, frozenset()
     return None
+
+
+def domains(extra: Iterable[str]) -> frozenset[str]:
+    """A room's own entries as `source_of` compares them."""
+    return frozenset(d.lower().removeprefix("www.") for d in extra)
 
 
 def normalise(raw: str, extra: Iterable[str] = ()) -> Reference | None:
@@ -138,7 +144,7 @@ def _trim(raw: str) -> str:
 def references(texts: Iterable[str | None], extra: Iterable[str] = ()) -> list[Reference]:
     """The allow-listed references in `texts` (a body and its HTML, entities decoded: an
     `href` says `&amp;`), each once, in order."""
-    extra = tuple(extra)
+    extra = domains(extra)  # once, not per link
     found: dict[str, Reference] = {}
     for text in texts:
         for match in _LINK.finditer(html.unescape(text or "")):
