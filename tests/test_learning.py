@@ -15,6 +15,7 @@ import pytest
 from bot.testing import FakeClock, FakeTransport, Harness
 from plugins.cases import Cases
 from plugins.learning import Learning
+from plugins.learning.charts import ChartData, render
 from plugins.learning.digest import next_due
 from plugins.learning.fmc import to_csv
 from plugins.learning.references import normalise, references
@@ -443,3 +444,9 @@ async def test_fmc_is_never_sent_to_a_direct_room_someone_else_was_invited_to(h:
     fresh = h.transport.direct[DOC]
     assert fresh != first
     assert [s.room_id for s in h.sent if "file" in s.content] == [first, fresh]
+
+
+@pytest.mark.parametrize("name", ["Soins $1 et $2", "x_$^$", "a$\\frac{$b"])
+def test_a_specialty_name_with_dollars_is_drawn_as_text(name: str) -> None:
+    png = render(ChartData([("11/01", 2)], [(name, 1.5)], "semaines", "délai"))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
