@@ -450,3 +450,21 @@ async def test_fmc_is_never_sent_to_a_direct_room_someone_else_was_invited_to(h:
 def test_a_specialty_name_with_dollars_is_drawn_as_text(name: str) -> None:
     png = render(ChartData([("11/01", 2)], [(name, 1.5)], "semaines", "délai"))
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+async def test_weeks_years_apart_are_two_bars_not_one(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = []
+    monkeypatch.setattr("plugins.learning.commands.render",
+                        lambda data: drawn.append(data) or b"\x89PNG")
+    now = h.clock.value
+    h.clock.value = at("2021-01-13T10:00")  # the week of Monday 11/01/2021
+    await h.say(POSTER, CASE)
+    h.clock.value = at("2027-01-13T10:00")  # the week of Monday 11/01/2027
+    await h.say(POSTER, "!case #cardio palpitations")
+    h.clock.value = now
+    await h.say(POSTER, "!stats 3650")
+    [data] = drawn
+    counts = [n for _, n in data.weeks]
+    assert sum(counts) == 2 and max(counts) == 1
+    assert counts[-1] == 1 and len(counts) == 522

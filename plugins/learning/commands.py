@@ -10,7 +10,7 @@ import asyncio
 import logging
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.content import Link, Part, Rich, fill, permalink
@@ -138,17 +138,17 @@ class Answers:
         if not cases:
             return
         zone = ZoneInfo(self.bot.timezone(ctx.room_id))
-        weeks: dict[str, int] = {}
+        weeks: dict[date, int] = {}  # by Monday's date: Mondays years apart share a `%d/%m`
         first = datetime.fromtimestamp(since, zone).date()
         monday = first - timedelta(days=first.weekday())
         today = datetime.fromtimestamp(self.bot.now(), zone).date()
         while monday <= today:
-            weeks[monday.strftime("%d/%m")] = 0
+            weeks[monday] = 0
             monday += timedelta(days=7)
         delays: dict[str, list[float]] = {}
         for case in cases:
             day = datetime.fromtimestamp(case.opened_at, zone).date()
-            week = (day - timedelta(days=day.weekday())).strftime("%d/%m")
+            week = day - timedelta(days=day.weekday())
             weeks[week] = weeks.get(week, 0) + 1
             if case.first_reply_at is not None:
                 for spec in case.specialties or ("",):
@@ -156,7 +156,7 @@ class Answers:
         busiest = sorted(sorted(delays.items(), key=lambda item: (-len(item[1]), item[0]))
                          [:MAX_BARS])
         data = ChartData(
-            list(weeks.items()),
+            [(monday.strftime("%d/%m"), count) for monday, count in weeks.items()],
             [(self.names(ctx, ctx.room_id, (s,) if s else ())[:MAX_NAME],
               statistics.median(v) / 3600) for s, v in busiest],
             ctx.t("learning.chart.weeks"), ctx.t("learning.chart.first"))
