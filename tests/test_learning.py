@@ -468,3 +468,14 @@ async def test_weeks_years_apart_are_two_bars_not_one(
     counts = [n for _, n in data.weeks]
     assert sum(counts) == 2 and max(counts) == 1
     assert counts[-1] == 1 and len(counts) == 522
+
+
+async def test_biblio_of_a_specialty_with_an_underscore_is_that_one_only(h: Harness) -> None:
+    await h.say(MOD, "!specialty add soins_pal Palliatifs")
+    await h.say(MOD, "!specialty add soinsxpal Autre")
+    root = await h.say(POSTER, "!case #soinsxpal question")
+    await h.say(DOC, "https://www.has-sante.fr/jcms/p_9/fr/x", thread_root=root)
+    await h.say(DOC, "!biblio soinsxpal")
+    assert "p_9" in h.last().body
+    await h.say(DOC, "!biblio soins_pal")  # `_` is a LIKE wildcard: not here
+    assert h.last().body.startswith("Aucune référence reconnue")

@@ -199,7 +199,7 @@ class LearningStore:
             "c.root_event_id FROM learning_refs r JOIN learning_cases c "
             "ON c.room_id = r.room_id AND c.number = r.number "
             "WHERE r.room_id = ? AND r.at >= ? AND r.at < ? "
-            "AND (? IS NULL OR ',' || c.specialties || ',' LIKE '%,' || ? || ',%') "
+            "AND (? IS NULL OR instr(',' || c.specialties || ',', ',' || ? || ',') > 0) "
             "ORDER BY r.at DESC, r.url LIMIT ?",
             (room_id, since, until if until is not None else float("inf"), specialty,
              specialty, limit))
