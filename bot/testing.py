@@ -169,9 +169,10 @@ class FakeTransport:
                 "iv": "fake", "hashes": {"sha256": "fake"}, "v": "v2"}
 
     async def direct_room(self, user_id: str) -> str:
-        """The user's direct room while they are in it, else a new encrypted one."""
+        """The user's direct room while they are in it alone with the bot, else a new
+        encrypted one."""
         room_id = self.direct.get(user_id)
-        if room_id is None or user_id not in self.rooms[room_id].members:
+        if room_id is None or self.rooms[room_id].members != {self.user_id, user_id}:
             room_id = f"!direct{next(self._ids)}:test"
             self.rooms[room_id] = RoomInfo(room_id, members=frozenset([self.user_id, user_id]))
             self.direct[user_id] = room_id
