@@ -1,4 +1,4 @@
-"""The `casebot` command: run, login, check-config, demo."""
+"""The `casebot` command: run, login, check-config, cross-sign, doctor, backup, restore, demo."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import asyncio
 import getpass
 import logging
 import sys
+import time
 from pathlib import Path
 
 import yaml
 
 from bot import logs
-from bot.app import known_plugins, load_plugin_classes
+from bot.app import known_plugins, known_schemas, load_plugin_classes
 from bot.config import Config, ConfigError, Secrets, as_dict, load
 
 log = logging.getLogger("casebot")
@@ -81,6 +82,58 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _passphrase(secrets: Secrets, confirm: bool) -> str:
+    """CASEBOT_BACKUP_PASSPHRASE, or asked on the terminal (twice for a new archive)."""
+    if secrets.backup_passphrase:
+        return secrets.backup_passphrase
+    first = getpass.getpass("Backup passphrase: ")
+    if confirm and getpass.getpass("Again: ") != first:
+        from bot.backup import BackupError
+
+        raise BackupError("the two passphrases differ")
+    return first
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from bot.backup import backup
+
+    config, secrets = _load(args.config)
+    dest = Path(args.dest)
+    if dest.is_dir():
+        dest = dest / time.strftime("casebot-%Y%m%d-%H%M%S.backup")
+    manifest = backup(config.data_dir, dest, _passphrase(secrets, confirm=True))
+    print(f"{dest}: {len(manifest.files)} files of {config.data_dir}, device "
+          f"{manifest.device_id}, encrypted. Keep CASEBOT_PICKLE_KEY with it: the crypto "
+          "store and the cross-signing keys inside are encrypted with it.")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from bot.backup import restore
+
+    config, secrets = _load(args.config)
+    plugins = load_plugin_classes(config)
+    manifest, warnings = restore(Path(args.src), config.data_dir,
+                                 _passphrase(secrets, confirm=False), secrets.pickle_key,
+                                 known_schemas(cls for cls, _ in plugins).get)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if manifest.user_id and manifest.user_id != config.matrix.user_id:
+        print(f"warning: the backup is of {manifest.user_id}, the configuration says "
+              f"{config.matrix.user_id}: the bot will refuse to start", file=sys.stderr)
+    made = time.strftime("%Y-%m-%d %H:%M", time.localtime(manifest.created))
+    print(f"Restored {len(manifest.files)} files into {config.data_dir} (device "
+          f"{manifest.device_id}, backed up {made}). "
+          "Stop any other copy of this bot before `casebot run`.")
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import main as doctor_main
+
+    return doctor_main(Path(args.config), args.json, insecure_dev=args.insecure_dev)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo import main as demo_main
 
@@ -122,6 +175,22 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("file", help="PS_LibreAcces_Personne_activite_<date>.txt")
     imp.add_argument("-c", "--config", default="config.yaml", help="YAML configuration")
     imp.set_defaults(func=_directory)
+    doctor = sub.add_parser("doctor", help="check everything the bot needs, read-only (the "
+                            "bot may run); exit 1 if it cannot work")
+    doctor.add_argument("-c", "--config", default="config.yaml", help="YAML configuration")
+    doctor.add_argument("--json", action="store_true", help="findings as JSON")
+    doctor.add_argument("--insecure-dev", action="store_true", help=argparse.SUPPRESS)
+    doctor.set_defaults(func=_doctor)
+    for name, func, text, arg, arg_help in (
+        ("backup", _backup, "an encrypted snapshot of the data directory (bot may run)",
+         "dest", "archive file to write (or a directory to write it in)"),
+        ("restore", _restore, "restore a backup into an empty data directory",
+         "src", "archive made by casebot backup"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument(arg, help=arg_help)
+        cmd.add_argument("-c", "--config", default="config.yaml", help="YAML configuration")
+        cmd.set_defaults(func=func)
     demo = sub.add_parser("demo", help="a throwaway homeserver, the bot and two physicians")
     demo.add_argument("--script-only", action="store_true",
                       help="play the scripted exchange, print it and exit")
@@ -136,9 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     except Exception as exc:
+        from bot.backup import BackupError
         from bot.matrix import TransportError
 
-        if isinstance(exc, TransportError):
+        if isinstance(exc, TransportError | BackupError):
             print(f"casebot: {exc}", file=sys.stderr)
             return 1
         raise

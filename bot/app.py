@@ -36,6 +36,7 @@ from bot.events import (
 )
 from bot.i18n import LANGUAGES, Catalog, echo
 from bot.logs import report_exception
+from bot.metrics import Metrics
 from bot.plugin import Context, Fired, Plugin, Refusal, stable_id
 from bot.router import (
     BadArguments,
@@ -49,6 +50,7 @@ from bot.router import (
 )
 from bot.scheduler import MIGRATIONS as TIMER_MIGRATIONS
 from bot.scheduler import Scheduler
+from bot.settings import MIGRATIONS as SETTINGS_MIGRATIONS
 from bot.settings import STRINGS as SETTINGS_STRINGS
 from bot.settings import Settings
 from bot.storage import Database, Migration, StorageUnavailable
@@ -152,6 +154,14 @@ def load_plugin_classes(config: Config) -> list[tuple[type[Plugin], Any]]:
     return found
 
 
+def known_schemas(plugins: Iterable[type[Plugin]]) -> dict[str, int]:
+    """The schema version of each component this code brings a database to (its number of
+    migration steps): what a database, a backup or `casebot doctor` is compared with."""
+    return {"core": len(CORE_MIGRATIONS), "timers": len(TIMER_MIGRATIONS),
+            "settings": len(SETTINGS_MIGRATIONS),
+            **{cls.name: len(cls.migrations) for cls in plugins}}
+
+
 class App:
     """Implements `bot.plugin.BotAPI` for the plugins and the event sink for the transport."""
 
@@ -167,6 +177,7 @@ class App:
         self.catalog.add(SETTINGS_STRINGS, "core")
         self.settings = Settings(db, config)
         self.scheduler = Scheduler(db, now, self._fire_timer)
+        self.metrics = Metrics(now)
         self.started_at = now()
         self._plugin_specs = plugins
         self.plugins: dict[str, Plugin] = {}
@@ -280,7 +291,13 @@ class App:
 
     async def send(self, room_id: str, body: dict[str, Any], txn_key: str,
                    event_type: str = "m.room.message") -> str:
-        return await self.transport.send(room_id, event_type, body, stable_id(txn_key))
+        try:
+            event_id = await self.transport.send(room_id, event_type, body, stable_id(txn_key))
+        except Exception:
+            self.metrics.reply_failures.inc()
+            raise
+        self.metrics.replies.inc()
+        return event_id
 
     async def redact(self, room_id: str, event_id: str, reason: str, txn_key: str) -> bool:
         return await self.transport.redact(room_id, event_id, reason, stable_id(txn_key))
@@ -313,6 +330,17 @@ class App:
 
     async def cancel(self, component: str, *keys: str) -> None:
         await self.scheduler.cancel(component, *keys)
+
+    def count(self, component: str, name: str, amount: int = 1) -> None:
+        """Add to the metric `casebot_<component>_<name>_total` (cases opened, pages sent)."""
+        self.metrics.count(component, name, amount)
+
+    async def refresh_metrics(self) -> None:
+        """Before a scrape: the figures read from the database (kept if it is unavailable)."""
+        try:
+            self.metrics.timers_overdue.set(await self.scheduler.overdue())
+        except Unavailable as exc:
+            log.warning("metrics: timers not counted (%s)", exc.reason)
 
     async def publish(self, ctx: Context, event: PluginEvent) -> list[Any]:
         """Run the hooks subscribed to `event` in plugin order (see `Context.publish`)."""
@@ -419,6 +447,8 @@ class App:
             return
         if await self._already_handled(event):
             return
+        self.metrics.events.labels(type(event).__name__).inc()
+        self.metrics.event_lag.observe(max(0.0, self.now() - event.timestamp / 1000))
         ctx = Context.for_event(self, event)
         if isinstance(event, Undecryptable):
             await self._guard("undecryptable notice", ctx, ctx.reply(ctx.t("undecryptable")))
@@ -442,6 +472,7 @@ class App:
 
         A database that cannot be written is not the handler's fault: that propagates, and
         the transport retries the whole batch once the database is back (nothing lost)."""
+        started = time.perf_counter()
         try:
             await work
         except Refusal as refusal:
@@ -454,6 +485,8 @@ class App:
                 await ctx.reply(ctx.t("internal_error", ref=ref))
             except Exception as again:
                 report_exception(log, f"{where} error notice", again)
+        finally:
+            self.metrics.handler_seconds.labels(where).observe(time.perf_counter() - started)
 
     def _rate_limited(self, user_id: str) -> float:
         """Seconds to wait before `user_id` may run another command (0 when allowed)."""
@@ -491,6 +524,7 @@ class App:
     async def _run(self, ctx: Context, spec: CommandSpec, text: str) -> None:
         """Admin check, arguments (a usage line when they do not parse), checks, handler."""
         ctx.plugin = self.plugins.get(spec.owner)
+        self.metrics.commands.labels(spec.name).inc()
         if spec.admin:
             ctx.check_admin()
         try:

@@ -21,7 +21,8 @@ import yaml
 from dotenv import dotenv_values
 
 ENV_PREFIX = "CASEBOT__"
-SECRET_ENV = ("CASEBOT_PASSWORD", "CASEBOT_ACCESS_TOKEN", "CASEBOT_PICKLE_KEY")
+SECRET_ENV = ("CASEBOT_PASSWORD", "CASEBOT_ACCESS_TOKEN", "CASEBOT_PICKLE_KEY",
+              "CASEBOT_BACKUP_PASSPHRASE")
 _DURATION = re.compile(r"^\s*([0-9]{1,12}(?:\.[0-9]{1,6})?)\s*(s|sec|m|min|h|d|j|w)?\s*$",
                        re.IGNORECASE)
 MAX_DURATION = 100 * 365 * 86400.0
@@ -183,6 +184,13 @@ class RateLimitConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    listen: str = ""
+    """host:port of the Prometheus /metrics and /healthz listener (empty: off); e.g.
+    `127.0.0.1:9464`."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     matrix: MatrixConfig = field(default_factory=MatrixConfig)
     data_dir: Path = Path("data")
@@ -195,6 +203,7 @@ class Config:
     """Power level needed for room administration commands (or being listed in `admins`)."""
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     admins: tuple[str, ...] = ()
     plugins: tuple[str, ...] | None = None
     sections: Mapping[str, Any] = field(default_factory=dict)
@@ -206,6 +215,8 @@ class Secrets:
     password: str | None = None
     access_token: str | None = None
     pickle_key: str | None = None
+    backup_passphrase: str | None = None
+    """Encrypts `casebot backup` archives (asked for when unset)."""
 
     def masked(self) -> dict[str, str]:
         return {
@@ -214,6 +225,7 @@ class Secrets:
                 ("CASEBOT_PASSWORD", self.password),
                 ("CASEBOT_ACCESS_TOKEN", self.access_token),
                 ("CASEBOT_PICKLE_KEY", self.pickle_key),
+                ("CASEBOT_BACKUP_PASSPHRASE", self.backup_passphrase),
             )
         }
 
@@ -359,7 +371,7 @@ def load(path: Path | None, environ: Mapping[str, str] | None = None,
             raise ConfigError([f"{path}: the top level must be a mapping"])
         data = loaded or {}
     _apply_env(data, env)
-    for secret in ("password", "access_token", "pickle_key"):
+    for secret in ("password", "access_token", "pickle_key", "backup_passphrase"):
         for key in (secret, f"matrix.{secret}"):
             parent, _, leaf = key.rpartition(".")
             holder = data.get(parent) if parent else data
@@ -376,6 +388,13 @@ def load(path: Path | None, environ: Mapping[str, str] | None = None,
         problems.append("matrix.homeserver: must start with http:// or https://")
     if not re.fullmatch(r"@[^:\s]+:\S+", config.matrix.user_id):
         problems.append("matrix.user_id: must look like @name:server")
+    if config.metrics.listen and not re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[\w.-]+):[0-9]{1,5}",
+                                                  config.metrics.listen):
+        problems.append("metrics.listen: expected host:port, like 127.0.0.1:9464")
+    if config.metrics.listen and config.matrix.sync_timeout > 90:
+        # /healthz wants a completed sync every 2 min; a quiet room holds each one this long.
+        problems.append("matrix.sync_timeout: at most 90 s when metrics.listen is set "
+                        "(/healthz would report a quiet bot as stalled)")
     if problems:
         raise ConfigError(problems)
     if path is not None and not config.data_dir.is_absolute():
@@ -384,6 +403,7 @@ def load(path: Path | None, environ: Mapping[str, str] | None = None,
         password=env.get("CASEBOT_PASSWORD") or None,
         access_token=env.get("CASEBOT_ACCESS_TOKEN") or None,
         pickle_key=env.get("CASEBOT_PICKLE_KEY") or None,
+        backup_passphrase=env.get("CASEBOT_BACKUP_PASSPHRASE") or None,
     )
     return config, secrets
 

@@ -44,6 +44,10 @@ RETRY_FIRST = 60.0
 RETRY_MAX = 6 * 3600.0
 ATTEMPTS = 10
 """A timer whose handler failed this many times (about two days of back-off) is dropped."""
+OVERDUE_AFTER = 300.0
+OVERDUE_SQL = "SELECT count(*) FROM timers WHERE COALESCE(retry_at, due) < ?"
+"""Timers still waiting `OVERDUE_AFTER` s past their time (the bot is down or its timer loop
+stuck), given `now - OVERDUE_AFTER`: read by the metrics and by `casebot doctor`."""
 
 
 class Scheduler:
@@ -69,6 +73,10 @@ class Scheduler:
         marks = ", ".join("?" for _ in keys)
         await self._db.execute(
             f"DELETE FROM timers WHERE component = ? AND key IN ({marks})", (component, *keys))
+
+    async def overdue(self) -> int:
+        """How many timers are overdue (see `OVERDUE_SQL`)."""
+        return int(await self._db.fetchval(OVERDUE_SQL, (self._now() - OVERDUE_AFTER,), 0))
 
     async def next_due(self) -> float | None:
         return await self._db.fetchval("SELECT MIN(COALESCE(retry_at, due)) FROM timers")

@@ -7,9 +7,12 @@ import contextlib
 import logging
 import signal
 
+from aiohttp import web
+
 from bot.app import App, load_plugin_classes
 from bot.config import Config, Secrets
 from bot.matrix import MatrixTransport, secure_tree
+from bot.metrics import SyncProbe, serve_metrics
 from bot.storage import Database
 
 log = logging.getLogger(__name__)
@@ -33,8 +36,16 @@ async def serve(config: Config, secrets: Secrets, insecure_dev: bool = False,
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    metrics: web.AppRunner | None = None
     try:
         await app.start()
+        if config.metrics.listen:
+            sync_loop = transport.sync
+            app.metrics.watch(SyncProbe(lambda: sync_loop.last_sync_at,
+                                        lambda: sync_loop.pending,
+                                        lambda: sync_loop.undecryptable))
+            metrics = await serve_metrics(app.metrics, config.metrics.listen,
+                                          app.refresh_metrics)
         sync = asyncio.create_task(transport.run(app), name="sync")
         timers = asyncio.create_task(app.scheduler.run(), name="timers")
         log.info("casebot running as %s (device %s)", transport.user_id, transport.device_id)
@@ -56,6 +67,8 @@ async def serve(config: Config, secrets: Secrets, insecure_dev: bool = False,
         stopper.cancel()
         await sync  # raises if the loop died of an error
     finally:
+        if metrics is not None:
+            await metrics.cleanup()
         try:
             await app.stop()
         finally:  # whatever happened, close the database: its thread would keep us alive

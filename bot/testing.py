@@ -130,7 +130,8 @@ class FakeTransport:
 
     async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> bool:
         room = self.rooms.get(room_id)
-        if room is None or room.power_level(self.user_id) < room.power_redact:
+        own = any(s.event_id == event_id for s in self.sent)  # as on Matrix: no power needed
+        if room is None or (not own and room.power_level(self.user_id) < room.power_redact):
             return False
         self.redacted.append(event_id)
         return True
@@ -168,9 +169,10 @@ class FakeTransport:
                 "iv": "fake", "hashes": {"sha256": "fake"}, "v": "v2"}
 
     async def direct_room(self, user_id: str) -> str:
-        """The user's direct room while they are in it, else a new encrypted one."""
+        """The user's direct room while they are in it alone with the bot, else a new
+        encrypted one."""
         room_id = self.direct.get(user_id)
-        if room_id is None or user_id not in self.rooms[room_id].members:
+        if room_id is None or self.rooms[room_id].members != {self.user_id, user_id}:
             room_id = f"!direct{next(self._ids)}:test"
             self.rooms[room_id] = RoomInfo(room_id, members=frozenset([self.user_id, user_id]))
             self.direct[user_id] = room_id

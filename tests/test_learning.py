@@ -15,7 +15,9 @@ import pytest
 from bot.testing import FakeClock, FakeTransport, Harness
 from plugins.cases import Cases
 from plugins.learning import Learning
+from plugins.learning.charts import ChartData, render
 from plugins.learning.digest import next_due
+from plugins.learning.fmc import to_csv
 from plugins.learning.references import normalise, references
 from plugins.specialties import Specialties
 
@@ -69,8 +71,13 @@ def test_links_are_normalised_and_only_allow_listed_sources_kept() -> None:
     ]
     assert normalise("http://dx.doi.org/10.1000/XYZ#x").url == "https://doi.org/10.1000/XYZ"
     assert normalise("https://sfdermato.org/reco/psoriasis") is None
+    assert normalise("https://www.legifrance.gouv.fr/codes/article_lc/LEGIARTI000006686797")
+    assert normalise("https://www.cochranelibrary.com/cdsr/doi/10.1002/14651858.CD001234.pub2/"
+                     "full")
     assert normalise("https://sfdermato.org/reco/psoriasis?s=1",
                      ["sfdermato.org"]).url == "https://sfdermato.org/reco/psoriasis"
+    assert [r.domain for r in references(["https://www.SFDermato.org/reco/x"],
+                                         ["WWW.sfdermato.org"])] == ["sfdermato.org"]
 
 
 def test_a_64_kb_post_of_links_is_read_in_one_pass() -> None:
@@ -148,6 +155,8 @@ async def test_biblio_lists_them_by_specialty_and_period(h: Harness) -> None:
     assert "Spécialité inconnue" in h.last().body
     await h.say(DOC, "!biblio 0")
     assert "Utilisation : !biblio [spécialité] [jours]" in h.last().body
+    await h.say(DOC, "!biblio 99999")  # a number of days, too many: not a specialty
+    assert h.last().body.startswith("jours doit être entre 1 et 3650")
 
 
 # ---- the weekly digest -----------------------------------------------------------------------
@@ -299,3 +308,174 @@ async def test_stats_adds_a_chart_after_the_text_and_stats_text_does_not(h: Harn
     assert [s.content["msgtype"] for s in h.in_thread(ask)] == ["m.notice"]
     ask = await h.say(POSTER, "!stats texte 7")
     assert h.in_thread(ask)[0].body.startswith("Statistiques sur 7 jours")
+
+
+# ---- review: what a link may smuggle ---------------------------------------------------------
+def test_kept_query_values_carry_no_token_nor_address() -> None:
+    crat = "https://lecrat.fr/spip.php?page=article&id_article="
+    assert normalise(crat + "123;sid=zz").url == "https://lecrat.fr/spip.php?page=article"
+    assert normalise(crat + "1%26token%3Dabc").url == "https://lecrat.fr/spip.php?page=article"
+    assert normalise(crat + "jean.dupont@gmail.com").url == (
+        "https://lecrat.fr/spip.php?page=article")
+    assert normalise("https://www.nejm.org/doi/full?doi=10.1056/NEJMoa2034577").url == (
+        "https://www.nejm.org/doi/full?doi=10.1056%2FNEJMoa2034577")
+
+
+@pytest.mark.parametrize("path", [
+    "/jcms/x/jean.dupont@gmail.com", "/jcms/x/jean.dupont%40gmail.com",
+    "/jcms/x%3Bjsessionid%3DABC", "/jcms/x%3Ftoken%3DABC", "/jcms/x%3btoken=1/y",
+    "/(S(lit3py55t21z5v55vlm25s55))/jcms/x",  # an ASP.NET session in the path
+    "/reset/eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0In0.x",  # a token
+    "/dossier/185057800604812/x", "/p/2850578006048",  # a social security number (NIR)
+])
+def test_a_path_smuggling_an_address_or_a_token_is_not_kept(path: str) -> None:
+    assert normalise("https://www.has-sante.fr" + path) is None
+
+
+def test_a_long_host_costs_no_more_than_its_length() -> None:
+    assert normalise("https://" + "a." * 125 + "has-sante.fr/x") is None  # 262 > 253
+    assert normalise("https://" + "a." * 100 + "has-sante.fr/x") is not None
+
+
+def test_a_link_in_the_html_body_is_read_as_the_link_it_is() -> None:
+    html = ('<a href="https://lecrat.fr/spip.php?page=article&amp;id_article=123&amp;sid=zz">'
+            'CRAT</a>')
+    assert [r.url for r in references(
+        ["https://lecrat.fr/spip.php?page=article&id_article=123&sid=zz", html])] == [
+        "https://lecrat.fr/spip.php?page=article&id_article=123"]
+
+
+def test_a_doi_with_parentheses_is_kept_whole() -> None:
+    text = ("voir https://doi.org/10.1016/S0140-6736(20)30183-5, "
+            "(https://pubmed.ncbi.nlm.nih.gov/123/) et [ici](https://www.nice.org.uk/g/ng1).")
+    assert [r.url for r in references([text])] == [
+        "https://doi.org/10.1016/S0140-6736(20)30183-5",
+        "https://pubmed.ncbi.nlm.nih.gov/123/", "https://www.nice.org.uk/g/ng1"]
+    assert references(["https://doi.org/10.1/x" + ")" * 1990]) != []
+
+
+async def test_a_setting_changed_after_the_digest_does_not_post_a_second_one_that_week(
+        h: Harness) -> None:
+    root = await h.say(POSTER, CASE)
+    await h.say(DOC, "avis", thread_root=root)
+    await h.advance(at("2027-01-18T08:00") - h.clock.value)
+    assert len(digests(h)) == 1
+    await h.advance(2 * 3600)
+    await h.say(MOD, "!config set learning.digest mercredi 18h")
+    await h.say(DOC, "bonjour")
+    await h.advance(at("2027-01-20T18:00") - h.clock.value)
+    assert len(digests(h)) == 1  # two days after the last one: the same cases again
+    assert await digest_due(h) == at("2027-01-27T18:00")
+    await h.advance(at("2027-01-27T18:00") - h.clock.value)
+    assert len(await dump(h, "learning_digests")) == 2  # (an empty week: recorded, not posted)
+    await h.say(MOD, "!config set learning.digest dimanche 18h")
+    await h.say(DOC, "bonjour")
+    assert await digest_due(h) == at("2027-02-07T18:00")  # not four days after the last
+    await h.say(MOD, "!config set learning.digest mardi 20h")
+    await h.say(DOC, "bonjour")
+    assert await digest_due(h) == at("2027-02-02T20:00")  # six days after: a week's digest
+
+
+@pytest.mark.parametrize("name", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "\n=1+1",
+                                  "\r\n-1"])
+def test_no_csv_cell_starts_what_a_spreadsheet_runs(name: str) -> None:
+    data = to_csv("salon;cas", [(name, "1"), ("a;=1", "b\n=2")])
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert rows[1] == ["'" + name, "1"]
+    assert rows[2] == ["a;=1", "b\n=2"]  # quoted: one cell each, in their column
+
+
+async def test_the_chart_shows_at_most_fifteen_specialties_the_busiest(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = []
+    monkeypatch.setattr("plugins.learning.commands.render",
+                        lambda data: drawn.append(data) or b"\x89PNG")
+    ids = ["mg", "cardio", "dermato", "pedia", "gyneco", "psy", "rhumato", "endocrino", "gastro",
+           "pneumo", "neuro", "orl", "ophtalmo", "uro", "nephro", "infectio", "geria"]
+    for spec in ids:
+        for _ in range(2 if spec != "geria" else 1):
+            h.clock.value += 60  # (commands in a row are limited)
+            root = await h.say(POSTER, f"!case #{spec} question")
+            await h.say(DOC, "avis", thread_root=root)
+    await h.say(POSTER, "!stats")
+    [data] = drawn
+    names = [name for name, _ in data.first_answer]
+    assert len(names) == 15 and "Gériatrie" not in names  # one case only: among the quietest
+
+
+async def test_a_digest_that_failed_until_its_timer_was_dropped_comes_back(h: Harness) -> None:
+    await h.say(POSTER, CASE)  # waiting: every week has something to say
+    h.transport.fail_sends = 1000  # e.g. the bot may not post here for a while
+    await h.advance(at("2027-01-18T08:00") - h.clock.value)
+    for _ in range(12):
+        await h.advance(6 * 3600)  # ten attempts over some 8 h, then the timer is dropped
+    assert digests(h) == []
+    h.transport.fail_sends = 0
+    await h.say(DOC, "bonjour")
+    await h.advance(0)
+    [late] = digests(h)  # posted late, once
+    assert "du 11/01/2027 au 18/01/2027" in late.body
+    assert await digest_due(h) == at("2027-01-25T08:00")
+    await h.advance(at("2027-01-25T08:00") - h.clock.value)
+    assert len(digests(h)) == 2
+
+
+async def test_fmc_says_so_when_the_direct_room_cannot_be_opened(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    await h.say(POSTER, CASE)
+
+    async def refused(user_id: str) -> str:
+        raise RuntimeError("room creation refused: 403")
+
+    monkeypatch.setattr(h.transport, "direct_room", refused)
+    ask = await h.say(POSTER, "!fmc")
+    [answer] = h.in_thread(ask)
+    assert answer.body.startswith("Je n’ai pas pu ouvrir de message direct chiffré avec vous")
+    assert h.transport.uploads == [] and not any("file" in s.content for s in h.sent)
+
+
+async def test_fmc_is_never_sent_to_a_direct_room_someone_else_was_invited_to(h: Harness) -> None:
+    root = await h.say(POSTER, CASE)
+    await h.say(DOC, "avis", thread_root=root)
+    await h.say(DOC, "!fmc")
+    first = h.transport.direct[DOC]
+    h.update_room(first, members=frozenset([h.transport.user_id, DOC, MOD]))  # DOC invited MOD
+    await h.say(DOC, "!fmc")
+    fresh = h.transport.direct[DOC]
+    assert fresh != first
+    assert [s.room_id for s in h.sent if "file" in s.content] == [first, fresh]
+
+
+@pytest.mark.parametrize("name", ["Soins $1 et $2", "x_$^$", "a$\\frac{$b"])
+def test_a_specialty_name_with_dollars_is_drawn_as_text(name: str) -> None:
+    png = render(ChartData([("11/01", 2)], [(name, 1.5)], "semaines", "délai"))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+async def test_weeks_years_apart_are_two_bars_not_one(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = []
+    monkeypatch.setattr("plugins.learning.commands.render",
+                        lambda data: drawn.append(data) or b"\x89PNG")
+    now = h.clock.value
+    h.clock.value = at("2021-01-13T10:00")  # the week of Monday 11/01/2021
+    await h.say(POSTER, CASE)
+    h.clock.value = at("2027-01-13T10:00")  # the week of Monday 11/01/2027
+    await h.say(POSTER, "!case #cardio palpitations")
+    h.clock.value = now
+    await h.say(POSTER, "!stats 3650")
+    [data] = drawn
+    counts = [n for _, n in data.weeks]
+    assert sum(counts) == 2 and max(counts) == 1
+    assert counts[-1] == 1 and len(counts) == 522
+
+
+async def test_biblio_of_a_specialty_with_an_underscore_is_that_one_only(h: Harness) -> None:
+    await h.say(MOD, "!specialty add soins_pal Palliatifs")
+    await h.say(MOD, "!specialty add soinsxpal Autre")
+    root = await h.say(POSTER, "!case #soinsxpal question")
+    await h.say(DOC, "https://www.has-sante.fr/jcms/p_9/fr/x", thread_root=root)
+    await h.say(DOC, "!biblio soinsxpal")
+    assert "p_9" in h.last().body
+    await h.say(DOC, "!biblio soins_pal")  # `_` is a LIKE wildcard: not here
+    assert h.last().body.startswith("Aucune référence reconnue")

@@ -85,3 +85,8 @@ async def test_a_physician_decrypts_a_file_sent_in_the_direct_room(live: Live) -
         fresh = await again.direct_room(alice.user_id)
         assert fresh != direct
         await alice.wait_joined(fresh, alice.user_id)
+        bob = await live.physician("bob")  # alice invites a colleague: no longer hers alone
+        await alice.client.room_invite(fresh, bob.user_id)  # type: ignore[union-attr]
+        await until(lambda: bob.user_id in again.client.rooms[fresh].users)  # type: ignore[union-attr]
+        third = await again.direct_room(alice.user_id)
+        assert third not in (direct, fresh)

@@ -80,6 +80,10 @@ async def test_the_card_proposes_and_a_numbered_reaction_confirms_and_pages(
         and e.relation.get("event_id") == card.event_id
         and e.content["m.new_content"].get("body", "").startswith("Cas #1 · Pneumologie · "))
     assert "Spécialité à confirmer" not in redrawn.content["m.new_content"]["body"]
+    # The bot withdraws the reactions it offered; Alice's own 2️⃣ stays.
+    for offer in offered:
+        await alice.wait_for(lambda e, o=offer: e.type == "m.room.redaction"
+                             and e.sender == bot.user_id and e.content.get("redacts") == o.event_id)
     await asyncio.sleep(MARGIN)
     assert len(pages(alice, bot, root)) == 1
     assert pages(bob, bot, root, naming=bob.user_id) == []  # cardiology was only proposed

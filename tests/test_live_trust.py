@@ -77,7 +77,8 @@ async def test_a_verified_room_opens_cases_of_verified_members_only(live: Live,
     root = await bob.say(room, CASE)
     card = await bob.wait_for(from_bot(bot, room, "Cas #1", root))
     assert card.body.startswith("Cas #1 · Dermatologie · ouvert")
-    assert "✔ Auteur vérifié (annuaire RPPS)" in card.body
+    assert card.body.split("\n")[1].startswith("Posté par ") and (
+        card.body.split("\n")[1].endswith(" ✔ (vérifié, annuaire RPPS)"))
     # The refused case left nothing behind: this one is number 1.
     assert not [e for e in bob.seen if e.thread_root == refused_root and "Cas #" in e.body]
 

@@ -97,6 +97,9 @@ async def test_the_posters_reaction_confirms_and_pages(h: Harness) -> None:
     assert any(s.body == "Cas #1 : Pneumologie." for s in h.in_thread(root))
     assert [sorted(m) for m in paged(h, root)] == [[P1, P2]]
     assert await retags(h) == [(1, "cardio", "pneumo", 2)]
+    # The bot withdraws the reactions it offered: only Alice's 2️⃣ stays on the card.
+    offered = [s.event_id for s in h.sent if s.event_type == "m.reaction"]
+    assert sorted(h.transport.redacted) == sorted(offered) and len(offered) == 2
     await h.advance(10 * MIN)  # the wait is over: it was cancelled, nobody else is paged
     assert [sorted(m) for m in paged(h, root)] == [[P1, P2]]
 

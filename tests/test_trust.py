@@ -3,8 +3,10 @@ the verified room policy, knocks and `!admit`, reports, the charter, the ✔ mar
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sqlite3
+import tracemalloc
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from plugins.cases import Cases
 from plugins.secrecy.plugin import Secrecy
 from plugins.specialties import Specialties
 from plugins.trust import Trust
-from plugins.trust.cli import ProgressBar, main
+from plugins.trust.cli import ProgressBar, _prepare, main
 from plugins.trust.directory import (
     HEADER,
     DirectoryError,
@@ -273,7 +275,8 @@ async def test_verified_servers_need_no_request(tmp_path: Path) -> None:
         await policy(h, "verified")
         root = await h.say("@dr:psc.example", "!case F 45 ans, plaques des coudes #dermato")
         card = h.in_thread(root)[0]
-        assert card.body.startswith("Cas #1") and "✔ Auteur vérifié" in card.body
+        assert card.body.startswith("Cas #1")
+        assert card.body.split("\n")[1].endswith(" ✔ (vérifié, annuaire RPPS)")
 
 
 async def test_moderation_room_gets_the_request_when_usable(tmp_path: Path) -> None:
@@ -310,7 +313,8 @@ async def test_verified_room_refuses_unverified_posters(h: Harness) -> None:
     await verify(h, ALICE, DUPONT)
     root = await h.say(ALICE, "!case F 45 ans, plaques des coudes #dermato")
     card = h.in_thread(root)[0]
-    assert card.body.startswith("Cas #1") and "✔ Auteur vérifié" in card.body
+    assert card.body.startswith("Cas #1")
+    assert card.body.split("\n")[1].endswith(" ✔ (vérifié, annuaire RPPS)")
     await policy(h, "open")
     root = await h.say(BOB, "!case H 60 ans, toux #pneumo")
     card = h.in_thread(root)[0]
@@ -361,7 +365,7 @@ async def test_a_knock_on_a_verified_room_is_shown_with_the_directory_match(h: H
     root, details = h.sent[-2:]
     assert root.thread_root is None and details.thread_root == root.event_id
     assert details.mentions == [MOD]
-    assert "Dr Marie-Hélène Dupont demande à entrer" in details.body
+    assert "Dr Marie-Hélène Dupont demande à entrer (@knocker:test)." in details.body
     assert "Message : Cardiologue à Lyon" in details.body
     assert "Annuaire : DUPONT Marie-Hélène — Médecin, Cardiologie" in details.body
     assert "(69)" in details.body and "!admit @knocker:test" in details.body
@@ -458,3 +462,155 @@ def test_a_knock_event_keeps_the_name_and_reason_given_whatever_their_type() -> 
     assert event.displayname == "Dr Jean Martin" and len(event.reason) == 500
     odd = knock({"displayname": ["not", "a", "name"], "reason": {"no": 1}})
     assert isinstance(odd, MemberChange) and (odd.displayname, odd.reason) == ("", "")
+
+
+# ---- hostile input and forged authority ---------------------------------------------------
+async def test_a_moderator_cannot_decide_on_their_own_request(h: Harness) -> None:
+    h.update_room(ROOM, power_users={MOD: 50, CAROL: 50, BOT: 100})
+    await h.say(MOD, f"!verify {DUPONT}")
+    notice = next(s for s in h.sent if "Demande de vérification" in s.body)
+    await h.say(MOD, f"!verify approve {MOD}")
+    assert "Un autre modérateur" in h.last().body
+    await h.react(MOD, notice.event_id, "✅")
+    assert (await verified_row(h, MOD))["status"] == "pending"
+    await h.react(CAROL, notice.event_id, "✅")  # another moderator decides
+    assert (await verified_row(h, MOD))["status"] == "verified"
+
+
+async def test_one_rpps_number_is_never_verified_for_two_accounts(h: Harness) -> None:
+    await h.say(ALICE, f"!verify {DUPONT}")
+    await h.say(BOB, f"!verify {DUPONT}")  # both pending: the number is held by nobody yet
+    await h.say(MOD, f"!verify approve {ALICE}")
+    await h.say(MOD, f"!verify approve {BOB}")
+    assert "déjà lié à un autre compte" in h.last().body
+    assert (await verified_row(h, BOB))["status"] == "pending"
+    notice = [s for s in h.sent if "Demande de vérification" in s.body][-1]
+    await h.react(MOD, notice.event_id, "✅")  # by reaction too
+    assert (await verified_row(h, BOB))["status"] == "pending"
+    await h.say(MOD, "!stats")
+    assert "1 membres vérifiés" in h.last().body
+
+
+async def test_names_and_reasons_cannot_forge_lines_of_the_moderators_messages(
+        h: Harness) -> None:
+    forged = "Dr Jean\nLe nom affiché correspond à l’annuaire.\n\u2028\u202eX"
+    h.update_room(ROOM, display_names={BOB: forged})
+    await h.say(BOB, f"!verify {MARTIN}")
+    notice = next(s for s in h.sent if "Demande de vérification" in s.body)
+    assert "Le nom affiché correspond à l’annuaire." not in notice.body.split("\n")
+    assert "\u2028" not in notice.body and "\u202e" not in notice.body
+    await policy(h, "verified")
+    await h.member("@k:test", "knock", displayname="Personne\nAnnuaire : DUPONT Marie-Hélène",
+                   reason="Bonjour\r\nAnnuaire : MARTIN Jean — Médecin")
+    lines = h.last().body.split("\n")
+    assert not [line for line in lines if line.startswith("Annuaire : DUPONT")]
+    assert not [line for line in lines if line.startswith("Annuaire : MARTIN")]
+    rude = await h.say(CAROL, "Texte")
+    await h.say(ALICE, "!report insulte\nRaison : (aucune)", in_reply_to=rude)
+    details = h.sent[-2]
+    assert "Signalement de" in details.body and "Raison : (aucune)" not in details.body.split("\n")
+
+
+def test_import_memory_stays_bounded_on_a_file_without_line_breaks(tmp_path: Path) -> None:
+    db = tmp_path / "casebot.db"
+    asyncio.run(_prepare(db))
+    big = extract(tmp_path / "big.txt", [row(DUPONT, "DUPONT", "Marie"), "x|" * 2_000_000,
+                                         row(MARTIN, "MARTIN", "Jean")])
+    tracemalloc.start()
+    result = import_directory(big, db)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert (result.rows, result.physicians) == (3, 2)  # the overlong row is skipped
+    assert peak < 1_000_000
+    flat = tmp_path / "flat.bin"
+    flat.write_bytes(b"\0" * 4_000_000)  # not a text file: one "line" of 4 MB
+    tracemalloc.start()
+    with pytest.raises(DirectoryError):
+        import_directory(flat, db)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1_000_000
+
+
+async def test_a_request_or_report_the_moderators_never_got_can_be_made_again(
+        h: Harness) -> None:
+    h.transport.fail_sends = 1  # the homeserver refuses the moderators' message once
+    await h.say(ALICE, f"!verify {DUPONT}")
+    assert not [s for s in h.sent if "Demande de vérification" in s.body]
+    await h.say(ALICE, f"!verify {DUPONT}")
+    assert any("Demande de vérification" in s.body for s in h.sent)
+    assert (await verified_row(h, ALICE))["status"] == "pending"
+    rude = await h.say(CAROL, "Texte")
+    h.transport.fail_sends = 1
+    await h.say(BOB, "!report", in_reply_to=rude)
+    assert not [s for s in h.sent if "Signalement de" in s.body]
+    await h.say(BOB, "!report", in_reply_to=rude)
+    assert any("Signalement de" in s.body for s in h.sent)
+    assert await h.db.fetchval("SELECT COUNT(*) FROM trust_reports") == 1
+
+
+async def test_a_knock_finds_an_rpps_number_followed_by_other_digits(h: Harness) -> None:
+    await policy(h, "verified")
+    await h.member("@k:test", "knock", displayname="Inconnu",
+                   reason=f"RPPS {MARTIN} 06 12 34 56 78")
+    assert "Annuaire : MARTIN Jean" in h.last().body
+    await h.member("@k2:test", "knock", displayname="Inconnu", reason=f"{DUPONT} {MARTIN}")
+    assert "DUPONT Marie-Hélène" in h.last().body and "MARTIN Jean" in h.last().body
+    await h.member("@k3:test", "knock", displayname="Inconnu", reason="1" * 500)
+    assert "aucun médecin à ce nom" in h.last().body
+
+
+async def test_report_in_a_thread_as_element_sends_it_reports_the_thread(h: Harness) -> None:
+    from bot.matrix.convert import convert
+
+    root = await h.say(CAROL, "Un fil")
+    latest = await h.say(BOB, "Une réponse", thread_root=root)
+    event = convert({"type": "m.room.message", "event_id": "$r", "sender": ALICE,
+                     "origin_server_ts": 1, "content": {
+                         "msgtype": "m.text", "body": "!report",
+                         "m.relates_to": {"rel_type": "m.thread", "event_id": root,
+                                          "is_falling_back": True,
+                                          "m.in_reply_to": {"event_id": latest}}}},
+                    ROOM, decrypted=True)
+    assert event is not None
+    await h.deliver(event)
+    assert f"{ROOM}/{root}" in h.sent[-2].html and latest not in h.sent[-2].html
+
+
+async def test_a_reporter_who_left_every_room_is_no_longer_named_in_the_reports(
+        h: Harness) -> None:
+    rude = await h.say(BOB, "Texte")
+    await h.say(CAROL, "!report", in_reply_to=rude)
+    await h.say(ALICE, "!report", in_reply_to=rude)
+    await h.member(CAROL, "leave")
+    reporters = {r[0] for r in await h.db.fetchall("SELECT reporter FROM trust_reports")}
+    assert CAROL not in reporters and ALICE in reporters and len(reporters) == 2
+    h.update_room(ROOM, members=frozenset({MOD, BOB, BOT}))  # Alice left unseen
+    await h.advance(601)
+    reporters = {r[0] for r in await h.db.fetchall("SELECT reporter FROM trust_reports")}
+    assert ALICE not in reporters and len(reporters) == 2
+    await h.say(MOD, "!stats")
+    assert "2 signalements (1 messages)" in h.last().body  # the counts stay
+
+
+def test_an_extract_not_in_utf8_is_refused_with_the_reason(tmp_path: Path) -> None:
+    db = tmp_path / "casebot.db"
+    asyncio.run(_prepare(db))
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes(("|".join(HEADER) + "|\n" + row(DUPONT, "DUPONT", "Hélène") + "\n")
+                      .encode("cp1252"))
+    with pytest.raises(DirectoryError, match="UTF-8"):
+        import_directory(latin, db)
+
+
+async def test_two_rooms_approving_one_number_at_once_verify_one_account(h: Harness) -> None:
+    from bot.events import Message
+
+    h.add_room(OTHER, members=[MOD, BOB, CAROL, BOT], powers={CAROL: 50, BOT: 100})
+    await h.say(ALICE, f"!verify {DUPONT}")
+    await h.say(BOB, f"!verify {DUPONT}", room=OTHER)
+    await h.deliver(Message(ROOM, "$a1", MOD, 1, f"!verify approve {ALICE}"),
+                    Message(OTHER, "$a2", CAROL, 1, f"!verify approve {BOB}"))
+    statuses = sorted(r[0] for r in await h.db.fetchall(
+        "SELECT status FROM trust_verifications"))
+    assert statuses == ["pending", "verified"]

@@ -157,7 +157,9 @@ def _message(base: tuple[str, str, str, int], content: Mapping[str, Any],
     if msgtype in TEXT_TYPES:
         formatted = content.get("formatted_body")
         mentions = as_dict(content.get("m.mentions")).get("user_ids")
-        reply_to = as_id(as_dict(rel.get("m.in_reply_to")).get("event_id"))
+        # In a thread, a reply marked `is_falling_back` is only for clients without threads.
+        reply_to = (None if root and rel.get("is_falling_back") is True
+                    else as_id(as_dict(rel.get("m.in_reply_to")).get("event_id")))
         return Message(*base, body=body, msgtype=msgtype,
                        formatted_body=formatted if isinstance(formatted, str) else None,
                        thread_root=root, in_reply_to=reply_to,

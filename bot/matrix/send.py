@@ -178,12 +178,13 @@ class Actions:
 
     async def direct_room(self, user_id: str) -> str:
         """The encrypted direct room with `user_id`: the one `m.direct` remembers if the bot
-        is still in it with them (joined or invited), else a new one (remembered)."""
+        is still in it with them alone (joined or invited), else a new one (remembered)."""
         async with self._direct_locks[user_id]:
             direct = await self._direct_rooms()
             for room_id in reversed(direct.get(user_id, [])):
                 room = self.client.rooms.get(room_id)
-                if room is not None and room.encrypted and user_id in room.users:
+                if room is not None and room.encrypted and set(room.users) == {
+                        self.client.user_id, user_id}:
                     return room_id
             room_id = await self._create_direct(user_id)
             direct[user_id] = [*direct.get(user_id, []), room_id]

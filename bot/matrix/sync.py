@@ -90,6 +90,10 @@ class SyncLoop:
         self._restored: list[tuple[NioEvent, str]] = []
         self._background: set[asyncio.Future[Any]] = set()
         self._state = "starting"
+        self.last_sync_at: float | None = None
+        """When a sync last completed (its batch handled, its token saved): for /healthz."""
+        self.undecryptable = 0
+        """Events that arrived undecryptable since the start (held for their keys)."""
 
     @property
     def client(self) -> GuardedClient:
@@ -160,6 +164,7 @@ class SyncLoop:
                 break  # the database could not be written: this batch replays next run
             token = resp.next_batch
             first = False
+            self.last_sync_at = time.time()
 
     async def _until_available(self, work: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         """`work(*args)`, retried with back-off while the database or the homeserver is
@@ -268,12 +273,19 @@ class SyncLoop:
     # ---- events waiting for their keys ---------------------------------------------------------
     def _hold(self, event: MegolmEvent, room_id: str, since: float | None = None) -> None:
         """Keep an undecryptable event and ask the sender's devices for its key."""
+        if since is None:
+            self.undecryptable += 1
         self._pending[event.event_id] = _Pending(event, room_id, since or time.time())
         with contextlib.suppress(LocalProtocolError):
             task = asyncio.ensure_future(self.client.request_room_key(event))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         log.info("undecryptable event in %s; key requested", room_id)
+
+    @property
+    def pending(self) -> int:
+        """How many events wait for their keys."""
+        return len(self._pending)
 
     def _pending_ids(self) -> list[tuple[str, str, float]]:
         """What is kept of the held events: (room, event id, held since), in a fixed order."""

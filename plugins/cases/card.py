@@ -37,12 +37,13 @@ def evidence_words(tags: Sequence[Tag]) -> list[str]:
 
 
 def draw(ctx: Context, case: Case, specialties: str, extra: Sequence[Line],
-         evidence: Sequence[str] = (), proposals: Sequence[str] = ()) -> Rich:
+         evidence: Sequence[str] = (), proposals: Sequence[str] = (), signs: str = "") -> Rich:
     """The card: title line, then what a reader needs to act on the case.
 
     `specialties` is the case's specialties as the room names them; `extra` the lines other
     features add (`CardLines`); `evidence` the words that tagged a case just opened or edited;
-    `proposals` the names of the specialties a case awaiting its tag proposes, in order.
+    `proposals` the names of the specialties a case awaiting its tag proposes, in order;
+    `signs` what other features show after the poster's name.
     Names are shown without a pill: the card pings nobody, the poster least of all (each
     edit would).
     """
@@ -50,7 +51,8 @@ def draw(ctx: Context, case: Case, specialties: str, extra: Sequence[Line],
     lines: list[Line] = [(Bold(t("cases.card.title", number=case.number,
                                  specialties=specialties,
                                  status=t(f"cases.status.{case.status}"))),)]
-    lines.append(fill(t("cases.card.poster"), poster=name(case.poster)))
+    poster = f"{name(case.poster)} {signs}" if signs else name(case.poster)
+    lines.append(fill(t("cases.card.poster"), poster=poster))
     if case.tag_source == "hashtag":
         lines.append((t("cases.card.hashtag", tags=", ".join(f"#{e}" for e in evidence))
                       if evidence else t("cases.card.keywords"),))

@@ -105,6 +105,14 @@ class CardLines(PluginEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class PosterSigns(PluginEvent):
+    """Drawing a case's card: each hook returns a short sign shown after the poster's name
+    ("✔ (vérifié, annuaire RPPS)"), or "" for none."""
+
+    case: Case
+
+
+@dataclass(frozen=True, slots=True)
 class StatsLines(PluginEvent):
     """`!stats` for the room since `since`: each hook returns a list of lines (counts only)."""
 

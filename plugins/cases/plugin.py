@@ -29,6 +29,7 @@ from plugins.cases.events import (
     CaseOpening,
     CaseReplied,
     CaseRootGone,
+    PosterSigns,
     StatsLines,
     StatsShown,
 )
@@ -152,13 +153,15 @@ class Cases(Plugin):
 
     # ---- the card ----------------------------------------------------------------------------
     async def card(self, ctx: Context, case: Case, evidence: Sequence[str] = ()) -> Rich:
-        """The case's card, with the lines the other features add (`CardLines`)."""
+        """The case's card, with the lines the other features add (`CardLines`) and their
+        signs after the poster's name (`PosterSigns`)."""
         extra: list[Line] = []
         for lines in await ctx.publish(CardLines(case)):
             extra.extend(lines or ())
+        signs = " ".join(sign for sign in await ctx.publish(PosterSigns(case)) if sign)
         label = self.required(Specialties).label
         proposals = [label(case.room_id, s, ctx.lang) for s in case.proposed]
-        return draw(ctx, case, self._names(ctx, case), extra, evidence, proposals)
+        return draw(ctx, case, self._names(ctx, case), extra, evidence, proposals, signs)
 
     async def _redraw(self, ctx: Context, case: Case, evidence: Sequence[str] = ()) -> None:
         """Edit the card in place so the thread head shows the current state."""
@@ -252,9 +255,10 @@ class Cases(Plugin):
         case = await self.store.update(case, card_event_id=card_id)
         if case.awaiting_tag:
             thread = ctx.in_thread_of(case.root_event_id)
-            for key in PICK_KEYS[:len(case.proposed)]:
-                await thread.react(card_id, key)
+            picks = [await thread.react(card_id, key) for key in PICK_KEYS[:len(case.proposed)]]
+            case = await self.store.update(case, pick_events=picks)
         await ctx.publish(CaseOpened(case, text))
+        self.bot.count(self.name, "opened")
 
     async def _show(self, ctx: Context, case: Case) -> None:
         await ctx.reply(await self.card(ctx, case) + Rich.of(
@@ -330,6 +334,10 @@ class Cases(Plugin):
         await self._changed(ctx, case, before)
         await ctx.reply(ctx.t("cases.retagged", number=case.number,
                               specialties=self._names(ctx, case)))
+        if case.pick_events:  # the offered reactions have served: only the member's stays
+            for event_id in case.pick_events:
+                await ctx.redact(event_id, "specialty confirmed")
+            await self.store.update(case, pick_events=())
 
     @on(Redaction)
     async def redaction(self, ctx: Context, event: Redaction) -> None:
@@ -380,6 +388,7 @@ class Cases(Plugin):
         case = await self.store.update(case, status=RESOLVED, resolved_at=self.bot.now(),
                                        resolved_by=who, accepted_event_id=accepted,
                                        resolution_event_id=summary_event)
+        self.bot.count(self.name, "resolved")
         await self._timers(case)
         await self._changed(ctx, case, before)
         await ctx.in_thread_of(case.root_event_id).reply(

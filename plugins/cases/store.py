@@ -79,6 +79,7 @@ async def drop_taken_by(db: Database) -> None:
 TAG_REVIEW = """
     ALTER TABLE cases ADD COLUMN auto_tag TEXT NOT NULL DEFAULT '';
     ALTER TABLE cases ADD COLUMN proposed TEXT NOT NULL DEFAULT '';
+    ALTER TABLE cases ADD COLUMN pick_events TEXT NOT NULL DEFAULT '';
     CREATE INDEX cases_card ON cases (room_id, card_event_id);
     CREATE TABLE case_retags (
         room_id TEXT NOT NULL,
@@ -100,6 +101,10 @@ MIGRATIONS = (
     Migration("the tagger's first guess, its proposals, and each retag by a member "
               "(specialty ids only), for the accuracy shown by !stats", TAG_REVIEW),
 )
+
+
+_LISTS = ("specialties", "proposed", "pick_events")
+"""Case fields stored as comma-separated ids."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +130,13 @@ class Case:
     """The tagger's first specialty when it last tagged the case ("": none)."""
     proposed: tuple[str, ...] = ()
     """The specialties the tagger proposed to confirm, best first (kept once confirmed)."""
+    pick_events: tuple[str, ...] = ()
+    """The bot's own 1️⃣ 2️⃣ 3️⃣ reactions on the card, withdrawn once a member picked."""
 
     @classmethod
     def from_row(cls, row: Any) -> Case:
         values = dict(row)
-        for field in ("specialties", "proposed"):
+        for field in _LISTS:
             values[field] = tuple(s for s in values[field].split(",") if s)
         return cls(**values)
 
@@ -298,7 +305,7 @@ class CaseStore:
         """Set columns of `case`; the result is the cached copy (current: every write goes
         through this store) with the changes, else the row read back."""
         stored = dict(changes)
-        for field in ("specialties", "proposed"):
+        for field in _LISTS:
             if field in stored:
                 stored[field] = ",".join(stored[field])
         sets = ", ".join(f"{k} = ?" for k in stored)
@@ -308,7 +315,7 @@ class CaseStore:
         cached = self._cache.get((case.room_id, case.number))
         if cached is None:
             return await self._fresh(case)
-        for field in ("specialties", "proposed"):
+        for field in _LISTS:
             if field in changes:
                 changes[field] = tuple(changes[field])
         return self._remember(dataclasses.replace(cached, **changes))

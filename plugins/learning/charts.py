@@ -35,14 +35,16 @@ def render(data: ChartData) -> bytes:
     labels = [w for w, _ in data.weeks]
     left.bar(range(len(labels)), [n for _, n in data.weeks],
              color="#2f6f9f")
-    left.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
-    left.set_title(data.weeks_title, fontsize=11)
+    left.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8,
+                    parse_math=False)
+    left.set_title(data.weeks_title, fontsize=11, parse_math=False)
     left.yaxis.get_major_locator().set_params(integer=True)
     names = [n for n, _ in data.first_answer]
     right.barh(range(len(names)), [h for _, h in data.first_answer], color="#d08c2f")
-    right.set_yticks(range(len(names)), names, fontsize=8)
+    right.set_yticks(range(len(names)), names, fontsize=8,
+                     parse_math=False)  # a room's name for a specialty may hold `$…$`
     right.invert_yaxis()
-    right.set_title(data.first_title, fontsize=11)
+    right.set_title(data.first_title, fontsize=11, parse_math=False)
     figure.subplots_adjust(left=0.06, right=0.98, bottom=0.2, top=0.9, wspace=0.45)
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI)

@@ -7,13 +7,16 @@ reads the rows and sends.
 from __future__ import annotations
 
 import asyncio
+import logging
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.content import Link, Part, Rich, fill, permalink
-from bot.plugin import BotAPI, Context
+from bot.events import Unavailable
+from bot.logs import report_exception
+from bot.plugin import BotAPI, Context, Refusal
 from bot.router import Arg, BadArguments
 from bot.text import fold
 from plugins.learning.charts import HEIGHT, WIDTH, ChartData, render
@@ -22,12 +25,17 @@ from plugins.learning.fmc import to_csv
 from plugins.learning.store import LearningStore
 from plugins.specialties import Specialty, SpecialtyArg
 
+logger = logging.getLogger(__name__)
+
 YEAR = "year"
 """What `!fmc année` (or `year`) converts to: since January 1st, in the room's time zone."""
 YEAR_WORDS = frozenset({"annee", "an", "year"})
 MAX_DAYS = 3650
 MAX_NAME = 24
 """Specialty names are cut there on the chart's axis."""
+MAX_BARS = 15
+"""The chart's specialties: those with the most answered cases (a bar costs a label to
+draw: 2,000 specialties took 10 s of a core)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +43,8 @@ class SpecialtyOrDays(SpecialtyArg):
     """`!biblio`'s first word: a specialty of the room, or already the number of days."""
 
     def convert(self, raw: str, ctx: Context) -> Specialty | int:  # type: ignore[override]
-        if raw.isascii() and raw.isdigit() and len(raw) <= 4:
-            if not 1 <= int(raw) <= MAX_DAYS:
+        if raw.isascii() and raw.isdigit():
+            if len(raw) > 4 or not 1 <= int(raw) <= MAX_DAYS:
                 raise BadArguments("bad.range", name="days", low=1, high=MAX_DAYS)
             return int(raw)
         return SpecialtyArg.convert(self, raw, ctx)
@@ -110,7 +118,13 @@ class Answers:
                  permalink(r.room_id, r.root_event_id), " ".join(r.urls)) for r in log]
         data = await asyncio.to_thread(to_csv, ctx.t("learning.csv.header"), rows)
         tz = self.bot.timezone(ctx.room_id)
-        direct = await ctx.direct(user)
+        try:
+            direct = await ctx.direct(user)
+        except Unavailable:
+            raise  # the homeserver did not answer: the command is replayed
+        except Exception as exc:  # refused (their server, an invitation they block…)
+            report_exception(logger, "learning.fmc direct room", exc)
+            raise Refusal(ctx.t("learning.fmc.no_direct")) from None
         await direct.send(ctx.t("learning.fmc.file", start=short_date(since, tz, ctx.lang),
                                 end=short_date(self.bot.now(), tz, ctx.lang)))
         day = datetime.fromtimestamp(self.bot.now(), ZoneInfo(tz)).date().isoformat()
@@ -124,25 +138,27 @@ class Answers:
         if not cases:
             return
         zone = ZoneInfo(self.bot.timezone(ctx.room_id))
-        weeks: dict[str, int] = {}
+        weeks: dict[date, int] = {}  # by Monday's date: Mondays years apart share a `%d/%m`
         first = datetime.fromtimestamp(since, zone).date()
         monday = first - timedelta(days=first.weekday())
         today = datetime.fromtimestamp(self.bot.now(), zone).date()
         while monday <= today:
-            weeks[monday.strftime("%d/%m")] = 0
+            weeks[monday] = 0
             monday += timedelta(days=7)
         delays: dict[str, list[float]] = {}
         for case in cases:
             day = datetime.fromtimestamp(case.opened_at, zone).date()
-            week = (day - timedelta(days=day.weekday())).strftime("%d/%m")
+            week = day - timedelta(days=day.weekday())
             weeks[week] = weeks.get(week, 0) + 1
             if case.first_reply_at is not None:
                 for spec in case.specialties or ("",):
                     delays.setdefault(spec, []).append(case.first_reply_at - case.opened_at)
+        busiest = sorted(sorted(delays.items(), key=lambda item: (-len(item[1]), item[0]))
+                         [:MAX_BARS])
         data = ChartData(
-            list(weeks.items()),
+            [(monday.strftime("%d/%m"), count) for monday, count in weeks.items()],
             [(self.names(ctx, ctx.room_id, (s,) if s else ())[:MAX_NAME],
-              statistics.median(v) / 3600) for s, v in sorted(delays.items())],
+              statistics.median(v) / 3600) for s, v in busiest],
             ctx.t("learning.chart.weeks"), ctx.t("learning.chart.first"))
         png = await asyncio.to_thread(render, data)
         await ctx.send_file(png, ctx.t("learning.chart.file"), "image/png",

@@ -6,8 +6,11 @@ Exactly once a week: each room has one persistent timer, `digest:<room>`. When i
 digest for the week ending at its due time is posted unless one is recorded for that due
 time, then the timer is armed for the next occurrence after both now and that due time — so
 a digest missed while the bot was down is posted late once, and the weeks missed in between
-are not posted one by one. Its sends take their transaction ids from the due time, so a
-crash mid-way replays into the same event.
+are not posted one by one. A timer armed for a changed setting comes at least six days
+after the last digest (no second digest of the same days); a timer the scheduler dropped
+(the digest failed at every retry) is armed again at its due time by the room's next message.
+Its sends take their transaction ids from the due time, so a crash mid-way replays into the
+same event.
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ from bot.plugin import BotAPI, Context, Fired
 from plugins.learning.store import Known, LearningStore
 
 WEEK = 7 * 86400.0
+APART = WEEK - 86400.0
+"""Two digests are never closer (a setting changed after this week's digest waits)."""
+LOST = 86400.0
+"""A digest this late was dropped by the timers (it failed at each retry, some 8 h): room
+activity re-arms it, to be posted late once it can."""
 LISTED = 15
 """At most this many resolved cases, waiting cases and references in one digest."""
 
@@ -62,9 +70,15 @@ class Digests:
         self.names = names
         self.armed: dict[str, str] = {}
         """Each room's schedule as its timer was armed (as `schedule` writes it)."""
+        self.last: dict[str, float] = {}
+        """Each room's latest digest due time."""
+        self.due: dict[str, float] = {}
+        """Each room's timer's due time, as armed."""
 
     async def start(self) -> None:
         self.armed = await self.store.schedules()
+        self.last = await self.store.last_digests()
+        self.due = await self.store.dues()
 
     def schedule(self, room_id: str) -> str:
         """The room's digest schedule now: `off`, or weekday, time and time zone."""
@@ -76,22 +90,32 @@ class Digests:
 
     async def follow(self, room_id: str) -> None:
         """Arm the room's timer unless it already follows the room's setting (a new room, or
-        a setting changed since): cheap when nothing changed (no query)."""
+        a setting changed since), or again when its digest is `LOST`: cheap when nothing
+        changed (no query)."""
         schedule = self.schedule(room_id)
         if self.armed.get(room_id) != schedule:
             await self._arm(room_id, schedule, self.bot.now())
+        elif (due := self.due.get(room_id)) is not None and self.bot.now() > due + LOST:
+            await self._arm(room_id, schedule, due - 1)  # the same due time, fires at once
 
     async def _arm(self, room_id: str, schedule: str, after: float) -> None:
         key = f"digest:{room_id}"
+        due: float | None = None
         if schedule == "off":
             await self.bot.cancel(self.component, key)
         else:
             weekly = parse_weekly(self.setting(room_id))
             assert weekly is not None
+            if room_id in self.last:
+                after = max(after, self.last[room_id] + APART)
             due = next_due(weekly, self.bot.timezone(room_id), after)
             await self.bot.schedule(self.component, key, due, {"room_id": room_id})
-        await self.store.set_schedule(room_id, schedule)
+        await self.store.set_schedule(room_id, schedule, due)
         self.armed[room_id] = schedule
+        if due is None:
+            self.due.pop(room_id, None)
+        else:
+            self.due[room_id] = due
 
     async def fired(self, fired: Fired) -> None:
         room_id = str(fired.payload["room_id"])
@@ -102,12 +126,14 @@ class Digests:
         if self.bot.user_id not in self.bot.room(room_id).members:
             await self.store.set_schedule(room_id, "")  # the bot left: re-armed once back
             self.armed[room_id] = ""
+            self.due.pop(room_id, None)
             return
         if not await self.store.digest_sent(room_id, fired.due):
             ctx = Context(self.bot, room_id, fired)
             digest = await self.render(ctx, fired.due)
             event_id = await ctx.send(digest, in_thread=False) if digest else None
             await self.store.record_digest(room_id, fired.due, event_id)
+            self.last[room_id] = max(fired.due, self.last.get(room_id, fired.due))
         await self._arm(room_id, schedule, max(self.bot.now(), fired.due))
 
     async def render(self, ctx: Context, end: float) -> Rich | None:

@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Sequence
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def cell(value: str) -> str:

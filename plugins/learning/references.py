@@ -3,16 +3,19 @@
 Only links to a recognised source are kept, and only what identifies the document: the
 scheme is https, the host lower case, no user info, port, fragment, path
 parameters (`;jsessionid=…`) or query string — except the query keys a source needs to name
-its document (`id_article` on the CRAT, `specid` in the public drug database…). Tokens,
-tracking and session parameters are never kept.
+its document (`id_article` on the CRAT, `specid` in the public drug database…), when their
+value looks like a document id. Tokens, tracking and session parameters are never kept: a
+link whose path hides an address, encoded parameters, a session, a token or a social security
+number is not kept at all.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 SOURCES: Mapping[str, frozenset[str]] = {
     "has-sante.fr": frozenset(),
@@ -47,8 +50,22 @@ SOURCES: Mapping[str, frozenset[str]] = {
 }
 """The default allow-list: domain (a subdomain matches too) → the query keys it needs."""
 
-_LINK = re.compile(r"https?://[^\s<>\"'`\]\[)(]{1,2000}", re.IGNORECASE)
+_LINK = re.compile(r"https?://[^\s<>\"'`\]\[]{1,2000}", re.IGNORECASE)
 """A link: no nested repetition, so a scan is linear in the text's length."""
+_TRAILING = ".,;:!?»"
+"""Punctuation that ends a sentence, not a link."""
+_VALUE = re.compile(r"[A-Za-z0-9._/-]{1,100}")
+"""A kept query value names a document (`123`, `LEGITEXT000006072665`, a DOI): anything
+else (`123;sid=…`, an address, an encoded `&token=…`) is dropped with its key."""
+_SMUGGLED = re.compile(
+    r"[@;?=&#]"  # an address, or parameters hidden from the split (`%3Bjsessionid=…`)
+    r"|/\([A-Z]\("  # an ASP.NET session (`/(S(lit3py55t21z5v55vlm25s55))/`)
+    r"|(?<![0-9])[12][0-9]{12}(?:[0-9]{2})?(?![0-9])")  # a social security number (NIR)
+"""What a decoded path may not hold: no document address needs it."""
+_TOKEN = re.compile(r"[A-Za-z0-9]{32,}")
+"""A run this long mixing letters and digits is a token or a session, not a document id."""
+MAX_HOST = 253
+"""No DNS name is longer (and `source_of` costs the square of a host's labels)."""
 MAX_URL = 500
 """A longer normalised link is not kept (no document address needs more)."""
 MAX_PER_POST = 20
@@ -64,9 +81,10 @@ class Reference:
 
 def source_of(host: str, extra: Iterable[str]) -> tuple[str, frozenset[str]] | None:
     """The allow-list entry `host` belongs to (itself or a parent domain), with its kept
-    query keys; a room's own entries keep no query."""
+    query keys; a room's own entries keep no query (a frozenset of them: already lower case,
+    without `www.`)."""
     labels = host.split(".")
-    extras = {d.lower().removeprefix("www.") for d in extra}
+    extras = extra if isinstance(extra, frozenset) else domains(extra)
     for start in range(len(labels) - 1):
         domain = ".".join(labels[start:])
         if domain in SOURCES:
@@ -76,14 +94,19 @@ def source_of(host: str, extra: Iterable[str]) -> tuple[str, frozenset[str]] | N
     return None
 
 
+def domains(extra: Iterable[str]) -> frozenset[str]:
+    """A room's own entries as `source_of` compares them."""
+    return frozenset(d.lower().removeprefix("www.") for d in extra)
+
+
 def normalise(raw: str, extra: Iterable[str] = ()) -> Reference | None:
     """The reference `raw` points to, or None when it is not an allow-listed source."""
     try:
-        parts = urlsplit(raw.rstrip(".,;:!?»"))
+        parts = urlsplit(raw.rstrip(_TRAILING))
         host = (parts.hostname or "").lower().rstrip(".")
     except ValueError:
         return None
-    if not host or not re.fullmatch(r"[a-z0-9.-]+", host):
+    if not host or len(host) > MAX_HOST or not re.fullmatch(r"[a-z0-9.-]+", host):
         return None
     if host == "dx.doi.org":
         host = "doi.org"
@@ -92,20 +115,40 @@ def normalise(raw: str, extra: Iterable[str] = ()) -> Reference | None:
         return None
     domain, keep = found
     path = ";".join(parts.path.split(";")[:1]) or "/"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k in keep])
+    plain = unquote(path)
+    if _SMUGGLED.search(plain) or any(
+            not (run.isalpha() or run.isdigit()) for run in _TOKEN.findall(plain)):
+        return None
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query)
+                       if k in keep and _VALUE.fullmatch(v)])
     url = f"https://{host}{path}" + (f"?{query}" if query else "")
     if len(url) > MAX_URL or (path == "/" and not query):
         return None  # a site's home page is not a reference
     return Reference(url, domain)
 
 
+def _trim(raw: str) -> str:
+    """A link as prose ends it: without trailing punctuation, nor a `)` it did not open
+    (`(voir https://…)`, but `https://doi.org/10.1016/S0140-6736(20)30183-5` whole)."""
+    end, unopened = len(raw), raw.count(")") - raw.count("(")
+    while end:
+        if raw[end - 1] in _TRAILING:
+            end -= 1
+        elif raw[end - 1] == ")" and unopened > 0:
+            end, unopened = end - 1, unopened - 1
+        else:
+            break
+    return raw[:end]
+
+
 def references(texts: Iterable[str | None], extra: Iterable[str] = ()) -> list[Reference]:
-    """The allow-listed references in `texts` (a body and its HTML), each once, in order."""
-    extra = tuple(extra)
+    """The allow-listed references in `texts` (a body and its HTML, entities decoded: an
+    `href` says `&amp;`), each once, in order."""
+    extra = domains(extra)  # once, not per link
     found: dict[str, Reference] = {}
     for text in texts:
-        for match in _LINK.finditer(text or ""):
-            ref = normalise(match.group(0), extra)
+        for match in _LINK.finditer(html.unescape(text or "")):
+            ref = normalise(_trim(match.group(0)), extra)
             if ref is not None:
                 found.setdefault(ref.url, ref)
                 if len(found) >= MAX_PER_POST:

@@ -63,6 +63,8 @@ MIGRATIONS = (
         schedule TEXT NOT NULL
     )
     """),
+    Migration("the due time each room's digest timer was armed for",
+              "ALTER TABLE learning_rooms ADD COLUMN due REAL"),
 )
 
 
@@ -197,7 +199,7 @@ class LearningStore:
             "c.root_event_id FROM learning_refs r JOIN learning_cases c "
             "ON c.room_id = r.room_id AND c.number = r.number "
             "WHERE r.room_id = ? AND r.at >= ? AND r.at < ? "
-            "AND (? IS NULL OR ',' || c.specialties || ',' LIKE '%,' || ? || ',%') "
+            "AND (? IS NULL OR instr(',' || c.specialties || ',', ',' || ? || ',') > 0) "
             "ORDER BY r.at DESC, r.url LIMIT ?",
             (room_id, since, until if until is not None else float("inf"), specialty,
              specialty, limit))
@@ -226,15 +228,25 @@ class LearningStore:
         return {r["room_id"]: r["schedule"] for r in await self.db.fetchall(
             "SELECT room_id, schedule FROM learning_rooms")}
 
-    async def set_schedule(self, room_id: str, schedule: str) -> None:
+    async def dues(self) -> dict[str, float]:
+        """The due time of each room's digest timer as it was armed (none when off)."""
+        return {r["room_id"]: r["due"] for r in await self.db.fetchall(
+            "SELECT room_id, due FROM learning_rooms WHERE due IS NOT NULL")}
+
+    async def set_schedule(self, room_id: str, schedule: str, due: float | None = None) -> None:
         await self.db.execute(
-            "INSERT INTO learning_rooms (room_id, schedule) VALUES (?, ?) "
-            "ON CONFLICT (room_id) DO UPDATE SET schedule = excluded.schedule",
-            (room_id, schedule))
+            "INSERT INTO learning_rooms (room_id, schedule, due) VALUES (?, ?, ?) "
+            "ON CONFLICT (room_id) DO UPDATE SET schedule = excluded.schedule, "
+            "due = excluded.due", (room_id, schedule, due))
 
     async def digest_sent(self, room_id: str, due: float) -> bool:
         return bool(await self.db.fetchval(
             "SELECT 1 FROM learning_digests WHERE room_id = ? AND due = ?", (room_id, due)))
+
+    async def last_digests(self) -> dict[str, float]:
+        """Each room's latest digest due time (posted, or empty and so not posted)."""
+        return {r["room_id"]: r["due"] for r in await self.db.fetchall(
+            "SELECT room_id, MAX(due) AS due FROM learning_digests GROUP BY room_id")}
 
     async def record_digest(self, room_id: str, due: float, event_id: str | None) -> None:
         await self.db.execute(

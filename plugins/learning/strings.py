@@ -32,6 +32,14 @@ STRINGS = {
         "fr": "Votre journal ({count} lignes) vous attend en message direct chiffré.",
         "en": "Your log ({count} rows) is waiting for you in an encrypted direct message.",
     },
+    "learning.fmc.no_direct": {
+        "fr": "Je n’ai pas pu ouvrir de message direct chiffré avec vous : votre journal n’a "
+              "pas été envoyé (ni ici ni ailleurs). Réessayez plus tard ; si cela persiste, "
+              "vérifiez que votre serveur accepte les invitations du bot.",
+        "en": "I could not open an encrypted direct message with you: your log was not sent "
+              "(neither here nor anywhere else). Try again later; if it persists, check that "
+              "your server accepts the bot's invitations.",
+    },
     "learning.fmc.none": {
         "fr": "Aucun cas posté, répondu ou résolu par vous sur cette période.",
         "en": "No case posted, answered or resolved by you over this period.",

@@ -29,7 +29,16 @@ APPROVE_KEYS = frozenset({emoji_key("✅"), emoji_key("✔️"), emoji_key("👍
 REFUSE_KEYS = frozenset({emoji_key("❌"), emoji_key("👎")})
 MAX_REASON = 300
 """A report's reason or a knock's message is shown cut to this many characters."""
-_NUMBER = re.compile(r"(?<!\d)\d[\d .]{9,14}\d(?!\d)")
+_NUMBER = re.compile(r"(?<!\d)\d(?:[ .]{0,2}\d){10}(?!\d)")
+"""Eleven digits, maybe grouped by spaces or dots (a phone number after it is not part of it)."""
+_LINE_BREAKERS = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+
+
+def one_line(text: str) -> str:
+    """A name or reason a member chose, on one line: line breaks, control and bidi characters
+    become a space, so it cannot forge lines of what the bot tells the moderators."""
+    return _LINE_BREAKERS.sub(" ", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +122,8 @@ class Trust:
         mods = self.moderators(room_id)
         who: list[Part] = [ctx.t("trust.request.for")]
         for i, user in enumerate(mods):
-            who.extend((", " if i else "", Pill(user, ctx.room.display_name(user), True)))
+            who.extend((", " if i else "", Pill(user, one_line(ctx.room.display_name(user)),
+                                                True)))
         if not mods:
             who.append(ctx.t("trust.no_moderator"))
         unusable = ([(ctx.t("trust.moderation_room.unusable"),)]
@@ -151,7 +161,7 @@ class Trust:
             raise Refusal(ctx.t("trust.taken"))
         await self.store.request(sender, number, ctx.room_id, ctx.thread_root or ctx.event.event_id,
                                  self.bot.now())
-        display = ctx.room.display_name(sender)
+        display = one_line(ctx.room.display_name(sender))
         lines = [
             fill(ctx.t("trust.request.title"), who=Pill(sender, display, False)),
             fill(ctx.t("trust.request.found"), entry=self.entry_text(ctx, entry)),
@@ -160,7 +170,11 @@ class Trust:
                    else "trust.request.mismatch"),),
             fill(ctx.t("trust.request.how"), prefix=ctx.prefix, user=sender),
         ]
-        notice_room, notice = await self.tell_moderators(ctx, lines, ctx.thread_root)
+        try:
+            notice_room, notice = await self.tell_moderators(ctx, lines, ctx.thread_root)
+        except Exception:  # not told: the member may ask again
+            await self.store.forget(sender)
+            raise
         await self.store.noticed(sender, notice_room, notice)
         await ctx.reply(ctx.t("trust.requested"))
 
@@ -180,13 +194,17 @@ class Trust:
             raise Refusal(ctx.t("trust.no_request"))
         if not self.is_moderator(record.room_id, by):
             raise Refusal(ctx.t("trust.not_moderator"))
+        if by == user_id:  # a moderator's own request: someone else must check it
+            raise Refusal(ctx.t("trust.not_yourself"))
         if not await self.store.decide(user_id, status, by, self.bot.now()):
-            raise Refusal(ctx.t("trust.no_request"))
+            taken = status == VERIFIED and await self.store.holder(record.rpps) not in (
+                None, user_id)  # one account per RPPS number
+            raise Refusal(ctx.t("trust.taken" if taken else "trust.no_request"))
         log.info("verification of %s %s by %s", user_id, status, by)
         room = self.bot.room(record.room_id)
         said = fill(ctx.t("trust.approved" if status == VERIFIED else "trust.refused"),
-                    who=Pill(user_id, room.display_name(user_id), True),
-                    by=room.display_name(by))
+                    who=Pill(user_id, one_line(room.display_name(user_id)), True),
+                    by=one_line(room.display_name(by)))
         origin = ctx.in_room(record.room_id, record.request_event)
         await origin.send(said)
         if record.notice_room and record.notice_event and record.notice_room != record.room_id:
@@ -199,8 +217,8 @@ class Trust:
         record = await self.store.by_notice(event.relates_to)
         if record is None or record.status != PENDING or record.notice_room != event.room_id:
             return
-        if not self.is_moderator(record.room_id, event.sender):
-            return  # anyone may react; only a moderator's reaction decides
+        if not self.is_moderator(record.room_id, event.sender) or event.sender == record.user_id:
+            return  # anyone may react; only another moderator's reaction decides
         await self.decide(ctx, record.user_id, VERIFIED if key in APPROVE_KEYS else REFUSED,
                           event.sender)
 
@@ -215,6 +233,7 @@ class Trust:
         user = event.user_id
         if any(user in self.bot.room(r).members for r in self.bot.room_ids()):
             return
+        await self.store.forget_reporter(user)
         if await self.store.forget(user):
             log.info("erased the verification of a member who left every room")
 
@@ -230,8 +249,9 @@ class Trust:
         gone = [u for u in await self.store.users() if u not in shared]
         for user in gone:
             await self.store.forget(user)
+            await self.store.forget_reporter(user)
         if gone:
-            log.info("erased %d verifications of members who left every room", len(gone))
+            log.info("erased the records of %d members who left every room", len(gone))
         return len(gone)
 
     # ---- policy ------------------------------------------------------------------------------
@@ -246,12 +266,12 @@ class Trust:
         if event.membership != "knock" or not self.strict(event.room_id):
             return
         user = event.user_id
-        given = event.displayname or user
+        given = one_line(event.displayname).strip() or user
         lines: list[tuple[Part, ...]] = [
-            fill(ctx.t("trust.knock.title"), who=given, user=Pill(user, given, False))]
+            fill(ctx.t("trust.knock.title"), who=given, user=Pill(user, user, False))]
         if event.reason:
             lines.append(fill(ctx.t("trust.knock.reason"),
-                              reason=shorten(event.reason, MAX_REASON)))
+                              reason=shorten(one_line(event.reason), MAX_REASON)))
         found, count = await self.store.by_name(name_key(given))
         for number in _NUMBER.findall(event.reason):
             number = rpps.clean(number)
@@ -289,16 +309,20 @@ class Trust:
         if not await self.store.report(ctx.room_id, target, event.sender, self.bot.now()):
             raise Refusal(ctx.t("trust.report.twice"))
         log.info("report in %s", ctx.room_id)
-        reason = (reason or "").strip()
+        reason = one_line(reason or "").strip()
         lines = [
             fill(ctx.t("trust.report.title"),
-                 who=Pill(event.sender, ctx.room.display_name(event.sender), False)),
+                 who=Pill(event.sender, one_line(ctx.room.display_name(event.sender)), False)),
             fill(ctx.t("trust.report.event"), link=Link(permalink(ctx.room_id, target),
                                                          ctx.t("trust.report.link"))),
             fill(ctx.t("trust.report.reason"), reason=shorten(reason, MAX_REASON))
             if reason else (ctx.t("trust.report.no_reason"),),
         ]
-        await self.tell_moderators(ctx, lines)
+        try:
+            await self.tell_moderators(ctx, lines)
+        except Exception:  # not told: the member may report again
+            await self.store.unreport(ctx.room_id, target, event.sender)
+            raise
         await ctx.reply(ctx.t("trust.report.done"))
 
     # ---- charter -----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from bot.text import fold
 from plugins.trust.rpps import is_rpps
@@ -66,6 +67,9 @@ PHYSICIAN = "10"
 """`Code profession` of physicians (`Médecin`)."""
 BATCH = 5000
 """Rows written per statement batch: the memory an import holds, whatever the file size."""
+MAX_LINE = 64 * 1024
+"""A row is about 1 KB; a longer line (a wrong file, a binary one) is skipped, read in
+pieces of this size so that memory stays bounded whatever the file holds."""
 
 REQUIRED = {
     "rpps": ("Identifiant PP",),
@@ -143,6 +147,16 @@ def _columns(header: list[str]) -> dict[str, int]:
     return found
 
 
+def _lines(stream: BinaryIO) -> Iterator[bytes]:
+    """The file's lines; a line longer than `MAX_LINE` comes as an empty one (skipped)."""
+    while line := stream.readline(MAX_LINE):
+        if len(line) == MAX_LINE and not line.endswith(b"\n"):
+            while (rest := stream.readline(MAX_LINE)) and not rest.endswith(b"\n"):
+                pass
+            line = b""
+        yield line
+
+
 def _rows(lines: Iterator[bytes], columns: dict[str, int],
           counts: list[int]) -> Iterator[tuple[str, ...]]:
     """The physicians' rows to store; `counts` gets [rows read, rows skipped]."""
@@ -176,14 +190,17 @@ def import_directory(path: Path, db_path: Path,
     conn = sqlite3.connect(db_path, isolation_level=None, timeout=30)
     try:
         with path.open("rb") as stream:
-            first = stream.readline().decode("utf-8-sig", "replace").rstrip("\r\n")
+            first = next(_lines(stream), b"").decode("utf-8-sig", "replace").rstrip("\r\n")
+            if "\ufffd" in first:
+                raise DirectoryError("not UTF-8 text (the extract is UTF-8): convert it first, "
+                                     "for instance with iconv -f WINDOWS-1252 -t UTF-8")
             columns = _columns(first.split("|"))
             counts = [0, 0]
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute("DELETE FROM trust_directory")
                 batch: list[tuple[str, ...]] = []
-                for row in _rows(iter(stream), columns, counts):
+                for row in _rows(_lines(stream), columns, counts):
                     batch.append(row)
                     if len(batch) >= BATCH:
                         conn.executemany(UPSERT, batch)

@@ -2,7 +2,7 @@
 the moderators, and a conduct charter next to the secrecy rules.
 
 Handlers live in `commands.Trust`; tables in `store`. One way only: trust subscribes to the
-case lifecycle (`CaseOpening` refuses an unverified poster in a verified room, `CardLines`
+case lifecycle (`CaseOpening` refuses an unverified poster in a verified room, `PosterSigns`
 shows ✔, `StatsLines` counts), to the volunteers' `VolunteerMarks` (skip unverified
 volunteers in a verified room, ✔ after names) and to the secrecy rules' `RulesLines` (the
 charter). None of them knows about trust.
@@ -16,7 +16,7 @@ from bot.content import Part
 from bot.events import MemberChange, Reaction
 from bot.plugin import Context, Fired, Plugin, command, on, timer
 from bot.router import Rest, User
-from plugins.cases.events import CardLines, CaseOpening, StatsLines
+from plugins.cases.events import CaseOpening, PosterSigns, StatsLines
 from plugins.secrecy.events import RulesLines
 from plugins.trust.commands import Trust as Handlers
 from plugins.trust.commands import TrustConfig
@@ -57,11 +57,10 @@ class Trust(Plugin):
     async def opening(self, ctx: Context, event: CaseOpening) -> None:
         self.handlers.check_case(ctx, event.poster)
 
-    @on(CardLines)
-    async def card_lines(self, ctx: Context, event: CardLines) -> list[tuple[Part, ...]]:
-        if self.handlers.is_verified(event.case.poster):
-            return [(ctx.t("trust.card.verified"),)]
-        return []
+    @on(PosterSigns)
+    async def poster_sign(self, ctx: Context, event: PosterSigns) -> str:
+        """✔ after a verified poster's name on the case card."""
+        return ctx.t("trust.card.verified") if self.handlers.is_verified(event.case.poster) else ""
 
     @on(VolunteerMarks)
     async def volunteer_marks(self, ctx: Context, event: VolunteerMarks) -> Marks:

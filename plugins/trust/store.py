@@ -2,7 +2,8 @@
 reports (personal data: ids and times only, never a message's text or a report's reason).
 
 A verification record links a Matrix account to an RPPS number once a moderator confirmed
-it. It is erased by `!verify forget` and when the member is in no room the bot shares.
+it. It is erased by `!verify forget` and when the member is in no room the bot shares; a
+reporter's id leaves their reports then too (the reports stay counted).
 """
 
 from __future__ import annotations
@@ -147,18 +148,26 @@ class TrustStore:
             (notice_room, notice_event, user_id))
 
     async def decide(self, user_id: str, status: str, by: str, now: float) -> bool:
-        """Settle a pending request; False when there was none."""
+        """Settle a pending request; False when there was none, or when verifying it would
+        link its number to a second account (checked in the same statement: two rooms
+        approving one number at once cannot both win)."""
         changed = await self.db.execute(
             "UPDATE trust_verifications SET status = ?, decided_by = ?, decided_at = ? "
-            "WHERE user_id = ? AND status = ?", (status, by, now, user_id, PENDING))
+            "WHERE user_id = ? AND status = ? AND (? != ? OR NOT EXISTS ("
+            " SELECT 1 FROM trust_verifications AS other"
+            " WHERE other.rpps = trust_verifications.rpps AND other.status = ?"
+            " AND other.user_id != trust_verifications.user_id))",
+            (status, by, now, user_id, PENDING, status, VERIFIED, VERIFIED))
         if changed and status == VERIFIED:
             self.verified.add(user_id)
         return bool(changed)
 
     async def users(self) -> list[str]:
-        """Every account with a verification record (whatever its status)."""
+        """Every account with a verification record (whatever its status) or named as a
+        reporter."""
         return [str(r[0]) for r in await self.db.fetchall(
-            "SELECT user_id FROM trust_verifications")]
+            "SELECT user_id FROM trust_verifications UNION "
+            "SELECT reporter FROM trust_reports WHERE reporter LIKE '@%'")]
 
     async def forget(self, user_id: str) -> bool:
         """Erase the member's verification record; False when there was none."""
@@ -172,6 +181,18 @@ class TrustStore:
         return bool(await self.db.execute(
             "INSERT OR IGNORE INTO trust_reports (room_id, event_id, reporter, at) "
             "VALUES (?, ?, ?, ?)", (room_id, event_id, reporter, now)))
+
+    async def forget_reporter(self, user_id: str) -> None:
+        """A member gone from every room: their reports stay counted, no longer naming them."""
+        await self.db.execute(
+            "UPDATE trust_reports SET reporter = 'gone:' || rowid WHERE reporter = ?",
+            (user_id,))
+
+    async def unreport(self, room_id: str, event_id: str, reporter: str) -> None:
+        """Withdraw a report the moderators never got."""
+        await self.db.execute(
+            "DELETE FROM trust_reports WHERE room_id = ? AND event_id = ? AND reporter = ?",
+            (room_id, event_id, reporter))
 
     async def report_counts(self, room_id: str, since: float) -> tuple[int, int]:
         """Reports in the room since `since`, and how many events they were about."""

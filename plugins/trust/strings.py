@@ -100,6 +100,10 @@ STRINGS = {
         "fr": "Seuls les modérateurs du salon de la demande peuvent en décider.",
         "en": "Only the moderators of the request's room can decide on it.",
     },
+    "trust.not_yourself": {
+        "fr": "Un autre modérateur doit décider de votre propre demande.",
+        "en": "Another moderator must decide on your own request.",
+    },
     "trust.forgotten": {"fr": "Votre vérification est effacée.",
                         "en": "Your verification is erased."},
     "trust.nothing_to_forget": {"fr": "Aucune vérification à effacer.",
@@ -112,8 +116,8 @@ STRINGS = {
         "en": "In this room only verified physicians open cases. Have your RPPS number "
               "verified: {prefix}verify <RPPS> (a moderator confirms).",
     },
-    "trust.card.verified": {"fr": "✔ Auteur vérifié (annuaire RPPS)",
-                            "en": "✔ Verified poster (RPPS directory)"},
+    "trust.card.verified": {"fr": "✔ (vérifié, annuaire RPPS)",
+                            "en": "✔ (verified, RPPS directory)"},
     # ---- knocks ----
     "trust.knock.title": {"fr": "🚪 {who} demande à entrer ({user}).",
                           "en": "🚪 {who} asks to come in ({user})."},

@@ -310,6 +310,7 @@ class Pager:
                     who=pills(self.bot.room(room_id), users, True,
                               (await marks(ctx, room_id, users)).signs))
         event_id = await ctx.in_thread_of(root).send(Rich((line,)))
+        self.bot.count("volunteers", "pages_sent")
         await self.store.add_page_event(room_id, number, event_id)
 
     @staticmethod
