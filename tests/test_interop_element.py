@@ -6,7 +6,9 @@ only with cross-signed devices: this proves the bot signs its own device and is 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
@@ -70,3 +72,41 @@ async def test_case_flow_from_element(live: Live, js: JsClient, strict: bool) ->
     assert resolved["event_id"] == card["event_id"], "the card is edited in place"
     assert "résolu" in resolved["replaced_by_content"]["body"]
     await wait(js, room_id, sender=bot.user_id, body_contains="Cas #1 résolu")
+
+
+async def test_a_proposed_specialty_picked_from_element(live: Live, js: JsClient) -> None:
+    """Element (strict mode) picks a proposed specialty with the keycap reaction it sends."""
+    bot = await live.bot()
+    device = json.loads((bot.config.data_dir / "credentials.json").read_text())["device_id"]
+    doc = live.hs.register(unique("element"), PASSWORD)
+    await js.call("login", homeserver=live.hs.url, user_id=doc, password=PASSWORD)
+    await js.call("bootstrap_cross_signing", password=PASSWORD)
+    await js.call("set_strict", strict=True)
+    room_id = str((await js.call("create_room", name="Cas (Element)", encrypted=True,
+                                 invite=[bot.user_id]))["room_id"])
+    await js.call("wait_member", room_id=room_id, user_id=bot.user_id, membership="join")
+    await js.call("wait_device_signed", user_id=bot.user_id, device_id=device, timeout_ms=20000)
+
+    root = (await js.call("send_text", room_id=room_id,
+                          body="!case Homme 62 ans, toux sèche depuis 3 semaines et "
+                               "palpitations, ECG normal. Vous feriez quoi ?"))["event_id"]
+    card = await wait(js, room_id, sender=bot.user_id, thread_root=root,
+                      body_contains="Spécialité à confirmer")
+    assert card["encryption"]["decrypt_error"] is None
+    assert "1️⃣ Cardiologie · 2️⃣ Pneumologie" in card["content"]["body"]
+    # as Element Web sends it: in the clear, the keycap with U+FE0F
+    await js.call("react", room_id=room_id, event_id=card["event_id"], key="2\ufe0f\u20e3")
+    picked = await wait(js, room_id, sender=bot.user_id, thread_root=root,
+                        body_contains="Pneumologie · ouvert")
+    assert picked["event_id"] == card["event_id"], "the card is edited in place"
+    await wait(js, room_id, sender=bot.user_id, thread_root=root,
+               body_contains="Cas #1 : Pneumologie.")
+    # The bot withdrew the reactions it offered; Element's own 2️⃣ stays.
+    deadline = time.monotonic() + 20
+    while True:
+        events = (await js.call("events", room_id=room_id))["events"]
+        offered = [e for e in events if e["type"] == "m.reaction" and e["sender"] == bot.user_id]
+        if len(offered) == 2 and all(e["redacted"] for e in offered):
+            break
+        assert time.monotonic() < deadline, offered
+        await asyncio.sleep(0.5)

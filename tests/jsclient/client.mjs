@@ -132,6 +132,7 @@ async function describe(roomId, eventId) {
     // The SDK's view of an edited event: the latest m.new_content it aggregated.
     replaced_by_content: replacing ? event.getContent() : null,
     replaced_by: replacing ? replacing.getId() : null,
+    redacted: event.isRedacted(),
     encryption,
   };
 }
@@ -143,7 +144,8 @@ async function roomEvents(roomId, sinceIndex = 0) {
   let i = sinceIndex;
   for (; i < ids.length; i++) {
     const event = currentEvent(roomId, ids[i]);
-    if (event.isBeingDecrypted() || event.shouldAttemptDecryption()) break;
+    // A redacted encrypted event (a reaction its sender withdrew) has nothing left to decrypt.
+    if (!event.isRedacted() && (event.isBeingDecrypted() || event.shouldAttemptDecryption())) break;
     out.push({ index: i, ...(await describe(roomId, ids[i])) });
   }
   return { events: out, next_index: i };
