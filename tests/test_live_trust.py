@@ -10,6 +10,7 @@ directory match and `!admit` invites.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import subprocess
 import sys
@@ -29,10 +30,13 @@ pytestmark = pytest.mark.live
 CASE = "!case Femme 45 ans, plaques squameuses des coudes depuis 2 mois #dermato"
 
 
-async def trusted_bot(live: Live, tmp: Path, **trust: Any) -> BotHandle:
+async def trusted_bot(live: Live, tmp: Path, admins: tuple[str, ...] = (),
+                      **trust: Any) -> BotHandle:
     """A bot whose database holds the directory, imported with `casebot directory import`
-    (its own process, as an operator would) before the bot's first start."""
+    (its own process, as an operator would) before the bot's first start. `admins` are the
+    bot-wide admins (who may approve the first verifications)."""
     handle = live.bot_config(trust=trust)
+    handle.config = dataclasses.replace(handle.config, admins=admins)
     config = handle.write_config(tmp / "config.yaml")
     done = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "bot", "directory", "import",
@@ -53,8 +57,8 @@ def from_bot(bot: BotHandle, room: str, text: str,
 
 async def test_a_verified_room_opens_cases_of_verified_members_only(live: Live,
                                                                      tmp_path: Path) -> None:
-    bot = await trusted_bot(live, tmp_path, policy="verified")
-    alice = await live.physician("alice")  # the room's creator: its moderator
+    alice = await live.physician("alice")  # the room's creator: its moderator, a bot admin
+    bot = await trusted_bot(live, tmp_path, admins=(alice.user_id,), policy="verified")
     bob = await live.physician("bob")
     room = await live.room_with(alice, bot, others=[bob])
 

@@ -75,7 +75,9 @@ def extract(path: Path, rows: Sequence[str] = PEOPLE,
 
 
 def harness(tmp_path: Path, **trust: Any) -> Harness:
+    """MOD is a bot admin: the first verifications need someone vouched for."""
     return Harness([Specialties, Cases, Secrecy, Volunteers, Trust],
+                   config=Config(data_dir=Path("/nonexistent"), admins=(MOD,)),
                    sections={"trust": trust}, db_path=tmp_path / "casebot.db")
 
 
@@ -473,7 +475,8 @@ async def test_a_moderator_cannot_decide_on_their_own_request(h: Harness) -> Non
     assert "Un autre modérateur" in h.last().body
     await h.react(MOD, notice.event_id, "✅")
     assert (await verified_row(h, MOD))["status"] == "pending"
-    await h.react(CAROL, notice.event_id, "✅")  # another moderator decides
+    await verify(h, CAROL, MARTIN)  # Carol is verified (by MOD, a bot admin)...
+    await h.react(CAROL, notice.event_id, "✅")  # ...so, another moderator, she decides
     assert (await verified_row(h, MOD))["status"] == "verified"
 
 
@@ -614,3 +617,19 @@ async def test_two_rooms_approving_one_number_at_once_verify_one_account(h: Harn
     statuses = sorted(r[0] for r in await h.db.fetchall(
         "SELECT status FROM trust_verifications"))
     assert statuses == ["pending", "verified"]
+
+
+async def test_only_a_verified_moderator_or_a_bot_admin_approves(h: Harness) -> None:
+    """A moderator of a room of their own cannot verify a second account: approving takes a
+    moderator who is verified (or a bot admin); refusing takes any moderator."""
+    h.add_room("!own:test", members=[ALICE, BOB], powers={ALICE: 100, BOT: 100})
+    await h.say(BOB, f"!verify {MARTIN}", room="!own:test")
+    notice = next(s for s in reversed(h.sent) if "Demande de vérification" in s.body)
+    await h.react(ALICE, notice.event_id, "✅", room="!own:test")
+    assert "Seul un modérateur lui-même vérifié" in h.last().body
+    await h.say(ALICE, f"!verify approve {BOB}", room="!own:test")
+    assert "Seul un modérateur lui-même vérifié" in h.last().body
+    assert (await verified_row(h, BOB))["status"] == "pending"
+    await verify(h, ALICE, DUPONT)  # by the bot admin
+    await h.say(ALICE, f"!verify approve {BOB}", room="!own:test")
+    assert (await verified_row(h, BOB))["status"] == "verified"

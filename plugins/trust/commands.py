@@ -196,6 +196,10 @@ class Trust:
             raise Refusal(ctx.t("trust.not_moderator"))
         if by == user_id:  # a moderator's own request: someone else must check it
             raise Refusal(ctx.t("trust.not_yourself"))
+        if status == VERIFIED and not (self.is_verified(by) or self.bot.is_bot_admin(by)):
+            # Verification is global while any room's moderators grant it: only vouched-for
+            # people vouch, or a moderator of a room of their own could verify a second account.
+            raise Refusal(ctx.t("trust.approver_unverified", prefix=ctx.prefix))
         if not await self.store.decide(user_id, status, by, self.bot.now()):
             taken = status == VERIFIED and await self.store.holder(record.rpps) not in (
                 None, user_id)  # one account per RPPS number

@@ -100,6 +100,14 @@ STRINGS = {
         "fr": "Seuls les modérateurs du salon de la demande peuvent en décider.",
         "en": "Only the moderators of the request's room can decide on it.",
     },
+    "trust.approver_unverified": {
+        "fr": "Seul un modérateur lui-même vérifié (ou un administrateur du bot) peut valider "
+              "une vérification : faites d’abord vérifier votre numéro RPPS ({prefix}verify "
+              "<RPPS>). Refuser reste possible.",
+        "en": "Only a moderator who is verified (or a bot admin) can approve a verification: "
+              "have your own RPPS number verified first ({prefix}verify <RPPS>). Refusing "
+              "remains possible.",
+    },
     "trust.not_yourself": {
         "fr": "Un autre modérateur doit décider de votre propre demande.",
         "en": "Another moderator must decide on your own request.",
