@@ -25,6 +25,7 @@ from plugins.cases.events import (
     CaseReplied,
     StatsShown,
 )
+from plugins.cases.store import Case
 from plugins.learning.commands import MAX_DAYS, Answers, Period, SpecialtyOrDays
 from plugins.learning.digest import Digests
 from plugins.learning.references import references
@@ -90,7 +91,9 @@ class Learning(Plugin):
 
     @on(CaseChanged)
     async def case_changed(self, ctx: Context, event: CaseChanged) -> None:
-        await self.store.mirror(event.case)
+        """Mirror what this feature keeps, when that changed (not at every answer's count)."""
+        if _kept(event.case) != _kept(event.before):
+            await self.store.mirror(event.case)
 
     @on(CaseReplied)
     async def case_replied(self, ctx: Context, event: CaseReplied) -> None:
@@ -148,4 +151,11 @@ class Learning(Plugin):
         await self.answers.fmc(ctx, period)
 
 
+def _kept(case: Case) -> tuple[object, ...]:
+    """The fields of a case the learning tables keep (`LearningStore.mirror`)."""
+    return (case.specialties, case.status, case.first_reply_at, case.resolved_at,
+            case.resolved_by)
+
+
 __all__ = ["Learning", "LearningConfig"]
+
