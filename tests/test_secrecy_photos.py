@@ -319,3 +319,35 @@ def test_without_the_photos_extra_metadata_only(monkeypatch, rng: np.random.Gene
     cleaned = clean(data)
     assert cleaned is not None and cleaned.blurred == 0
     assert not Image.open(io.BytesIO(cleaned.data)).getexif()
+
+
+# ---- review: hostile bytes ---------------------------------------------------------------------
+def test_a_corrupt_heic_is_still_warned_for_its_metadata() -> None:
+    """A HEIC whose coded picture is broken (its first NAL length rewritten): libheif raises
+    EOFError while decoding. Its GPS position is still reported, and `clean` gives up."""
+    data = bytearray(encode(plain((160, 120)), "HEIF", exif(gps=True)))
+    data[data.find(b"mdat") + 4] = 0x25
+    assert inspect(bytes(data)).kinds == {"gps"}
+    assert clean(bytes(data)) is None
+
+
+def test_the_cleaned_copy_keeps_no_comment_nor_text() -> None:
+    """A JPEG comment (COM), a PNG text chunk and an ICC profile may carry a name: Pillow
+    copies `info` through conversions and writes a JPEG's comment back by default."""
+    from PIL import ImageCms
+    from PIL.PngImagePlugin import PngInfo
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    text = PngInfo()
+    text.add_text("Author", "Jeanne DUPONT")
+    for fmt, options in (("JPEG", {"comment": b"Jeanne DUPONT", "icc_profile": icc}),
+                         ("PNG", {"pnginfo": text, "icc_profile": icc}),
+                         ("WEBP", {"icc_profile": icc})):
+        for mode in ("RGB", "CMYK") if fmt == "JPEG" else ("RGB",):
+            out = io.BytesIO()
+            plain().convert(mode).save(out, fmt, **options)
+            cleaned = clean(out.getvalue())
+            assert cleaned is not None
+            copy = Image.open(io.BytesIO(cleaned.data))
+            assert [name for name, _ in copy.applist] == ["APP0"], (fmt, mode)  # JFIF only
+            assert b"DUPONT" not in cleaned.data and "icc_profile" not in copy.info

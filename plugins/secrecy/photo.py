@@ -55,6 +55,8 @@ _OWNERS = {_EXIF_IFD: (0xA430,), 0: (0x013B, 0x9C9D)}
 """CameraOwnerName (Exif IFD); Artist, XPAuthor (IFD0)."""
 _SHOT_DATES = {_EXIF_IFD: (0x9003, 0x9004)}
 """DateTimeOriginal, DateTimeDigitized."""
+_UNDECODABLE = (OSError, ValueError, SyntaxError, MemoryError, EOFError, RuntimeError)
+"""What decoding hostile or broken pixels raises (libheif: EOFError, RuntimeError)."""
 _XMP_WINDOW = 256 * 1024
 _XMP_KINDS = ((b"GPSLatitude", "gps"), (b"GPSLongitude", "gps"), (b"SerialNumber", "serial"),
               (b"DateTimeOriginal", "shot_date"), (b"dc:creator", "owner"))
@@ -217,7 +219,7 @@ def inspect(data: bytes) -> PhotoFindings:
             return PhotoFindings(frozenset(kinds))
         try:
             pixels = pixel_findings(_oriented_rgb(image, ANALYSIS_SIDE), every_face=False)
-        except (OSError, ValueError, SyntaxError, MemoryError):  # truncated or corrupt pixels
+        except _UNDECODABLE:  # truncated or corrupt pixels
             return PhotoFindings(frozenset(kinds))
     return PhotoFindings(frozenset(kinds | pixels.kinds), pixels.regions)
 
@@ -248,8 +250,9 @@ def clean(data: bytes) -> CleanPhoto | None:
             return None
         try:
             full = _oriented_rgb(image, None)
-        except (OSError, ValueError, SyntaxError, MemoryError):
+        except _UNDECODABLE:
             return None
+    full.info = {}  # Pillow writes `info`'s comment back into a JPEG
     reduced = full.copy()
     reduced.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.Resampling.BILINEAR)
     regions = pixel_findings(reduced).regions
