@@ -7,15 +7,17 @@ measured by `python -m bench photos`, not here: these tests pin one outcome per 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import struct
+import threading
 
 import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
 from bot.testing import BOT, Harness
-from plugins.secrecy import photo, vision
+from plugins.secrecy import photo, photo_lane, vision
 from plugins.secrecy.photo import clean, inspect, worth_reading
 from plugins.secrecy.plugin import Secrecy
 from tests.support.photos import (
@@ -29,7 +31,7 @@ from tests.support.photos import (
     skin,
     xray,
 )
-from tests.test_secrecy_plugin import CLEAN, DOC, MOD, POSTER, ROOM, harness
+from tests.test_secrecy_plugin import CLEAN, DOC, MOD, POSTER, ROOM, harness, photos_checked
 
 FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "HEIF")
 MIMETYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
@@ -204,6 +206,7 @@ async def test_a_photo_with_a_face_and_gps_is_warned_without_values(
     h.clear()
     data = encode(with_face(rng), "HEIF", exif(gps=True))
     photo_id = await h.attach(DOC, data, mimetype="image/heic", thread_root=root)
+    await photos_checked(h)
     warning = h.last()
     assert warning.thread_root == root and warning.mentions == [DOC]
     assert "un visage et la position GPS" in warning.body
@@ -220,12 +223,14 @@ async def test_written_identifiers_warn_like_text(h: Harness, rng: np.random.Gen
     lines = _fix_nir(WRITTEN[1][0])
     await h.attach(DOC, encode(label(lines, (1600, 1200), rng), "WEBP"), mimetype="image/webp",
                    thread_root=root)
+    await photos_checked(h)
     body = h.last().body
     assert "un nom écrit sur l’image" in body and "(NIR) écrit sur l’image" in body
     assert "MARTIN" not in body and "Bernard" not in body
     h.clear()
     await h.attach(DOC, encode(xray(rng, (1200, 1600)), "PNG"), mimetype="image/png",
                    thread_root=root)
+    await photos_checked(h)
     assert h.sent == []
 
 
@@ -234,6 +239,7 @@ async def test_english_room_names_photo_kinds(h: Harness, rng: np.random.Generat
     root = await h.say(POSTER, CLEAN)
     h.clear()
     await h.attach(DOC, encode(with_face(rng), "JPEG", exif(owner=True)), thread_root=root)
+    await photos_checked(h)
     assert "a face and the camera owner’s name" in h.last().body
 
 
@@ -247,9 +253,11 @@ async def test_clean_posts_a_cleaned_copy_in_the_thread(
         h: Harness, rng: np.random.Generator) -> None:
     root = await h.say(POSTER, CLEAN)
     await h.attach(DOC, encode(xray(rng, (800, 600)), "JPEG", exif(gps=True)), thread_root=root)
+    await photos_checked(h)
     original = with_face(rng)
     flagged = await h.attach(DOC, encode(original, "JPEG", exif(gps=True, serial=True)),
                              thread_root=root)
+    await photos_checked(h)
     h.clear()
     await h.say(POSTER, "!nettoyer", thread_root=root)
     assert "aucune photo que vous puissiez nettoyer" in h.last().body  # not the poster's
@@ -280,6 +288,7 @@ async def test_clean_where_there_is_nothing_to_clean(h: Harness,
     assert "aucune photo" in h.last().body
     data = encode(with_face(rng), "JPEG")
     await h.attach(POSTER, data, thread_root=root)
+    await photos_checked(h)
     gone = h.transport.files.popitem()[0]  # the photo vanished from the media repository
     assert gone.startswith("mxc://")
     await h.say(POSTER, "!clean", thread_root=root)
@@ -351,3 +360,58 @@ def test_the_cleaned_copy_keeps_no_comment_nor_text() -> None:
             copy = Image.open(io.BytesIO(cleaned.data))
             assert [name for name, _ in copy.applist] == ["APP0"], (fmt, mode)  # JFIF only
             assert b"DUPONT" not in cleaned.data and "icc_profile" not in copy.info
+
+
+class Blocked:
+    """`inspect` replaced: each call waits for `release` (in its worker thread), records its
+    photo's bytes, and finds a GPS position."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.release = threading.Event()
+        self.seen: list[bytes] = []
+        monkeypatch.setattr(photo_lane, "inspect", self)
+
+    def __call__(self, data: bytes) -> photo.PhotoFindings:
+        assert self.release.wait(10)
+        self.seen.append(data)
+        return photo.PhotoFindings(frozenset({"gps"}))
+
+
+async def test_a_photo_being_checked_holds_up_no_event(h: Harness, monkeypatch) -> None:
+    """A check takes up to a second: it runs behind the handlers, so the room's next events
+    (and the sync batch every room waits for) are not held while it runs."""
+    blocked = Blocked(monkeypatch)
+    root = await h.say(POSTER, CLEAN)
+    h.clear()
+    try:
+        await asyncio.wait_for(h.attach(DOC, b"photo", thread_root=root), 5)
+        await asyncio.wait_for(h.say(DOC, "!rules"), 5)
+        assert "secret" in h.last().body.lower()
+    finally:
+        blocked.release.set()
+    await photos_checked(h)
+    assert "position GPS" in h.last().body and blocked.seen == [b"photo"]
+
+
+async def test_a_burst_of_photos_is_bounded_and_others_go_first(h: Harness,
+                                                                 monkeypatch) -> None:
+    """A member posting 30 photos at once: `PER_SENDER` wait (and the one being checked), the
+    rest are not checked and the poster is told once; another member's photo is checked
+    next but one, not after the whole burst."""
+    blocked = Blocked(monkeypatch)
+    root = await h.say(POSTER, CLEAN)
+    h.clear()
+    try:
+        for i in range(30):
+            await h.attach(DOC, f"doc-{i}".encode(), thread_root=root)
+        await h.attach(POSTER, b"poster", thread_root=root)
+        lane = h.app.plugins["secrecy"]._lane  # type: ignore[attr-defined]
+        assert lane.waiting(DOC) == photo_lane.PER_SENDER
+        busy = [s for s in h.sent if "trop de vos photos" in s.body]
+        assert len(busy) == 1 and busy[0].mentions == [DOC] and busy[0].thread_root == root
+    finally:
+        blocked.release.set()
+    await photos_checked(h)
+    assert len(blocked.seen) == photo_lane.PER_SENDER + 2
+    assert blocked.seen.index(b"poster") <= 2
+    assert lane.waiting(DOC) == 0

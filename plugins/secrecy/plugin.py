@@ -180,6 +180,9 @@ class Secrecy(Plugin):
         self._cases: OrderedDict[tuple[str, str], None] = OrderedDict()
         """(room, root) of the case threads seen in the case events, for `!redact`."""
         self._lane = PhotoLane(bot)
+        self._overflowing: set[tuple[str, str]] = set()
+        """(room, member) told that their next photos are not checked, until their queue
+        empties."""
 
     # ---- what is kept in memory --------------------------------------------------------------
     def _remember(self, event_id: str, flag: _Flag) -> None:
@@ -440,10 +443,23 @@ class Secrecy(Plugin):
 
     # ---- 6. photos ---------------------------------------------------------------------------
     async def _photo(self, ctx: Context, event: Attachment, root: str) -> None:
-        """A photo's metadata, faces and written identifiers (`photo.inspect`, off the loop):
-        a warning (kinds only) that `!redact` and `!clean` answer."""
+        """Queue the photo's check (`PhotoLane`: metadata, faces and written identifiers, off
+        the loop and behind the room's events); when the poster has too many photos waiting,
+        say once that the next ones are not checked."""
         if not worth_reading(event):
             return
+        key = (event.room_id, event.sender)
+        if self._lane.submit(event.sender, lambda: self._check_photo(ctx, event, root)):
+            return
+        if key not in self._overflowing:
+            self._overflowing.add(key)
+            await ctx.in_thread_of(root).reply(fill(
+                ctx.t("secrecy.photo.busy"), poster=ctx.pill(event.sender, notify=True)))
+
+    async def _check_photo(self, ctx: Context, event: Attachment, root: str) -> None:
+        """A warning (kinds only) that `!redact` and `!clean` answer."""
+        if not self._lane.waiting(event.sender):
+            self._overflowing.discard((event.room_id, event.sender))
         kinds = (await self._lane.inspect(event)).kinds
         if not kinds:
             return
@@ -460,6 +476,9 @@ class Secrecy(Plugin):
         )
         self._remember(event.event_id, _Flag(ctx.room_id, root, event.sender, frozenset(kinds),
                                              warning, photo=event))
+
+    async def stop(self) -> None:
+        await self._lane.stop()
 
     @command(*CLEAN_COMMANDS, summary="secrecy.clean.summary")
     async def clean(self, ctx: Context) -> None:

@@ -148,6 +148,14 @@ STRINGS = {
         "identifying writing blurred), then remove the original ({prefix}redact). Also check "
         "that no tattoo, ID wristband or screen showing a name is visible.",
     },
+    "secrecy.photo.busy": {
+        "fr": "{poster}, trop de vos photos attendent d’être vérifiées : les suivantes ne le "
+        "seront pas. Vérifiez vous-même qu’elles ne montrent ni visage, ni nom, ni date de "
+        "naissance, et qu’elles ne portent pas de position GPS.",
+        "en": "{poster}, too many of your photos are waiting to be checked: the next ones will "
+        "not be. Check yourself that they show no face, name or birth date, and carry no GPS "
+        "position.",
+    },
     "secrecy.clean.summary": {
         "fr": "Dans le fil d’un cas : poste une copie nettoyée de votre photo signalée.",
         "en": "In a case thread: posts a cleaned copy of your flagged photo.",
