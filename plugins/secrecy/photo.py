@@ -173,7 +173,8 @@ def _oriented_rgb(image: Image.Image, side: int | None) -> Image.Image:
         image.draft("RGB", (side, side))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        oriented = ImageOps.exif_transpose(image) or image
+        ImageOps.exif_transpose(image, in_place=True)  # a copy of the full image otherwise
+    oriented = image
     if oriented.mode != "RGB":
         oriented = oriented.convert("RGB")
     if side is not None and max(oriented.size) > side:
@@ -253,8 +254,7 @@ def clean(data: bytes) -> CleanPhoto | None:
         except _UNDECODABLE:
             return None
     full.info = {}  # Pillow writes `info`'s comment back into a JPEG
-    reduced = full.copy()
-    reduced.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.Resampling.BILINEAR)
+    reduced = ImageOps.contain(full, (ANALYSIS_SIDE, ANALYSIS_SIDE), Image.Resampling.BILINEAR)
     regions = pixel_findings(reduced).regions
     for box in regions:
         _blur(full, box)
