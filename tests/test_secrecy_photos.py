@@ -415,3 +415,17 @@ async def test_a_burst_of_photos_is_bounded_and_others_go_first(h: Harness,
     assert len(blocked.seen) == photo_lane.PER_SENDER + 2
     assert blocked.seen.index(b"poster") <= 2
     assert lane.waiting(DOC) == 0
+
+
+@pytest.mark.parametrize(("fmt", "factor"), [("PNG", 257), ("TIFF", 16)])
+def test_sixteen_bit_greys_are_looked_at(rng: np.random.Generator, fmt: str,
+                                         factor: int) -> None:
+    """A 16-bit grey picture (an X-ray or a scan exported from a viewer; 12 bits used, or 16):
+    Pillow's RGB conversion clips every level over 255 to white, and neither the face nor
+    the blur would be seen."""
+    grey = np.asarray(with_face(rng).convert("L")).astype(np.uint16) * factor
+    data = encode(Image.fromarray(grey), fmt, exif(gps=True))
+    assert Image.open(io.BytesIO(data)).mode.startswith("I;16")
+    assert inspect(data).kinds == {"face", "gps"}
+    cleaned = clean(data)
+    assert cleaned is not None and cleaned.blurred >= 1

@@ -175,6 +175,11 @@ def _oriented_rgb(image: Image.Image, side: int | None) -> Image.Image:
         warnings.simplefilter("ignore")
         ImageOps.exif_transpose(image, in_place=True)  # a copy of the full image otherwise
     oriented = image
+    if oriented.mode.startswith(("I", "F")):  # 16- or 32-bit greys: RGB would clip at 255
+        wide = oriented.convert("I") if oriented.mode.startswith("I;16") else oriented
+        low, high = wide.getextrema()
+        scale = 255 / max(1, high - low)
+        oriented = wide.point(lambda v: (v - low) * scale).convert("L")
     if oriented.mode != "RGB":
         oriented = oriented.convert("RGB")
     if side is not None and max(oriented.size) > side:
