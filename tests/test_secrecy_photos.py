@@ -263,6 +263,7 @@ async def test_clean_posts_a_cleaned_copy_in_the_thread(
     assert "aucune photo que vous puissiez nettoyer" in h.last().body  # not the poster's
     h.clear()
     await h.say(DOC, "!clean", thread_root=root)
+    await photos_checked(h)
     image, notice = h.sent
     assert image.content["msgtype"] == "m.image" and image.thread_root == root
     assert image.content["info"]["w"] == 1600 and "url" not in image.content
@@ -292,6 +293,7 @@ async def test_clean_where_there_is_nothing_to_clean(h: Harness,
     gone = h.transport.files.popitem()[0]  # the photo vanished from the media repository
     assert gone.startswith("mxc://")
     await h.say(POSTER, "!clean", thread_root=root)
+    await photos_checked(h)
     assert "pas pu nettoyer" in h.last().body and h.transport.uploads == []
 
 
@@ -429,3 +431,28 @@ def test_sixteen_bit_greys_are_looked_at(rng: np.random.Generator, fmt: str,
     assert inspect(data).kinds == {"face", "gps"}
     cleaned = clean(data)
     assert cleaned is not None and cleaned.blurred >= 1
+
+
+async def test_clean_holds_up_no_event(h: Harness, rng: np.random.Generator,
+                                       monkeypatch) -> None:
+    """Cleaning a 50-MP photo takes seconds: it runs in the lane, not in the handler."""
+    root = await h.say(POSTER, CLEAN)
+    await h.attach(DOC, encode(with_face(rng, (320, 240)), "JPEG", exif(gps=True)),
+                   thread_root=root)
+    await photos_checked(h)
+    release, real = threading.Event(), photo_lane.clean
+
+    def slow(data: bytes) -> photo.CleanPhoto | None:
+        assert release.wait(10)
+        return real(data)
+
+    monkeypatch.setattr(photo_lane, "clean", slow)
+    h.clear()
+    try:
+        await asyncio.wait_for(h.say(DOC, "!clean", thread_root=root), 5)
+        await asyncio.wait_for(h.say(DOC, "!rules"), 5)
+        assert h.sent and "secret" in h.last().body.lower()
+    finally:
+        release.set()
+    await photos_checked(h)
+    assert [s.content["msgtype"] for s in h.sent[-2:]] == ["m.image", "m.notice"]

@@ -493,10 +493,16 @@ class Secrecy(Plugin):
         if target is None:
             raise Refusal(ctx.t("secrecy.clean.nothing"))
         flag = self._flags[target]
+        if not self._lane.submit(event.sender, lambda: self._send_clean(ctx, flag)):
+            raise Refusal(ctx.t("secrecy.clean.busy", prefix=ctx.prefix))
+
+    async def _send_clean(self, ctx: Context, flag: _Flag) -> None:
+        """`!clean`'s work, in the lane (a 50-MP photo takes seconds: not in the handler)."""
         assert flag.photo is not None
         cleaned = await self._lane.clean(flag.photo)
         if cleaned is None:
-            raise Refusal(ctx.t("secrecy.clean.failed", prefix=ctx.prefix))
+            await ctx.reply(ctx.t("secrecy.clean.failed", prefix=ctx.prefix))
+            return
         await ctx.send_file(cleaned.data, ctx.t("secrecy.clean.filename"), cleaned.mimetype,
                             image_size=(cleaned.width, cleaned.height))
         await ctx.reply(fill(ctx.t("secrecy.clean.done"), regions=cleaned.blurred,

@@ -156,6 +156,12 @@ STRINGS = {
         "not be. Check yourself that they show no face, name or birth date, and carry no GPS "
         "position.",
     },
+    "secrecy.clean.busy": {
+        "fr": "Trop de vos photos attendent déjà leur tour : refaites {prefix}clean dans une "
+        "minute.",
+        "en": "Too many of your photos are already waiting their turn: try {prefix}clean again "
+        "in a minute.",
+    },
     "secrecy.clean.summary": {
         "fr": "Dans le fil d’un cas : poste une copie nettoyée de votre photo signalée.",
         "en": "In a case thread: posts a cleaned copy of your flagged photo.",
