@@ -456,3 +456,20 @@ async def test_clean_holds_up_no_event(h: Harness, rng: np.random.Generator,
         release.set()
     await photos_checked(h)
     assert [s.content["msgtype"] for s in h.sent[-2:]] == ["m.image", "m.notice"]
+
+
+def test_an_animated_webp_with_a_huge_canvas_is_not_decoded(monkeypatch) -> None:
+    """Three 64-px frames on a 48-MP canvas (the VP8X chunk rewritten): libwebp allocates two
+    canvases of 4 bytes a pixel to decode it (1 GB to check it): metadata only."""
+    frames = [Image.new("RGB", (64, 64), (80 * i, 100, 100)) for i in range(3)]
+    data = bytearray(encode(frames[0], "WEBP", exif(gps=True), save_all=True,
+                            append_images=frames[1:], duration=100))
+    at = data.find(b"VP8X") + 12
+    data[at:at + 6] = (7999).to_bytes(3, "little") + (5999).to_bytes(3, "little")
+
+    def fail(*args: object) -> None:
+        raise AssertionError("the pixels were decoded")
+
+    monkeypatch.setattr(photo, "_oriented_rgb", fail)
+    assert inspect(bytes(data)).kinds == {"gps"}
+    assert clean(bytes(data)) is None

@@ -44,6 +44,9 @@ MAX_PHOTO = 20 * 1024 * 1024
 """Bigger attachments are not downloaded (by their announced size) nor read."""
 MAX_PIXELS = 50_000_000
 """Bigger images (decompression bombs, panoramas) are read for their metadata only."""
+ANIMATED_SHARE = 4
+"""An animated WebP may have a quarter of `MAX_PIXELS`: libwebp holds two canvases of 4 bytes
+a pixel beside the decoded frame (a 48-MP canvas of tiny frames took 1 GB to check)."""
 ANALYSIS_SIDE = 1280
 """Faces and text are looked for on the photo reduced to this long side."""
 CLEAN_QUALITY = 88
@@ -113,6 +116,12 @@ def _open(data: bytes) -> Image.Image | None:
     if image.format not in FORMATS:
         return None
     return image
+
+
+def _too_big(image: Image.Image) -> bool:
+    """Whether decoding `image` would cost more memory than one photo may (see `MAX_PIXELS`)."""
+    animated = image.format == "WEBP" and getattr(image, "is_animated", False)
+    return image.size[0] * image.size[1] > MAX_PIXELS // (ANIMATED_SHARE if animated else 1)
 
 
 def _meaningful(value: object) -> bool:
@@ -219,9 +228,8 @@ def inspect(data: bytes) -> PhotoFindings:
     if image is None:
         return PhotoFindings()
     with image:
-        width, height = image.size
-        kinds = metadata_kinds(image, may_decode=width * height <= MAX_PIXELS)
-        if width * height > MAX_PIXELS:
+        kinds = metadata_kinds(image, may_decode=not _too_big(image))
+        if _too_big(image):
             return PhotoFindings(frozenset(kinds))
         try:
             pixels = pixel_findings(_oriented_rgb(image, ANALYSIS_SIDE), every_face=False)
@@ -252,7 +260,7 @@ def clean(data: bytes) -> CleanPhoto | None:
     if image is None:
         return None
     with image:
-        if image.size[0] * image.size[1] > MAX_PIXELS:
+        if _too_big(image):
             return None
         try:
             full = _oriented_rgb(image, None)
