@@ -460,7 +460,7 @@ async def test_clean_holds_up_no_event(h: Harness, rng: np.random.Generator,
 
 def test_an_animated_webp_with_a_huge_canvas_is_not_decoded(monkeypatch) -> None:
     """Three 64-px frames on a 48-MP canvas (the VP8X chunk rewritten): libwebp allocates two
-    canvases of 4 bytes a pixel to decode it (1 GB to check it): metadata only."""
+    canvases of 4 bytes a pixel to decode any WebP (1 GB to check this one): metadata only."""
     frames = [Image.new("RGB", (64, 64), (80 * i, 100, 100)) for i in range(3)]
     data = bytearray(encode(frames[0], "WEBP", exif(gps=True), save_all=True,
                             append_images=frames[1:], duration=100))

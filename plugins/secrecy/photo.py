@@ -44,9 +44,10 @@ MAX_PHOTO = 20 * 1024 * 1024
 """Bigger attachments are not downloaded (by their announced size) nor read."""
 MAX_PIXELS = 50_000_000
 """Bigger images (decompression bombs, panoramas) are read for their metadata only."""
-ANIMATED_SHARE = 4
-"""An animated WebP may have a quarter of `MAX_PIXELS`: libwebp holds two canvases of 4 bytes
-a pixel beside the decoded frame (a 48-MP canvas of tiny frames took 1 GB to check)."""
+WEBP_SHARE = 2
+"""A WebP may have half of `MAX_PIXELS`: Pillow decodes every WebP through libwebp's animation
+decoder, which holds two canvases of 4 bytes a pixel beside the frame (a 48-MP WebP took
+700 MB to check, 1 GB with tiny frames on its canvas)."""
 ANALYSIS_SIDE = 1280
 """Faces and text are looked for on the photo reduced to this long side."""
 CLEAN_QUALITY = 88
@@ -120,8 +121,8 @@ def _open(data: bytes) -> Image.Image | None:
 
 def _too_big(image: Image.Image) -> bool:
     """Whether decoding `image` would cost more memory than one photo may (see `MAX_PIXELS`)."""
-    animated = image.format == "WEBP" and getattr(image, "is_animated", False)
-    return image.size[0] * image.size[1] > MAX_PIXELS // (ANIMATED_SHARE if animated else 1)
+    share = WEBP_SHARE if image.format == "WEBP" else 1
+    return image.size[0] * image.size[1] > MAX_PIXELS // share
 
 
 def _meaningful(value: object) -> bool:
