@@ -473,3 +473,23 @@ def test_an_animated_webp_with_a_huge_canvas_is_not_decoded(monkeypatch) -> None
     monkeypatch.setattr(photo, "_oriented_rgb", fail)
     assert inspect(bytes(data)).kinds == {"gps"}
     assert clean(bytes(data)) is None
+
+
+async def test_a_photo_deleted_while_it_waits_is_not_checked(h: Harness, monkeypatch) -> None:
+    """Checks run behind the handlers: a photo its poster deleted meanwhile is neither
+    downloaded and checked, nor warned about (nor cleanable); another member's redaction
+    without the power does not count."""
+    blocked = Blocked(monkeypatch)
+    root = await h.say(POSTER, CLEAN)
+    h.clear()
+    try:
+        await h.attach(DOC, b"first", thread_root=root)
+        deleted = await h.attach(DOC, b"deleted", thread_root=root)
+        kept = await h.attach(DOC, b"kept", thread_root=root)
+        await h.redact(DOC, deleted)
+        await h.redact(POSTER, kept)  # not theirs, no power: the homeserver refuses it
+    finally:
+        blocked.release.set()
+    await photos_checked(h)
+    assert blocked.seen == [b"first", b"kept"]
+    assert len([s for s in h.sent if "position GPS" in s.body]) == 2

@@ -181,6 +181,8 @@ class Secrecy(Plugin):
         """(room, root) of the case threads seen in the case events, for `!redact`."""
         self._lane = PhotoLane(bot)
         self._overflowing: set[tuple[str, str]] = set()
+        self._gone: OrderedDict[str, Redaction] = OrderedDict()
+        """Redactions of events not flagged (yet): a photo deleted while it waits its turn."""
         """(room, member) told that their next photos are not checked, until their queue
         empties."""
 
@@ -356,6 +358,10 @@ class Secrecy(Plugin):
         flag = self._flags.get(event.redacts)
         if flag is not None and redaction_applies(ctx.room, event, flag.sender):
             del self._flags[event.redacts]
+        elif flag is None:  # maybe a photo waiting in the lane: not checked once gone
+            self._gone[event.redacts] = event
+            while len(self._gone) > MEMORY:
+                self._gone.popitem(last=False)
 
     @on(StatsLines)
     async def stats_lines(self, ctx: Context, event: StatsLines) -> list[tuple[Part, ...]]:
@@ -460,6 +466,9 @@ class Secrecy(Plugin):
         """A warning (kinds only) that `!redact` and `!clean` answer."""
         if not self._lane.waiting(event.sender):
             self._overflowing.discard((event.room_id, event.sender))
+        gone = self._gone.pop(event.event_id, None)
+        if gone is not None and redaction_applies(ctx.room, gone, event.sender):
+            return
         kinds = (await self._lane.inspect(event)).kinds
         if not kinds:
             return
