@@ -493,3 +493,20 @@ async def test_a_photo_deleted_while_it_waits_is_not_checked(h: Harness, monkeyp
     await photos_checked(h)
     assert blocked.seen == [b"first", b"kept"]
     assert len([s for s in h.sent if "position GPS" in s.body]) == 2
+
+
+async def test_clean_is_refused_while_the_member_has_too_many_waiting(
+        h: Harness, monkeypatch) -> None:
+    root = await h.say(POSTER, CLEAN)
+    await h.attach(DOC, encode(plain(), "JPEG", exif(gps=True)), thread_root=root)
+    await photos_checked(h)
+    blocked = Blocked(monkeypatch)
+    try:
+        for i in range(photo_lane.PER_SENDER + 1):
+            await h.attach(DOC, f"doc-{i}".encode(), thread_root=root)
+        await h.say(DOC, "!nettoyer", thread_root=root)
+        assert "refaites !clean dans une minute" in h.last().body
+    finally:
+        blocked.release.set()
+    await photos_checked(h)
+    assert h.transport.uploads == []
