@@ -409,7 +409,7 @@ async def test_a_burst_of_photos_is_bounded_and_others_go_first(h: Harness,
         await h.attach(POSTER, b"poster", thread_root=root)
         lane = h.app.plugins["secrecy"]._lane  # type: ignore[attr-defined]
         assert lane.waiting(DOC) == photo_lane.PER_SENDER
-        busy = [s for s in h.sent if "trop de vos photos" in s.body]
+        busy = [s for s in h.sent if "trop de photos attendent" in s.body]
         assert len(busy) == 1 and busy[0].mentions == [DOC] and busy[0].thread_root == root
     finally:
         blocked.release.set()

@@ -149,12 +149,13 @@ STRINGS = {
         "that no tattoo, ID wristband or screen showing a name is visible.",
     },
     "secrecy.photo.busy": {
-        "fr": "{poster}, trop de vos photos attendent d’être vérifiées : les suivantes ne le "
-        "seront pas. Vérifiez vous-même qu’elles ne montrent ni visage, ni nom, ni date de "
-        "naissance, et qu’elles ne portent pas de position GPS.",
-        "en": "{poster}, too many of your photos are waiting to be checked: the next ones will "
-        "not be. Check yourself that they show no face, name or birth date, and carry no GPS "
-        "position.",
+        "fr": "{poster}, trop de photos attendent déjà d’être vérifiées : celle-ci ne le sera "
+        "pas, ni les suivantes tant que la file est pleine. Vérifiez vous-même qu’elles ne "
+        "montrent ni visage, ni nom, ni date de naissance, et qu’elles ne portent pas de "
+        "position GPS.",
+        "en": "{poster}, too many photos are already waiting to be checked: this one will not "
+        "be, nor the next ones while the queue is full. Check yourself that they show no face, "
+        "name or birth date, and carry no GPS position.",
     },
     "secrecy.clean.busy": {
         "fr": "Trop de vos photos attendent déjà leur tour : refaites {prefix}clean dans une "
