@@ -158,9 +158,9 @@ STRINGS = {
         "name or birth date, and carry no GPS position.",
     },
     "secrecy.clean.busy": {
-        "fr": "Trop de vos photos attendent déjà leur tour : refaites {prefix}clean dans une "
+        "fr": "Trop de photos attendent déjà leur tour : refaites {prefix}clean dans une "
         "minute.",
-        "en": "Too many of your photos are already waiting their turn: try {prefix}clean again "
+        "en": "Too many photos are already waiting their turn: try {prefix}clean again "
         "in a minute.",
     },
     "secrecy.clean.summary": {
