@@ -510,3 +510,28 @@ async def test_clean_is_refused_while_the_member_has_too_many_waiting(
         blocked.release.set()
     await photos_checked(h)
     assert h.transport.uploads == []
+
+
+def test_identifiers_in_the_description_fields_are_found() -> None:
+    """Clinical photo apps and exporters write the patient in the photo's description: EXIF
+    ImageDescription / UserComment / XPComment, a JPEG comment, a PNG text chunk. The text
+    scanner reads them; a camera's own description is no finding."""
+    def with_tags(**tags: object) -> bytes:
+        ex = Image.Exif()
+        for tag, value in tags.items():
+            ex[int(tag.removeprefix("t"), 16)] = value
+        return encode(plain(), "JPEG", ex)
+
+    assert inspect(with_tags(t010E="Patient : Mme Jeanne DUPONT")).kinds == {"description"}
+    assert inspect(with_tags(t9C9C="née le 03/03/1957".encode("utf-16-le"))).kinds == {
+        "description"}
+    assert inspect(with_tags(t010E="OLYMPUS DIGITAL CAMERA")).kinds == set()
+    assert inspect(encode(plain(), "JPEG", comment="Mme Jeanne DUPONT")).kinds == {"description"}
+    from PIL.PngImagePlugin import PngInfo
+
+    text = PngInfo()
+    text.add_itxt("Description", "Monsieur Paul RENAUD, plaie du genou")
+    assert inspect(encode(plain(), "PNG", pnginfo=text)).kinds == {"description"}
+    text = PngInfo()
+    text.add_text("Software", "GIMP 2.10")
+    assert inspect(encode(plain(), "PNG", pnginfo=text)).kinds == set()

@@ -30,7 +30,7 @@ from plugins.secrecy.vision import Box
 
 register_heif_opener()
 
-METADATA_KINDS = ("gps", "serial", "owner", "shot_date", "thumbnail")
+METADATA_KINDS = ("gps", "serial", "owner", "shot_date", "thumbnail", "description")
 WRITTEN_KINDS = tuple(f"written_{kind}" for kind in KINDS)
 PHOTO_KINDS = ("face", *WRITTEN_KINDS, *METADATA_KINDS)
 PHOTO_TYPES = frozenset({
@@ -61,6 +61,10 @@ _SHOT_DATES = {_EXIF_IFD: (0x9003, 0x9004)}
 """DateTimeOriginal, DateTimeDigitized."""
 _UNDECODABLE = (OSError, ValueError, SyntaxError, MemoryError, EOFError, RuntimeError)
 """What decoding hostile or broken pixels raises (libheif: EOFError, RuntimeError)."""
+_DESCRIPTIONS = {0: (0x010E, 0x9C9B, 0x9C9C, 0x9C9F), _EXIF_IFD: (0x9286,)}
+"""ImageDescription, XPTitle, XPComment, XPSubject (IFD0); UserComment (Exif IFD)."""
+_DESCRIPTION_CHARS = 4096
+"""Of each description field, this much is scanned."""
 _XMP_WINDOW = 256 * 1024
 _XMP_KINDS = ((b"GPSLatitude", "gps"), (b"GPSLongitude", "gps"), (b"SerialNumber", "serial"),
               (b"DateTimeOriginal", "shot_date"), (b"dc:creator", "owner"))
@@ -150,6 +154,31 @@ def _exif(image: Image.Image, may_decode: bool) -> Image.Exif:
     return image.getexif()
 
 
+def _text(value: object, tag: int = 0) -> str:
+    """A description field as text: XP tags are UTF-16, a UserComment starts with its
+    8-byte character code."""
+    if isinstance(value, str):
+        return value[:_DESCRIPTION_CHARS]
+    if not isinstance(value, bytes):
+        return ""
+    value = value[:2 * _DESCRIPTION_CHARS + 8]
+    if tag == 0x9286:
+        code, value = value[:8], value[8:]
+        return value.decode("utf-16" if code.startswith(b"UNICODE") else "utf-8", "replace")
+    return value.decode("utf-16-le" if 0x9C9B <= tag <= 0x9C9F else "utf-8", "replace")
+
+
+def _descriptions(image: Image.Image, ifds: dict[int, dict]) -> str:
+    """What the photo's description fields say: EXIF's, a JPEG's comment, a PNG's text."""
+    texts = [_text(ifds.get(where, {}).get(tag), tag) for where, tags in _DESCRIPTIONS.items()
+             for tag in tags]
+    texts.append(_text(image.info.get("comment")))
+    if image.format == "PNG":
+        texts.extend(_text(value) for key, value in image.info.items()
+                     if isinstance(value, str) and key != "XML:com.adobe.xmp")
+    return "\n".join(text.replace("\x00", " ") for text in texts if text.strip("\x00 "))
+
+
 def metadata_kinds(image: Image.Image, may_decode: bool = True) -> set[str]:
     """Identifying metadata of an opened image: EXIF (or a TIFF's own tags) and XMP."""
     kinds: set[str] = set()
@@ -168,6 +197,8 @@ def metadata_kinds(image: Image.Image, may_decode: bool = True) -> set[str]:
             kinds.add(kind)
     if ifds.get(_IFD1, {}).get(0x0201) or image.info.get("thumbnails"):
         kinds.add("thumbnail")
+    if scan(_descriptions(image, ifds)):
+        kinds.add("description")
     xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") or b""
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8", "replace")

@@ -42,6 +42,10 @@ STRINGS = {
         "fr": "le nom du propriétaire de l’appareil",
         "en": "the camera owner’s name",
     },
+    "secrecy.kind.description": {
+        "fr": "un identifiant dans la description de la photo (ses métadonnées)",
+        "en": "an identifier in the photo’s description (its metadata)",
+    },
     "secrecy.kind.thumbnail": {
         "fr": "une miniature intégrée (elle peut montrer ce que le recadrage a retiré)",
         "en": "an embedded thumbnail (it may show what a crop removed)",
