@@ -535,3 +535,24 @@ def test_identifiers_in_the_description_fields_are_found() -> None:
     text = PngInfo()
     text.add_text("Software", "GIMP 2.10")
     assert inspect(encode(plain(), "PNG", pnginfo=text)).kinds == set()
+
+
+@pytest.mark.parametrize("size", [(30_000, 1), (1, 30_000), (5_000, 40)])
+def test_a_thin_strip_costs_no_more_than_a_photo(monkeypatch, size: tuple[int, int]) -> None:
+    """A few hundred bytes of PNG, 30,000 × 1 px: RapidOCR scales a strip's short side up to
+    736 px (and pads one past 8:1), so the OCR asked for 4 GB (the process was killed); the
+    strip is padded to 4:1 before it. `!clean` of it failed in OpenCV (an image 0 px high)."""
+    shapes: list[tuple[int, ...]] = []
+    engine = vision._ocr()
+
+    def recording(bgr: np.ndarray, **options: object) -> object:
+        shapes.append(bgr.shape)
+        return engine(bgr, **options)
+
+    monkeypatch.setattr(vision, "_ocr", lambda: recording)
+    data = encode(Image.new("RGB", size, (200, 180, 160)), "PNG", exif(gps=True))
+    assert inspect(data).kinds == {"gps"}
+    (height, width, _), = shapes
+    assert max(height, width) <= vision.MAX_ASPECT * min(height, width) + vision.MAX_ASPECT
+    cleaned = clean(data)
+    assert cleaned is not None and (cleaned.width, cleaned.height) == size

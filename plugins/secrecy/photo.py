@@ -299,7 +299,9 @@ def clean(data: bytes) -> CleanPhoto | None:
         except _UNDECODABLE:
             return None
     full.info = {}  # Pillow writes `info`'s comment back into a JPEG
-    reduced = ImageOps.contain(full, (ANALYSIS_SIDE, ANALYSIS_SIDE), Image.Resampling.BILINEAR)
+    scale = min(1.0, ANALYSIS_SIDE / max(full.size))
+    reduced = full.resize((max(1, round(full.width * scale)), max(1, round(full.height * scale))),
+                          Image.Resampling.BILINEAR)
     regions = pixel_findings(reduced).regions
     for box in regions:
         _blur(full, box)
