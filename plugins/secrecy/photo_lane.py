@@ -1,13 +1,14 @@
 """Photos are checked and cleaned one at a time, in a worker thread, behind the event handlers.
 
 One lane, so that at most one photo is downloaded, decoded and run through the models at once
-(memory stays that of one photo, ≤ `MAX_PHOTO` bytes plus one decoded image) and the event loop
-never decodes a pixel. A photo's check is queued (`submit`) and runs in the lane's own task:
-the room's events, and the sync batch every room waits for, go on meanwhile (a check takes up
-to a second; inline, a member posting 500 photos held every room for minutes). The queue is
-bounded per member (`PER_SENDER`) and in all (`WAITING`), and its turns go round the members,
-so one member's burst neither grows memory nor delays another member's photo. Photos waiting
-hold nothing but their event; a restart forgets them (nothing of them is stored).
+(memory stays that of one photo: ≤ `MAX_PHOTO` bytes plus the decoded image and its
+conversions) and the event loop never decodes a pixel. A photo's check, or `!clean`'s copy,
+is queued (`submit`) and runs in the lane's own task: the room's events, and the sync batch
+every room waits for, go on meanwhile (a check takes up to a second or two; inline, a member
+posting 500 photos held every room for minutes). The queue is bounded per member
+(`PER_SENDER`) and in all (`WAITING`), and its turns go round the members, so one member's
+burst neither grows memory nor delays another member's photo. Photos waiting hold nothing but
+their event; a restart forgets them (nothing of them is stored).
 """
 
 from __future__ import annotations
