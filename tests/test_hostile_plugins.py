@@ -18,7 +18,7 @@ from plugins.secrecy import plugin as secrecy_plugin
 from plugins.secrecy.plugin import MAX_SCAN, Secrecy, visible_text
 from plugins.specialties import Specialties
 from plugins.volunteers import Volunteers
-from tests.test_secrecy_plugin import jpeg
+from tests.test_secrecy_plugin import jpeg, photos_checked
 
 POSTER = "@alice:test"
 DOC = "@bob:test"
@@ -209,6 +209,7 @@ async def attach(h: Harness, data: bytes, root: str, mimetype: str, size: int) -
     h.transport.files[url] = data
     await h.deliver(Attachment(ROOM, f"$photo{url}", DOC, h._ts(), "m.image", mimetype, size,
                                url, None, root))
+    await photos_checked(h)
 
 
 async def test_only_jpeg_photos_of_a_reasonable_size_are_read(h: Harness) -> None:

@@ -18,7 +18,7 @@ from plugins.cases.events import CaseEdited, CaseOpened, CaseOpening, CaseReplie
 from plugins.cases.store import OPEN, Case
 from plugins.secrecy.photo import inspect
 from plugins.secrecy.plugin import Secrecy
-from tests.test_secrecy_plugin import jpeg
+from tests.test_secrecy_plugin import jpeg, photos_checked
 
 POSTER = "@alice:test"
 DOC = "@bob:test"
@@ -59,6 +59,7 @@ class Cases:
     async def reply(self, case: Case, sender: str, body: str, **fields: object) -> str:
         event = self.message(sender, body, case.room_id, case.root_event_id, **fields)
         await Context.for_event(self.h.app, event).publish(CaseReplied(case, event))
+        await photos_checked(self.h)
         return event.event_id
 
     async def photo(self, case: Case, sender: str, data: bytes) -> str:
@@ -67,6 +68,7 @@ class Cases:
         event = Attachment(case.room_id, self.h._new_id(), sender, self.h._ts(), "m.image",
                            "image/jpeg", len(data), url, None, case.root_event_id)
         await Context.for_event(self.h.app, event).publish(CaseReplied(case, event))
+        await photos_checked(self.h)
         return event.event_id
 
     async def edit(self, case: Case, sender: str, original: str, text: str) -> None:

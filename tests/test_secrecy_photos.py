@@ -7,15 +7,17 @@ measured by `python -m bench photos`, not here: these tests pin one outcome per 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import struct
+import threading
 
 import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
 from bot.testing import BOT, Harness
-from plugins.secrecy import photo, vision
+from plugins.secrecy import photo, photo_lane, vision
 from plugins.secrecy.photo import clean, inspect, worth_reading
 from plugins.secrecy.plugin import Secrecy
 from tests.support.photos import (
@@ -29,7 +31,7 @@ from tests.support.photos import (
     skin,
     xray,
 )
-from tests.test_secrecy_plugin import CLEAN, DOC, MOD, POSTER, ROOM, harness
+from tests.test_secrecy_plugin import CLEAN, DOC, MOD, POSTER, ROOM, harness, photos_checked
 
 FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "HEIF")
 MIMETYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
@@ -204,6 +206,7 @@ async def test_a_photo_with_a_face_and_gps_is_warned_without_values(
     h.clear()
     data = encode(with_face(rng), "HEIF", exif(gps=True))
     photo_id = await h.attach(DOC, data, mimetype="image/heic", thread_root=root)
+    await photos_checked(h)
     warning = h.last()
     assert warning.thread_root == root and warning.mentions == [DOC]
     assert "un visage et la position GPS" in warning.body
@@ -220,12 +223,14 @@ async def test_written_identifiers_warn_like_text(h: Harness, rng: np.random.Gen
     lines = _fix_nir(WRITTEN[1][0])
     await h.attach(DOC, encode(label(lines, (1600, 1200), rng), "WEBP"), mimetype="image/webp",
                    thread_root=root)
+    await photos_checked(h)
     body = h.last().body
     assert "un nom écrit sur l’image" in body and "(NIR) écrit sur l’image" in body
     assert "MARTIN" not in body and "Bernard" not in body
     h.clear()
     await h.attach(DOC, encode(xray(rng, (1200, 1600)), "PNG"), mimetype="image/png",
                    thread_root=root)
+    await photos_checked(h)
     assert h.sent == []
 
 
@@ -234,6 +239,7 @@ async def test_english_room_names_photo_kinds(h: Harness, rng: np.random.Generat
     root = await h.say(POSTER, CLEAN)
     h.clear()
     await h.attach(DOC, encode(with_face(rng), "JPEG", exif(owner=True)), thread_root=root)
+    await photos_checked(h)
     assert "a face and the camera owner’s name" in h.last().body
 
 
@@ -247,14 +253,17 @@ async def test_clean_posts_a_cleaned_copy_in_the_thread(
         h: Harness, rng: np.random.Generator) -> None:
     root = await h.say(POSTER, CLEAN)
     await h.attach(DOC, encode(xray(rng, (800, 600)), "JPEG", exif(gps=True)), thread_root=root)
+    await photos_checked(h)
     original = with_face(rng)
     flagged = await h.attach(DOC, encode(original, "JPEG", exif(gps=True, serial=True)),
                              thread_root=root)
+    await photos_checked(h)
     h.clear()
     await h.say(POSTER, "!nettoyer", thread_root=root)
     assert "aucune photo que vous puissiez nettoyer" in h.last().body  # not the poster's
     h.clear()
     await h.say(DOC, "!clean", thread_root=root)
+    await photos_checked(h)
     image, notice = h.sent
     assert image.content["msgtype"] == "m.image" and image.thread_root == root
     assert image.content["info"]["w"] == 1600 and "url" not in image.content
@@ -280,9 +289,11 @@ async def test_clean_where_there_is_nothing_to_clean(h: Harness,
     assert "aucune photo" in h.last().body
     data = encode(with_face(rng), "JPEG")
     await h.attach(POSTER, data, thread_root=root)
+    await photos_checked(h)
     gone = h.transport.files.popitem()[0]  # the photo vanished from the media repository
     assert gone.startswith("mxc://")
     await h.say(POSTER, "!clean", thread_root=root)
+    await photos_checked(h)
     assert "pas pu nettoyer" in h.last().body and h.transport.uploads == []
 
 
@@ -319,3 +330,229 @@ def test_without_the_photos_extra_metadata_only(monkeypatch, rng: np.random.Gene
     cleaned = clean(data)
     assert cleaned is not None and cleaned.blurred == 0
     assert not Image.open(io.BytesIO(cleaned.data)).getexif()
+
+
+# ---- review: hostile bytes ---------------------------------------------------------------------
+def test_a_corrupt_heic_is_still_warned_for_its_metadata() -> None:
+    """A HEIC whose coded picture is broken (its first NAL length rewritten): libheif raises
+    EOFError while decoding. Its GPS position is still reported, and `clean` gives up."""
+    data = bytearray(encode(plain((160, 120)), "HEIF", exif(gps=True)))
+    data[data.find(b"mdat") + 4] = 0x25
+    assert inspect(bytes(data)).kinds == {"gps"}
+    assert clean(bytes(data)) is None
+
+
+def test_the_cleaned_copy_keeps_no_comment_nor_text() -> None:
+    """A JPEG comment (COM), a PNG text chunk and an ICC profile may carry a name: Pillow
+    copies `info` through conversions and writes a JPEG's comment back by default."""
+    from PIL import ImageCms
+    from PIL.PngImagePlugin import PngInfo
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    text = PngInfo()
+    text.add_text("Author", "Jeanne DUPONT")
+    for fmt, options in (("JPEG", {"comment": b"Jeanne DUPONT", "icc_profile": icc}),
+                         ("PNG", {"pnginfo": text, "icc_profile": icc}),
+                         ("WEBP", {"icc_profile": icc})):
+        for mode in ("RGB", "CMYK") if fmt == "JPEG" else ("RGB",):
+            out = io.BytesIO()
+            plain().convert(mode).save(out, fmt, **options)
+            cleaned = clean(out.getvalue())
+            assert cleaned is not None
+            copy = Image.open(io.BytesIO(cleaned.data))
+            assert [name for name, _ in copy.applist] == ["APP0"], (fmt, mode)  # JFIF only
+            assert b"DUPONT" not in cleaned.data and "icc_profile" not in copy.info
+
+
+class Blocked:
+    """`inspect` replaced: each call waits for `release` (in its worker thread), records its
+    photo's bytes, and finds a GPS position."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.release = threading.Event()
+        self.seen: list[bytes] = []
+        monkeypatch.setattr(photo_lane, "inspect", self)
+
+    def __call__(self, data: bytes) -> photo.PhotoFindings:
+        assert self.release.wait(10)
+        self.seen.append(data)
+        return photo.PhotoFindings(frozenset({"gps"}))
+
+
+async def test_a_photo_being_checked_holds_up_no_event(h: Harness, monkeypatch) -> None:
+    """A check takes up to a second: it runs behind the handlers, so the room's next events
+    (and the sync batch every room waits for) are not held while it runs."""
+    blocked = Blocked(monkeypatch)
+    root = await h.say(POSTER, CLEAN)
+    h.clear()
+    try:
+        await asyncio.wait_for(h.attach(DOC, b"photo", thread_root=root), 5)
+        await asyncio.wait_for(h.say(DOC, "!rules"), 5)
+        assert "secret" in h.last().body.lower()
+    finally:
+        blocked.release.set()
+    await photos_checked(h)
+    assert "position GPS" in h.last().body and blocked.seen == [b"photo"]
+
+
+async def test_a_burst_of_photos_is_bounded_and_others_go_first(h: Harness,
+                                                                 monkeypatch) -> None:
+    """A member posting 30 photos at once: `PER_SENDER` wait (and the one being checked), the
+    rest are not checked and the poster is told once; another member's photo is checked
+    next but one, not after the whole burst."""
+    blocked = Blocked(monkeypatch)
+    root = await h.say(POSTER, CLEAN)
+    h.clear()
+    try:
+        for i in range(30):
+            await h.attach(DOC, f"doc-{i}".encode(), thread_root=root)
+        await h.attach(POSTER, b"poster", thread_root=root)
+        lane = h.app.plugins["secrecy"]._lane  # type: ignore[attr-defined]
+        assert lane.waiting(DOC) == photo_lane.PER_SENDER
+        busy = [s for s in h.sent if "trop de photos attendent" in s.body]
+        assert len(busy) == 1 and busy[0].mentions == [DOC] and busy[0].thread_root == root
+    finally:
+        blocked.release.set()
+    await photos_checked(h)
+    assert len(blocked.seen) == photo_lane.PER_SENDER + 2
+    assert blocked.seen.index(b"poster") <= 2
+    assert lane.waiting(DOC) == 0
+
+
+@pytest.mark.parametrize(("fmt", "factor"), [("PNG", 257), ("TIFF", 16)])
+def test_sixteen_bit_greys_are_looked_at(rng: np.random.Generator, fmt: str,
+                                         factor: int) -> None:
+    """A 16-bit grey picture (an X-ray or a scan exported from a viewer; 12 bits used, or 16):
+    Pillow's RGB conversion clips every level over 255 to white, and neither the face nor
+    the blur would be seen."""
+    grey = np.asarray(with_face(rng).convert("L")).astype(np.uint16) * factor
+    data = encode(Image.fromarray(grey), fmt, exif(gps=True))
+    assert Image.open(io.BytesIO(data)).mode.startswith("I;16")
+    assert inspect(data).kinds == {"face", "gps"}
+    cleaned = clean(data)
+    assert cleaned is not None and cleaned.blurred >= 1
+
+
+async def test_clean_holds_up_no_event(h: Harness, rng: np.random.Generator,
+                                       monkeypatch) -> None:
+    """Cleaning a 50-MP photo takes seconds: it runs in the lane, not in the handler."""
+    root = await h.say(POSTER, CLEAN)
+    await h.attach(DOC, encode(with_face(rng, (320, 240)), "JPEG", exif(gps=True)),
+                   thread_root=root)
+    await photos_checked(h)
+    release, real = threading.Event(), photo_lane.clean
+
+    def slow(data: bytes) -> photo.CleanPhoto | None:
+        assert release.wait(10)
+        return real(data)
+
+    monkeypatch.setattr(photo_lane, "clean", slow)
+    h.clear()
+    try:
+        await asyncio.wait_for(h.say(DOC, "!clean", thread_root=root), 5)
+        await asyncio.wait_for(h.say(DOC, "!rules"), 5)
+        assert h.sent and "secret" in h.last().body.lower()
+    finally:
+        release.set()
+    await photos_checked(h)
+    assert [s.content["msgtype"] for s in h.sent[-2:]] == ["m.image", "m.notice"]
+
+
+def test_an_animated_webp_with_a_huge_canvas_is_not_decoded(monkeypatch) -> None:
+    """Three 64-px frames on a 48-MP canvas (the VP8X chunk rewritten): libwebp allocates two
+    canvases of 4 bytes a pixel to decode any WebP (1 GB to check this one): metadata only."""
+    frames = [Image.new("RGB", (64, 64), (80 * i, 100, 100)) for i in range(3)]
+    data = bytearray(encode(frames[0], "WEBP", exif(gps=True), save_all=True,
+                            append_images=frames[1:], duration=100))
+    at = data.find(b"VP8X") + 12
+    data[at:at + 6] = (7999).to_bytes(3, "little") + (5999).to_bytes(3, "little")
+
+    def fail(*args: object) -> None:
+        raise AssertionError("the pixels were decoded")
+
+    monkeypatch.setattr(photo, "_oriented_rgb", fail)
+    assert inspect(bytes(data)).kinds == {"gps"}
+    assert clean(bytes(data)) is None
+
+
+async def test_a_photo_deleted_while_it_waits_is_not_checked(h: Harness, monkeypatch) -> None:
+    """Checks run behind the handlers: a photo its poster deleted meanwhile is neither
+    downloaded and checked, nor warned about (nor cleanable); another member's redaction
+    without the power does not count."""
+    blocked = Blocked(monkeypatch)
+    root = await h.say(POSTER, CLEAN)
+    h.clear()
+    try:
+        await h.attach(DOC, b"first", thread_root=root)
+        deleted = await h.attach(DOC, b"deleted", thread_root=root)
+        kept = await h.attach(DOC, b"kept", thread_root=root)
+        await h.redact(DOC, deleted)
+        await h.redact(POSTER, kept)  # not theirs, no power: the homeserver refuses it
+    finally:
+        blocked.release.set()
+    await photos_checked(h)
+    assert blocked.seen == [b"first", b"kept"]
+    assert len([s for s in h.sent if "position GPS" in s.body]) == 2
+
+
+async def test_clean_is_refused_while_the_member_has_too_many_waiting(
+        h: Harness, monkeypatch) -> None:
+    root = await h.say(POSTER, CLEAN)
+    await h.attach(DOC, encode(plain(), "JPEG", exif(gps=True)), thread_root=root)
+    await photos_checked(h)
+    blocked = Blocked(monkeypatch)
+    try:
+        for i in range(photo_lane.PER_SENDER + 1):
+            await h.attach(DOC, f"doc-{i}".encode(), thread_root=root)
+        await h.say(DOC, "!nettoyer", thread_root=root)
+        assert "refaites !clean dans une minute" in h.last().body
+    finally:
+        blocked.release.set()
+    await photos_checked(h)
+    assert h.transport.uploads == []
+
+
+def test_identifiers_in_the_description_fields_are_found() -> None:
+    """Clinical photo apps and exporters write the patient in the photo's description: EXIF
+    ImageDescription / UserComment / XPComment, a JPEG comment, a PNG text chunk. The text
+    scanner reads them; a camera's own description is no finding."""
+    def with_tags(**tags: object) -> bytes:
+        ex = Image.Exif()
+        for tag, value in tags.items():
+            ex[int(tag.removeprefix("t"), 16)] = value
+        return encode(plain(), "JPEG", ex)
+
+    assert inspect(with_tags(t010E="Patient : Mme Jeanne DUPONT")).kinds == {"description"}
+    assert inspect(with_tags(t9C9C="née le 03/03/1957".encode("utf-16-le"))).kinds == {
+        "description"}
+    assert inspect(with_tags(t010E="OLYMPUS DIGITAL CAMERA")).kinds == set()
+    assert inspect(encode(plain(), "JPEG", comment="Mme Jeanne DUPONT")).kinds == {"description"}
+    from PIL.PngImagePlugin import PngInfo
+
+    text = PngInfo()
+    text.add_itxt("Description", "Monsieur Paul RENAUD, plaie du genou")
+    assert inspect(encode(plain(), "PNG", pnginfo=text)).kinds == {"description"}
+    text = PngInfo()
+    text.add_text("Software", "GIMP 2.10")
+    assert inspect(encode(plain(), "PNG", pnginfo=text)).kinds == set()
+
+
+@pytest.mark.parametrize("size", [(30_000, 1), (1, 30_000), (5_000, 40)])
+def test_a_thin_strip_costs_no_more_than_a_photo(monkeypatch, size: tuple[int, int]) -> None:
+    """A few hundred bytes of PNG, 30,000 × 1 px: RapidOCR scales a strip's short side up to
+    736 px (and pads one past 8:1), so the OCR asked for 4 GB (the process was killed); the
+    strip is padded to 4:1 before it. `!clean` of it failed in OpenCV (an image 0 px high)."""
+    shapes: list[tuple[int, ...]] = []
+    engine = vision._ocr()
+
+    def recording(bgr: np.ndarray, **options: object) -> object:
+        shapes.append(bgr.shape)
+        return engine(bgr, **options)
+
+    monkeypatch.setattr(vision, "_ocr", lambda: recording)
+    data = encode(Image.new("RGB", size, (200, 180, 160)), "PNG", exif(gps=True))
+    assert inspect(data).kinds == {"gps"}
+    (height, width, _), = shapes
+    assert max(height, width) <= vision.MAX_ASPECT * min(height, width) + vision.MAX_ASPECT
+    cleaned = clean(data)
+    assert cleaned is not None and (cleaned.width, cleaned.height) == size

@@ -32,6 +32,11 @@ async def h():
         yield hh
 
 
+async def photos_checked(h: Harness) -> None:
+    """Wait for the photos queued for their check (they are checked behind the handlers)."""
+    await h.app.plugins["secrecy"]._lane.idle()  # type: ignore[attr-defined]
+
+
 async def cases(h: Harness) -> list[dict]:
     return [dict(r) for r in await h.db.fetchall("SELECT * FROM cases")]
 
@@ -236,8 +241,10 @@ async def test_photo_with_gps_is_warned(h: Harness) -> None:
     root = await h.say(POSTER, CLEAN)
     h.clear()
     await h.attach(DOC, jpeg(gps=False), thread_root=root)
+    await photos_checked(h)
     assert h.sent == []
     photo = await h.attach(DOC, jpeg(), thread_root=root)
+    await photos_checked(h)
     warning = h.last()
     assert warning.thread_root == root and DOC in warning.mentions
     assert "position GPS" in warning.body and "tatouage" in warning.body

@@ -30,7 +30,7 @@ from plugins.secrecy.vision import Box
 
 register_heif_opener()
 
-METADATA_KINDS = ("gps", "serial", "owner", "shot_date", "thumbnail")
+METADATA_KINDS = ("gps", "serial", "owner", "shot_date", "thumbnail", "description")
 WRITTEN_KINDS = tuple(f"written_{kind}" for kind in KINDS)
 PHOTO_KINDS = ("face", *WRITTEN_KINDS, *METADATA_KINDS)
 PHOTO_TYPES = frozenset({
@@ -44,6 +44,10 @@ MAX_PHOTO = 20 * 1024 * 1024
 """Bigger attachments are not downloaded (by their announced size) nor read."""
 MAX_PIXELS = 50_000_000
 """Bigger images (decompression bombs, panoramas) are read for their metadata only."""
+WEBP_SHARE = 2
+"""A WebP may have half of `MAX_PIXELS`: Pillow decodes every WebP through libwebp's animation
+decoder, which holds two canvases of 4 bytes a pixel beside the frame (a 48-MP WebP took
+700 MB to check, 1 GB with tiny frames on its canvas)."""
 ANALYSIS_SIDE = 1280
 """Faces and text are looked for on the photo reduced to this long side."""
 CLEAN_QUALITY = 88
@@ -55,6 +59,12 @@ _OWNERS = {_EXIF_IFD: (0xA430,), 0: (0x013B, 0x9C9D)}
 """CameraOwnerName (Exif IFD); Artist, XPAuthor (IFD0)."""
 _SHOT_DATES = {_EXIF_IFD: (0x9003, 0x9004)}
 """DateTimeOriginal, DateTimeDigitized."""
+_UNDECODABLE = (OSError, ValueError, SyntaxError, MemoryError, EOFError, RuntimeError)
+"""What decoding hostile or broken pixels raises (libheif: EOFError, RuntimeError)."""
+_DESCRIPTIONS = {0: (0x010E, 0x9C9B, 0x9C9C, 0x9C9F), _EXIF_IFD: (0x9286,)}
+"""ImageDescription, XPTitle, XPComment, XPSubject (IFD0); UserComment (Exif IFD)."""
+_DESCRIPTION_CHARS = 4096
+"""Of each description field, this much is scanned."""
 _XMP_WINDOW = 256 * 1024
 _XMP_KINDS = ((b"GPSLatitude", "gps"), (b"GPSLongitude", "gps"), (b"SerialNumber", "serial"),
               (b"DateTimeOriginal", "shot_date"), (b"dc:creator", "owner"))
@@ -113,6 +123,12 @@ def _open(data: bytes) -> Image.Image | None:
     return image
 
 
+def _too_big(image: Image.Image) -> bool:
+    """Whether decoding `image` would cost more memory than one photo may (see `MAX_PIXELS`)."""
+    share = WEBP_SHARE if image.format == "WEBP" else 1
+    return image.size[0] * image.size[1] > MAX_PIXELS // share
+
+
 def _meaningful(value: object) -> bool:
     if isinstance(value, bytes):
         return bool(value.strip(b"\x00 "))
@@ -138,6 +154,31 @@ def _exif(image: Image.Image, may_decode: bool) -> Image.Exif:
     return image.getexif()
 
 
+def _text(value: object, tag: int = 0) -> str:
+    """A description field as text: XP tags are UTF-16, a UserComment starts with its
+    8-byte character code."""
+    if isinstance(value, str):
+        return value[:_DESCRIPTION_CHARS]
+    if not isinstance(value, bytes):
+        return ""
+    value = value[:2 * _DESCRIPTION_CHARS + 8]
+    if tag == 0x9286:
+        code, value = value[:8], value[8:]
+        return value.decode("utf-16" if code.startswith(b"UNICODE") else "utf-8", "replace")
+    return value.decode("utf-16-le" if 0x9C9B <= tag <= 0x9C9F else "utf-8", "replace")
+
+
+def _descriptions(image: Image.Image, ifds: dict[int, dict]) -> str:
+    """What the photo's description fields say: EXIF's, a JPEG's comment, a PNG's text."""
+    texts = [_text(ifds.get(where, {}).get(tag), tag) for where, tags in _DESCRIPTIONS.items()
+             for tag in tags]
+    texts.append(_text(image.info.get("comment")))
+    if image.format == "PNG":
+        texts.extend(_text(value) for key, value in image.info.items()
+                     if isinstance(value, str) and key != "XML:com.adobe.xmp")
+    return "\n".join(text.replace("\x00", " ") for text in texts if text.strip("\x00 "))
+
+
 def metadata_kinds(image: Image.Image, may_decode: bool = True) -> set[str]:
     """Identifying metadata of an opened image: EXIF (or a TIFF's own tags) and XMP."""
     kinds: set[str] = set()
@@ -156,6 +197,8 @@ def metadata_kinds(image: Image.Image, may_decode: bool = True) -> set[str]:
             kinds.add(kind)
     if ifds.get(_IFD1, {}).get(0x0201) or image.info.get("thumbnails"):
         kinds.add("thumbnail")
+    if scan(_descriptions(image, ifds)):
+        kinds.add("description")
     xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") or b""
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8", "replace")
@@ -171,7 +214,13 @@ def _oriented_rgb(image: Image.Image, side: int | None) -> Image.Image:
         image.draft("RGB", (side, side))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        oriented = ImageOps.exif_transpose(image) or image
+        ImageOps.exif_transpose(image, in_place=True)  # a copy of the full image otherwise
+    oriented = image
+    if oriented.mode.startswith(("I", "F")):  # 16- or 32-bit greys: RGB would clip at 255
+        wide = oriented.convert("I") if oriented.mode.startswith("I;16") else oriented
+        low, high = wide.getextrema()
+        scale = 255 / max(1, high - low)
+        oriented = wide.point(lambda v: (v - low) * scale).convert("L")
     if oriented.mode != "RGB":
         oriented = oriented.convert("RGB")
     if side is not None and max(oriented.size) > side:
@@ -211,13 +260,12 @@ def inspect(data: bytes) -> PhotoFindings:
     if image is None:
         return PhotoFindings()
     with image:
-        width, height = image.size
-        kinds = metadata_kinds(image, may_decode=width * height <= MAX_PIXELS)
-        if width * height > MAX_PIXELS:
+        kinds = metadata_kinds(image, may_decode=not _too_big(image))
+        if _too_big(image):
             return PhotoFindings(frozenset(kinds))
         try:
             pixels = pixel_findings(_oriented_rgb(image, ANALYSIS_SIDE), every_face=False)
-        except (OSError, ValueError, SyntaxError, MemoryError):  # truncated or corrupt pixels
+        except _UNDECODABLE:  # truncated or corrupt pixels
             return PhotoFindings(frozenset(kinds))
     return PhotoFindings(frozenset(kinds | pixels.kinds), pixels.regions)
 
@@ -244,14 +292,16 @@ def clean(data: bytes) -> CleanPhoto | None:
     if image is None:
         return None
     with image:
-        if image.size[0] * image.size[1] > MAX_PIXELS:
+        if _too_big(image):
             return None
         try:
             full = _oriented_rgb(image, None)
-        except (OSError, ValueError, SyntaxError, MemoryError):
+        except _UNDECODABLE:
             return None
-    reduced = full.copy()
-    reduced.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.Resampling.BILINEAR)
+    full.info = {}  # Pillow writes `info`'s comment back into a JPEG
+    scale = min(1.0, ANALYSIS_SIDE / max(full.size))
+    reduced = full.resize((max(1, round(full.width * scale)), max(1, round(full.height * scale))),
+                          Image.Resampling.BILINEAR)
     regions = pixel_findings(reduced).regions
     for box in regions:
         _blur(full, box)

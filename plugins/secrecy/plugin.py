@@ -180,6 +180,11 @@ class Secrecy(Plugin):
         self._cases: OrderedDict[tuple[str, str], None] = OrderedDict()
         """(room, root) of the case threads seen in the case events, for `!redact`."""
         self._lane = PhotoLane(bot)
+        self._overflowing: set[tuple[str, str]] = set()
+        self._gone: OrderedDict[str, Redaction] = OrderedDict()
+        """Redactions of events not flagged (yet): a photo deleted while it waits its turn."""
+        """(room, member) told that their next photos are not checked, until their queue
+        empties."""
 
     # ---- what is kept in memory --------------------------------------------------------------
     def _remember(self, event_id: str, flag: _Flag) -> None:
@@ -353,6 +358,10 @@ class Secrecy(Plugin):
         flag = self._flags.get(event.redacts)
         if flag is not None and redaction_applies(ctx.room, event, flag.sender):
             del self._flags[event.redacts]
+        elif flag is None:  # maybe a photo waiting in the lane: not checked once gone
+            self._gone[event.redacts] = event
+            while len(self._gone) > MEMORY:
+                self._gone.popitem(last=False)
 
     @on(StatsLines)
     async def stats_lines(self, ctx: Context, event: StatsLines) -> list[tuple[Part, ...]]:
@@ -440,9 +449,25 @@ class Secrecy(Plugin):
 
     # ---- 6. photos ---------------------------------------------------------------------------
     async def _photo(self, ctx: Context, event: Attachment, root: str) -> None:
-        """A photo's metadata, faces and written identifiers (`photo.inspect`, off the loop):
-        a warning (kinds only) that `!redact` and `!clean` answer."""
+        """Queue the photo's check (`PhotoLane`: metadata, faces and written identifiers, off
+        the loop and behind the room's events); when the poster has too many photos waiting,
+        say once that the next ones are not checked."""
         if not worth_reading(event):
+            return
+        key = (event.room_id, event.sender)
+        if self._lane.submit(event.sender, lambda: self._check_photo(ctx, event, root)):
+            return
+        if key not in self._overflowing:
+            self._overflowing.add(key)
+            await ctx.in_thread_of(root).reply(fill(
+                ctx.t("secrecy.photo.busy"), poster=ctx.pill(event.sender, notify=True)))
+
+    async def _check_photo(self, ctx: Context, event: Attachment, root: str) -> None:
+        """A warning (kinds only) that `!redact` and `!clean` answer."""
+        if not self._lane.waiting(event.sender):
+            self._overflowing.discard((event.room_id, event.sender))
+        gone = self._gone.pop(event.event_id, None)
+        if gone is not None and redaction_applies(ctx.room, gone, event.sender):
             return
         kinds = (await self._lane.inspect(event)).kinds
         if not kinds:
@@ -461,6 +486,9 @@ class Secrecy(Plugin):
         self._remember(event.event_id, _Flag(ctx.room_id, root, event.sender, frozenset(kinds),
                                              warning, photo=event))
 
+    async def stop(self) -> None:
+        await self._lane.stop()
+
     @command(*CLEAN_COMMANDS, summary="secrecy.clean.summary")
     async def clean(self, ctx: Context) -> None:
         """A cleaned copy of a flagged photo of the thread (the one replied to, else the
@@ -474,10 +502,16 @@ class Secrecy(Plugin):
         if target is None:
             raise Refusal(ctx.t("secrecy.clean.nothing"))
         flag = self._flags[target]
+        if not self._lane.submit(event.sender, lambda: self._send_clean(ctx, flag)):
+            raise Refusal(ctx.t("secrecy.clean.busy", prefix=ctx.prefix))
+
+    async def _send_clean(self, ctx: Context, flag: _Flag) -> None:
+        """`!clean`'s work, in the lane (a 50-MP photo takes seconds: not in the handler)."""
         assert flag.photo is not None
         cleaned = await self._lane.clean(flag.photo)
         if cleaned is None:
-            raise Refusal(ctx.t("secrecy.clean.failed", prefix=ctx.prefix))
+            await ctx.reply(ctx.t("secrecy.clean.failed", prefix=ctx.prefix))
+            return
         await ctx.send_file(cleaned.data, ctx.t("secrecy.clean.filename"), cleaned.mimetype,
                             image_size=(cleaned.width, cleaned.height))
         await ctx.reply(fill(ctx.t("secrecy.clean.done"), regions=cleaned.blurred,

@@ -42,6 +42,10 @@ STRINGS = {
         "fr": "le nom du propriétaire de l’appareil",
         "en": "the camera owner’s name",
     },
+    "secrecy.kind.description": {
+        "fr": "un identifiant dans la description de la photo (ses métadonnées)",
+        "en": "an identifier in the photo’s description (its metadata)",
+    },
     "secrecy.kind.thumbnail": {
         "fr": "une miniature intégrée (elle peut montrer ce que le recadrage a retiré)",
         "en": "an embedded thumbnail (it may show what a crop removed)",
@@ -147,6 +151,21 @@ STRINGS = {
         "en": "Type {prefix}clean in this thread: I post a cleaned copy (no metadata, faces and "
         "identifying writing blurred), then remove the original ({prefix}redact). Also check "
         "that no tattoo, ID wristband or screen showing a name is visible.",
+    },
+    "secrecy.photo.busy": {
+        "fr": "{poster}, trop de photos attendent déjà d’être vérifiées : celle-ci ne le sera "
+        "pas, ni les suivantes tant que la file est pleine. Vérifiez vous-même qu’elles ne "
+        "montrent ni visage, ni nom, ni date de naissance, et qu’elles ne portent pas de "
+        "position GPS.",
+        "en": "{poster}, too many photos are already waiting to be checked: this one will not "
+        "be, nor the next ones while the queue is full. Check yourself that they show no face, "
+        "name or birth date, and carry no GPS position.",
+    },
+    "secrecy.clean.busy": {
+        "fr": "Trop de photos attendent déjà leur tour : refaites {prefix}clean dans une "
+        "minute.",
+        "en": "Too many photos are already waiting their turn: try {prefix}clean again "
+        "in a minute.",
     },
     "secrecy.clean.summary": {
         "fr": "Dans le fil d’un cas : poste une copie nettoyée de votre photo signalée.",

@@ -33,6 +33,10 @@ face in ten of the evaluation set's; see bench/photos.py)."""
 TEXT_SIDE = 1024
 """Text is read on the photo scaled to this long side: text detection costs as the pixels
 (1280 px costs 1.6 × more, for one identifier more in 24 on the evaluation set)."""
+MAX_ASPECT = 4
+"""A strip longer than this many times its width is padded (blank) before the OCR: RapidOCR
+scales a strip's short side up, and pads one past 8:1 further (a 1280 × 1 strip asked it for
+4 GB; a 1280 × 10 one took 3.6 s and 940 MB)."""
 MIN_TEXT_SCORE = 0.6
 """Lines the recognizer is less sure of are left out (noise read as letters)."""
 
@@ -137,6 +141,11 @@ def text_lines(rgb: Any) -> list[TextLine]:
     if scale < 1.0:
         width, height = round(width * scale), round(height * scale)
         bgr = cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)
+    pad = max(width, height) // MAX_ASPECT - min(width, height)
+    if pad > 0:
+        bgr = cv2.copyMakeBorder(bgr, 0, pad if height < width else 0, 0,
+                                 pad if width <= height else 0, cv2.BORDER_CONSTANT,
+                                 value=(255, 255, 255))
     result, _ = engine(bgr, use_cls=False)
     lines: list[TextLine] = []
     for points, text, score in result or ():

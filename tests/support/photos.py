@@ -338,3 +338,58 @@ _FIRST_TWO = {0: {"name"}, 1: {"name", "nir"}, 2: {"name", "birth_date"}, 3: {"n
 def _kinds_of_first_two(index: int) -> set[str]:
     """What the first two lines of `WRITTEN[index]` (a wristband's) identify."""
     return _FIRST_TWO[index]
+
+
+# ---- the held-out set --------------------------------------------------------------------------
+HELD_OUT_WRITTEN = (
+    (["Mme Catherine BLANC", "Née le 14/09/1948", "Service de gériatrie"],
+     {"name", "birth_date"}, {"name", "birth_date"}),
+    (["Nom : GARNIER", "Prénom : Thierry", "Tél : 07 81 23 45 69"],
+     {"name", "phone"}, {"name"}),
+    (["Patiente : Mme Nadia Haddad", "NIR 2 62 11 13 055 214 00", "Consultation du 12/05"],
+     {"name", "nir"}, {"name", "nir"}),
+    (["M. Olivier FAURE", "Date de naissance : 02/11/1971", "Chambre 4"],
+     {"name", "birth_date"}, {"name", "birth_date"}),
+    (["Étiquette laboratoire", "Monsieur Paul RENAUD", "NIR 1 71 02 33 063 128 00"],
+     {"name", "nir"}, {"name"}),
+    (["Urgences pédiatriques", "Enfant : Léa MERCIER", "DDN 23/06/2019"],
+     {"name", "birth_date"}, {"name"}),
+)
+"""Identifiers written after the detectors were tuned, never used to tune them: the lines, the
+kinds a good reading finds, and those of the first two lines (what a wristband shows)."""
+
+HELD_OUT_DOCUMENTS = (
+    ["Compte rendu de radiographie", "Thorax de face : pas de foyer", "Culs-de-sac libres",
+     "Conclusion : examen normal"],
+    ["Prescription", "Ibuprofène 400 mg : 1 cp x 3/j", "pendant 5 jours", "au cours des repas"],
+    ["Glycémie à jeun 1,05 g/L", "HbA1c 6,4 %", "LDL-cholestérol 1,30 g/L"],
+)
+
+
+def held_out_set(size: tuple[int, int] = (1600, 1200), seed: int = 2027) -> Iterator[Sample]:
+    """Pictures the detectors were not tuned on (README: Photos): new drawings, new text, and
+    the same three faces rendered anew (other sizes, places and turns: no other public-domain
+    face ships in a package, so the identities are not new)."""
+    rng = np.random.default_rng(seed)
+    for name, make in {"skin": lambda: skin(rng, size, lesions=8),
+                       "wound": lambda: wound(rng, size), "xray": lambda: xray(rng, size),
+                       "ecg": lambda: ecg(rng, size),
+                       "dermoscopy": lambda: dermoscopy(rng, size)}.items():
+        for round_ in range(2):
+            yield Sample(f"held-{name}-{round_}", make())
+    for i, lines in enumerate(HELD_OUT_DOCUMENTS):
+        for maker in (prescription, label):
+            yield Sample(f"held-document-{maker.__name__}-{i}", maker(lines, size, rng))
+    for i, (lines, kinds, first_two) in enumerate(HELD_OUT_WRITTEN):
+        lines = _fix_nir(lines)
+        for maker in (label, wristband, screenshot, prescription):
+            shown, expected = (lines[:2], first_two) if maker is wristband else (lines, kinds)
+            yield Sample(f"held-{maker.__name__}-{i}", maker(shown, size, rng),
+                         written=frozenset(expected))
+    for name, face in portraits().items():
+        for share in (0.3, 0.55, 0.85):
+            background = (wound(rng, size) if share < 0.5
+                          else _noise(rng, size, (170, 185, 160), 12, 2))
+            _paste_face(rng, background, face, share, (rng.uniform(0.05, 0.95),
+                                                      rng.uniform(0.3, 0.7)))
+            yield Sample(f"held-face-{name}-{int(share * 100)}", background, faces=1)
