@@ -103,12 +103,14 @@ async def test_tagger_benchmark() -> None:
 
 
 async def test_photos_benchmark(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """One format, one repeat, four pictures of the evaluation set: every figure is there and
-    the quality counts add up (the full run is `python -m bench photos`)."""
+    """One format, one repeat, four pictures of the evaluation set (standing for the held-out
+    one too): every figure is there and the quality counts add up (the full run is
+    `python -m bench photos`)."""
     from tests.support import photos as samples
 
     few = list(itertools.islice(samples.evaluation_set(size=(640, 480)), 0, 200, 50))
     monkeypatch.setattr(samples, "evaluation_set", lambda: iter(few))
+    monkeypatch.setattr(samples, "held_out_set", lambda: iter(few))
     monkeypatch.setattr(photos, "FORMATS", ("JPEG",))
     monkeypatch.setattr(photos, "TWELVE_MP", (1600, 1200))
     res = await photos.run(tmp_path, repeats=1)
@@ -116,7 +118,8 @@ async def test_photos_benchmark(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     names = {f.name for f in res.figures}
     assert {"inspect, 12 MP JPEG", "inspect, 12 MP JPEG, processor time", "clean, 12 MP JPEG",
             "memory for one 12 MP HEIF",
-            "faces found", "written false alarms"} <= names
+            "faces found (tuning set)", "written false alarms (tuning set)",
+            "faces found (held out)", "written false alarms (held out)"} <= names
     assert all(f.value >= 0 for f in res.figures)
     quality = photos.quality(quick=False)
     assert sum(total for name, (_, total) in quality.items()
