@@ -8,6 +8,7 @@ secrecy and volunteers subscribe. It uses the specialties feature directly (`req
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -255,7 +256,9 @@ class Cases(Plugin):
         case = await self.store.update(case, card_event_id=card_id)
         if case.awaiting_tag:
             thread = ctx.in_thread_of(case.root_event_id)
-            picks = [await thread.react(card_id, key) for key in PICK_KEYS[:len(case.proposed)]]
+            # Together, not one round trip after the other: the room's next event waits.
+            picks = await asyncio.gather(*(thread.react(card_id, key)
+                                           for key in PICK_KEYS[:len(case.proposed)]))
             case = await self.store.update(case, pick_events=picks)
         await ctx.publish(CaseOpened(case, text))
         self.bot.count(self.name, "opened")
