@@ -308,6 +308,15 @@ class Harness:
     def in_thread(self, root: str) -> list[Sent]:
         return [s for s in self.transport.sent if s.thread_root == root]
 
+    def as_edited(self, sent: Sent) -> Sent:
+        """`sent` as it reads now: the content of its last edit (`m.new_content`), under its
+        own event id (a case card is edited in place)."""
+        content = sent.content
+        for s in self.transport.sent:
+            if s.replaces == sent.event_id:
+                content = s.content["m.new_content"]
+        return Sent(sent.room_id, sent.event_type, content, sent.event_id)
+
     def file(self, sent: Sent) -> bytes:
         """The bytes of an attachment the bot sent (as the recipient would decrypt them)."""
         assert sent.file_url is not None, "not an attachment"

@@ -27,13 +27,7 @@ async def h():
 
 def card_of(h: Harness, root: str) -> str:
     """The current card text, edits applied."""
-    sent = h.in_thread(root)
-    card = sent[0]
-    body = card.body
-    for s in h.sent:
-        if s.replaces == card.event_id:
-            body = s.content["m.new_content"]["body"]
-    return body
+    return h.as_edited(h.in_thread(root)[0]).body
 
 
 async def rows(h: Harness) -> list[dict]:

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot.testing import Harness, Sent
+from bot.testing import Harness
 from plugins.cases import Cases
 from plugins.specialties import Specialties
 from plugins.volunteers import Volunteers
+from tests.support.cases import card_of as card
 
 POSTER, MOD, STRANGER = "@alice:test", "@mod:test", "@stranger:test"
 C1, C2, P1, P2 = "@c1:test", "@c2:test", "@p1:test", "@p2:test"
@@ -50,18 +51,6 @@ async def setup(h: Harness) -> None:
     for user, spec in ((C1, "cardio"), (C2, "cardio"), (P1, "pneumo"), (P2, "pneumo")):
         await h.say(user, f"!volunteer {spec}")
     h.clear()
-
-
-def card(h: Harness, root: str) -> Sent:
-    """The case card as it reads now (its last edit applied)."""
-    first = next(s for s in h.in_thread(root)
-                 if s.body.startswith(("Cas #", "Case #")) and " · " in s.body.split("\n")[0])
-    current = first
-    for s in h.sent:
-        if s.replaces == first.event_id:
-            current = Sent(s.room_id, s.event_type, s.content["m.new_content"], s.event_id)
-    current.event_id = first.event_id
-    return current
 
 
 def paged(h: Harness, root: str) -> list[list[str]]:

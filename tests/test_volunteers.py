@@ -15,6 +15,7 @@ from plugins.secrecy.plugin import Secrecy
 from plugins.specialties import Specialties
 from plugins.volunteers import Volunteers
 from plugins.volunteers.availability import in_quiet_hours, parse_hours, valid_tz, zone
+from tests.support.cases import card_of
 
 POSTER = "@alice:test"
 V1, V2, V3, V4 = "@v1:test", "@v2:test", "@v3:test", "@v4:test"
@@ -34,17 +35,6 @@ async def h():
     async with harness() as hh:
         hh.add_room(ROOM, members=[POSTER, V1, V2, V3, V4])
         yield hh
-
-
-def card_of(h: Harness, root: str) -> Sent:
-    """The case card with its edits applied (content of the last edit)."""
-    card = next(s for s in h.in_thread(root)
-                if s.body.startswith(("Cas #", "Case #")) and " · " in s.body.split("\n")[0])
-    current = card
-    for s in h.sent:
-        if s.replaces == card.event_id:
-            current = Sent(s.room_id, s.event_type, s.content["m.new_content"], s.event_id)
-    return current
 
 
 def pages(h: Harness, root: str) -> list[Sent]:
