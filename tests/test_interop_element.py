@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.jsclient import JsClient
-from tests.support.live import PASSWORD, Live, unique
+from tests.support.live import PASSWORD, BotHandle, Live, unique
 
 pytestmark = pytest.mark.live
 
@@ -27,9 +27,10 @@ async def wait(js: JsClient, room_id: str, **match: Any) -> dict[str, Any]:
     return dict(found["event"])
 
 
-@pytest.mark.parametrize("strict", [True, False], ids=["strict", "default"])
-async def test_case_flow_from_element(live: Live, js: JsClient, strict: bool) -> None:
-    bot = await live.bot(cases={"unanswered_reminder": "3s"})
+async def element_room(live: Live, js: JsClient, bot: BotHandle, strict: bool
+                       ) -> tuple[str, str]:
+    """A physician logged in with Element's SDK (cross-signed, `strict` or not) and an
+    encrypted room with the bot, once the bot's device is seen signed: (user id, room id)."""
     device = json.loads((bot.config.data_dir / "credentials.json").read_text())["device_id"]
     doc = live.hs.register(unique("element"), PASSWORD)
     await js.call("login", homeserver=live.hs.url, user_id=doc, password=PASSWORD)
@@ -39,6 +40,13 @@ async def test_case_flow_from_element(live: Live, js: JsClient, strict: bool) ->
                                  invite=[bot.user_id]))["room_id"])
     await js.call("wait_member", room_id=room_id, user_id=bot.user_id, membership="join")
     await js.call("wait_device_signed", user_id=bot.user_id, device_id=device, timeout_ms=20000)
+    return doc, room_id
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["strict", "default"])
+async def test_case_flow_from_element(live: Live, js: JsClient, strict: bool) -> None:
+    bot = await live.bot(cases={"unanswered_reminder": "3s"})
+    doc, room_id = await element_room(live, js, bot, strict)
 
     root = (await js.call("send_text", room_id=room_id,
                           body="!case H 52 ans, plaques squameuses des coudes #dermato"))[
@@ -77,15 +85,7 @@ async def test_case_flow_from_element(live: Live, js: JsClient, strict: bool) ->
 async def test_a_proposed_specialty_picked_from_element(live: Live, js: JsClient) -> None:
     """Element (strict mode) picks a proposed specialty with the keycap reaction it sends."""
     bot = await live.bot()
-    device = json.loads((bot.config.data_dir / "credentials.json").read_text())["device_id"]
-    doc = live.hs.register(unique("element"), PASSWORD)
-    await js.call("login", homeserver=live.hs.url, user_id=doc, password=PASSWORD)
-    await js.call("bootstrap_cross_signing", password=PASSWORD)
-    await js.call("set_strict", strict=True)
-    room_id = str((await js.call("create_room", name="Cas (Element)", encrypted=True,
-                                 invite=[bot.user_id]))["room_id"])
-    await js.call("wait_member", room_id=room_id, user_id=bot.user_id, membership="join")
-    await js.call("wait_device_signed", user_id=bot.user_id, device_id=device, timeout_ms=20000)
+    _, room_id = await element_room(live, js, bot, strict=True)
 
     root = (await js.call("send_text", room_id=room_id,
                           body="!case Homme 62 ans, toux sèche depuis 3 semaines et "
