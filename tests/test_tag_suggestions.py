@@ -171,3 +171,14 @@ async def test_stats_count_the_members_corrections(h: Harness) -> None:
     assert ("Spécialités proposées à confirmer : 2 cas · confirmées telles que proposées : 1 "
             "· autre proposition choisie : 1") in body
     assert "Pour mieux étiqueter : !specialty keywords <spécialité> add <mots>" in body
+
+
+async def test_tag_naming_exactly_the_proposals_confirms_them(h: Harness) -> None:
+    """`!tag` with the very specialties proposed (same tags, now chosen) pages them at once."""
+    root = await h.say(POSTER, UNSURE)
+    await h.say(POSTER, "!tag cardio pneumo", thread_root=root)
+    assert card(h, root).body.startswith("Cas #1 · Cardiologie, Pneumologie · ouvert")
+    [first] = paged(h, root)  # one round: per_round (3) of the four volunteers
+    assert len(first) == 3 and set(first) <= {C1, C2, P1, P2}
+    await h.advance(10 * MIN)  # the wait was cancelled: nothing more
+    assert paged(h, root) == [first]

@@ -55,8 +55,9 @@ class Volunteers(Plugin):
     @on(CaseChanged)
     async def case_changed(self, ctx: Context, event: CaseChanged) -> None:
         before, case = event.before, event.case
-        if (before.is_open, before.replies > 0, before.specialties, before.card_event_id) == (
-                case.is_open, case.replies > 0, case.specialties, case.card_event_id):
+        if (before.is_open, before.replies > 0, before.specialties, before.card_event_id,
+                before.awaiting_tag) == (case.is_open, case.replies > 0, case.specialties,
+                                         case.card_event_id, case.awaiting_tag):
             return  # one more answer to an answered case: nothing paging cares about
         await self.pager.changed(ctx, case)
 
