@@ -63,6 +63,7 @@ def test_a_links_words_are_its_decoded_path_split_on_separators() -> None:
     "https://www.has-sante.fr/jcms/p_1/fr/x%2B33612345678",
     "https://www.has-sante.fr/jcms/p_1/fr/reco#Mme-DUPONT",
     "https://www.has-sante.fr/jcms/p_1/fr/reco?utm_content=Jeanne-Dupont",
+    "https://www.has-sante.fr/jcms/p_1/fr/Jeanne&#45;DUPONT",  # read as `references` reads it
 ])
 def test_a_link_naming_a_patient_is_not_cited(link: str) -> None:
     assert cited(f"cf {link}") == []

@@ -188,11 +188,9 @@ def _gap(match: re.Match[str]) -> str:
 
 def words(link: str) -> str:
     """What a link's path, query and fragment say, as the secrecy detector reads prose:
-    percent-escapes decoded, `+` a space, each run of separators one space."""
-    try:
-        parts = urlsplit(link)
-    except ValueError:
-        return _GAP.sub(_gap, unquote_plus(link)).strip()
+    percent-escapes decoded, `+` a space, each run of separators one space (`link` is one
+    `normalise` accepted, so it splits)."""
+    parts = urlsplit(link)
     tail = unquote_plus(f"{parts.path} {parts.query} {parts.fragment}")
     return _GAP.sub(_gap, tail).strip()
 
@@ -260,7 +258,7 @@ def cited(body: str | None, formatted: str | None = None,
     if not found:
         return []
     body = body or ""
-    readings = [_read(body, extra)]
+    readings = [_read(html.unescape(body), extra)]  # the links `references` read
     if formatted:
         shown = visible_text(formatted)
         if shown.split() != body.split():
