@@ -33,11 +33,8 @@ from plugins.learning.references import Reference, cited
 from plugins.learning.store import ANSWERED, MIGRATIONS, LearningStore
 from plugins.learning.strings import STRINGS
 from plugins.secrecy import Secrecy
+from plugins.secrecy.plugin import INLINE_SCAN
 from plugins.specialties import Specialties, Specialty
-
-INLINE_SCAN = 2048
-"""Messages up to this many characters (HTML included) are checked on the event loop (a few
-hundred microseconds), longer ones in a worker thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +77,7 @@ class Learning(Plugin):
 
     async def _cited(self, room_id: str, body: str, formatted: str | None) -> list[Reference]:
         """The references the message keeps (`cited`: none when it seems to identify a
-        patient), found in a worker thread when the message is long."""
+        patient), found in a worker thread when the message is long (as secrecy scans it)."""
         extra = self.config_for(room_id).sources
         if len(body) + len(formatted or "") <= INLINE_SCAN:
             return cited(body, formatted, extra)
