@@ -17,11 +17,14 @@ from plugins.learning.references import link_identifies
 POSTED, ANSWERED, RESOLVED = "posted", "answered", "resolved"
 ROLES = (POSTED, ANSWERED, RESOLVED)
 
+
 async def purge_identifying_refs(db: Database) -> None:
     """References kept before links were checked for a patient's identifiers: a message with
-    one identifying link keeps none (`references.cited`; the message itself is not stored)."""
+    one identifying link keeps none (`references.cited`; the message itself is not stored).
+    Each distinct link is scanned once."""
     rows = await db.fetchall("SELECT room_id, event_id, url FROM learning_refs")
-    found = {(r["room_id"], r["event_id"]) for r in rows if link_identifies(r["url"])}
+    failing = {url for url in {r["url"] for r in rows} if link_identifies(url)}
+    found = {(r["room_id"], r["event_id"]) for r in rows if r["url"] in failing}
     await db.executemany("DELETE FROM learning_refs WHERE room_id = ? AND event_id = ?",
                          sorted(found))
 
