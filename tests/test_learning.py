@@ -130,7 +130,7 @@ async def test_english_room(h: Harness) -> None:
     await h.advance(at("2027-01-18T08:00") - h.clock.value)
     assert h.last().body.startswith("Weekly digest, 2027-01-11 to 2027-01-18")
     await h.say(DOC, "!fmc year")
-    rows = h.file(h.sent[-2]).decode("utf-8-sig").splitlines()
+    rows = h.file(h.sent[-3]).decode("utf-8-sig").splitlines()
     assert rows[0] == "date;room;case;specialty;role;link;references"
     assert rows[1].split(";")[4] == "answered"
 
@@ -265,7 +265,7 @@ async def test_fmc_sends_the_members_log_as_csv_in_their_direct_room(h: Harness)
     assert h.in_thread(ask)[-1].body == (
         "Votre journal (2 lignes) vous attend en message direct chiffré.")
     direct = h.transport.direct[DOC]
-    [note, sent] = [s for s in h.sent if s.room_id == direct]
+    [sent, note] = [s for s in h.sent if s.room_id == direct]
     assert note.body.startswith("Journal FMC/DPC casebot")
     assert sent.content["msgtype"] == "m.file" and sent.content["info"]["mimetype"] == "text/csv"
     data = h.file(sent)
@@ -280,7 +280,7 @@ async def test_fmc_sends_the_members_log_as_csv_in_their_direct_room(h: Harness)
          link + other, ""],
     ]
     await h.say(POSTER, "!fmc année")
-    mine = h.sent[-2]
+    mine = h.sent[-3]
     assert mine.room_id == h.transport.direct[POSTER] != direct
     rows = list(csv.reader(io.StringIO(h.file(mine).decode("utf-8-sig")), delimiter=";"))
     assert [r[4] for r in rows[1:]] == ["a posté", "a résolu"]

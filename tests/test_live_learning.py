@@ -1,5 +1,6 @@
 """The learning feature on the real Synapse: a physician's client receives `!fmc`'s CSV in
-an encrypted direct room and `!stats`'s chart in the command's thread, and decrypts both."""
+an encrypted direct room (then the note about it) and `!stats`'s chart in the command's
+thread, and decrypts both; `!biblio` lists no link naming a patient."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from tests.support.live import Live
 
 CASE = "!case Femme 45 ans, plaques squameuses des coudes, psoriasis ? #dermato"
 REF = "https://www.has-sante.fr/jcms/p_3191108/fr/psoriasis"
+NAMED = ("https://www.has-sante.fr/jcms/p_3191108/"
+         "Mme-Jeanne-DUPONT-nee-12-03-1950-tel-0612345678")
 
 
 async def test_fmc_csv_and_stats_chart_arrive_encrypted_and_decrypt(live: Live) -> None:
@@ -44,6 +47,10 @@ async def test_fmc_csv_and_stats_chart_arrive_encrypted_and_decrypt(live: Live) 
     assert rows[0] == ["date", "salon", "cas", "spécialité", "rôle", "lien", "références"]
     assert [r[2:5] for r in rows[1:]] == [["1", "Dermatologie", "a répondu"]]
     assert rows[1][5] == f"https://matrix.to/#/{room}/{root}" and rows[1][6] == REF
+    note = await bob.wait_for(lambda e: e.room_id == got.room_id
+                              and e.content.get("msgtype") == "m.notice", timeout=40)
+    assert note.body.startswith("Journal FMC/DPC casebot")
+    assert bob.seen.index(got) < bob.seen.index(note)  # the file first, then the note
 
     stats = await alice.say(room, "!stats 7")
     image = await alice.wait_for(lambda e: from_bot(stats)(e)
@@ -56,3 +63,24 @@ async def test_fmc_csv_and_stats_chart_arrive_encrypted_and_decrypt(live: Live) 
     assert struct.unpack(">II", png[16:24]) == (1000, 500)
     assert image.content["info"] == {"mimetype": "image/png", "size": len(png),
                                      "w": 1000, "h": 500}
+
+
+async def test_biblio_lists_a_clean_link_and_not_one_naming_a_patient(live: Live) -> None:
+    bot = await live.bot(plugins=["specialties", "cases", "learning"])
+    alice = await live.physician("alice")
+    bob = await live.physician("bob")
+    room = await live.room_with(alice, bot, others=[bob])
+
+    def from_bot(root: str):  # type: ignore[no-untyped-def]
+        return lambda e: e.sender == bot.user_id and e.thread_root == root
+
+    root = await alice.say(room, CASE)
+    await bob.wait_for(from_bot(root))
+    await bob.say(room, f"cf {NAMED}", thread_root=root)
+    await bob.say(room, f"Reco : {REF}", thread_root=root)
+    ask = await bob.say(room, "!biblio")
+    listing = await bob.wait_for(from_bot(ask), timeout=40)
+    assert listing.body.startswith("Références partagées sur 30 jours (1) :")
+    html = listing.content["formatted_body"]
+    assert f'href="{REF}"' in html
+    assert "DUPONT" not in listing.body + html and "0612345678" not in html

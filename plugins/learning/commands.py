@@ -125,10 +125,11 @@ class Answers:
         except Exception as exc:  # refused (their server, an invitation they block…)
             report_exception(logger, "learning.fmc direct room", exc)
             raise Refusal(ctx.t("learning.fmc.no_direct")) from None
+        day = datetime.fromtimestamp(self.bot.now(), ZoneInfo(tz)).date().isoformat()
+        # The file first: a note about a file that failed to arrive would mislead.
+        await direct.send_file(data, f"fmc-{day}.csv", "text/csv")
         await direct.send(ctx.t("learning.fmc.file", start=short_date(since, tz, ctx.lang),
                                 end=short_date(self.bot.now(), tz, ctx.lang)))
-        day = datetime.fromtimestamp(self.bot.now(), ZoneInfo(tz)).date().isoformat()
-        await direct.send_file(data, f"fmc-{day}.csv", "text/csv")
         await ctx.reply(ctx.t("learning.fmc.sent", count=len(rows)))
 
     async def chart(self, ctx: Context, since: float) -> None:

@@ -8,6 +8,7 @@ member's FMC/DPC log as a CSV in an encrypted direct room (`!fmc`), and a chart 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,9 +29,11 @@ from plugins.cases.events import (
 from plugins.cases.store import Case
 from plugins.learning.commands import MAX_DAYS, Answers, Period, SpecialtyOrDays
 from plugins.learning.digest import Digests
-from plugins.learning.references import references
+from plugins.learning.references import Reference, cited
 from plugins.learning.store import ANSWERED, MIGRATIONS, LearningStore
 from plugins.learning.strings import STRINGS
+from plugins.secrecy import Secrecy
+from plugins.secrecy.plugin import INLINE_SCAN
 from plugins.specialties import Specialties, Specialty
 
 
@@ -48,7 +51,8 @@ class Learning(Plugin):
     Config = LearningConfig
     strings = STRINGS
     migrations = MIGRATIONS
-    requires = (Specialties,)
+    requires = (Specialties, Secrecy)
+    """Secrecy: its detector decides which references a message may keep."""
     room_settings = ("digest", "sources")
 
     def __init__(self, bot: Any, config: LearningConfig) -> None:
@@ -71,10 +75,17 @@ class Learning(Plugin):
         label = functools.partial(self.required(Specialties).label, room_id, lang=ctx.lang)
         return ", ".join(label(s) for s in specialties)
 
-    async def _cite(self, room_id: str, number: int, event_id: str, sender: str, at: float,
-                    *texts: str | None) -> None:
+    async def _cited(self, room_id: str, body: str, formatted: str | None) -> list[Reference]:
+        """The references the message keeps (`cited`: none when it seems to identify a
+        patient), found in a worker thread when the message is long (as secrecy scans it)."""
         extra = self.config_for(room_id).sources
-        found = references(texts, extra)
+        if len(body) + len(formatted or "") <= INLINE_SCAN:
+            return cited(body, formatted, extra)
+        return await asyncio.to_thread(cited, body, formatted, extra)
+
+    async def _cite(self, room_id: str, number: int, event_id: str, sender: str, at: float,
+                    body: str, formatted: str | None = None) -> None:
+        found = await self._cited(room_id, body, formatted)
         if found:
             await self.store.add_refs(room_id, number, event_id, sender, at,
                                       [(r.url, r.domain) for r in found])
@@ -109,10 +120,12 @@ class Learning(Plugin):
 
     @on(CaseEdited)
     async def case_edited(self, ctx: Context, event: CaseEdited) -> None:
-        """An edit may cite more (kept as cited by the edited message)."""
-        edit = event.event
-        await self._cite(event.case.room_id, event.case.number, edit.original, edit.sender,
-                         edit.timestamp / 1000, event.text)
+        """An edit by the message's author (cases publishes no other) replaces the message's
+        references: a link it removes goes, one it adds is kept as cited by that message."""
+        edit, case = event.event, event.case
+        found = await self._cited(case.room_id, event.text, None)
+        await self.store.replace_refs(case.room_id, case.number, edit.original, edit.sender,
+                                      edit.timestamp / 1000, [(r.url, r.domain) for r in found])
 
     @on(Redaction)
     async def redaction(self, ctx: Context, event: Redaction) -> None:

@@ -7,15 +7,25 @@ its document (`id_article` on the CRAT, `specid` in the public drug database…)
 value looks like a document id. Tokens, tracking and session parameters are never kept: a
 link whose path hides an address, encoded parameters, a session, a token or a social security
 number is not kept at all.
+
+A message keeps its references only when the secrecy detector finds nothing identifying in it
+(`cited`): not in its text, nor in the words of its links (`words`: a link's path decoded and
+split as the detector reads prose, so `Mme-Jeanne-DUPONT-nee-12-03-1950` is a name and a birth
+date). Only a date or a number in a link is a document's own (its publication date, a PubMed
+id).
 """
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlencode, urlsplit
+
+from plugins.secrecy.detector import scan
+from plugins.secrecy.plugin import visible_text
 
 SOURCES: Mapping[str, frozenset[str]] = {
     "has-sante.fr": frozenset(),
@@ -154,3 +164,104 @@ def references(texts: Iterable[str | None], extra: Iterable[str] = ()) -> list[R
                 if len(found) >= MAX_PER_POST:
                     return list(found.values())
     return list(found.values())
+
+
+# ---- what a message may keep -------------------------------------------------------------------
+DOCUMENT_KINDS = frozenset({"date", "record_number"})
+"""What the detector finds in a link's words that is the document's own, not a patient's:
+a publication date (`/news/item/13-02-2024-…`), a number (`pubmed…/12345678/`). A date with
+its context (`nee-12-03-1950`) is a birth date, and counts."""
+_GAP = re.compile(r"(?:[^\w+]|_)+")
+"""What separates the words of a decoded path: `/`, `-`, `_`, `.`, a space (`%20`, `+`)…"""
+
+
+def _gap(match: re.Match[str]) -> str:
+    """A space, or `-` for one `-`, `_`, `.`, `/` or space between two digits: `12_03_1950`,
+    `12/03/1950` and `06.12.34.56.78` stay a date and a phone number (`6736(20)30183`, a
+    DOI's, does not become one)."""
+    text, start, end = match.string, match.start(), match.end()
+    if end - start == 1 and text[start] in "-_./ " and start > 0 and end < len(text) \
+            and text[start - 1].isdigit() and text[end].isdigit():
+        return "-"
+    return " "
+
+
+def words(link: str) -> str:
+    """What a link's path, query and fragment say, as the secrecy detector reads prose:
+    percent-escapes decoded, `+` a space, each run of separators one space (`link` is one
+    `normalise` accepted, so it splits)."""
+    parts = urlsplit(link)
+    tail = unquote_plus(f"{parts.path} {parts.query} {parts.fragment}")
+    return _GAP.sub(_gap, tail).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """A text as the detector is given it, and where the words of its kept links are."""
+
+    text: str
+    links: tuple[tuple[int, int], ...]
+
+
+def _read(text: str, extra: frozenset[str], prose: bool = True) -> _Reading:
+    """`text` with each allow-listed link in it replaced by its `words` (other links stay as
+    they are: the detector judges them); only those words when not `prose`."""
+    pieces: list[str] = []
+    links: list[tuple[int, int]] = []
+    size = last = 0
+    for match in _LINK.finditer(text):
+        raw = _trim(match.group(0))
+        if normalise(raw, extra) is None:
+            continue
+        said = words(raw)
+        if prose:
+            pieces.append(text[last:match.start()])
+            size += match.start() - last
+            last = match.start() + len(raw)
+        elif pieces:
+            pieces.append("\n")
+            size += 1
+        pieces.append(said)
+        links.append((size, size + len(said)))
+        size += len(said)
+    if prose:
+        pieces.append(text[last:])
+    return _Reading("".join(pieces), tuple(links))
+
+
+def _identifies(reading: _Reading) -> bool:
+    """Whether the detector finds anything in `reading` but a document's own date or number
+    in a link's words."""
+    starts = [start for start, _ in reading.links]
+    for finding in scan(reading.text):
+        index = bisect.bisect_right(starts, finding.start) - 1
+        in_link = index >= 0 and finding.end <= reading.links[index][1]
+        if not (in_link and finding.kind in DOCUMENT_KINDS):
+            return True
+    return False
+
+
+def link_identifies(url: str) -> bool:
+    """Whether a (stored) link's words hold anything identifying."""
+    said = words(url)
+    return _identifies(_Reading(said, ((0, len(said)),)))
+
+
+def cited(body: str | None, formatted: str | None = None,
+          extra: Iterable[str] = ()) -> list[Reference]:
+    """The references a message keeps (`references` of its body and HTML), or none when the
+    secrecy detector finds anything identifying in it: in its text, with each allow-listed link
+    read as its words, in the text its HTML shows, or in the words of the links of its HTML.
+    CPU work (a scan of up to 64 KB, three times): run a long message in a worker thread."""
+    extra = domains(extra)
+    found = references((body, formatted), extra)
+    if not found:
+        return []
+    body = body or ""
+    readings = [_read(html.unescape(body), extra)]  # the links `references` read
+    if formatted:
+        shown = visible_text(formatted)
+        if shown.split() != body.split():
+            readings.append(_read(shown, extra))
+        readings.append(_read(html.unescape(formatted), extra, prose=False))
+    return [] if any(_identifies(r) for r in readings) else found

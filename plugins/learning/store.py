@@ -12,9 +12,22 @@ from dataclasses import dataclass
 
 from bot.storage import Database, Migration
 from plugins.cases.store import Case
+from plugins.learning.references import link_identifies
 
 POSTED, ANSWERED, RESOLVED = "posted", "answered", "resolved"
 ROLES = (POSTED, ANSWERED, RESOLVED)
+
+
+async def purge_identifying_refs(db: Database) -> None:
+    """References kept before links were checked for a patient's identifiers: a message with
+    one identifying link keeps none (`references.cited`; the message itself is not stored).
+    Each distinct link is scanned once."""
+    rows = await db.fetchall("SELECT room_id, event_id, url FROM learning_refs")
+    failing = {url for url in {r["url"] for r in rows} if link_identifies(url)}
+    found = {(r["room_id"], r["event_id"]) for r in rows if r["url"] in failing}
+    await db.executemany("DELETE FROM learning_refs WHERE room_id = ? AND event_id = ?",
+                         sorted(found))
+
 
 MIGRATIONS = (
     Migration("cases as the room learns from them, roles, references, digests", """
@@ -65,6 +78,8 @@ MIGRATIONS = (
     """),
     Migration("the due time each room's digest timer was armed for",
               "ALTER TABLE learning_rooms ADD COLUMN due REAL"),
+    Migration("no reference whose link names a patient (a name, a birth date, a phone…)",
+              purge_identifying_refs),
 )
 
 
@@ -179,6 +194,20 @@ class LearningStore:
             "INSERT OR IGNORE INTO learning_refs (room_id, number, url, domain, event_id, "
             "sender, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(room_id, number, url, domain, event_id, sender, at) for url, domain in refs])
+
+    async def replace_refs(self, room_id: str, number: int, event_id: str, sender: str,
+                           at: float, refs: Sequence[tuple[str, str]]) -> None:
+        """An edit by `sender` of the message `event_id`: its references are now `refs` (none:
+        the edit removed them), cited when the message first cited any (else at `at`)."""
+        async with self.db.transaction():
+            first = await self.db.fetchval(
+                "SELECT MIN(at) FROM learning_refs WHERE room_id = ? AND event_id = ? "
+                "AND sender = ?", (room_id, event_id, sender))
+            await self.db.execute(
+                "DELETE FROM learning_refs WHERE room_id = ? AND event_id = ? AND sender = ?",
+                (room_id, event_id, sender))
+            await self.add_refs(room_id, number, event_id, sender,
+                                at if first is None else first, refs)
 
     async def citer(self, room_id: str, event_id: str) -> str | None:
         """Who sent the message that cited references (None: it cited none)."""
