@@ -198,3 +198,30 @@ def test_the_throttle_forgets_keys_past_their_period() -> None:
     assert len(window) == 60  # only the keys taken within the last minute are kept
     assert window.take("user999", 999.0) and not window.take("user999", 999.5)
     assert window.take("user999", 1059.5)
+
+
+# ---- reporting from the direct room, by link -------------------------------------------------
+async def test_a_report_by_link_in_the_direct_room_never_touches_the_room(h: Harness) -> None:
+    rude = await h.say(CAROL, "Texte injurieux")
+    h.add_room(OTHER, members=[BOB])  # a room the bot is in, without Alice
+    secret = await h.say(BOB, "Texte", room=OTHER)
+    await h.say(ALICE, "!report")  # opens Alice's direct room (and says how)
+    direct = h.transport.direct[ALICE]
+    assert "{prefix}" not in to(h, ALICE)[0].body and "<lien du message>" in to(h, ALICE)[0].body
+    link = f"https://matrix.to/#/{ROOM.replace('!', '%21')}/{rude}?via=test"
+    await h.say(ALICE, f"!signaler {link} attaque personnelle", room=direct)
+    [told] = to(h, MOD)
+    assert f"https://matrix.to/#/{ROOM}/{rude}" in told.html
+    assert "Raison : attaque personnelle" in told.body
+    assert "Auteur du message : Dr Carol" in told.body
+    assert "sont prévenus en privé" in to(h, ALICE)[-1].body
+    assert in_room(h) == [] and len(h.transport.redacted) == 1  # only the first, bare !report
+    h.transport.aliases["#room:test"] = ROOM
+    await h.say(BOB, f"!report https://matrix.to/#/#room:test/{rude}", room=OTHER)
+    assert len(to(h, MOD)) == 2
+    for elsewhere in (f"https://matrix.to/#/{OTHER}/{secret}",  # Alice is not in that room
+                      f"https://matrix.to/#/!unknown:test/{rude}",
+                      f"https://matrix.to/#/#nowhere:test/{rude}"):
+        await h.say(ALICE, f"!report {elsewhere}", room=direct)
+        assert "Je ne trouve pas ce message" in to(h, ALICE)[-1].body
+    assert len(to(h, MOD)) == 2

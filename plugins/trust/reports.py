@@ -6,6 +6,9 @@ each moderator of the room (never the author, nor the reporter), else, when the 
 other moderator, with each of the bot's admins named by a full id. The `!report` command is
 deleted from the room when the bot may (the reporter is told when it may not), and every
 answer goes to the reporter's direct room: the bot says nothing of a report in the room.
+Members who want nobody to see even the command for an instant send it in their direct room
+with the bot, with the message's link (Element: "Share" / "Copy link"): `!report <link>
+[reason]`; the link must name a room the bot and the reporter are in.
 
 A report must name an event the homeserver has in that room (an invented id is refused
 without a word to anyone), a member reports one event once, and at most `REPORTS_PER_HOUR`
@@ -15,6 +18,8 @@ events an hour (counted in the database, over every room).
 from __future__ import annotations
 
 import logging
+import re
+from urllib.parse import unquote
 
 from bot.content import Link, Part, Pill, Rich, fill, permalink
 from bot.events import Message
@@ -29,6 +34,8 @@ REPORTS_PER_HOUR = 5
 """Reports one member may make in an hour; beyond, they are refused (nobody is told)."""
 REPORT_WINDOW = 3600.0
 _PATTERN_CHARS = frozenset("*?[")
+_PERMALINK = re.compile(r"https://matrix\.to/#/([^/?\s]+)/([^/?\s]+)\S*(?:\s+|$)")
+"""A message's matrix.to link (room id or alias, event id), as Element copies it."""
 
 
 class Reports:
@@ -43,11 +50,16 @@ class Reports:
         event = ctx.event
         assert isinstance(event, Message)
         hidden = await self._hide(ctx, event.sender)
-        answer = [await self._report(ctx, event, reason)]
-        if not hidden:
-            answer.append((ctx.t("trust.report.not_hidden"),))
+        linked = _PERMALINK.match(reason or "")
+        if linked is None:
+            answer = await self._report(ctx, event.sender, event.in_reply_to or event.thread_root,
+                                        reason)
+        else:
+            answer = await self._linked(ctx, event.sender, unquote(linked[1]),
+                                        unquote(linked[2]), (reason or "")[linked.end():])
+        lines = [answer] if hidden else [answer, (ctx.t("trust.report.not_hidden"),)]
         private = await ctx.direct(event.sender)
-        await private.send(Rich(tuple(answer)), in_thread=False)
+        await private.send(Rich(tuple(lines)), in_thread=False)
 
     async def _hide(self, ctx: Context, reporter: str) -> bool:
         """Delete the command from the room (it shows who reports whom, and why); False when
@@ -56,11 +68,20 @@ class Reports:
             return True
         return await ctx.redact(ctx.event.event_id, "")
 
-    async def _report(self, ctx: Context, event: Message,
+    async def _linked(self, ctx: Context, reporter: str, room: str, target: str,
+                      reason: str) -> tuple[Part, ...]:
+        """A report by link: on a room the bot and the reporter are both in (else, as for
+        an event that is not there, nothing tells whether the room exists)."""
+        room_id = await self.bot.resolve_alias(room) if room.startswith("#") else room
+        if (room_id is None or room_id not in self.bot.room_ids()
+                or reporter not in self.bot.room(room_id).members):
+            return (ctx.t("trust.report.not_found"),)
+        return await self._report(ctx.in_room(room_id), reporter, target, reason)
+
+    async def _report(self, ctx: Context, reporter: str, target: str | None,
                       reason: str | None) -> tuple[Part, ...]:
-        """Tell the moderators; what the reporter is answered."""
-        room_id, reporter = ctx.room_id, event.sender
-        target = event.in_reply_to or event.thread_root
+        """Tell the moderators of `ctx`'s room about `target`; what the reporter is answered."""
+        room_id = ctx.room_id
         if target is None:
             return (ctx.t("trust.report.where", prefix=ctx.prefix),)
         now = self.bot.now()

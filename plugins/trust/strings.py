@@ -148,9 +148,11 @@ STRINGS = {
     # ---- reports ----
     "trust.report.where": {
         "fr": "Répondez au message à signaler (ou écrivez dans son fil) : {prefix}report "
-              "[raison].",
+              "[raison]. Plus discret, ici dans notre salon direct : {prefix}report <lien du "
+              "message> [raison].",
         "en": "Reply to the message you report (or write in its thread): {prefix}report "
-              "[reason].",
+              "[reason]. More discreet, here in our direct room: {prefix}report <link to the "
+              "message> [reason].",
     },
     "trust.report.twice": {"fr": "Vous avez déjà signalé ce message ; merci.",
                            "en": "You already reported this message; thank you."},
