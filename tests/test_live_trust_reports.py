@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from nio import RoomGetEventResponse
+from nio import RoomGetEventResponse, RoomPutAliasResponse
 
 from bot.matrix import Seen, UserClient
-from tests.support.live import BotHandle, Live
+from tests.support.live import BotHandle, Live, unique
 
 pytestmark = pytest.mark.live
 
@@ -87,3 +87,28 @@ async def test_a_report_reaches_the_moderator_privately_and_never_the_reported(
     start = next(i for i, e in enumerate(carol.seen) if e.event_id == second)
     end = await barrier(carol, room)
     assert [e.event_id for e in carol.seen[start + 1:end]] == []
+
+
+async def test_a_moderation_room_named_by_alias_is_found_through_the_directory(
+        live: Live) -> None:
+    """The alias is only in the homeserver's directory (the room states no canonical alias):
+    the bot resolves it there, and the report goes to that room."""
+    bot = await live.bot()
+    alice = await live.physician("alice")
+    bob = await live.physician("bob")
+    carol = await live.physician("carol")
+    room = await live.room_with(alice, bot, others=[bob, carol])
+    mods = await live.room_with(alice, bot)
+    assert alice.client is not None
+    alias = f"#{unique('mods')}:localhost"
+    put = await alice.client.room_put_alias(alias, mods)
+    assert isinstance(put, RoomPutAliasResponse), put
+    await alice.say(room, f"!config set trust.moderation_room {alias}")
+    await alice.wait_for(lambda e: e.sender == bot.user_id and e.room_id == room
+                         and "trust.moderation_room" in e.body)
+    said = await carol.say(room, "Un message")
+    await bob.wait_for(lambda e: e.event_id == said)
+    await bob.send(room, {"msgtype": "m.text", "body": "!report",
+                          "m.relates_to": {"m.in_reply_to": {"event_id": said}}})
+    told = await alice.wait_for(lambda e: e.sender == bot.user_id and "Signalement de" in e.body)
+    assert told.room_id == mods and told.decrypted

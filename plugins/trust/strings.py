@@ -17,8 +17,10 @@ STRINGS = {
     "trust.admit.summary": {"fr": "Invite un membre qui a frappé à la porte du salon.",
                             "en": "Invites someone who knocked on the room."},
     "trust.report.summary": {
-        "fr": "Signale aux modérateurs le message auquel vous répondez (ou le fil).",
-        "en": "Reports the message you reply to (or the thread) to the moderators.",
+        "fr": "Signale en privé aux modérateurs le message auquel vous répondez (ou le fil, ou "
+              "le lien d’un message).",
+        "en": "Reports privately to the moderators the message you reply to (or the thread, "
+              "or a message's link).",
     },
     # ---- verification ----
     "trust.rpps.shape": {
