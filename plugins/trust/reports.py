@@ -102,7 +102,7 @@ class Reports:
         lines = Rich((
             fill(ctx.t("trust.report.title"),
                  who=Pill(reporter, one_line(room.display_name(reporter)), False)),
-            fill(ctx.t("trust.request.room"), room=where),
+            fill(ctx.t("trust.report.room"), room=where),
             fill(ctx.t("trust.report.event"), link=Link(permalink(room_id, target),
                                                          ctx.t("trust.report.link"))),
             fill(ctx.t("trust.report.author"),

@@ -187,6 +187,7 @@ STRINGS = {
     },
     # session 5: reports reach the moderators privately, knocks are throttled
     "trust.report.author": {"fr": "Auteur du message : {who}", "en": "Message author: {who}"},
+    "trust.report.room": {"fr": "Salon : {room}", "en": "Room: {room}"},
     "trust.report.not_found": {
         "fr": "Je ne trouve pas ce message dans ce salon : rien n’est signalé.",
         "en": "I cannot find that message in that room: nothing is reported.",
