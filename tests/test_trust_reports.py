@@ -225,3 +225,20 @@ async def test_a_report_by_link_in_the_direct_room_never_touches_the_room(h: Har
         await h.say(ALICE, f"!report {elsewhere}", room=direct)
         assert "Je ne trouve pas ce message" in to(h, ALICE)[-1].body
     assert len(to(h, MOD)) == 2
+
+
+async def test_a_direct_room_with_the_bot_keeps_no_record_of_a_member_who_left(
+        h: Harness) -> None:
+    """The direct rooms the bot opens to answer reporters do not count as rooms it shares
+    with them: leaving every other room still drops the reporter's id."""
+    rude = await h.say(BOB, "Texte")
+    await h.say(CAROL, "!report", in_reply_to=rude)
+    await h.say(ALICE, "!report", in_reply_to=rude)
+    assert CAROL in h.transport.rooms[h.transport.direct[CAROL]].members
+    await h.member(CAROL, "leave")
+    reporters = {r[0] for r in await h.db.fetchall("SELECT reporter FROM trust_reports")}
+    assert CAROL not in reporters and ALICE in reporters
+    h.update_room(ROOM, members=frozenset({MOD, MOD2, BOB, BOT}))  # Alice left unseen
+    await h.advance(601)  # the daily sweep
+    reporters = {r[0] for r in await h.db.fetchall("SELECT reporter FROM trust_reports")}
+    assert ALICE not in reporters and len(reporters) == 2
