@@ -101,6 +101,8 @@ class Transport(Protocol):
     async def download(self, attachment: Attachment, limit: int = ...) -> bytes: ...
     async def upload(self, data: bytes, mimetype: str, filename: str) -> dict[str, Any]: ...
     async def direct_room(self, user_id: str) -> str: ...
+    async def event_sender(self, room_id: str, event_id: str) -> str | None: ...
+    async def resolve_alias(self, alias: str) -> str | None: ...
 
 
 def known_plugins() -> tuple[str, ...]:
@@ -323,6 +325,15 @@ class App:
     async def direct_room(self, user_id: str) -> str:
         """The encrypted direct room with `user_id`, reused while they stay in it."""
         return await self.transport.direct_room(user_id)
+
+    async def event_sender(self, room_id: str, event_id: str) -> str | None:
+        """Who sent `event_id` in `room_id`, per the homeserver; None when it is not there
+        (or not visible to the bot)."""
+        return await self.transport.event_sender(room_id, event_id)
+
+    async def resolve_alias(self, alias: str) -> str | None:
+        """The room an alias names in the homeserver's directory; None when unknown."""
+        return await self.transport.resolve_alias(alias)
 
     async def schedule(self, component: str, key: str, due: float,
                        payload: Mapping[str, Any] | None = None) -> None:

@@ -99,6 +99,10 @@ class FakeTransport:
     uploads: list[Uploaded] = field(default_factory=list)
     direct: dict[str, str] = field(default_factory=dict)
     """Each user's direct room, as the bot's `m.direct` would remember it."""
+    senders: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(room, event id) → sender of every event the homeserver has: delivered or sent."""
+    aliases: dict[str, str] = field(default_factory=dict)
+    """The homeserver's room directory: alias → room id."""
     fail_sends: int = 0
     _txns: dict[str, str] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -126,6 +130,7 @@ class FakeTransport:
         event_id = f"$bot{next(self._ids)}"
         self._txns[txn_id] = event_id
         self.sent.append(Sent(room_id, event_type, body, event_id))
+        self.senders[(room_id, event_id)] = self.user_id
         return event_id
 
     async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> bool:
@@ -177,6 +182,12 @@ class FakeTransport:
             self.rooms[room_id] = RoomInfo(room_id, members=frozenset([self.user_id, user_id]))
             self.direct[user_id] = room_id
         return room_id
+
+    async def event_sender(self, room_id: str, event_id: str) -> str | None:
+        return self.senders.get((room_id, event_id))
+
+    async def resolve_alias(self, alias: str) -> str | None:
+        return self.aliases.get(alias)
 
 
 class Harness:
@@ -238,6 +249,8 @@ class Harness:
         return int(self.clock() * 1000)
 
     async def deliver(self, *events: Event) -> None:
+        for event in events:
+            self.transport.senders[(event.room_id, event.event_id)] = event.sender
         await self.app.handle_batch(list(events))
 
     async def say(self, sender: str, body: str, room: str = "!room:test",

@@ -285,6 +285,7 @@ async def test_moderation_room_gets_the_request_when_usable(tmp_path: Path) -> N
     async with harness(tmp_path, moderation_room="#mods:test") as h:
         await load(h, tmp_path)
         h.add_room(MODS, members=[MOD], encrypted=False, canonical_alias="#mods:test")
+        h.transport.aliases["#mods:test"] = MODS  # the homeserver's directory
         await h.say(ALICE, f"!verify {DUPONT}")
         assert not [s for s in h.sent if s.room_id == MODS]  # unencrypted: not used
         assert "salle de modération configurée (trust.moderation_room) n’est pas" in next(
@@ -395,15 +396,15 @@ async def test_admit_invites_when_the_bot_may(h: Harness) -> None:
 async def test_report_reaches_the_moderators_without_the_text(h: Harness) -> None:
     await h.say(ALICE, "!report")
     assert "Répondez au message à signaler" in h.last().body
+    assert h.last().room_id == h.transport.direct[ALICE]  # answered privately
     rude = await h.say(CAROL, "Texte injurieux à ne pas recopier")
     await h.say(ALICE, "!signaler propos insultants", in_reply_to=rude)
-    root, details, ack = h.sent[-3:]
-    assert root.thread_root is None and details.thread_root == root.event_id
-    assert details.mentions == [MOD]
+    details, ack = h.sent[-2:]
+    assert details.room_id == h.transport.direct[MOD]
     assert f"https://matrix.to/#/{ROOM}/{rude}" in details.html
     assert "Raison : propos insultants" in details.body and ALICE in details.body
     assert all("injurieux" not in s.body for s in h.sent)
-    assert "les modérateurs sont prévenus" in ack.body
+    assert "les modérateurs de" in ack.body and ack.room_id == h.transport.direct[ALICE]
     await h.say(ALICE, "!report encore", in_reply_to=rude)
     assert "déjà signalé" in h.last().body
     thread = await h.say(BOB, "Un fil")
@@ -425,7 +426,7 @@ async def test_report_goes_to_the_moderation_room(tmp_path: Path) -> None:
         await h.say(ALICE, "!report", in_reply_to=rude)
         notice = next(s for s in h.sent if s.room_id == MODS)
         assert f"{ROOM}/{rude}" in notice.html and "Signalement de" in notice.body
-        assert [s.room_id for s in h.sent] == [MODS, ROOM]
+        assert [s.room_id for s in h.sent] == [MODS, h.transport.direct[ALICE]]
 
 
 # ---- the charter --------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """What the App asks of the homeserver: send, redact, read and write state, download,
-upload encrypted files, open a direct room.
+upload encrypted files, open a direct room, learn who sent an event, resolve a room alias.
 
 A request the homeserver did not answer, or refused for now (429, 5xx), raises
 `HomeserverUnavailable`: the sync loop keeps the batch and retries it, and replies reuse
@@ -227,21 +227,50 @@ class Actions:
         """Read (GET) or write (PUT `body`) the bot's `m.direct`; {} when it has none."""
         client = self.client
         path = Api._build_path(["user", client.user_id, "account_data", "m.direct"])
+        status, found = await self._request(method, path, body, "account data")
+        if status == 404 and method == "GET":
+            return {}
+        if status != 200:
+            raise TransportError(f"account data refused: HTTP {status}")
+        return found if isinstance(found, dict) else {}
+
+    async def event_sender(self, room_id: str, event_id: str) -> str | None:
+        """Who sent `event_id` in `room_id`, asked of the homeserver (nothing is decrypted);
+        None when it has no such event in that room, or will not show it to the bot."""
+        path = Api._build_path(["rooms", room_id, "event", event_id])
+        status, found = await self._request("GET", path, None, "an event")
+        if status != 200 or not isinstance(found, dict) or found.get("room_id") != room_id:
+            return None
+        sender = found.get("sender")
+        return sender if isinstance(sender, str) else None
+
+    async def resolve_alias(self, alias: str) -> str | None:
+        """The room an alias names in the homeserver's directory (never a room's own claim
+        in its `canonical_alias` state); None when the directory has no such alias."""
+        path = Api._build_path(["directory", "room", alias])
+        status, found = await self._request("GET", path, None, "an alias")
+        room_id = found.get("room_id") if status == 200 and isinstance(found, dict) else None
+        return room_id if isinstance(room_id, str) else None
+
+    async def _request(self, method: str, path: str, body: dict[str, Any] | None,
+                       what: str) -> tuple[int, Any]:
+        """A client-server API request with the bot's token: its status and JSON body (None
+        when not JSON). 429 and 5xx raise `HomeserverUnavailable` (the batch is retried)."""
+        client = self.client
         headers = {"Authorization": f"Bearer {client.access_token}"}
         data = json.dumps(body) if body is not None else None
         try:
             resp = await client.send(method, path, data, headers=headers)
             try:
-                if resp.status == 404 and method == "GET":
-                    return {}
                 if resp.status >= 500 or resp.status == 429:
                     raise HomeserverUnavailable(
-                        f"the homeserver refused account data for now ({resp.status})")
-                if resp.status != 200:
-                    raise TransportError(f"account data refused: HTTP {resp.status}")
-                found = await resp.json(content_type=None)
+                        f"the homeserver refused {what} for now ({resp.status})")
+                try:
+                    found = await resp.json(content_type=None)
+                except ValueError:
+                    found = None
             finally:
                 resp.release()
         except NETWORK_ERRORS as exc:
             _no_answer(exc)
-        return found if isinstance(found, dict) else {}
+        return resp.status, found

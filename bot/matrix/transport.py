@@ -5,7 +5,8 @@
 - `rooms`: one `RoomInfo` per room, rebuilt only when a response touched its state;
 - `sync`: the sync loop with the App's exactly-once contract, retries, back-fill, events
   held for their keys, invites;
-- `send`: send, redact, read and write state, download, upload, direct rooms.
+- `send`: send, redact, read and write state, download, upload, direct rooms, an
+  event's sender, aliases.
 
 `MatrixTransport` composes them; it adds no behaviour of its own.
 """
@@ -158,3 +159,9 @@ class MatrixTransport:
 
     async def direct_room(self, user_id: str) -> str:
         return await self.actions.direct_room(user_id)
+
+    async def event_sender(self, room_id: str, event_id: str) -> str | None:
+        return await self.actions.event_sender(room_id, event_id)
+
+    async def resolve_alias(self, alias: str) -> str | None:
+        return await self.actions.resolve_alias(alias)

@@ -1,10 +1,10 @@
-"""What the trust feature does: verification, reports, knocks, and the moderators it tells.
+"""What the trust feature does: verification, knocks, and the moderators it tells (reports
+reach them privately, see `reports`).
 
 Moderators are the room's members with the room's admin power level (`admin_power_level`,
 50 by default), read from the real power levels. They are reached in the room's
 `trust.moderation_room` when it names an encrypted room the bot is in, else in a thread the
-bot opens in the room itself, mentioning them. Nothing here copies a message's text; a
-report's reason goes to the moderators and is not stored.
+bot opens in the room itself, mentioning them. Nothing here copies a message's text.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.content import Link, Part, Pill, Rich, emoji_key, fill, permalink
-from bot.events import MemberChange, Message, Reaction
+from bot.events import MemberChange, Reaction
 from bot.plugin import BotAPI, Context, Refusal
 from bot.text import shorten
 from plugins.trust import rpps
 from plugins.trust.directory import name_key, names_match
 from plugins.trust.store import PENDING, REFUSED, VERIFIED, Entry, TrustStore
+from plugins.trust.throttle import KnockThrottle
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,9 @@ class TrustConfig:
     policy: Literal["open", "verified"] = "open"
     """`verified`: only verified members open cases and are paged; knocks are shown."""
     moderation_room: str = ""
-    """An encrypted room the bot is in (id or alias) where moderators are told; empty: a
-    thread in the room itself."""
+    """An encrypted room the bot is in (id, or alias as the homeserver's directory resolves
+    it) where moderators are told; empty: a thread in the room itself (reports: a direct room
+    with each moderator)."""
     charter: bool = True
     """Show the conduct charter with the rules."""
     charter_text: str = ""
@@ -65,6 +67,7 @@ class Trust:
         self.store = store
         self.verified_servers = frozenset(config.verified_servers)
         self.config_for = config_for
+        self.knocks = KnockThrottle()
 
     # ---- who is what -------------------------------------------------------------------------
     def server_verified(self, user_id: str) -> bool:
@@ -88,17 +91,18 @@ class Trust:
         return sorted(u for u in room.members
                       if u != self.bot.user_id and room.power_level(u) >= level)
 
-    def moderation_room(self, room_id: str) -> str | None:
-        """The room's moderation room when it is usable: encrypted, and the bot is in it."""
+    async def moderation_room(self, room_id: str) -> str | None:
+        """The room's moderation room when it is usable: encrypted, and the bot is in it. An
+        alias is resolved through the homeserver's directory (a room's own `canonical_alias`
+        is only its claim: any room the bot is invited to can claim any alias)."""
         wanted = self.config_for(room_id).moderation_room.strip()
         if not wanted:
             return None
-        for candidate in self.bot.room_ids():
-            info = self.bot.room(candidate)
-            if wanted in (candidate, info.canonical_alias):
-                if info.encrypted and self.bot.user_id in info.members:
-                    return candidate
-                break
+        target = await self.bot.resolve_alias(wanted) if wanted.startswith("#") else wanted
+        if target is not None:
+            info = self.bot.room(target)
+            if info.encrypted and self.bot.user_id in info.members:
+                return target
         log.warning("moderation room of %s unusable (unknown, not encrypted or bot absent)",
                     room_id)
         return None
@@ -111,7 +115,7 @@ class Trust:
         thread on `thread_root`, or in a thread the bot opens, mentioning the moderators.
         """
         room_id = ctx.room_id
-        target = self.moderation_room(room_id)
+        target = await self.moderation_room(room_id)
         if target is not None:
             where = fill(ctx.t("trust.request.room"), room=Link(
                 permalink(room_id), ctx.room.name or ctx.room.canonical_alias or room_id))
@@ -230,12 +234,18 @@ class Trust:
         erased = await self.store.forget(ctx.event.sender)
         await ctx.reply(ctx.t("trust.forgotten" if erased else "trust.nothing_to_forget"))
 
+    def _company(self, room_id: str) -> frozenset[str]:
+        """The room's members who share it with the bot and someone else: nobody in a direct
+        room (the bot opens those itself, to answer a report or send a file)."""
+        members = self.bot.room(room_id).members - {self.bot.user_id}
+        return members if len(members) > 1 else frozenset()
+
     async def left(self, event: MemberChange) -> None:
         """A member who shares no room with the bot any more: their record is erased."""
         if event.membership not in ("leave", "ban"):
             return
         user = event.user_id
-        if any(user in self.bot.room(r).members for r in self.bot.room_ids()):
+        if any(user in self._company(r) for r in self.bot.room_ids()):
             return
         await self.store.forget_reporter(user)
         if await self.store.forget(user):
@@ -249,7 +259,7 @@ class Trust:
             return 0
         shared: set[str] = set()
         for room_id in rooms:
-            shared |= self.bot.room(room_id).members
+            shared |= self._company(room_id)
         gone = [u for u in await self.store.users() if u not in shared]
         for user in gone:
             await self.store.forget(user)
@@ -268,6 +278,11 @@ class Trust:
         """In a verified room, a knock is shown to the moderators with the directory's
         physicians of the name given (and of an RPPS number in the knock's message)."""
         if event.membership != "knock" or not self.strict(event.room_id):
+            return
+        shown = self.knocks.knock(event.room_id, event.user_id, self.bot.now())
+        if shown != "show":  # a knocker (or many) cannot flood the moderators
+            if shown == "flood":
+                await self.tell_moderators(ctx, [(ctx.t("trust.knock.flood"),)])
             return
         user = event.user_id
         given = one_line(event.displayname).strip() or user
@@ -302,32 +317,6 @@ class Trust:
             raise Refusal(fill(ctx.t("trust.admit.failed"), user=user))
         log.info("room admin: admit in %s by %s", ctx.room_id, ctx.event.sender)
         await ctx.reply(fill(ctx.t("trust.admitted"), user=user))
-
-    # ---- reports -----------------------------------------------------------------------------
-    async def report(self, ctx: Context, reason: str | None) -> None:
-        event = ctx.event
-        assert isinstance(event, Message)
-        target = event.in_reply_to or event.thread_root
-        if target is None:
-            raise Refusal(ctx.t("trust.report.where", prefix=ctx.prefix))
-        if not await self.store.report(ctx.room_id, target, event.sender, self.bot.now()):
-            raise Refusal(ctx.t("trust.report.twice"))
-        log.info("report in %s", ctx.room_id)
-        reason = one_line(reason or "").strip()
-        lines = [
-            fill(ctx.t("trust.report.title"),
-                 who=Pill(event.sender, one_line(ctx.room.display_name(event.sender)), False)),
-            fill(ctx.t("trust.report.event"), link=Link(permalink(ctx.room_id, target),
-                                                         ctx.t("trust.report.link"))),
-            fill(ctx.t("trust.report.reason"), reason=shorten(reason, MAX_REASON))
-            if reason else (ctx.t("trust.report.no_reason"),),
-        ]
-        try:
-            await self.tell_moderators(ctx, lines)
-        except Exception:  # not told: the member may report again
-            await self.store.unreport(ctx.room_id, target, event.sender)
-            raise
-        await ctx.reply(ctx.t("trust.report.done"))
 
     # ---- charter -----------------------------------------------------------------------------
     def charter(self, ctx: Context) -> list[tuple[Part, ...]]:

@@ -6,6 +6,8 @@ case lifecycle (`CaseOpening` refuses an unverified poster in a verified room, `
 shows ✔, `StatsLines` counts), to the volunteers' `VolunteerMarks` (skip unverified
 volunteers in a verified room, ✔ after names) and to the secrecy rules' `RulesLines` (the
 charter). None of them knows about trust.
+
+`!report` is handled by `reports.Reports`; knocks shown are throttled by `throttle`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from plugins.cases.events import CaseOpening, PosterSigns, StatsLines
 from plugins.secrecy.events import RulesLines
 from plugins.trust.commands import Trust as Handlers
 from plugins.trust.commands import TrustConfig
+from plugins.trust.reports import Reports
 from plugins.trust.store import MIGRATIONS, REFUSED, VERIFIED, TrustStore
 from plugins.trust.strings import STRINGS
 from plugins.volunteers.events import Marks, VolunteerMarks
@@ -41,6 +44,7 @@ class Trust(Plugin):
         super().__init__(bot, config)
         self.store = TrustStore(bot.db)
         self.handlers = Handlers(bot, self.store, config, self.config_for)
+        self.reports = Reports(bot, self.store, self.handlers)
 
     async def start(self) -> None:
         await self.store.load()
@@ -116,7 +120,7 @@ class Trust(Plugin):
     @command("report", "signaler", args=(Rest("reason", optional=True),),
              summary="trust.report.summary")
     async def report(self, ctx: Context, reason: str | None) -> None:
-        await self.handlers.report(ctx, reason)
+        await self.reports.report(ctx, reason)
 
 
 __all__ = ["Trust", "TrustConfig"]

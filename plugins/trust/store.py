@@ -194,6 +194,12 @@ class TrustStore:
             "DELETE FROM trust_reports WHERE room_id = ? AND event_id = ? AND reporter = ?",
             (room_id, event_id, reporter))
 
+    async def reports_by(self, reporter: str, since: float) -> int:
+        """How many reports `reporter` made since `since`, in every room."""
+        return int(await self.db.fetchval(
+            "SELECT COUNT(*) FROM trust_reports WHERE reporter = ? AND at >= ?",
+            (reporter, since)) or 0)
+
     async def report_counts(self, room_id: str, since: float) -> tuple[int, int]:
         """Reports in the room since `since`, and how many events they were about."""
         row = await self.db.fetchone(

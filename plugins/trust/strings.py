@@ -17,8 +17,10 @@ STRINGS = {
     "trust.admit.summary": {"fr": "Invite un membre qui a frappé à la porte du salon.",
                             "en": "Invites someone who knocked on the room."},
     "trust.report.summary": {
-        "fr": "Signale aux modérateurs le message auquel vous répondez (ou le fil).",
-        "en": "Reports the message you reply to (or the thread) to the moderators.",
+        "fr": "Signale en privé aux modérateurs le message auquel vous répondez (ou le fil, ou "
+              "le lien d’un message).",
+        "en": "Reports privately to the moderators the message you reply to (or the thread, "
+              "or a message's link).",
     },
     # ---- verification ----
     "trust.rpps.shape": {
@@ -148,15 +150,19 @@ STRINGS = {
     # ---- reports ----
     "trust.report.where": {
         "fr": "Répondez au message à signaler (ou écrivez dans son fil) : {prefix}report "
-              "[raison].",
+              "[raison]. Plus discret, ici dans notre salon direct : {prefix}report <lien du "
+              "message> [raison].",
         "en": "Reply to the message you report (or write in its thread): {prefix}report "
-              "[reason].",
+              "[reason]. More discreet, here in our direct room: {prefix}report <link to the "
+              "message> [reason].",
     },
     "trust.report.twice": {"fr": "Vous avez déjà signalé ce message ; merci.",
                            "en": "You already reported this message; thank you."},
     "trust.report.done": {
-        "fr": "Merci : les modérateurs sont prévenus (le message n’est pas recopié).",
-        "en": "Thank you: the moderators are told (the message is not copied).",
+        "fr": "Merci : les modérateurs de {room} sont prévenus en privé (le message n’est pas "
+              "recopié, son auteur ne voit ni votre nom ni la raison).",
+        "en": "Thank you: the moderators of {room} are told privately (the message is not "
+              "copied; its author sees neither your name nor the reason).",
     },
     "trust.moderators.root": {"fr": "🛡 Pour les modérateurs (détails dans le fil).",
                               "en": "🛡 For the moderators (details in the thread)."},
@@ -178,5 +184,34 @@ STRINGS = {
         "fr": "Confiance : {verified} membres vérifiés, {reports} signalements ({events} "
               "messages)",
         "en": "Trust: {verified} verified members, {reports} reports ({events} messages)",
+    },
+    # session 5: reports reach the moderators privately, knocks are throttled
+    "trust.report.author": {"fr": "Auteur du message : {who}", "en": "Message author: {who}"},
+    "trust.report.room": {"fr": "Salon : {room}", "en": "Room: {room}"},
+    "trust.report.not_found": {
+        "fr": "Je ne trouve pas ce message dans ce salon : rien n’est signalé.",
+        "en": "I cannot find that message in that room: nothing is reported.",
+    },
+    "trust.report.throttled": {
+        "fr": "Vous avez déjà fait {count} signalements dans l’heure : réessayez plus tard.",
+        "en": "You already made {count} reports within the hour: try again later.",
+    },
+    "trust.report.nobody": {
+        "fr": "Ce salon n’a aucun autre modérateur à prévenir : rien n’est signalé.",
+        "en": "This room has no other moderator to tell: nothing is reported.",
+    },
+    "trust.report.not_hidden": {
+        "fr": "Je n’ai pas pu effacer votre commande du salon (il me faut le droit de "
+              "supprimer les messages des autres) : effacez-la vous-même, elle montre à tous "
+              "qui vous signalez et pourquoi.",
+        "en": "I could not delete your command from the room (I need the power to remove "
+              "others' messages): delete it yourself, it shows everyone whom you report "
+              "and why.",
+    },
+    "trust.knock.flood": {
+        "fr": "🚪 Beaucoup de demandes d’entrée : les suivantes ne sont plus annoncées "
+              "pendant une heure (la liste des membres du salon les montre).",
+        "en": "🚪 Many requests to come in: the next ones are not announced for an hour "
+              "(the room's member list shows them).",
     },
 }
