@@ -42,6 +42,12 @@ class Trust(Plugin):
         self.store = TrustStore(bot.db)
         self.handlers = Handlers(bot, self.store, config, self.config_for)
 
+    @classmethod
+    def check(cls, config: TrustConfig) -> list[str]:
+        return [f"trust.verification_rooms: {room!r} is not a room id (!id:server)"
+                for room in config.verification_rooms
+                if not (room.startswith("!") and ":" in room)]
+
     async def start(self) -> None:
         await self.store.load()
         await self.bot.schedule(self.name, "sweep", self.bot.now() + SWEEP_AFTER_START)
@@ -107,6 +113,11 @@ class Trust(Plugin):
     @command("verify forget", "verifier oublier", summary="trust.forget.summary")
     async def forget(self, ctx: Context) -> None:
         await self.handlers.forget(ctx)
+
+    @command("verify revoke", "verifier retirer", args=(User("user"),),
+             summary="trust.revoke.summary")
+    async def revoke(self, ctx: Context, user: str) -> None:
+        await self.handlers.revoke(ctx, user)
 
     @command("admit", "admettre", args=(User("user"),), admin=True,
              summary="trust.admit.summary")
