@@ -73,11 +73,13 @@ async def test_a_verified_member_cannot_verify_a_second_account_in_a_room_of_the
     notice = notice_in(h, OWN)
     await h.react(ALICE, notice.event_id, "✅", room=OWN)
     assert await status(h, ALICE2) == "pending"
-    assert "Ce salon n’en est pas un" in h.last().body
+    # Said in the request's thread (a thread cannot start on a reaction).
+    assert "Ce salon n’en est pas un" in h.last().body and h.last().thread_root == ask
     await h.say(ALICE, f"!verify approve {ALICE2}", room=OWN)
     assert "Ce salon n’en est pas un" in h.last().body
     assert await status(h, ALICE2) == "pending"
-    assert "seul un administrateur du bot peut la confirmer" in h.in_thread(ask)[-1].body
+    assert any("Demande envoyée : ici, seul un administrateur du bot peut la confirmer"
+               in s.body for s in h.in_thread(ask))
     assert "ne correspond pas à l’annuaire" in notice.body
     assert "Ce salon n’en est pas un" in notice.body
     # The name mismatch reaches the bot admin, privately, not only Alice.

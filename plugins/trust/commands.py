@@ -346,8 +346,13 @@ class Trust:
             return
         if not self.is_moderator(record.room_id, event.sender) or event.sender == record.user_id:
             return  # anyone may react; only another moderator's reaction decides
-        await self.decide(ctx, record.user_id, VERIFIED if key in APPROVE_KEYS else REFUSED,
-                          event.sender)
+        try:
+            await self.decide(ctx, record.user_id, VERIFIED if key in APPROVE_KEYS else REFUSED,
+                              event.sender)
+        except Refusal as refusal:  # said in the notice's thread: a reaction cannot root one
+            root = (record.request_event if record.notice_room == record.room_id
+                    else record.notice_event)
+            await ctx.in_room(event.room_id, root).send(refusal.message)
 
     async def forget(self, ctx: Context) -> None:
         erased = await self.store.forget(ctx.event.sender)

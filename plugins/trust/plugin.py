@@ -44,9 +44,9 @@ class Trust(Plugin):
 
     @classmethod
     def check(cls, config: TrustConfig) -> list[str]:
-        return [f"trust.verification_rooms: {room!r} is not a room id (!id:server)"
-                for room in config.verification_rooms
-                if not (room.startswith("!") and ":" in room)]
+        return [f"trust.verification_rooms: {room!r} is not a room id (!…; an alias may "
+                "later name another room)"
+                for room in config.verification_rooms if not room.startswith("!")]
 
     async def start(self) -> None:
         await self.store.load()
