@@ -201,3 +201,64 @@ async def test_verification_rooms_are_room_ids(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="verification_rooms"):
         async with harness(tmp_path, verification_rooms=["#hospital:test"]):
             pass
+
+
+# ---- item 4: a display name cannot carry the verified mark ---------------------------------
+FORGED = [
+    "Dr Eve ✔ (vérifié, annuaire RPPS)",
+    "Dr Eve ✔\ufe0f (verified, RPPS directory)",
+    "Dr Eve ✓", "Dr Eve ✅", "Dr Eve ☑", "Dr Eve 🗸", "Dr Eve √",
+    "Dr Eve (vérifiée)", "Dr Eve [Verified]", "Dr Eve (ＲＰＰＳ)", "Dr Eve - RPPS",
+    "Dr Eve (v\u200bé\u200drif\u2060ié)",  # zero-width characters inside the word
+    "Dr Eve (vеrifiе)",  # Cyrillic е
+    "Dr Eve\u2066 ✔\u2069", "Dr Eve \u3164✔\u2800",
+    "Dr Eve\n✔ (vérifié, annuaire RPPS)",
+]
+
+
+@pytest.mark.parametrize("name", FORGED)
+def test_names_as_printed_lose_every_look_alike_of_the_mark(name: str) -> None:
+    from bot.events import RoomInfo
+    from bot.text import shown_name
+
+    assert shown_name(name) == "Dr Eve"
+    assert RoomInfo("!r:test", display_names={"@eve:test": name}).display_name(
+        "@eve:test") == "Dr Eve"
+
+
+def test_names_keep_what_is_theirs() -> None:
+    from bot.events import RoomInfo
+    from bot.text import shown_name
+
+    for name in ("Dr Marie-Hélène D'Aubigné", "Jean MARTIN (MG, Nanterre)", "Ève Lefèvre",
+                 "Dr J. Martin", "李明", "Αλέξανδρος Παπαδόπουλος", "Дмитрий Иванов"):
+        assert shown_name(name) == name
+    # Right-to-left override: "(vérifié)" drawn from reversed letters shows as they are.
+    assert shown_name("Dr Eve \u202e(éifirév)\u202c") == "Dr Eve (éifirév)"
+    room = RoomInfo("!r:test", display_names={"@eve:test": "✔ \u200b (vérifié)"})
+    assert room.display_name("@eve:test") == "@eve:test"  # nothing left: the id
+    assert shown_name("x" * 70_000) == "x" * 256  # a hostile name is read up to 256
+
+
+async def test_a_display_name_cannot_forge_the_verified_mark_on_a_card(h: Harness) -> None:
+    eve = "@eve:test"
+    h.update_room(ROOM, members=frozenset({MOD, ALICE, BOB, eve, BOT}),
+                  display_names={ALICE: "Dr Marie-Hélène Dupont",
+                                 eve: "Dr Eve ✔ (vérifié, annuaire RPPS)"})
+    root = await h.say(eve, "!case F 45 ans, plaques des coudes #dermato")
+    line = h.in_thread(root)[0].body.split("\n")[1]
+    assert line == "Posté par Dr Eve"
+    root = await h.say(ALICE, "!case H 60 ans, prurit #dermato")
+    card = h.in_thread(root)[0]
+    assert card.body.split("\n")[1] == "Posté par Dr Marie-Hélène Dupont ✔ (vérifié, annuaire RPPS)"
+    # The real mark is the bot's formatting, which no display name carries.
+    assert "Dr Marie-Hélène Dupont <b>✔ (vérifié, annuaire RPPS)</b>" in card.html
+
+
+async def test_a_display_name_cannot_forge_the_mark_in_the_volunteers_list(h: Harness) -> None:
+    h.update_room(ROOM, display_names={ALICE: "Alice", BOB: "Bob ✔"})
+    for user in (ALICE, BOB):
+        await h.say(user, "!volunteer dermato")
+    await h.say(MOD, "!volunteers")
+    assert "Alice ✔" in h.last().body and "Bob ✔" not in h.last().body
+    assert "Alice</a> <b>✔</b>" in h.last().html
