@@ -5,7 +5,8 @@ Alice, verified, creates a room of her own, invites the bot and her second accou
 second account asks `!verify <a colleague's number>` and Alice approves (✅ and command): both
 are refused and the second account stays unverified. The bot admin, told in an encrypted
 direct room, confirms from there; a verified moderator of the operator's verification room
-confirms the real colleague there.
+confirms the real colleague there. And (item 4) a display name carrying the mark is printed
+without it, while the real mark is the bot's bold.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.live import Live, unique
-from tests.test_live_trust import from_bot, trusted_bot
+from tests.test_live_trust import CASE, from_bot, trusted_bot
 from tests.test_trust import DUPONT, MARTIN
 
 pytestmark = pytest.mark.live
@@ -80,3 +81,29 @@ async def test_a_room_of_ones_own_does_not_verify_a_second_account(live: Live,
     await alice.react(vroom, notice.event_id, "✅")
     done = await bob.wait_for(from_bot(bot, vroom, "est vérifié", real))
     assert bob.user_id in done.mentions
+
+
+async def test_a_display_name_cannot_forge_the_mark_on_a_card(live: Live, tmp_path: Path) -> None:
+    """Item 4 with real member events: a name carrying the mark is printed without it; the
+    real mark is the bot's bold."""
+    admin = await live.physician("admin")
+    bot = await trusted_bot(live, tmp_path, admins=(admin.user_id,))
+    eve = await live.physician("eve")
+    bob = await live.physician("bob")
+    room = await live.room_with(admin, bot, others=[eve, bob])
+    assert eve.client is not None and bob.client is not None
+    await eve.client.set_displayname("Dr Eve ✔\ufe0f (vérifié, annuaire\u200b RPPS)")
+    forged = await eve.say(room, CASE)
+    card = await eve.wait_for(from_bot(bot, room, "Cas #", forged))
+    assert card.body.split("\n")[1] == "Posté par Dr Eve"
+    assert "✔" not in card.content["formatted_body"]
+
+    await bob.client.set_displayname("Dr Jean Martin")
+    ask = await bob.say(room, f"!verify {MARTIN}")
+    await bob.wait_for(from_bot(bot, room, "seul un administrateur du bot", ask))
+    await admin.say(room, f"!verify approve {bob.user_id}")
+    await bob.wait_for(from_bot(bot, room, "est vérifié", ask))
+    real = await bob.say(room, CASE)
+    card = await bob.wait_for(from_bot(bot, room, "Cas #", real))
+    assert card.body.split("\n")[1] == "Posté par Dr Jean Martin ✔ (vérifié, annuaire RPPS)"
+    assert "Dr Jean Martin <b>✔ (vérifié, annuaire RPPS)</b>" in card.content["formatted_body"]

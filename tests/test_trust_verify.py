@@ -86,6 +86,9 @@ async def test_a_verified_member_cannot_verify_a_second_account_in_a_room_of_the
     told = directs(h, MOD)[-1]
     assert "MARTIN Jean" in told.body and "ne correspond pas à l’annuaire" in told.body
     assert f"!verify approve {ALICE2}" in told.body
+    # The list is the operator's: Alice cannot add her room to it.
+    await h.say(ALICE, f"!config set trust.verification_rooms {OWN}", room=OWN)
+    assert "Réglage inconnu" in h.last().body
     # With the colleague's name as display name it is refused all the same.
     await h.say(ALICE, f"!verify refuse {ALICE2}", room=OWN)
     h.update_room(OWN, display_names={ALICE2: "Dr Jean Martin"})
@@ -262,3 +265,10 @@ async def test_a_display_name_cannot_forge_the_mark_in_the_volunteers_list(h: Ha
     await h.say(MOD, "!volunteers")
     assert "Alice ✔" in h.last().body and "Bob ✔" not in h.last().body
     assert "Alice</a> <b>✔</b>" in h.last().html
+
+
+async def test_a_knock_cannot_show_the_mark_to_the_moderators(h: Harness) -> None:
+    await h.app.settings.set_room_value(ROOM, "trust.policy", "verified")
+    await h.member("@k:test", "knock", displayname="Dr Eve ✔\ufe0f (vérifié, annuaire RPPS)")
+    assert "Dr Eve demande à entrer (@k:test)." in h.last().body
+    assert "✔" not in h.last().body and "vérifié" not in h.last().body

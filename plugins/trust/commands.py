@@ -26,7 +26,7 @@ from bot.content import Link, Part, Pill, Rich, emoji_key, fill, permalink
 from bot.events import MemberChange, Message, Reaction, Unavailable
 from bot.logs import report_exception
 from bot.plugin import BotAPI, Context, Refusal
-from bot.text import shorten
+from bot.text import shorten, shown_name
 from plugins.trust import rpps
 from plugins.trust.directory import name_key, names_match
 from plugins.trust.store import PENDING, REFUSED, VERIFIED, Entry, Record, TrustStore
@@ -398,7 +398,7 @@ class Trust:
         if event.membership != "knock" or not self.strict(event.room_id):
             return
         user = event.user_id
-        given = one_line(event.displayname).strip() or user
+        given = shown_name(event.displayname) or user
         lines: list[tuple[Part, ...]] = [
             fill(ctx.t("trust.knock.title"), who=given, user=Pill(user, user, False))]
         if event.reason:
