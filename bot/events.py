@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.text import shown_name
+
 
 class Unavailable(RuntimeError):
     """A service the bot needs (database, homeserver) cannot be used right now.
@@ -52,7 +54,9 @@ class RoomInfo:
         return int(self.power_users.get(user_id, self.power_users_default))
 
     def display_name(self, user_id: str) -> str:
-        return self.display_names.get(user_id) or user_id
+        """The member's name as the bot prints it (`shown_name`: nothing hidden, no check
+        mark nor the words of the verified mark), else their id."""
+        return shown_name(self.display_names.get(user_id) or "") or user_id
 
     def can_invite(self, user_id: str) -> bool:
         return self.power_level(user_id) >= self.power_invite

@@ -31,12 +31,14 @@ CASE = "!case Femme 45 ans, plaques squameuses des coudes depuis 2 mois #dermato
 
 
 async def trusted_bot(live: Live, tmp: Path, admins: tuple[str, ...] = (),
-                      **trust: Any) -> BotHandle:
+                      handle: BotHandle | None = None, **trust: Any) -> BotHandle:
     """A bot whose database holds the directory, imported with `casebot directory import`
     (its own process, as an operator would) before the bot's first start. `admins` are the
-    bot-wide admins (who may approve the first verifications)."""
-    handle = live.bot_config(trust=trust)
-    handle.config = dataclasses.replace(handle.config, admins=admins)
+    bot-wide admins (who may approve the first verifications); `handle` a bot registered
+    beforehand (its id known, to invite it into rooms made before it starts)."""
+    handle = handle or live.bot_config()
+    handle.config = dataclasses.replace(handle.config, admins=admins,
+                                        sections={**handle.config.sections, "trust": trust})
     config = handle.write_config(tmp / "config.yaml")
     done = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "bot", "directory", "import",

@@ -98,9 +98,11 @@ def policy(h: Harness, value: str, room: str = ROOM) -> Any:
 
 
 async def verify(h: Harness, user: str, number: str) -> Sent:
-    """`!verify` then a moderator's ✅ on the moderators' notice; returns the notice."""
+    """`!verify` then a moderator's ✅ on the moderators' notice (not the copy the bot admins
+    get in direct messages); returns the notice."""
     await h.say(user, f"!verify {number}")
-    notice = next(s for s in reversed(h.sent) if "Demande de vérification" in s.body)
+    notice = next(s for s in reversed(h.sent) if "Demande de vérification" in s.body
+                  and s.room_id not in h.transport.direct.values())
     await h.react(MOD, notice.event_id, "✅", room=notice.room_id)
     return notice
 
@@ -292,7 +294,8 @@ async def test_moderation_room_gets_the_request_when_usable(tmp_path: Path) -> N
             s.body for s in h.sent if "Demande de vérification" in s.body)
         await h.say(ALICE, f"!verify {DUPONT}")  # one request at a time
         assert "attend déjà un modérateur" in h.last().body
-        assert sum("Demande de vérification" in s.body for s in h.sent) == 1
+        assert sum("Demande de vérification" in s.body for s in h.sent
+                   if s.room_id not in h.transport.direct.values()) == 1
         await h.say(ALICE, "!verify forget")
         h.update_room(MODS, encrypted=True)
         h.clear()
@@ -468,17 +471,20 @@ def test_a_knock_event_keeps_the_name_and_reason_given_whatever_their_type() -> 
 
 
 # ---- hostile input and forged authority ---------------------------------------------------
-async def test_a_moderator_cannot_decide_on_their_own_request(h: Harness) -> None:
-    h.update_room(ROOM, power_users={MOD: 50, CAROL: 50, BOT: 100})
-    await h.say(MOD, f"!verify {DUPONT}")
-    notice = next(s for s in h.sent if "Demande de vérification" in s.body)
-    await h.say(MOD, f"!verify approve {MOD}")
-    assert "Un autre modérateur" in h.last().body
-    await h.react(MOD, notice.event_id, "✅")
-    assert (await verified_row(h, MOD))["status"] == "pending"
-    await verify(h, CAROL, MARTIN)  # Carol is verified (by MOD, a bot admin)...
-    await h.react(CAROL, notice.event_id, "✅")  # ...so, another moderator, she decides
-    assert (await verified_row(h, MOD))["status"] == "verified"
+async def test_a_moderator_cannot_decide_on_their_own_request(tmp_path: Path) -> None:
+    async with harness(tmp_path, verification_rooms=[ROOM]) as h:
+        await load(h, tmp_path)
+        h.update_room(ROOM, power_users={MOD: 50, CAROL: 50, BOT: 100},
+                      display_names={MOD: "Dr Marie-Hélène Dupont", CAROL: "Jean Martin"})
+        await h.say(MOD, f"!verify {DUPONT}")
+        notice = next(s for s in h.sent if "Demande de vérification" in s.body)
+        await h.say(MOD, f"!verify approve {MOD}")
+        assert "Un autre modérateur" in h.last().body
+        await h.react(MOD, notice.event_id, "✅")
+        assert (await verified_row(h, MOD))["status"] == "pending"
+        await verify(h, CAROL, MARTIN)  # Carol is verified (by MOD, a bot admin)...
+        await h.react(CAROL, notice.event_id, "✅")  # ...so, a moderator of a verification
+        assert (await verified_row(h, MOD))["status"] == "verified"  # room, she decides
 
 
 async def test_one_rpps_number_is_never_verified_for_two_accounts(h: Harness) -> None:
@@ -614,23 +620,7 @@ async def test_two_rooms_approving_one_number_at_once_verify_one_account(h: Harn
     await h.say(ALICE, f"!verify {DUPONT}")
     await h.say(BOB, f"!verify {DUPONT}", room=OTHER)
     await h.deliver(Message(ROOM, "$a1", MOD, 1, f"!verify approve {ALICE}"),
-                    Message(OTHER, "$a2", CAROL, 1, f"!verify approve {BOB}"))
+                    Message(OTHER, "$a2", MOD, 1, f"!verify approve {BOB}"))  # a bot admin
     statuses = sorted(r[0] for r in await h.db.fetchall(
         "SELECT status FROM trust_verifications"))
     assert statuses == ["pending", "verified"]
-
-
-async def test_only_a_verified_moderator_or_a_bot_admin_approves(h: Harness) -> None:
-    """A moderator of a room of their own cannot verify a second account: approving takes a
-    moderator who is verified (or a bot admin); refusing takes any moderator."""
-    h.add_room("!own:test", members=[ALICE, BOB], powers={ALICE: 100, BOT: 100})
-    await h.say(BOB, f"!verify {MARTIN}", room="!own:test")
-    notice = next(s for s in reversed(h.sent) if "Demande de vérification" in s.body)
-    await h.react(ALICE, notice.event_id, "✅", room="!own:test")
-    assert "Seul un modérateur lui-même vérifié" in h.last().body
-    await h.say(ALICE, f"!verify approve {BOB}", room="!own:test")
-    assert "Seul un modérateur lui-même vérifié" in h.last().body
-    assert (await verified_row(h, BOB))["status"] == "pending"
-    await verify(h, ALICE, DUPONT)  # by the bot admin
-    await h.say(ALICE, f"!verify approve {BOB}", room="!own:test")
-    assert (await verified_row(h, BOB))["status"] == "verified"

@@ -37,13 +37,15 @@ def evidence_words(tags: Sequence[Tag]) -> list[str]:
 
 
 def draw(ctx: Context, case: Case, specialties: str, extra: Sequence[Line],
-         evidence: Sequence[str] = (), proposals: Sequence[str] = (), signs: str = "") -> Rich:
+         evidence: Sequence[str] = (), proposals: Sequence[str] = (),
+         signs: Sequence[Part] = ()) -> Rich:
     """The card: title line, then what a reader needs to act on the case.
 
     `specialties` is the case's specialties as the room names them; `extra` the lines other
     features add (`CardLines`); `evidence` the words that tagged a case just opened or edited;
     `proposals` the names of the specialties a case awaiting its tag proposes, in order;
-    `signs` what other features show after the poster's name.
+    `signs` what other features show after the poster's name (in their own formatting,
+    which no display name can carry).
     Names are shown without a pill: the card pings nobody, the poster least of all (each
     edit would).
     """
@@ -51,7 +53,9 @@ def draw(ctx: Context, case: Case, specialties: str, extra: Sequence[Line],
     lines: list[Line] = [(Bold(t("cases.card.title", number=case.number,
                                  specialties=specialties,
                                  status=t(f"cases.status.{case.status}"))),)]
-    poster = f"{name(case.poster)} {signs}" if signs else name(case.poster)
+    poster: list[Part] = [name(case.poster)]
+    for sign in signs:
+        poster.extend((" ", sign))
     lines.append(fill(t("cases.card.poster"), poster=poster))
     if case.tag_source == "hashtag":
         lines.append((t("cases.card.hashtag", tags=", ".join(f"#{e}" for e in evidence))

@@ -107,7 +107,8 @@ class CardLines(PluginEvent):
 @dataclass(frozen=True, slots=True)
 class PosterSigns(PluginEvent):
     """Drawing a case's card: each hook returns a short sign shown after the poster's name
-    ("✔ (vérifié, annuaire RPPS)"), or "" for none."""
+    (text or a `bot.content.Part`: trust's bold "✔ (vérifié, annuaire RPPS)"), or "" for
+    none."""
 
     case: Case
 

@@ -159,7 +159,7 @@ class Cases(Plugin):
         extra: list[Line] = []
         for lines in await ctx.publish(CardLines(case)):
             extra.extend(lines or ())
-        signs = " ".join(sign for sign in await ctx.publish(PosterSigns(case)) if sign)
+        signs = [sign for sign in await ctx.publish(PosterSigns(case)) if sign]
         label = self.required(Specialties).label
         proposals = [label(case.room_id, s, ctx.lang) for s in case.proposed]
         return draw(ctx, case, self._names(ctx, case), extra, evidence, proposals, signs)

@@ -1,6 +1,13 @@
 """What the trust feature does: verification, knocks, and the moderators it tells (reports
 reach them privately, see `reports`).
 
+A verification counts in every room, so it is not granted by whoever controls the room it
+was asked in: a bot admin (`admins`) confirms it from anywhere; a verified moderator only
+confirms a request made in one of the operator's `trust.verification_rooms` whose display
+name matches the directory. Any other request also goes to the bot admins, privately (an
+encrypted direct room each), and so does a number already held by another account when
+the requester's display name matches the directory.
+
 Moderators are the room's members with the room's admin power level (`admin_power_level`,
 50 by default), read from the real power levels. They are reached in the room's
 `trust.moderation_room` when it names an encrypted room the bot is in, else in a thread the
@@ -16,15 +23,19 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.content import Link, Part, Pill, Rich, emoji_key, fill, permalink
-from bot.events import MemberChange, Reaction
+from bot.events import MemberChange, Reaction, Unavailable
+from bot.logs import report_exception
 from bot.plugin import BotAPI, Context, Refusal
-from bot.text import shorten
+from bot.text import shorten, shown_name
 from plugins.trust import rpps
 from plugins.trust.directory import name_key, names_match
-from plugins.trust.store import PENDING, REFUSED, VERIFIED, Entry, TrustStore
+from plugins.trust.store import PENDING, REFUSED, VERIFIED, Entry, Record, TrustStore
 from plugins.trust.throttle import KnockThrottle
 
 log = logging.getLogger(__name__)
+
+_PATTERN = re.compile(r"[*?\[]")
+"""An `admins` entry with these is a pattern: nobody to write to."""
 
 APPROVE_KEYS = frozenset({emoji_key("✅"), emoji_key("✔️"), emoji_key("👍")})
 REFUSE_KEYS = frozenset({emoji_key("❌"), emoji_key("👎")})
@@ -56,6 +67,24 @@ class TrustConfig:
     """The room's own charter (every language); empty: the built-in one."""
     verified_servers: tuple[str, ...] = ()
     """Homeservers whose accounts are verified at login (e.g. Pro Santé Connect)."""
+    verification_rooms: tuple[str, ...] = ()
+    """Room ids whose verified moderators may confirm the verifications asked there. The
+    operator's list, never a room setting: a room's own admins are who the rule guards
+    against. Elsewhere (and for a name the directory does not match) a bot admin confirms."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """A verification request as the moderators and bot admins are shown it."""
+
+    user_id: str
+    display: str
+    entry: Entry
+    matches: bool
+    """The display name carries the directory's name."""
+    room_id: str
+    holder: str | None
+    """Another account already verified with this number."""
 
 
 class Trust:
@@ -66,6 +95,7 @@ class Trust:
         self.bot = bot
         self.store = store
         self.verified_servers = frozenset(config.verified_servers)
+        self.verification_rooms = frozenset(config.verification_rooms)
         self.config_for = config_for
         self.knocks = KnockThrottle()
 
@@ -160,27 +190,94 @@ class Trust:
         record = await self.store.record(sender)
         if record is not None and record.status == PENDING:  # one request at a time
             raise Refusal(ctx.t("trust.status.pending_again", prefix=ctx.prefix))
+        display = one_line(ctx.room.display_name(sender))
+        matches = names_match(display, entry.first_name, entry.last_name)
         holder = await self.store.holder(number)
-        if holder is not None and holder != sender:
+        contested = holder is not None and holder != sender
+        if contested and not (matches and self.reachable_admins(sender)):
             raise Refusal(ctx.t("trust.taken"))
+        by_room = ctx.room_id in self.verification_rooms and matches
+        if not by_room and not self.bot.config.admins:
+            raise Refusal(ctx.t("trust.rule.nobody"))
         await self.store.request(sender, number, ctx.room_id, ctx.thread_root or ctx.event.event_id,
                                  self.bot.now())
-        display = one_line(ctx.room.display_name(sender))
-        lines = [
-            fill(ctx.t("trust.request.title"), who=Pill(sender, display, False)),
-            fill(ctx.t("trust.request.found"), entry=self.entry_text(ctx, entry)),
-            (ctx.t("trust.request.match" if names_match(display, entry.first_name,
-                                                        entry.last_name)
-                   else "trust.request.mismatch"),),
-            fill(ctx.t("trust.request.how"), prefix=ctx.prefix, user=sender),
-        ]
+        request = _Request(sender, display, entry, matches, ctx.room_id, holder)
         try:
+            if contested:  # a dispute: the bot admins only, not the room
+                if not await self.tell_admins(ctx, request):
+                    raise Refusal(ctx.t("trust.taken"))
+                await ctx.reply(ctx.t("trust.taken.contested"))
+                return
+            lines = self.request_lines(ctx, request)
+            if by_room:
+                lines.append(fill(ctx.t("trust.request.how"), prefix=ctx.prefix, user=sender))
+            else:
+                lines.extend(self.admins_lines(ctx, request))
             notice_room, notice = await self.tell_moderators(ctx, lines, ctx.thread_root)
+            if not by_room:
+                await self.tell_admins(ctx, request)
         except Exception:  # not told: the member may ask again
             await self.store.forget(sender)
             raise
         await self.store.noticed(sender, notice_room, notice)
-        await ctx.reply(ctx.t("trust.requested"))
+        await ctx.reply(ctx.t("trust.requested" if by_room else "trust.requested.admins"))
+
+    def request_lines(self, ctx: Context, request: _Request) -> list[tuple[Part, ...]]:
+        """Who asks, the directory's entry for the number, whether the names match."""
+        return [
+            fill(ctx.t("trust.request.title"),
+                 who=Pill(request.user_id, request.display, False)),
+            fill(ctx.t("trust.request.found"), entry=self.entry_text(ctx, request.entry)),
+            (ctx.t("trust.request.match" if request.matches else "trust.request.mismatch"),),
+        ]
+
+    def admins_lines(self, ctx: Context, request: _Request) -> list[tuple[Part, ...]]:
+        """Why only a bot admin may confirm this request, and whether they were told."""
+        why = ("trust.rule.name" if request.room_id in self.verification_rooms
+               else "trust.rule.room")
+        told = ("trust.request.admins_told" if self.reachable_admins(request.user_id)
+                else "trust.request.admins_unreachable")
+        return [(ctx.t(why),), (ctx.t(told),),
+                fill(ctx.t("trust.request.how_admins"), prefix=ctx.prefix,
+                     user=request.user_id)]
+
+    def reachable_admins(self, *besides: str) -> list[str]:
+        """The bot admins named by a full id (a pattern names nobody to write to)."""
+        return [a for a in dict.fromkeys(self.bot.config.admins)
+                if not _PATTERN.search(a) and a != self.bot.user_id and a not in besides]
+
+    async def tell_admins(self, ctx: Context, request: _Request) -> int:
+        """The request, to each bot admin in an encrypted direct room; how many were told."""
+        told = 0
+        for admin in self.reachable_admins(request.user_id):
+            try:
+                direct = await ctx.direct(admin)
+                lines = self.request_lines(direct, request)
+                lines.append(fill(direct.t("trust.request.room"), room=Link(
+                    permalink(request.room_id), self.bot.room(request.room_id).name
+                    or request.room_id)))
+                if request.holder is not None:
+                    lines.append(self.holder_line(direct, request))
+                lines.append(fill(direct.t("trust.request.how_direct"), prefix=direct.prefix,
+                                  user=request.user_id))
+                await direct.send(Rich(tuple(lines)))
+                told += 1
+            except Unavailable:
+                raise
+            except Exception as exc:  # that admin's server refused: the others are told
+                report_exception(log, "trust: a bot admin's direct room", exc)
+        return told
+
+    def holder_line(self, ctx: Context, request: _Request) -> tuple[Part, ...]:
+        """A contested number: who holds it, and whether their name matches the directory."""
+        holder = request.holder or ""
+        name = next((self.bot.room(r).display_name(holder) for r in self.bot.room_ids()
+                     if holder in self.bot.room(r).members), holder)
+        entry = request.entry
+        key = ("trust.contest.match" if names_match(name, entry.first_name, entry.last_name)
+               else "trust.contest.mismatch")
+        return fill(ctx.t(key), holder=Pill(holder, one_line(name), False),
+                    prefix=ctx.prefix, holder_id=holder, user=request.user_id)
 
     async def _status(self, ctx: Context, user_id: str) -> str:
         if self.server_verified(user_id):
@@ -200,10 +297,8 @@ class Trust:
             raise Refusal(ctx.t("trust.not_moderator"))
         if by == user_id:  # a moderator's own request: someone else must check it
             raise Refusal(ctx.t("trust.not_yourself"))
-        if status == VERIFIED and not (self.is_verified(by) or self.bot.is_bot_admin(by)):
-            # Verification is global while any room's moderators grant it: only vouched-for
-            # people vouch, or a moderator of a room of their own could verify a second account.
-            raise Refusal(ctx.t("trust.approver_unverified", prefix=ctx.prefix))
+        if status == VERIFIED and not self.bot.is_bot_admin(by):
+            await self._may_confirm(ctx, record, by)
         if not await self.store.decide(user_id, status, by, self.bot.now()):
             taken = status == VERIFIED and await self.store.holder(record.rpps) not in (
                 None, user_id)  # one account per RPPS number
@@ -217,6 +312,34 @@ class Trust:
         await origin.send(said)
         if record.notice_room and record.notice_event and record.notice_room != record.room_id:
             await ctx.in_room(record.notice_room, record.notice_event).send(said)
+        if ctx.room_id not in (record.room_id, record.notice_room):  # a bot admin, elsewhere
+            await ctx.reply(said)
+
+    async def _may_confirm(self, ctx: Context, record: Record, by: str) -> None:
+        """Refuse a moderator's confirmation unless the request was made in one of the
+        operator's verification rooms, the moderator is verified, and the requester's name
+        matches the directory. A verification counts in every room: a moderator of a room of
+        their own must not grant one (to a second account of theirs, say)."""
+        if record.room_id not in self.verification_rooms:
+            raise Refusal(ctx.t("trust.rule.room"))
+        if not self.is_verified(by):
+            raise Refusal(ctx.t("trust.approver_unverified", prefix=ctx.prefix))
+        entry = await self.store.entry(record.rpps)
+        name = self.bot.room(record.room_id).display_name(record.user_id)
+        if entry is None or not names_match(one_line(name), entry.first_name, entry.last_name):
+            raise Refusal(ctx.t("trust.rule.name"))
+
+    async def revoke(self, ctx: Context, user_id: str) -> None:
+        """A bot admin withdraws a member's verification (a contested number, say)."""
+        if not self.bot.is_bot_admin(ctx.event.sender):
+            raise Refusal(ctx.t("trust.revoke.refused"))
+        record = await self.store.record(user_id)
+        if record is None or record.status != VERIFIED:
+            raise Refusal(ctx.t("trust.revoke.none"))
+        await self.store.forget(user_id)
+        log.info("verification of %s revoked by %s", user_id, ctx.event.sender)
+        await ctx.reply(fill(ctx.t("trust.revoked"),
+                             who=Pill(user_id, one_line(ctx.room.display_name(user_id)), False)))
 
     async def reaction(self, ctx: Context, event: Reaction) -> None:
         key = emoji_key(event.key)
@@ -227,8 +350,13 @@ class Trust:
             return
         if not self.is_moderator(record.room_id, event.sender) or event.sender == record.user_id:
             return  # anyone may react; only another moderator's reaction decides
-        await self.decide(ctx, record.user_id, VERIFIED if key in APPROVE_KEYS else REFUSED,
-                          event.sender)
+        try:
+            await self.decide(ctx, record.user_id, VERIFIED if key in APPROVE_KEYS else REFUSED,
+                              event.sender)
+        except Refusal as refusal:  # said in the notice's thread: a reaction cannot root one
+            root = (record.request_event if record.notice_room == record.room_id
+                    else record.notice_event)
+            await ctx.in_room(event.room_id, root).send(refusal.message)
 
     async def forget(self, ctx: Context) -> None:
         erased = await self.store.forget(ctx.event.sender)
@@ -285,7 +413,7 @@ class Trust:
                 await self.tell_moderators(ctx, [(ctx.t("trust.knock.flood"),)])
             return
         user = event.user_id
-        given = one_line(event.displayname).strip() or user
+        given = shown_name(event.displayname) or user
         lines: list[tuple[Part, ...]] = [
             fill(ctx.t("trust.knock.title"), who=given, user=Pill(user, user, False))]
         if event.reason:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.content import Part
+from bot.content import Bold, Part
 from bot.events import MemberChange, Reaction
 from bot.plugin import Context, Fired, Plugin, command, on, timer
 from bot.router import Rest, User
@@ -46,6 +46,12 @@ class Trust(Plugin):
         self.handlers = Handlers(bot, self.store, config, self.config_for)
         self.reports = Reports(bot, self.store, self.handlers)
 
+    @classmethod
+    def check(cls, config: TrustConfig) -> list[str]:
+        return [f"trust.verification_rooms: {room!r} is not a room id (!…; an alias may "
+                "later name another room)"
+                for room in config.verification_rooms if not room.startswith("!")]
+
     async def start(self) -> None:
         await self.store.load()
         await self.bot.schedule(self.name, "sweep", self.bot.now() + SWEEP_AFTER_START)
@@ -62,15 +68,17 @@ class Trust(Plugin):
         self.handlers.check_case(ctx, event.poster)
 
     @on(PosterSigns)
-    async def poster_sign(self, ctx: Context, event: PosterSigns) -> str:
-        """✔ after a verified poster's name on the case card."""
-        return ctx.t("trust.card.verified") if self.handlers.is_verified(event.case.poster) else ""
+    async def poster_sign(self, ctx: Context, event: PosterSigns) -> Part:
+        """✔ after a verified poster's name on the case card, in bold: the bot's formatting,
+        which no display name carries (and names lose any ✔ or "vérifié" they hold)."""
+        return (Bold(ctx.t("trust.card.verified")) if self.handlers.is_verified(event.case.poster)
+                else "")
 
     @on(VolunteerMarks)
     async def volunteer_marks(self, ctx: Context, event: VolunteerMarks) -> Marks:
         verified = {u for u in event.users if self.handlers.is_verified(u)}
         skip = frozenset(event.users) - verified if self.handlers.strict(event.room_id) else ()
-        return Marks(frozenset(skip), dict.fromkeys(verified, VERIFIED_SIGN))
+        return Marks(frozenset(skip), dict.fromkeys(verified, Bold(VERIFIED_SIGN)))
 
     @on(RulesLines)
     async def rules_lines(self, ctx: Context, event: RulesLines) -> list[tuple[Part, ...]]:
@@ -111,6 +119,11 @@ class Trust(Plugin):
     @command("verify forget", "verifier oublier", summary="trust.forget.summary")
     async def forget(self, ctx: Context) -> None:
         await self.handlers.forget(ctx)
+
+    @command("verify revoke", "verifier retirer", args=(User("user"),),
+             summary="trust.revoke.summary")
+    async def revoke(self, ctx: Context, user: str) -> None:
+        await self.handlers.revoke(ctx, user)
 
     @command("admit", "admettre", args=(User("user"),), admin=True,
              summary="trust.admit.summary")

@@ -214,4 +214,87 @@ STRINGS = {
         "en": "🚪 Many requests to come in: the next ones are not announced for an hour "
               "(the room's member list shows them).",
     },
+    # session 5: who may confirm a verification (issue 25, item 1)
+    "trust.rule.room": {
+        "fr": "Une vérification vaut dans tous les salons : seul un administrateur du bot la "
+              "confirme, ou un modérateur vérifié d’un salon de vérification désigné par "
+              "l’exploitant (trust.verification_rooms). Ce salon n’en est pas un ; refuser "
+              "reste possible.",
+        "en": "A verification counts in every room: only a bot admin confirms it, or a "
+              "verified moderator of a verification room the operator lists "
+              "(trust.verification_rooms). This room is not one; refusing remains possible.",
+    },
+    "trust.rule.name": {
+        "fr": "Le nom affiché ne correspond pas à l’annuaire : seul un administrateur du bot "
+              "peut confirmer cette vérification ; refuser reste possible.",
+        "en": "The display name does not match the directory: only a bot admin can confirm "
+              "this verification; refusing remains possible.",
+    },
+    "trust.rule.nobody": {
+        "fr": "Ici, personne ne peut confirmer une vérification (elle vaut dans tous les "
+              "salons) : demandez-la dans un salon de vérification, sous un nom affiché "
+              "identique à celui de l’annuaire, ou à l’exploitant du bot.",
+        "en": "Nobody here can confirm a verification (it counts in every room): ask in a "
+              "verification room, with the directory's name as your display name, or ask "
+              "the bot's operator.",
+    },
+    "trust.request.admins_told": {
+        "fr": "Les administrateurs du bot sont prévenus en message direct.",
+        "en": "The bot admins are told in a direct message.",
+    },
+    "trust.request.admins_unreachable": {
+        "fr": "Aucun administrateur du bot n’est joignable en message direct.",
+        "en": "No bot admin can be reached in a direct message.",
+    },
+    "trust.request.how_admins": {
+        "fr": "Un administrateur du bot confirme avec ✅ sur ce message ou {prefix}verify "
+              "approve {user} ; un modérateur refuse avec ❌ ou {prefix}verify refuse {user}.",
+        "en": "A bot admin confirms with ✅ on this message or {prefix}verify approve {user}; "
+              "a moderator refuses with ❌ or {prefix}verify refuse {user}.",
+    },
+    "trust.request.how_direct": {
+        "fr": "{prefix}verify approve {user} confirme (ici ou dans le salon), {prefix}verify "
+              "refuse {user} refuse.",
+        "en": "{prefix}verify approve {user} confirms (here or in the room), {prefix}verify "
+              "refuse {user} refuses.",
+    },
+    "trust.requested.admins": {
+        "fr": "Demande envoyée : ici, seul un administrateur du bot peut la confirmer ; vous "
+              "serez prévenu ici.",
+        "en": "Request sent: here only a bot admin can confirm it; you will be told here.",
+    },
+    "trust.taken.contested": {
+        "fr": "Ce numéro RPPS est déjà lié à un autre compte. Votre nom affiché correspond à "
+              "l’annuaire : les administrateurs du bot sont prévenus et vont vérifier.",
+        "en": "This RPPS number is already linked to another account. Your display name "
+              "matches the directory: the bot admins are told and will check.",
+    },
+    "trust.contest.match": {
+        "fr": "⚠ Ce numéro est déjà lié à {holder}, dont le nom affiché correspond aussi à "
+              "l’annuaire. Pour le lui retirer : {prefix}verify revoke {holder_id}, puis "
+              "{prefix}verify approve {user}.",
+        "en": "⚠ This number is already linked to {holder}, whose display name matches the "
+              "directory too. To withdraw it: {prefix}verify revoke {holder_id}, then "
+              "{prefix}verify approve {user}.",
+    },
+    "trust.contest.mismatch": {
+        "fr": "⚠ Ce numéro est déjà lié à {holder}, dont le nom affiché ne correspond pas à "
+              "l’annuaire. Pour le lui retirer : {prefix}verify revoke {holder_id}, puis "
+              "{prefix}verify approve {user}.",
+        "en": "⚠ This number is already linked to {holder}, whose display name does not "
+              "match the directory. To withdraw it: {prefix}verify revoke {holder_id}, then "
+              "{prefix}verify approve {user}.",
+    },
+    "trust.revoke.summary": {
+        "fr": "Administrateurs du bot : retire la vérification d’un membre.",
+        "en": "Bot admins: withdraws a member's verification.",
+    },
+    "trust.revoke.refused": {
+        "fr": "Seul un administrateur du bot retire une vérification.",
+        "en": "Only a bot admin withdraws a verification.",
+    },
+    "trust.revoke.none": {"fr": "Ce membre n’est pas vérifié.",
+                          "en": "This member is not verified."},
+    "trust.revoked": {"fr": "La vérification de {who} est retirée.",
+                      "en": "{who}'s verification is withdrawn."},
 }

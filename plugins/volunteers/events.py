@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.content import Part
 from bot.events import PluginEvent
 
 
@@ -18,8 +19,8 @@ from bot.events import PluginEvent
 class Marks:
     skip: frozenset[str] = frozenset()
     """Users not to page in this room."""
-    signs: Mapping[str, str] = field(default_factory=dict)
-    """A sign shown after a user's name (e.g. `✔`)."""
+    signs: Mapping[str, Part] = field(default_factory=dict)
+    """A sign shown after a user's name (e.g. trust's bold `✔`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,7 +67,7 @@ class VolunteersConfig:
 
 
 def pills(room: RoomInfo, users: Sequence[str], notify: bool = False,
-          signs: Mapping[str, str] | None = None) -> list[Part]:
+          signs: Mapping[str, Part] | None = None) -> list[Part]:
     """Users as pills with their names in the room, comma-separated (`notify` pings), each
     followed by its sign from `signs` if it has one (`VolunteerMarks`)."""
     parts: list[Part] = []
@@ -76,14 +76,14 @@ def pills(room: RoomInfo, users: Sequence[str], notify: bool = False,
             parts.append(", ")
         parts.append(Pill(user, room.display_name(user), notify))
         if signs and user in signs:
-            parts.append(f" {signs[user]}")
+            parts.extend((" ", signs[user]))
     return parts
 
 
 async def marks(ctx: Context, room_id: str, users: Iterable[str]) -> Marks:
     """What the other features say of these users here (`VolunteerMarks`), merged."""
     skip: set[str] = set()
-    signs: dict[str, str] = {}
+    signs: dict[str, Part] = {}
     for found in await ctx.publish(VolunteerMarks(room_id, tuple(users))):
         if isinstance(found, Marks):
             skip |= found.skip
