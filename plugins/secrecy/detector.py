@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -111,7 +112,7 @@ _PHONE = re.compile(
     r")(?!\d)(?![.,]\d)"
 )
 _PHONE_CONTEXT = re.compile(
-    r"(?:t[ée]l[ée]?(?:phone)?|tel|portable|mobile|fax|gsm|joignable|joindre|appeler|rappeler"
+    r"(?=[tpmfgjarcn])(?:t[ée]l[ée]?(?:phone)?|tel|portable|mobile|fax|gsm|joignable|joindre|appeler|rappeler"
     r"|contacter|contact|num[ée]ro|n°)\b[^\n]{0,25}$",
     re.IGNORECASE,
 )
@@ -217,7 +218,7 @@ _NIR = re.compile(
     re.IGNORECASE,
 )
 _NIR_CONTEXT = re.compile(
-    r"(?:s[ée]cu\w*|\bnir|\bins\b|\bnss\b|carte\s+vitale|n°\s*(?:de\s+)?ss\b|n°\s*s[ée]cu"
+    r"(?=[snica])(?:s[ée]cu\w*|\bnir|\bins\b|\bnss\b|carte\s+vitale|n°\s*(?:de\s+)?ss\b|n°\s*s[ée]cu"
     r"|immatricul\w*|assur[ée]\w*|assurance\s+maladie|num[ée]ro\s+national)[^\n]{0,30}$",
     re.IGNORECASE,
 )
@@ -282,7 +283,7 @@ _DATE_NUM = re.compile(
     r"(?!\d)(?![/.\-]\d)"
 )
 _DATE_TXT = re.compile(
-    r"(?P<d>[0-9](?<!\w[0-9])(?:[0-9]|er)?)\s{0,3},?\s{0,3}(?:"
+    r"(?P<d>[0-9](?<!\w[0-9])(?:[0-9]|er)?)\s{0,3},?\s{0,3}(?=[jfmasond])(?:"
     + _MONTHS
     + r")\.?\s{1,3}(?P<y>(?:19|20)\d{2})\b",
     re.IGNORECASE,
@@ -293,12 +294,12 @@ lookaround, so the engine can skip ahead fast; its boundaries are checked on the
 _ISO_BEFORE = re.compile(r"[\w.,/\-]")
 _ISO_AFTER = re.compile(r"\d|[/.\-]\d")
 _BIRTH_CONTEXT = re.compile(
-    r"(?:\bn[ée]e?s?|\bn[ée]\s?\(e\)|\bddn|\bd\.d\.n\.?|naissance|naiss\.?|mise?\s+au\s+monde"
+    r"(?=[ndmb])(?:\bn[ée]e?s?|\bn[ée]\s?\(e\)|\bddn|\bd\.d\.n\.?|naissance|naiss\.?|mise?\s+au\s+monde"
     r"|\bborn|date\s+of\s+birth|\bdob)\W{0,3}(?:le|en|du|:)?\s*:?\s*$",
     re.IGNORECASE,
 )
 _LEGAL_BEFORE = re.compile(
-    r"\b(?:loi|d[ée]cret|arr[êe]t[ée]|circulaire|ordonnance\s+n|directive|r[èe]glement|article"
+    r"(?=[ldacorjin])\b(?:loi|d[ée]cret|arr[êe]t[ée]|circulaire|ordonnance\s+n|directive|r[èe]glement|article"
     r"|journal\s+officiel|jorf|instruction|note\s+d['’]information)\b[^\n]{0,30}$",
     re.IGNORECASE,
 )
@@ -421,7 +422,7 @@ _RECORD_CTX = re.compile(
 )
 _BARE_NUMBER = re.compile(r"(?=\d{8})(?<![\w.,/\-])\d{8,12}(?![\w/])(?![.,]\d)")
 _NOT_PATIENT_ID = re.compile(
-    r"(?:rpps|adeli|finess|siret|siren|\buai|\blot|\bcip|\bucd|\bean|\bisbn|\bpmid|\bdoi)"
+    r"(?=[rafsulceipd])(?:rpps|adeli|finess|siret|siren|\buai|\blot|\bcip|\bucd|\bean|\bisbn|\bpmid|\bdoi)"
     r"[\s\S]{0,30}$",
     re.IGNORECASE,
 )
@@ -479,8 +480,13 @@ _NUMBER = (
     r"[0-9](?<![\d,./\-][0-9])\d{0,3}(?:-\d{1,4})?(?:[ \t]?(?:bis|ter|quater|[A-Da-d]\b))?,?"
     r"[ \t]{1,3}"
 )
+_STREET_FIRST_LETTERS = "".join(
+    sorted({a[0] for a in f"{_STREET_SURE}|{_STREET_AMBIGUOUS}".split("|")})
+)
 _STREET = re.compile(
-    rf"{_NUMBER}(?:(?i:(?:{_STREET_SURE}))(?!\w){_STREET_NAME_ANY}"
+    # the lookahead fails fast after the many numbers that no street type follows
+    rf"{_NUMBER}(?=(?i:[{_STREET_FIRST_LETTERS}]))"
+    rf"(?:(?i:(?:{_STREET_SURE}))(?!\w){_STREET_NAME_ANY}"
     rf"|(?:{_STREET_AMBIGUOUS}|{_capitalised_alternatives(_STREET_AMBIGUOUS)})(?!\w)"
     rf"{_STREET_NAME_CAP}"
     rf"|(?:{_STREET_AMBIGUOUS.upper()})(?!\w){_STREET_NAME_UPPER})"
@@ -533,14 +539,15 @@ _NOT_CITY = frozenset(
 # Blood counts are written with a thousands separator ("plaquettes 150 000", "GB 12 500"):
 # after an analyte such a number is a count, not a postal code.
 _COUNT_BEFORE = re.compile(
-    r"\b(?:plaquettes?|plq|pq|plt|gb|gr|leuco\w*|lympho\w*|neutro\w*|pn[neb]|mono\w*"
+    r"(?=[pglnmébhcutd])\b(?:plaquettes?|plq|pq|plt|gb|gr|leuco\w*|lympho\w*|neutro\w*|pn[neb]|mono\w*"
     r"|[ée]osino\w*|baso\w*|h[ée]maties|globules(?:\s{1,3}\w+)?|cd[48]|[ée]l[ée]ments|ufc|germes"
     r"|copies|charge\s{1,3}virale|num[ée]ration|compte|taux|dose)"
     r"[ \t]{0,3}(?:[:=]|à|a|de)?[ \t]{0,3}$",
     re.IGNORECASE,
 )
 _ZIP_BEFORE = re.compile(
-    rf"(?:[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)*,[ \t]*|\bdans\s+le\s+|\bcode\s+postal\s*:?\s*)$"
+    rf"(?=[{_UP}dc])(?:[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)*,[ \t]*|\bdans\s+le\s+"
+    r"|\bcode\s+postal\s*:?\s*)$"
 )
 _RESIDENCE = re.compile(
     rf"(?=[hrdvo])\b(?:habite|habitant|r[ée]sid(?:e|ant|ent)|domicili[ée]e?s?|demeurant|vit|vivant"
@@ -552,10 +559,36 @@ _RESIDENCE = re.compile(
 
 _STREET_HINTS = ("rue", "avenue", "av.", "boulevard", "impasse", "allée", "allee", "quai",
                  "chemin", "faubourg")
-"""A text holds one of these (lower-cased; "bd" as a word) or no `_STREET_TYPE`: a cheaper
-test than that regex, whose first letters are common ones."""
+"""A text holds one of these (lower-cased; "bd" as a word) or no `_STREET_TYPE`; a match of
+that pattern starts with one of them or "bd"."""
 _BD = re.compile(r"(?<![\w\-])bd(?!\w)")
 _RESIDENCE_HINTS = ("habit", "résid", "resid", "domicil", "demeur", "vit ", "vivant", "originaire")
+_RESIDENCE_WORDS = ("habit", "résid", "resid", "domicili", "demeurant", "vit", "vivant",
+                    "originaire")
+"""A match of `_RESIDENCE` starts with one of these."""
+
+
+def _occurrences(haystack: str, needles: tuple[str, ...]) -> list[int]:
+    """Sorted start positions of the needles in `haystack`: `str.find` is a fast literal
+    search, where Python's `re` tries a pattern that starts with a word list at every
+    position (at most len(haystack) positions per needle)."""
+    found: set[int] = set()
+    for needle in needles:
+        i = haystack.find(needle)
+        while i >= 0:
+            found.add(i)
+            i = haystack.find(needle, i + 1)
+    return sorted(found)
+
+
+def _finditer_at(pattern: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)` for a pattern that matches only at `starts` (sorted) and never
+    matches empty: an anchored match at each start, skipping those inside the last match."""
+    end = 0
+    for i in starts:
+        if i >= end and (m := pattern.match(text, i)):
+            end = m.end()
+            yield m
 
 
 def _town_like(word: str) -> bool:
@@ -598,17 +631,24 @@ def _addresses(text: str, out: list[_Cand], digits: bool = True) -> None:
                 out.append((_P_ADDRESS, 0.75, s, city.end(), "address"))
             elif _ZIP_BEFORE.search(text, max(0, s - 40), s):
                 out.append((_P_ADDRESS, 0.6, s, e, "address"))
-    lowered = text.lower()
-    if any(h in lowered for h in _STREET_HINTS) or ("bd" in lowered and _BD.search(lowered)):
-        _streets_by_type(text, out)
+    _streets_by_type(text, out)
     if not any(h in text for h in _RESIDENCE_HINTS):
         return
-    for m in _RESIDENCE.finditer(text):
+    for m in _finditer_at(_RESIDENCE, text, _occurrences(text, _RESIDENCE_WORDS)):
         out.append((_P_ADDRESS, 0.5, m.start("city"), m.end("city"), "address"))
 
 
 def _streets_by_type(text: str, out: list[_Cand]) -> None:
-    for m in _STREET_TYPE.finditer(text):
+    lowered = text.lower()
+    starts = _occurrences(lowered, _STREET_HINTS)
+    bds = _occurrences(lowered, ("bd",))
+    if not starts and not any(_BD.match(lowered, i) for i in bds):
+        return
+    if len(lowered) == len(text) and "ı" not in text and "ſ" not in text:
+        matches = _finditer_at(_STREET_TYPE, text, sorted(starts + bds))
+    else:  # lower() changed the length, or a dotless i or long s that (?i:) matches as i, s
+        matches = _STREET_TYPE.finditer(text)
+    for m in matches:
         start, end = m.span()
         number = _SPELLED_BEFORE.search(text, max(0, start - 30), start)
         name = number and _STREET_NAME_AFTER.match(text, end)
@@ -642,6 +682,7 @@ dr dr. drs pr pr. docteur docteurs professeur professeurs doctoresse prof prof.
 """
 )
 _PATIENT = frozenset({"patient", "patiente"})
+_KNOWN_NAMES = FIRST_NAMES | SURNAMES
 _TITLES = _CIVIL | _DOCTOR
 _TITLES_OR_PATIENT = _TITLES | _PATIENT
 # Capitalised words that start sentences or headings and are never a person here.
@@ -738,7 +779,10 @@ _CIVIL_ENDINGS = ("monsieur", "madame", "mademoiselle", "patient", "patiente", "
 
 def _civil_before(text: str, start: int) -> bool:
     """Cheap test for a civil title or "patient(e)" right before ``start``."""
-    tail = text[max(0, start - 14) : start].rstrip(" \t:").lower()
+    tail = text[max(0, start - 14) : start].rstrip(" \t:")
+    if not tail or tail[-1] not in "rReEtT":  # the last letters of _CIVIL_ENDINGS
+        return False
+    tail = tail.lower()
     if not tail.endswith(_CIVIL_ENDINGS):
         return False
     return any(
@@ -748,7 +792,7 @@ def _civil_before(text: str, start: int) -> bool:
 
 
 _FORM_LABEL = re.compile(
-    r"\b(?:nom|pr[ée]?nom|nom\s+de\s+naissance|nom\s+d['’]usage|nom\s+marital)\s{0,3}:\s{0,3}$",
+    r"(?=[np])\b(?:nom|pr[ée]?nom|nom\s+de\s+naissance|nom\s+d['’]usage|nom\s+marital)\s{0,3}:\s{0,3}$",
     re.IGNORECASE,
 )
 """A form's name field ("Nom : DUPONT", "Prénom : Jeanne"): photographed labels and record
@@ -787,9 +831,28 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?:;\n•\-–]\s*|\(\s*)$")
 _INITIALS = re.compile(r"[A-Z](?:[.\-]+[A-Z])*\.?$")
 
 
+# The token classifications below are cached: a post's capitalised words are mostly the same
+# few hundred words (sentence starts, acronyms, titles), and each costs several set lookups.
+@lru_cache(maxsize=16384)
+def _marker(tok: str) -> str:
+    """What a chain's token says of the words after it: 'doctor' (Dr, Pr), 'skip' (a month, a
+    drug, an eponym's disease), 'civil' (M., Mme) or 'patient'; '' for any other word."""
+    key = _norm(tok)
+    if key in _DOCTOR:
+        return "doctor"
+    if key in _SKIP_NEXT:
+        return "skip"
+    if key in _CIVIL:
+        return "civil"
+    return "patient" if key in _PATIENT else ""
+
+
+@lru_cache(maxsize=16384)
 def _name_like(tok: str) -> str:
     """Classify a capitalised token: 'I' initial, 'U' upper-case word, 'C' capitalised word,
-    '' when it is a common word, an acronym, an eponym or too short."""
+    '' when it is a title, a common word, an acronym, an eponym or too short."""
+    if _norm(tok) in _TITLES_OR_PATIENT:
+        return ""
     letters = [c for c in tok if c.isalpha()]
     if not letters:
         return ""
@@ -811,6 +874,7 @@ def _name_like(tok: str) -> str:
     return "C"
 
 
+@lru_cache(maxsize=16384)
 def _is_gazetteer(tok: str) -> bool:
     key = _norm(tok.rstrip("."))
     if key in FIRST_NAMES or key in SURNAMES:
@@ -820,11 +884,18 @@ def _is_gazetteer(tok: str) -> bool:
     return False
 
 
+def _lone_word_may_be_name(text: str, start: int, word: str) -> bool:
+    """A capitalised word alone in its chain is a name only if known or after a title: most
+    chains are such words (sentence starts), so this is tested before anything else."""
+    return _norm(word.rstrip(".")) in _KNOWN_NAMES or _civil_before(text, start)
+
+
 def _names(text: str, out: list[_Cand]) -> None:
     for chain in _CHAIN.finditer(text):
         word = chain.group(0)
         if " " not in word and "\t" not in word and "." not in word[:-1]:
-            _name_chain(text, [(chain.start(), chain.end(), word)], out)
+            if _lone_word_may_be_name(text, chain.start(), word):
+                _name_chain(text, [(chain.start(), chain.end(), word)], out)
             continue
         toks: list[tuple[int, int, str]] = []
         for t in _TOKEN_RE.finditer(chain.group(0)):
@@ -852,30 +923,22 @@ def _name_chain(text: str, toks: list[tuple[int, int, str]], out: list[_Cand]) -
     `out`; linear in the chain's length.
     """
     n = len(toks)
-    if n == 1:  # fast path: a lone capitalised word is a name only if known or after a title
-        key = _norm(toks[0][2].rstrip("."))
-        if key not in FIRST_NAMES and key not in SURNAMES and not _civil_before(text, toks[0][0]):
-            return
+    if n == 1 and not _lone_word_may_be_name(text, toks[0][0], toks[0][2]):
+        return
     i = 0
     # Context just before the chain decides for its first run.
     mode = _context_before(text, toks[0][0])
     while i < n:
-        key = _norm(toks[i][2])
-        if key in _DOCTOR:
-            mode, i = "doctor", i + 1
-            continue
-        if key in _SKIP_NEXT:
-            mode, i = "skip", i + 1
-            continue
-        if key in _CIVIL or key in _PATIENT:
+        marker = _marker(toks[i][2])
+        if marker:
             # "M" without a dot only acts as a title before a name-like word
-            mode, i = ("civil" if key in _CIVIL else "patient"), i + 1
+            mode, i = marker, i + 1
             continue
         kinds: list[str] = []
         j = i
         while j < n and len(kinds) < 5:
             k = _name_like(toks[j][2])
-            if not k or _norm(toks[j][2]) in _TITLES_OR_PATIENT:
+            if not k:
                 break
             kinds.append(k)
             j += 1
