@@ -71,6 +71,13 @@ def _norm(word: str) -> str:
     return fold(word).replace("’", "'")
 
 
+def _first_letters(alternatives: str) -> str:
+    """The first letters of a regex's list of words that each start with a letter
+    ("rue|av\\.?|all[ée]e" -> "ar"), for a lookahead that fails fast where none can start.
+    Pieces of a nested group ("dix(?:-sept|-huit)") can only add letters to the set."""
+    return "".join(sorted({a[0] for a in alternatives.split("|") if a[:1].isalpha()}))
+
+
 def _words(text: str) -> frozenset[str]:
     """A word list written as one string (normalised, one set)."""
     return frozenset(_norm(w) for w in text.split())
@@ -166,7 +173,7 @@ def _layout(raw: str) -> str:
 
 
 def _digits(s: str) -> str:
-    return "".join(c for c in s if c.isdigit())
+    return "".join(filter(str.isdigit, s))
 
 
 def _phones(text: str, out: list[_Cand]) -> None:
@@ -283,7 +290,7 @@ _DATE_NUM = re.compile(
     r"(?!\d)(?![/.\-]\d)"
 )
 _DATE_TXT = re.compile(
-    r"(?P<d>[0-9](?<!\w[0-9])(?:[0-9]|er)?)\s{0,3},?\s{0,3}(?=[jfmasond])(?:"
+    r"(?P<d>[0-9](?<!\w[0-9])(?:[0-9]|er)?+)\s{0,3}+,?+\s{0,3}+(?=[jfmasond])(?:"
     + _MONTHS
     + r")\.?\s{1,3}(?P<y>(?:19|20)\d{2})\b",
     re.IGNORECASE,
@@ -347,7 +354,7 @@ def _dates(text: str, out: list[_Cand]) -> None:
 # Digits written one by one ("1 2 0 5 1 9 5 0"), as copied from forms: segment the run into
 # dates (8 digits), NIRs (13/15) and phones (10).
 # ---------------------------------------------------------------------------------------------
-_SPACED = re.compile(r"(?=\d)(?<![\w.,/\-])(?<!\b\d )\d(?: \d){7,}(?! \d\b)(?![\w/])")
+_SPACED = re.compile(r"\d(?<![\w.,/\-]\d)(?<!\b\d \d)(?: \d){7,}(?! \d\b)(?![\w/])")
 
 
 def _spaced(text: str, out: list[_Cand]) -> None:
@@ -480,12 +487,9 @@ _NUMBER = (
     r"[0-9](?<![\d,./\-][0-9])\d{0,3}(?:-\d{1,4})?(?:[ \t]?(?:bis|ter|quater|[A-Da-d]\b))?,?"
     r"[ \t]{1,3}"
 )
-_STREET_FIRST_LETTERS = "".join(
-    sorted({a[0] for a in f"{_STREET_SURE}|{_STREET_AMBIGUOUS}".split("|")})
-)
 _STREET = re.compile(
     # the lookahead fails fast after the many numbers that no street type follows
-    rf"{_NUMBER}(?=(?i:[{_STREET_FIRST_LETTERS}]))"
+    rf"{_NUMBER}(?=(?i:[{_first_letters(f'{_STREET_SURE}|{_STREET_AMBIGUOUS}')}]))"
     rf"(?:(?i:(?:{_STREET_SURE}))(?!\w){_STREET_NAME_ANY}"
     rf"|(?:{_STREET_AMBIGUOUS}|{_capitalised_alternatives(_STREET_AMBIGUOUS)})(?!\w)"
     rf"{_STREET_NAME_CAP}"
@@ -503,6 +507,7 @@ _SPELLED_NUMBER = (
     r"|quatorze|quinze|seize|vingt"
 )
 _SPELLED_BEFORE = re.compile(
+    rf"(?=(?i:[{_first_letters(_SPELLED_NUMBER)}]))"
     rf"(?<![\w\-])(?i:{_SPELLED_NUMBER})(?:[ \t](?i:bis|ter))?[ \t]{{1,3}}$"
 )
 _STREET_NAME_AFTER = re.compile(_STREET_NAME_ANY)
@@ -779,6 +784,8 @@ _CIVIL_ENDINGS = ("monsieur", "madame", "mademoiselle", "patient", "patiente", "
 
 def _civil_before(text: str, start: int) -> bool:
     """Cheap test for a civil title or "patient(e)" right before ``start``."""
+    if text[start - 1 : start] not in (" ", "\t", ":"):  # most chains follow other text
+        return False
     tail = text[max(0, start - 14) : start].rstrip(" \t:")
     if not tail or tail[-1] not in "rReEtT":  # the last letters of _CIVIL_ENDINGS
         return False
@@ -887,7 +894,12 @@ def _is_gazetteer(tok: str) -> bool:
 def _lone_word_may_be_name(text: str, start: int, word: str) -> bool:
     """A capitalised word alone in its chain is a name only if known or after a title: most
     chains are such words (sentence starts), so this is tested before anything else."""
-    return _norm(word.rstrip(".")) in _KNOWN_NAMES or _civil_before(text, start)
+    return _is_known_name(word) or _civil_before(text, start)
+
+
+@lru_cache(maxsize=16384)
+def _is_known_name(word: str) -> bool:
+    return _norm(word.rstrip(".")) in _KNOWN_NAMES
 
 
 def _names(text: str, out: list[_Cand]) -> None:
