@@ -7,16 +7,8 @@ import itertools
 import re
 from collections.abc import Iterator
 
-from plugins.secrecy.detector.common import LO, P_ADDRESS, UP, Cand, norm
+from plugins.secrecy.detector.common import LO, P_ADDRESS, UP, Cand, first_letters, norm
 from plugins.secrecy.detector.names import ACRONYMS, COMMON, TITLES
-
-
-def _first_letters(alternatives: str) -> str:
-    """The first letters of a regex's list of words that each start with a letter
-    ("rue|av\\.?|all[ée]e" -> "ar"), for a lookahead that fails fast where none can start.
-    Pieces of a nested group ("dix(?:-sept|-huit)") can only add letters to the set."""
-    return "".join(sorted({a[0] for a in alternatives.split("|") if a[:1].isalpha()}))
-
 
 # Street types that are never ordinary clinical words after a number.
 _STREET_SURE = (
@@ -55,7 +47,7 @@ _NUMBER = (
 )
 _STREET = re.compile(
     # the lookahead fails fast after the many numbers that no street type follows
-    rf"{_NUMBER}(?=(?i:[{_first_letters(f'{_STREET_SURE}|{_STREET_AMBIGUOUS}')}]))"
+    rf"{_NUMBER}(?=(?i:[{first_letters(f'{_STREET_SURE}|{_STREET_AMBIGUOUS}')}]))"
     rf"(?:(?i:(?:{_STREET_SURE}))(?!\w){_STREET_NAME_ANY}"
     rf"|(?:{_STREET_AMBIGUOUS}|{_capitalised_alternatives(_STREET_AMBIGUOUS)})(?!\w)"
     rf"{_STREET_NAME_CAP}"
@@ -73,7 +65,7 @@ _SPELLED_NUMBER = (
     r"|quatorze|quinze|seize|vingt"
 )
 _SPELLED_BEFORE = re.compile(
-    rf"(?=(?i:[{_first_letters(_SPELLED_NUMBER)}]))"
+    rf"(?=(?i:[{first_letters(_SPELLED_NUMBER)}]))"
     rf"(?<![\w\-])(?i:{_SPELLED_NUMBER})(?:[ \t](?i:bis|ter))?[ \t]{{1,3}}$"
 )
 _STREET_NAME_AFTER = re.compile(_STREET_NAME_ANY)

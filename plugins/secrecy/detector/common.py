@@ -48,3 +48,10 @@ LO = "a-zß-öø-ÿ"
 def norm(word: str) -> str:
     """The gazetteer key: folded (`bot.text.fold`), curly apostrophes made straight."""
     return fold(word).replace("’", "'")
+
+
+def first_letters(alternatives: str) -> str:
+    """The first letters of a regex's list of words that each start with a letter
+    ("rue|av\\.?|all[ée]e" -> "ar"), for a lookahead that fails fast where none can start.
+    Pieces of a nested group ("dix(?:-sept|-huit)") can only add letters to the set."""
+    return "".join(sorted({a[0] for a in alternatives.split("|") if a[:1].isalpha()}))

@@ -8,7 +8,7 @@ import re
 from functools import lru_cache
 
 from plugins.secrecy._gazetteer import FIRST_NAMES, SURNAMES
-from plugins.secrecy.detector.common import P_NAME, UP, Cand, norm
+from plugins.secrecy.detector.common import P_NAME, UP, Cand, first_letters, norm
 
 
 def _words(text: str) -> frozenset[str]:
@@ -18,10 +18,12 @@ def _words(text: str) -> frozenset[str]:
 
 _TOKEN_TAIL = r"[^\W\d_]*(?:[.'’\-]+[^\W\d_]+)*\.?"
 _TOKEN = rf"[{UP}]{_TOKEN_TAIL}"
-_NAME_PARTICLE = r"(?:de|du|des|d['’]|van|von|der|da|di|del|della|dos|das|ben|el|al|bin|ibn)"
+_PARTICLES = r"de|du|des|d['’]|van|von|der|da|di|del|della|dos|das|ben|el|al|bin|ibn"
 _CHAIN = re.compile(
     rf"[{UP}](?<![\w/\-.'’][{UP}]){_TOKEN_TAIL}"
-    rf"(?:(?:[ \t]{{1,2}}(?:{_NAME_PARTICLE}[ \t]+)?|(?<=\.)){_TOKEN})*"
+    # after the blanks, a capital or a particle's first letter: most words fail there at once
+    rf"(?:(?:[ \t]{{1,2}}(?=[{UP}{first_letters(_PARTICLES)}])(?:(?:{_PARTICLES})[ \t]+)?"
+    rf"|(?<=\.)){_TOKEN})*"
 )
 _TOKEN_RE = re.compile(_TOKEN)
 
