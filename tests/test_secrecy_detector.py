@@ -449,6 +449,16 @@ def test_address_shapes_that_are_not_addresses() -> None:
     assert found("habite à Chelles depuis 2010", "address") == ["Chelles"]  # not "Chelles de"
 
 
+def test_street_types_with_letters_that_lower_keeps_are_still_found() -> None:
+    """Street types are located by a literal search of the lower-cased text, then matched in
+    place; the pattern's `(?i:)` also takes a dotless ı for i and a long ſ for s, which
+    lower() keeps as they are, so such a text is searched by the pattern itself."""
+    text = "du quaı Branly, de l’impaſſe Dupont, près de la rue Rivoli"
+    assert found(text, "address") == ["quaı Branly", "impaſſe Dupont", "rue Rivoli"]
+    text = "İnci, du chemin Vert"  # lower() makes İ two characters: offsets must not move
+    assert found(text, "address") == ["chemin Vert"]
+
+
 # --------------------------------------------------------------------------------------------
 # Cost: linear in the text, capped (speed itself is measured by `python -m bench scanner`)
 # --------------------------------------------------------------------------------------------
