@@ -485,7 +485,7 @@ def _work(text: str) -> tuple[int, int]:
     """(lines of the detector package run, peak bytes allocated) while scanning `text`:
     deterministic counts of work, unlike durations."""
     lines = 0
-    package = str(Path(detector.__file__).parent)
+    package = str(Path(detector.__file__).parent) + os.sep
 
     def local(frame: object, event: str, arg: object) -> Callable[..., object]:
         nonlocal lines
