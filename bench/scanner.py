@@ -1,5 +1,5 @@
 """5. Secrecy scanner under adversarial input: for each family of hostile or unusual text, the
-time `scan` takes at 10 KiB and at 40 KiB. Linear cost means a 40/10 ratio near 4; the run
+processor time `scan` takes at 10 KiB and at 40 KiB. Linear cost means a 40/10 ratio near 4; the run
 fails when a family's ratio exceeds 5 or its 40 KiB scan takes more than 100 ms (a member can
 post ~64 KB, and a superlinear pattern would stall the bot on such a post). Baseline column:
 the same family at 10 KiB.
@@ -72,12 +72,15 @@ FAMILIES: dict[str, Callable[[int], str]] = {
 
 
 def best_ms(scan: Scan, text: str, repeats: int) -> float:
-    """The fastest of `repeats` scans, in ms (other work on the machine only slows one down)."""
+    """The fastest of `repeats` scans, in ms of this thread's processor time: the scan is one
+    thread's computation, and on this shared machine the wall time also counts the turns other
+    processes take (the best wall time of 9 still failed the linearity check of the old and the
+    new detector alike at a load average of 7-10)."""
     best = float("inf")
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         scan(text)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.thread_time() - t0)
     return best * 1000
 
 

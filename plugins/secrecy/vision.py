@@ -1,16 +1,18 @@
 """What a photo shows: faces (OpenCV's Haar cascades) and written text (RapidOCR), on the CPU.
 
 Both models ship inside their PyPI packages (`opencv-python` carries the cascades,
-`rapidocr-onnxruntime` its ONNX detection and recognition models): nothing is downloaded at run
-time. They are the `photos` extra; without it `available()` is false and photos are checked for
-their metadata only. Models load once per process, on first use. Callers run one image at a
-time, in a worker thread (see `photo.inspect`).
+`rapidocr-onnxruntime`, or `rapidocr` 3.x on Python ≥ 3.13, its ONNX detection and recognition
+models): nothing is downloaded at run time. They are the `photos` extra; without it
+`available()` is false and photos are checked for their metadata only. Models load once per
+process, on first use. Callers run one image at a time, in a worker thread (see
+`photo.inspect`).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -84,14 +86,32 @@ def _cascades() -> tuple[Any, Any]:
 
 
 @cache
-def _ocr() -> Any | None:
-    """The RapidOCR engine, or None where the package is missing (newer Pythons)."""
+def _ocr() -> Callable[[Any], Iterable[tuple[Any, str, float]]] | None:
+    """A reader of (corner points, text, score) in a BGR array, or None without an OCR package.
+
+    `rapidocr-onnxruntime` (frozen, Python < 3.13) where it is installed: the OCR repairs and
+    the figures in the README are its. Else the maintained `rapidocr` (3.x, PP-OCRv6 models in
+    the wheel, every Python): on the held-out photos it warns as often, with no more false
+    alarms, but names fewer of the kinds (bench/RESULTS.md, Photos)."""
     try:
-        from rapidocr_onnxruntime import RapidOCR
+        from rapidocr_onnxruntime import RapidOCR as FrozenOCR
+    except ImportError:
+        pass
+    else:
+        logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+        frozen = FrozenOCR()
+        return lambda bgr: frozen(bgr, use_cls=False)[0] or ()
+    try:
+        from rapidocr import RapidOCR
     except ImportError:
         return None
-    logging.getLogger("RapidOCR").setLevel(logging.WARNING)
-    return RapidOCR()
+    engine = RapidOCR(params={"Global.use_cls": False, "Global.log_level": "warning"})
+
+    def read(bgr: Any) -> Iterable[tuple[Any, str, float]]:
+        out = engine(bgr, use_cls=False)
+        return () if out.boxes is None else zip(out.boxes, out.txts, out.scores, strict=True)
+
+    return read
 
 
 def _overlaps(a: Box, b: Box) -> bool:
@@ -139,8 +159,8 @@ def faces(rgb: Any, every: bool = True) -> list[Box]:
 
 def text_lines(rgb: Any) -> list[TextLine]:
     """The lines of text read in an RGB array, top to bottom (empty without an OCR engine)."""
-    engine = _ocr()
-    if engine is None:
+    read = _ocr()
+    if read is None:
         return []
     import numpy as np
 
@@ -156,9 +176,8 @@ def text_lines(rgb: Any) -> list[TextLine]:
         bgr = cv2.copyMakeBorder(bgr, 0, pad if height < width else 0, 0,
                                  pad if width <= height else 0, cv2.BORDER_CONSTANT,
                                  value=(255, 255, 255))
-    result, _ = engine(bgr, use_cls=False)
     lines: list[TextLine] = []
-    for points, text, score in result or ():
+    for points, text, score in read(bgr):
         if float(score) < MIN_TEXT_SCORE or not str(text).strip():
             continue
         xs, ys = [p[0] for p in points], [p[1] for p in points]
