@@ -15,6 +15,7 @@ import pytest
 from hypothesis import settings
 
 from bot.homeserver import LocalSynapse
+from tests.support import photos
 from tests.support.jsclient import JsClient
 from tests.support.live import Live, live_session
 
@@ -23,6 +24,9 @@ from tests.support.live import Live, live_session
 settings.register_profile("suite", derandomize=True, database=None)
 settings.register_profile("explore")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
+
+# HEIF test pictures in a tenth of the processor time (make bench keeps x265's default).
+photos.HEIF_OPTIONS["enc_params"] = {"preset": "ultrafast"}
 
 _SYNAPSE_ATTEMPTS = 3
 """A port found free may be taken (by any outgoing connection on the machine) before Synapse
