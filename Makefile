@@ -28,8 +28,11 @@ demo: install
 lint: install
 	$(PY) -m ruff check .
 
+# Tests run in parallel (pytest-xdist): each worker starts its own Synapse when it first needs
+# one. `make test TEST_WORKERS=0` runs them in one process.
+TEST_WORKERS ?= 3
 test: install node lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # make bench BENCH_ARGS="--quick" (or "latency burst", "scale --rooms 300"): see bench/RESULTS.md
 bench: install

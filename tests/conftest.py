@@ -1,21 +1,61 @@
-"""Shared fixtures: one real Synapse for the whole session, fresh users and rooms per test."""
+"""Shared fixtures: one real Synapse per pytest process, fresh users and rooms per test.
+
+Under pytest-xdist (`make test` runs `pytest -n …`) each worker is its own process, so each
+starts its own Synapse on its own free port the first time one of its tests needs it; users
+and rooms are unique per test anyway, so nothing is shared between workers but the machine.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from bot.homeserver import LocalSynapse
+from tests.support import photos
 from tests.support.jsclient import JsClient
 from tests.support.live import Live, live_session
+
+# The same generated examples on every run (a hash of each test picks its seed), so that the
+# suite's verdict never depends on chance; HYPOTHESIS_PROFILE=explore draws new ones.
+settings.register_profile("suite", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
+
+# HEIF test pictures in a tenth of the processor time (make bench keeps x265's default).
+photos.HEIF_OPTIONS["enc_params"] = {"preset": "ultrafast"}
+
+_SYNAPSE_ATTEMPTS = 3
+"""A port found free may be taken (by any outgoing connection on the machine) before Synapse
+binds it, seconds later: then Synapse exits at once and another port is tried."""
+
+
+def _start_synapse() -> LocalSynapse:
+    for _ in range(_SYNAPSE_ATTEMPTS - 1):
+        hs = LocalSynapse()
+        try:
+            hs.start()
+        except RuntimeError as err:
+            hs.stop()
+            if "exited" not in str(err):
+                raise
+        else:
+            return hs
+    hs = LocalSynapse()
+    hs.start()
+    return hs
 
 
 @pytest.fixture(scope="session")
 def synapse() -> Iterator[LocalSynapse]:
-    with LocalSynapse() as hs:
+    hs = _start_synapse()
+    try:
         yield hs
+    finally:
+        hs.stop()
 
 
 @pytest.fixture

@@ -103,16 +103,16 @@ async def test_tagger_benchmark() -> None:
 
 
 async def test_photos_benchmark(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """One format, one repeat, four pictures of the evaluation set (standing for the held-out
+    """One format, one repeat, two pictures of the evaluation set (standing for the held-out
     one too): every figure is there and the quality counts add up (the full run is
     `python -m bench photos`)."""
     from tests.support import photos as samples
 
-    few = list(itertools.islice(samples.evaluation_set(size=(640, 480)), 0, 200, 50))
+    few = list(itertools.islice(samples.evaluation_set(size=(640, 480)), 0, 101, 100))
     monkeypatch.setattr(samples, "evaluation_set", lambda: iter(few))
     monkeypatch.setattr(samples, "held_out_set", lambda: iter(few))
     monkeypatch.setattr(photos, "FORMATS", ("JPEG",))
-    monkeypatch.setattr(photos, "TWELVE_MP", (1600, 1200))
+    monkeypatch.setattr(photos, "TWELVE_MP", (800, 600))
     res = await photos.run(tmp_path, repeats=1)
     assert res.correct, res.checks
     names = {f.name for f in res.figures}

