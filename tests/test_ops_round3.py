@@ -1,0 +1,92 @@
+"""Operations, round three (issue #25 items 7, 8, 10): a directory import beside the running
+bot, the memory bound of photos, backups into a missing directory, doctor's temporary copy,
+edits whose identifiers are only in their HTML, and the bot removed from a room."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bench.directory import write_extract
+from plugins.trust.cli import _prepare
+from plugins.trust.directory import BATCH, import_directory
+
+
+# ---- item 7: a directory import beside the running bot ----------------------------------
+def _directory(db: Path) -> tuple[int, list[str]]:
+    conn = sqlite3.connect(db)
+    try:
+        count = conn.execute("SELECT COUNT(*) FROM trust_directory").fetchone()[0]
+        indexes = [r[0] for r in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")]
+        return int(count), indexes
+    finally:
+        conn.close()
+
+
+def _tables(db: Path) -> list[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = "
+                                           "'table' AND name LIKE 'trust_directory%' ORDER BY 1")]
+    finally:
+        conn.close()
+
+
+def test_the_bot_writes_and_reads_the_old_directory_while_an_import_runs(
+        tmp_path: Path) -> None:
+    db = tmp_path / "casebot.db"
+    asyncio.run(_prepare(db))
+    old = tmp_path / "old.txt"
+    write_extract(old, 3_000, seed=3)
+    before = import_directory(old, db).physicians
+    new = tmp_path / "new.txt"
+    physicians = write_extract(new, 4 * BATCH, seed=4)
+    seen: list[int] = []
+
+    def bot_turn(done: int, total: int) -> None:
+        # What the bot does between two batches: write at once (no waiting at all) and
+        # read the directory it had.
+        bot = sqlite3.connect(db, isolation_level=None, timeout=0)
+        try:
+            bot.execute("BEGIN IMMEDIATE")
+            bot.execute("INSERT INTO trust_reports VALUES ('!r', ?, '@a', 0)", (f"${len(seen)}",))
+            bot.execute("COMMIT")
+            seen.append(bot.execute("SELECT COUNT(*) FROM trust_directory").fetchone()[0])
+        finally:
+            bot.close()
+
+    result = import_directory(new, db, bot_turn)
+    assert result.physicians == physicians != before
+    assert len(seen) >= 3 and seen[:-1] == [before] * (len(seen) - 1)  # every batch
+    assert seen[-1] == physicians  # after the swap
+    count, indexes = _directory(db)
+    assert count == physicians
+    # The name index is there after the swap, and again after a second import.
+    assert len([i for i in indexes if "(name_key)" in i]) == 1
+    import_directory(old, db)
+    count, indexes = _directory(db)
+    assert count == before and len([i for i in indexes if "(name_key)" in i]) == 1
+    assert _tables(db) == ["trust_directory", "trust_directory_meta"]
+
+
+def test_an_interrupted_import_leaves_the_old_directory_and_no_half_table(
+        tmp_path: Path) -> None:
+    db = tmp_path / "casebot.db"
+    asyncio.run(_prepare(db))
+    old = tmp_path / "old.txt"
+    write_extract(old, 3_000, seed=3)
+    before = import_directory(old, db).physicians
+    new = tmp_path / "new.txt"
+    write_extract(new, 3 * BATCH, seed=4)
+
+    def stop(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_directory(new, db, stop)
+    assert _directory(db)[0] == before
+    assert _tables(db) == ["trust_directory", "trust_directory_meta"]
