@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
 
 from bench.directory import write_extract
+from plugins.secrecy.photo import clean, inspect
 from plugins.trust.cli import _prepare
 from plugins.trust.directory import BATCH, import_directory
 
@@ -90,3 +93,30 @@ def test_an_interrupted_import_leaves_the_old_directory_and_no_half_table(
         import_directory(new, db, stop)
     assert _directory(db)[0] == before
     assert _tables(db) == ["trust_directory", "trust_directory_meta"]
+
+
+# ---- item 8: the memory of one photo, by bytes per pixel -------------------------------------
+def grey16_png(width: int, height: int) -> bytes:
+    """A 16-bit grey PNG of zeros, written row by row: ~100 KB for 49 MP, never decoded here."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    row = bytes(1 + 2 * width)  # filter byte, then two bytes a pixel
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat)
+            + chunk(b"IEND", b""))
+
+
+def test_a_16_bit_photo_is_bounded_by_its_bytes_not_its_pixels() -> None:
+    # 49 MP is under the pixel limit, but at 16 bits a pixel (then 32 bits to stretch it)
+    # cleaning it grew the process by ~450-670 MiB: it is now read for its metadata only.
+    big = grey16_png(7000, 7000)
+    assert len(big) < 200_000
+    assert clean(big) is None
+    assert inspect(big).kinds == frozenset()
+    # A 16-bit X-ray of ordinary size is still cleaned.
+    small = clean(grey16_png(1600, 1200))
+    assert small is not None and (small.width, small.height) == (1600, 1200)
