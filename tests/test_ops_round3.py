@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.directory import write_extract
+from bot.__main__ import main
 from plugins.secrecy.photo import clean, inspect
 from plugins.trust.cli import _prepare
 from plugins.trust.directory import BATCH, import_directory
@@ -120,3 +121,26 @@ def test_a_16_bit_photo_is_bounded_by_its_bytes_not_its_pixels() -> None:
     # A 16-bit X-ray of ordinary size is still cleaned.
     small = clean(grey16_png(1600, 1200))
     assert small is not None and (small.width, small.height) == (1600, 1200)
+
+
+# ---- item 10: `casebot backup` into a missing directory ---------------------------------------
+async def test_backup_into_a_missing_directory_says_so_and_creates_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_backup import PASS, PICKLE, make_data_dir
+
+    await make_data_dir(tmp_path)
+    config = tmp_path / "config.yaml"
+    config.write_text("matrix: {user_id: '@bot:test'}\ndata_dir: data\n")
+    monkeypatch.setenv("CASEBOT_BACKUP_PASSPHRASE", PASS)
+    monkeypatch.setenv("CASEBOT_PICKLE_KEY", PICKLE)
+    missing = tmp_path / "backups"
+    for dest in (missing / "bot.backup", f"{missing}/"):
+        assert main(["backup", str(dest), "-c", str(config)]) == 1
+        err = capsys.readouterr().err
+        assert f"{missing} does not exist" in err and "mkdir -m 700" in err
+        assert "Traceback" not in err
+    assert not missing.exists()
+    missing.mkdir()
+    assert main(["backup", f"{missing}/", "-c", str(config)]) == 0
+    assert [p.suffix for p in missing.iterdir()] == [".backup"]
