@@ -144,3 +144,39 @@ async def test_backup_into_a_missing_directory_says_so_and_creates_nothing(
     missing.mkdir()
     assert main(["backup", f"{missing}/", "-c", str(config)]) == 0
     assert [p.suffix for p in missing.iterdir()] == [".backup"]
+
+
+# ---- item 10: doctor's copy of the crypto store -------------------------------------------
+def test_doctor_copies_the_crypto_store_inside_the_data_directory_owner_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import stat
+    import tempfile
+
+    from nio.crypto import OlmAccount
+    from nio.store import DefaultStore
+
+    from bot.matrix import inspect as doctor_matrix
+
+    data, shared_tmp = tmp_path / "data", tmp_path / "system-tmp"
+    (data / "store").mkdir(parents=True)
+    shared_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(shared_tmp))
+    real = DefaultStore("@bot:test", "BOTDEVICE", str(data / "store"), "pickle")
+    real.save_account(OlmAccount())
+    real.database.close()
+    opened: list[tuple[Path, int]] = []
+
+    class Spy(DefaultStore):
+        def __init__(self, user_id: str, device_id: str, path: str, key: str) -> None:
+            opened.append((Path(path), stat.S_IMODE(os.stat(path).st_mode)))
+            super().__init__(user_id, device_id, path, key)
+
+    monkeypatch.setattr(doctor_matrix, "DefaultStore", Spy)
+    found = doctor_matrix._read_store(data / "store", "@bot:test", "BOTDEVICE", "pickle")
+    assert found.identity
+    [(where, mode)] = opened
+    assert where.parent == data and mode == 0o700
+    assert not where.exists()  # removed after
+    assert list(shared_tmp.iterdir()) == []
+    assert sorted(p.name for p in data.iterdir()) == ["store"]
