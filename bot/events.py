@@ -91,6 +91,8 @@ class Edit(Event):
     body: str
     msgtype: str = "m.text"
     thread_root: str | None = None
+    formatted_body: str | None = None
+    """The new content's HTML (`m.new_content.formatted_body`), when it has one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,3 +180,50 @@ def test_doctor_copies_the_crypto_store_inside_the_data_directory_owner_only(
     assert not where.exists()  # removed after
     assert list(shared_tmp.iterdir()) == []
     assert sorted(p.name for p in data.iterdir()) == ["store"]
+
+
+# ---- item 10: identifiers only in an edit's HTML ----------------------------------------------
+def test_an_edits_html_reaches_the_bot() -> None:
+    from bot.events import Edit
+    from bot.matrix.convert import convert
+
+    source = {"type": "m.room.message", "event_id": "$e", "sender": "@d:test",
+              "origin_server_ts": 1, "content": {
+                  "msgtype": "m.text", "body": "* voir ci-dessous",
+                  "m.new_content": {"msgtype": "m.text", "body": "voir ci-dessous",
+                                    "format": "org.matrix.custom.html",
+                                    "formatted_body": "voir <b>06 12 34 56 78</b>"},
+                  "m.relates_to": {"rel_type": "m.replace", "event_id": "$orig"}}}
+    edit = convert(source, "!r:test", decrypted=True)
+    assert isinstance(edit, Edit) and edit.formatted_body == "voir <b>06 12 34 56 78</b>"
+    source["content"]["m.new_content"]["formatted_body"] = ["not", "text"]
+    edit = convert(source, "!r:test", decrypted=True)
+    assert isinstance(edit, Edit) and edit.formatted_body is None
+
+
+async def test_an_identifier_only_in_an_edits_html_is_warned_without_echo() -> None:
+    from bot.events import Edit
+    from bot.testing import Harness
+    from plugins.cases import Cases
+    from plugins.secrecy.plugin import Secrecy
+    from plugins.specialties import Specialties
+
+    room, poster, doc = "!room:test", "@alice:test", "@bob:test"
+    async with Harness([Specialties, Cases, Secrecy]) as h:
+        h.add_room(room, members=[poster, doc])
+        root = await h.say(poster, "!case Femme 45 ans, plaques des coudes, psoriasis ?")
+        reply = await h.say(doc, "Je peux la voir", thread_root=root)
+        before = len(h.sent)
+        # The body stays clean; the HTML, which Element shows, holds the phone number.
+        await h.deliver(Edit(room, "$edit1", doc, 2, reply, "Je peux la voir, appelez-la",
+                             thread_root=root, formatted_body=(
+                                 "Je peux la voir, appelez-la au <b>06 12 34 56 78</b>")))
+        warned = h.sent[before:]
+        assert len(warned) == 1 and "un numéro de téléphone" in warned[0].body
+        assert "06 12" not in warned[0].body and "56 78" not in (warned[0].html or "")
+        # The root's edit too (its HTML keeps the command: only its text is compared).
+        before = len(h.sent)
+        await h.deliver(Edit(room, "$edit2", poster, 3, root,
+                             "!case Femme 45 ans, plaques des coudes, psoriasis ?",
+                             formatted_body="!case Femme 45 ans, née le <i>12/03/1980</i>"))
+        assert [s for s in h.sent[before:] if "une date de naissance" in s.body]
