@@ -1,5 +1,6 @@
 """Operating the bot on the real Synapse: back up a running bot, wipe it, restore it, run it
-again; metrics and /healthz over HTTP from `casebot run`; `casebot doctor` on a live bot."""
+again; metrics and /healthz over HTTP from `casebot run`; `casebot doctor` on a live bot; a
+bot kicked or banned from a room forgets it."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
+import pytest
 
 from bot.homeserver import free_port
-from bot.matrix import UserClient
+from bot.matrix import TransportError, UserClient
 from tests.support.live import PASSWORD, REPO, Live, bot_process, stop_process, unique
+from tests.test_live_attachments import running, until
 
 PASSPHRASE = "a long backup passphrase"
 
@@ -206,3 +209,35 @@ async def test_doctor_beside_the_running_bot(live: Live, tmp_path: Path) -> None
         assert "room" not in found and "crypto store" not in found
     finally:
         assert stop_process(proc) == 0
+
+
+async def test_a_kicked_or_banned_bot_forgets_the_room(live: Live) -> None:
+    """nio ignores the sync's `leave` section: the bot kept a room it was removed from, with
+    its members and powers as they were, and tried to send there."""
+    handle = live.bot_config(plugins=[])
+    alice = await live.physician("alice")
+    async with running(handle) as transport:
+        kicked = await live.room_with(alice, handle.user_id)
+        banned = await live.room_with(alice, handle.user_id)
+        await until(lambda: {kicked, banned} <= set(transport.room_ids()))
+        assert alice.user_id in transport.room(kicked).members
+        assert alice.client is not None
+        await alice.client.room_kick(kicked, handle.user_id, "test")
+        await alice.client.room_ban(banned, handle.user_id, "test")
+        await until(lambda: not {kicked, banned} & set(transport.room_ids()))
+        assert transport.room(kicked) is None and transport.room(banned) is None
+        for room in (kicked, banned):
+            with pytest.raises(TransportError, match="not in"):
+                await transport.send(room, "m.room.message",
+                                     {"msgtype": "m.notice", "body": "toujours là ?"},
+                                     f"txn-gone-{room}")
+        # Invited again after the kick: the bot joins and knows the room again, whole.
+        await alice.client.room_invite(kicked, handle.user_id)
+        await until(lambda: (info := transport.room(kicked)) is not None
+                    and alice.user_id in info.members)
+        await transport.send(kicked, "m.room.message",
+                             {"msgtype": "m.notice", "body": "de retour"}, "txn-back")
+        back = await alice.wait_for(lambda e: e.room_id == kicked and e.sender ==
+                                    handle.user_id and e.type != "m.room.member")
+        assert back.decrypted and back.content.get("body") == "de retour"
+        assert banned not in transport.room_ids()

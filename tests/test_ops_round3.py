@@ -9,6 +9,7 @@ import sqlite3
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from bot.__main__ import main
 from plugins.secrecy.photo import clean, inspect
 from plugins.trust.cli import _prepare
 from plugins.trust.directory import BATCH, import_directory
+from tests.test_matrix_layers import BOT, INITIAL, ROOM, ev, sync, transport  # noqa: F401
 
 
 # ---- item 7: a directory import beside the running bot ----------------------------------
@@ -227,3 +229,38 @@ async def test_an_identifier_only_in_an_edits_html_is_warned_without_echo() -> N
                              "!case Femme 45 ans, plaques des coudes, psoriasis ?",
                              formatted_body="!case Femme 45 ans, née le <i>12/03/1980</i>"))
         assert [s for s in h.sent[before:] if "une date de naissance" in s.body]
+
+
+# ---- item 10: a bot kicked or banned forgets the room ------------------------------------------
+def left(batch: str, membership: str) -> Any:
+    """A sync whose `leave` section says the bot was removed from ROOM (kick or ban)."""
+    from nio import SyncResponse
+
+    removal = ev("m.room.member", {"membership": membership}, sender="@alice:test",
+                 state_key=BOT)
+    return SyncResponse.from_dict({
+        "next_batch": batch,
+        "rooms": {"join": {}, "invite": {}, "leave": {ROOM: {
+            "state": {"events": []},
+            "timeline": {"events": [removal], "limited": False, "prev_batch": "p"}}}},
+        "to_device": {"events": []}, "presence": {"events": []},
+        "account_data": {"events": []}, "device_lists": {"changed": [], "left": []},
+        "device_one_time_keys_count": {},
+    })
+
+
+@pytest.mark.parametrize("membership", ["leave", "ban"])
+async def test_a_kicked_or_banned_bot_forgets_the_room(transport: Any,  # noqa: F811
+                                                       membership: str) -> None:
+    from bot.matrix import TransportError
+
+    assert ROOM in transport.room_ids() and transport.room(ROOM) is not None
+    await transport.client.receive_response(left("s2", membership))
+    assert ROOM not in transport.room_ids()
+    assert transport.room(ROOM) is None  # no members, no powers as they were
+    with pytest.raises(TransportError, match="not in"):  # refused without a request
+        await transport.send(ROOM, "m.room.message", {"msgtype": "m.notice", "body": "x"},
+                             "txn-1")
+    # Invited and joined again: the whole state comes back with the join.
+    await transport.client.receive_response(sync("s3", state=INITIAL))
+    assert ROOM in transport.room_ids() and transport.room(ROOM).name == "Cas cliniques"
