@@ -98,6 +98,27 @@ def test_an_interrupted_import_leaves_the_old_directory_and_no_half_table(
     assert _tables(db) == ["trust_directory", "trust_directory_meta"]
 
 
+def test_a_second_import_at_once_is_refused_and_the_first_unharmed(tmp_path: Path) -> None:
+    from plugins.trust.directory import DirectoryError
+
+    db = tmp_path / "casebot.db"
+    asyncio.run(_prepare(db))
+    first, second = tmp_path / "first.txt", tmp_path / "second.txt"
+    physicians = write_extract(first, 3 * BATCH, seed=3)
+    write_extract(second, 3_000, seed=4)
+    refused: list[str] = []
+
+    def meanwhile(done: int, total: int) -> None:
+        if not refused:
+            with pytest.raises(DirectoryError) as error:
+                import_directory(second, db)
+            refused.append(str(error.value))
+
+    assert import_directory(first, db, meanwhile).physicians == physicians
+    assert refused and "another directory import is running" in refused[0]
+    assert _directory(db)[0] == physicians
+
+
 # ---- item 8: the memory of one photo, by bytes per pixel -------------------------------------
 def grey16_png(width: int, height: int) -> bytes:
     """A 16-bit grey PNG of zeros, written row by row: ~100 KB for 49 MP, never decoded here."""

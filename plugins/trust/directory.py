@@ -26,6 +26,7 @@ the bot's own writes are never held longer than a batch): memory does not grow w
 
 from __future__ import annotations
 
+import fcntl
 import re
 import sqlite3
 import time
@@ -201,7 +202,7 @@ def import_directory(path: Path, db_path: Path,
     conn = sqlite3.connect(db_path, isolation_level=None, timeout=30)
     try:
         conn.execute("PRAGMA synchronous = NORMAL")  # as the bot: WAL, no fsync per batch
-        with path.open("rb") as stream:
+        with _alone(db_path), path.open("rb") as stream:
             first = next(_lines(stream), b"").decode("utf-8-sig", "replace").rstrip("\r\n")
             if "\ufffd" in first:
                 raise DirectoryError("not UTF-8 text (the extract is UTF-8): convert it first, "
@@ -238,6 +239,20 @@ def import_directory(path: Path, db_path: Path,
         return ImportResult(counts[0], int(physicians), counts[1])
     finally:
         conn.close()
+
+
+@contextmanager
+def _alone(db_path: Path) -> Iterator[None]:
+    """One import at a time on a database (two would fill the same `STAGING` table): an
+    advisory lock on the database file, apart from SQLite's own locks, released by the
+    system if the import dies."""
+    with db_path.open("rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DirectoryError("another directory import is running on this database: "
+                                 "wait for it to end") from None
+        yield
 
 
 @contextmanager
