@@ -205,6 +205,30 @@ def test_doctor_copies_the_crypto_store_inside_the_data_directory_owner_only(
     assert sorted(p.name for p in data.iterdir()) == ["store"]
 
 
+async def test_doctor_says_so_when_it_cannot_write_in_the_data_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    from bot.config import Config
+    from bot.doctor import Report
+    from bot.matrix import inspect as doctor_matrix
+    from bot.matrix.session import Credentials
+
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "@bot:test_BOTDEVICE.db").write_bytes(b"")
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", refused)
+    report = Report()
+    creds = Credentials("http://hs", "@bot:test", "BOTDEVICE", "token")
+    assert await doctor_matrix._store(Config(data_dir=tmp_path), creds, "k", {}, report) is None
+    [finding] = report.findings
+    assert finding.level == "error" and "cannot copy the crypto store" in finding.message
+    assert "bot's own user" in finding.fix
+
+
 # ---- item 10: identifiers only in an edit's HTML ----------------------------------------------
 def test_an_edits_html_reaches_the_bot() -> None:
     from bot.events import Edit

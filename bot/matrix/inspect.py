@@ -261,6 +261,10 @@ async def _store(config: Config, creds: Credentials, pickle_key: str,
     try:
         store = await asyncio.to_thread(_read_store, store_dir, creds.user_id,
                                         creds.device_id, pickle_key)
+    except PermissionError as exc:  # the copy is made inside the data directory
+        report.error("crypto store", f"cannot copy the crypto store inside {config.data_dir} "
+                     f"({exc.strerror})", "run casebot doctor as the bot's own user")
+        return None
     except FileNotFoundError as exc:
         report.error("crypto store", f"no crypto store {store_dir / str(exc)}",
                      "restore the data directory from a backup (without it the bot reads "
