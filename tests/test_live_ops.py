@@ -1,6 +1,6 @@
 """Operating the bot on the real Synapse: back up a running bot, wipe it, restore it, run it
 again; metrics and /healthz over HTTP from `casebot run`; `casebot doctor` on a live bot; a
-bot kicked or banned from a room forgets it."""
+bot kicked or banned from a room forgets it; an identifier only in an edit's HTML is warned."""
 
 from __future__ import annotations
 
@@ -241,3 +241,26 @@ async def test_a_kicked_or_banned_bot_forgets_the_room(live: Live) -> None:
                                     handle.user_id and e.type != "m.room.member")
         assert back.decrypted and back.content.get("body") == "de retour"
         assert banned not in transport.room_ids()
+
+
+async def test_an_identifier_only_in_an_edits_html_is_warned_without_echo(live: Live) -> None:
+    bot = await live.bot(plugins=["specialties", "cases", "secrecy"])
+    alice = await live.physician("alice")
+    room = await live.room_with(alice, bot)
+    root = await alice.say(room, "!case Femme 45 ans, plaques des coudes, psoriasis ? avis")
+    await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root)
+    reply = await alice.say(room, "Je peux la voir cette semaine", thread_root=root)
+    # What Element shows of the edit is its HTML: the phone number is there only.
+    await alice.send(room, {
+        "msgtype": "m.text", "body": "* Je peux la voir, appelez-la",
+        "m.new_content": {"msgtype": "m.text", "body": "Je peux la voir, appelez-la",
+                          "format": "org.matrix.custom.html",
+                          "formatted_body": "Je peux la voir, appelez-la au "
+                                            "<b>06 12 34 56 78</b>"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": reply}})
+    warning = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root
+                                   and "R.4127-73" in e.body)
+    assert warning.decrypted and alice.user_id in warning.mentions
+    assert "un numéro de téléphone" in warning.body
+    for value in ("06 12", "34 56", "56 78"):
+        assert value not in warning.body and value not in warning.content["formatted_body"]
