@@ -24,6 +24,11 @@ class PluginEvent:
     __slots__ = ()
 
 
+class NotInRoom(RuntimeError):
+    """The bot is not in the room (kicked, banned, gone): nothing is sent there. A timer
+    whose message it was is dropped at once, not retried."""
+
+
 class DownloadFailed(RuntimeError):
     """An attachment could not be read: gone, refused, or larger than the caller allows."""
 

@@ -17,8 +17,9 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
+from bot.events import NotInRoom
 from bot.homeserver import free_port
-from bot.matrix import TransportError, UserClient
+from bot.matrix import UserClient
 from tests.support.live import PASSWORD, REPO, Live, bot_process, stop_process, unique
 from tests.test_live_attachments import running, until
 
@@ -227,7 +228,7 @@ async def test_a_kicked_or_banned_bot_forgets_the_room(live: Live) -> None:
         await until(lambda: not {kicked, banned} & set(transport.room_ids()))
         assert transport.room(kicked) is None and transport.room(banned) is None
         for room in (kicked, banned):
-            with pytest.raises(TransportError, match="not in"):
+            with pytest.raises(NotInRoom):
                 await transport.send(room, "m.room.message",
                                      {"msgtype": "m.notice", "body": "toujours là ?"},
                                      f"txn-gone-{room}")

@@ -297,15 +297,41 @@ def left(batch: str, membership: str) -> Any:
 @pytest.mark.parametrize("membership", ["leave", "ban"])
 async def test_a_kicked_or_banned_bot_forgets_the_room(transport: Any,  # noqa: F811
                                                        membership: str) -> None:
-    from bot.matrix import TransportError
+    from bot.events import NotInRoom
 
     assert ROOM in transport.room_ids() and transport.room(ROOM) is not None
     await transport.client.receive_response(left("s2", membership))
     assert ROOM not in transport.room_ids()
     assert transport.room(ROOM) is None  # no members, no powers as they were
-    with pytest.raises(TransportError, match="not in"):  # refused without a request
+    with pytest.raises(NotInRoom):  # refused without a request
         await transport.send(ROOM, "m.room.message", {"msgtype": "m.notice", "body": "x"},
                              "txn-1")
     # Invited and joined again: the whole state comes back with the join.
     await transport.client.receive_response(sync("s3", state=INITIAL))
     assert ROOM in transport.room_ids() and transport.room(ROOM).name == "Cas cliniques"
+
+
+async def test_a_timer_whose_room_the_bot_left_is_dropped_not_retried() -> None:
+    from bot.events import NotInRoom
+    from bot.plugin import Fired
+    from bot.scheduler import MIGRATIONS, Scheduler
+    from bot.storage import Database
+
+    db = await Database.open(":memory:")
+    await db.migrate("scheduler", MIGRATIONS)
+    fired: list[str] = []
+
+    async def fire(timer: Fired) -> None:
+        fired.append(timer.key)
+        if timer.key == "gone":
+            raise NotInRoom("send refused: the bot is not in !r:test")
+        raise RuntimeError("the homeserver said no")
+
+    scheduler = Scheduler(db, lambda: 100.0, fire)
+    await scheduler.schedule("cases", "gone", 50.0)
+    await scheduler.schedule("cases", "failing", 50.0)
+    await scheduler.run_due()
+    rows = await db.fetchall("SELECT key, attempts FROM timers")
+    assert fired == ["failing", "gone"]  # by due time, component, key
+    assert [tuple(r) for r in rows] == [("failing", 1)]  # only the other one is retried
+    await db.close()
