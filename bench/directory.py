@@ -8,6 +8,13 @@ its own process) for the big file against a 10,000-row one: bounded memory means
 ratio near 1, whatever the file size. Checks: the physicians found are the ones written,
 and importing the same file twice gives the same table.
 
+The bot beside an import: the bot's `!case` answer time (the Harness on the same database
+file, its cases written to SQLite) while `casebot directory import` runs in another process
+on a bigger file (300,000 rows; `--quick`: 100,000) and replaces the directory that file
+gave before (the monthly update), against the same answers with no import running. An
+import used to hold SQLite's write lock for its whole run (2.4 M rows: a `!case` waited
+18.7 s); it now holds it one batch at a time.
+
 The file is made-up: generated names, valid RPPS numbers (Luhn), no real person.
 """
 
@@ -33,6 +40,9 @@ SPECIALTIES = (("SM54", "Médecine générale"), ("SM04", "Cardiologie et maladi
                ("SM53", "Spécialiste en Médecine Générale"), ("", ""))
 OTHERS = (("60", "Infirmier"), ("21", "Pharmacien"), ("40", "Chirurgien-Dentiste"),
           ("50", "Sage-Femme"), ("70", "Masseur-Kinésithérapeute"))
+ROOT = Path(__file__).resolve().parent.parent
+BESIDE_ROWS = 300_000
+"""The file imported while the bot answers (`--quick`: 100,000)."""
 SMALL_ROWS = 10_000
 """The small file's rows (two write batches: memory is compared at steady state)."""
 
@@ -128,6 +138,65 @@ def _import_in_process(file: Path, db: Path) -> dict[str, float]:
     return dict(json.loads(out.stdout))
 
 
+_BESIDE = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from plugins.trust.directory import import_directory\n"
+    "print('started', flush=True)\n"
+    "import_directory(Path(sys.argv[1]), Path(sys.argv[2]))\n"
+)
+
+
+async def _answer_times(file: Path, db: Path) -> tuple[list[float], list[float], float]:
+    """The bot's `!case` answer times (s) with no import running, then while another
+    process imports `file` into the bot's database; and how long that import took."""
+    from bench.corpus import case_command
+    from bench.inprocess import CONFIG
+    from bot.testing import Harness
+    from plugins.cases import Cases
+    from plugins.specialties import Specialties
+    from plugins.trust import Trust
+
+    async with Harness([Specialties, Cases, Trust], config=CONFIG, db_path=db) as h:
+        h.add_room("!room:bench", members=["@dr:bench"])
+        count = 0
+
+        async def answer() -> float:
+            nonlocal count
+            count += 1
+            sent = len(h.sent)
+            began = time.perf_counter()
+            await h.say("@dr:bench", case_command(count), room="!room:bench")
+            took = time.perf_counter() - began
+            if len(h.sent) == sent:
+                raise RuntimeError("a !case got no answer")
+            return took
+
+        for _ in range(5):  # warm-up: the first answers load what later ones reuse
+            await answer()
+        idle = [await answer() for _ in range(50)]
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _BESIDE, str(file), str(db), stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT)
+        assert proc.stdout is not None
+        await proc.stdout.readline()
+        began = time.perf_counter()
+        finished = asyncio.create_task(proc.wait())
+        during: list[float] = []
+        while not finished.done():
+            during.append(await answer())
+            await asyncio.sleep(0.02)  # a busy room: about 40 commands a second
+        import_took = time.perf_counter() - began
+        if await finished:
+            raise RuntimeError("the import beside the bot failed")
+    return idle, during, import_took
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
 def _checksum(db: Path) -> tuple[int, int]:
     import sqlite3
 
@@ -144,8 +213,10 @@ def _checksum(db: Path) -> tuple[int, int]:
 async def run(base: Path, quick: bool) -> BenchResult:
     await asyncio.to_thread(base.mkdir, parents=True, exist_ok=True)
     rows = 30_000 if quick else 100_000
-    big, small = base / "big.txt", base / "small.txt"
+    big, small, beside = base / "big.txt", base / "small.txt", base / "beside.txt"
     expected = await asyncio.to_thread(write_extract, big, rows)
+    beside_rows = 100_000 if quick else BESIDE_ROWS
+    await asyncio.to_thread(write_extract, beside, beside_rows, 3)
     await asyncio.to_thread(write_extract, small, SMALL_ROWS, 2)
     result = BenchResult("directory", "directory import (generated extract)",
                          "plain read-and-split of the same file; memory: a 10,000-row file",
@@ -165,7 +236,14 @@ async def run(base: Path, quick: bool) -> BenchResult:
 
     small_run = await asyncio.to_thread(_import_in_process, small, base / "small.db")
     big_run = await asyncio.to_thread(_import_in_process, big, base / "big.db")
+    bot_db = base / "bot.db"
+    await _database(bot_db)
+    await asyncio.to_thread(import_directory, beside, bot_db)  # as big: the monthly update
+    idle, during, import_took = await _answer_times(beside, bot_db)
     label = f"{rows:,}".replace(",", " ")
+    beside_label = f"{beside_rows:,}".replace(",", " ")
+    note = (f"{len(during)} answers during a {import_took:.1f} s import of {beside_label} "
+            f"rows, against {len(idle)} with no import")
     result.figures += [
         Figure(f"import, {label} rows", "s", took, floor),
         Figure("import throughput", "rows/s", rows / took, rows / floor),
@@ -173,6 +251,10 @@ async def run(base: Path, quick: bool) -> BenchResult:
                small_run["heap"], Target("ratio", "<=", 1.5)),
         Figure(f"peak resident memory, {label} rows vs 10 000", "MiB", big_run["rss"],
                small_run["rss"], Target("ratio", "<=", 1.3)),
+        Figure("!case answer during an import, longest", "ms", 1000 * max(during),
+               1000 * max(idle), Target("value", "<=", 500), note=note),
+        Figure("!case answer during an import, p95", "ms", 1000 * _percentile(during, 0.95),
+               1000 * _percentile(idle, 0.95), note=note),
     ]
     result.checks += [
         Check("every physician imported", first.physicians == expected == big_run["physicians"],

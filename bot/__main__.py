@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -95,12 +96,13 @@ def _passphrase(secrets: Secrets, confirm: bool) -> str:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from bot.backup import backup
+    from bot.backup import backup, check_destination
 
     config, secrets = _load(args.config)
     dest = Path(args.dest)
-    if dest.is_dir():
+    if dest.is_dir() or args.dest.endswith(os.sep):
         dest = dest / time.strftime("casebot-%Y%m%d-%H%M%S.backup")
+    check_destination(dest)  # before the passphrase is asked
     manifest = backup(config.data_dir, dest, _passphrase(secrets, confirm=True))
     print(f"{dest}: {len(manifest.files)} files of {config.data_dir}, device "
           f"{manifest.device_id}, encrypted. Keep CASEBOT_PICKLE_KEY with it: the crypto "

@@ -160,8 +160,19 @@ class _Sealing:
         self.out.flush()
 
 
+def check_destination(dest: Path) -> None:
+    """Refuse, in words, an archive path whose directory does not exist. It is not created:
+    the archive holds the bot's private keys, and a mistyped path would put them in a
+    directory nobody chose (the operator creates it, e.g. `mkdir -m 700 /srv/backups`)."""
+    folder = dest.parent
+    if not folder.is_dir():
+        raise BackupError(f"{folder} does not exist (or is not a directory): create it first, "
+                          f"owner-only (mkdir -m 700 {folder})")
+
+
 def backup(data_dir: Path, dest: Path, passphrase: str) -> Manifest:
     """Write the encrypted archive of `data_dir` to `dest` (0600); return its manifest."""
+    check_destination(dest)
     if not passphrase:
         raise BackupError("an empty passphrase protects nothing")
     if len(passphrase) < MIN_PASSPHRASE:
@@ -184,7 +195,10 @@ def backup(data_dir: Path, dest: Path, passphrase: str) -> Manifest:
         (stage / "manifest.json").write_text(manifest.to_json())
         partial = dest.with_name(dest.name + ".tmp")
         partial.unlink(missing_ok=True)  # a crash's leftover keeps its mode, a link its target
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise BackupError(f"cannot write {partial}: {exc.strerror}") from None
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(header)

@@ -26,6 +26,11 @@ class PluginEvent:
     __slots__ = ()
 
 
+class NotInRoom(RuntimeError):
+    """The bot is not in the room (kicked, banned, gone): nothing is sent there. A timer
+    whose message it was is dropped at once, not retried."""
+
+
 class DownloadFailed(RuntimeError):
     """An attachment could not be read: gone, refused, or larger than the caller allows."""
 
@@ -95,6 +100,8 @@ class Edit(Event):
     body: str
     msgtype: str = "m.text"
     thread_root: str | None = None
+    formatted_body: str | None = None
+    """The new content's HTML (`m.new_content.formatted_body`), when it has one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from bot.events import Unavailable
+from bot.events import NotInRoom, Unavailable
 from bot.logs import report_exception
 from bot.plugin import Fired
 from bot.storage import Database, Migration
@@ -92,6 +92,9 @@ class Scheduler:
                 await self._fire(fired)
             except Unavailable:
                 raise
+            except NotInRoom:  # its room is gone for the bot: nothing to retry
+                log.info("timer %s:%s dropped: the bot is no longer in its room",
+                         fired.component, fired.key.split(":")[0])
             except Exception as exc:
                 report_exception(log, f"timer {fired.component}:{fired.key.split(':')[0]}", exc)
                 if row["attempts"] + 1 < ATTEMPTS:

@@ -1,5 +1,6 @@
 """Operating the bot on the real Synapse: back up a running bot, wipe it, restore it, run it
-again; metrics and /healthz over HTTP from `casebot run`; `casebot doctor` on a live bot."""
+again; metrics and /healthz over HTTP from `casebot run`; `casebot doctor` on a live bot; a
+bot kicked or banned from a room forgets it; an identifier only in an edit's HTML is warned."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
+import pytest
 
+from bot.events import NotInRoom
 from bot.homeserver import free_port
 from bot.matrix import UserClient
 from tests.support.live import PASSWORD, REPO, Live, bot_process, stop_process, unique
+from tests.test_live_attachments import running, until
 
 PASSPHRASE = "a long backup passphrase"
 
@@ -206,3 +210,58 @@ async def test_doctor_beside_the_running_bot(live: Live, tmp_path: Path) -> None
         assert "room" not in found and "crypto store" not in found
     finally:
         assert stop_process(proc) == 0
+
+
+async def test_a_kicked_or_banned_bot_forgets_the_room(live: Live) -> None:
+    """nio ignores the sync's `leave` section: the bot kept a room it was removed from, with
+    its members and powers as they were, and tried to send there."""
+    handle = live.bot_config(plugins=[])
+    alice = await live.physician("alice")
+    async with running(handle) as transport:
+        kicked = await live.room_with(alice, handle.user_id)
+        banned = await live.room_with(alice, handle.user_id)
+        await until(lambda: {kicked, banned} <= set(transport.room_ids()))
+        assert alice.user_id in transport.room(kicked).members
+        assert alice.client is not None
+        await alice.client.room_kick(kicked, handle.user_id, "test")
+        await alice.client.room_ban(banned, handle.user_id, "test")
+        await until(lambda: not {kicked, banned} & set(transport.room_ids()))
+        assert transport.room(kicked) is None and transport.room(banned) is None
+        for room in (kicked, banned):
+            with pytest.raises(NotInRoom):
+                await transport.send(room, "m.room.message",
+                                     {"msgtype": "m.notice", "body": "toujours là ?"},
+                                     f"txn-gone-{room}")
+        # Invited again after the kick: the bot joins and knows the room again, whole.
+        await alice.client.room_invite(kicked, handle.user_id)
+        await until(lambda: (info := transport.room(kicked)) is not None
+                    and alice.user_id in info.members)
+        await transport.send(kicked, "m.room.message",
+                             {"msgtype": "m.notice", "body": "de retour"}, "txn-back")
+        back = await alice.wait_for(lambda e: e.room_id == kicked and e.sender ==
+                                    handle.user_id and e.type != "m.room.member")
+        assert back.decrypted and back.content.get("body") == "de retour"
+        assert banned not in transport.room_ids()
+
+
+async def test_an_identifier_only_in_an_edits_html_is_warned_without_echo(live: Live) -> None:
+    bot = await live.bot(plugins=["specialties", "cases", "secrecy"])
+    alice = await live.physician("alice")
+    room = await live.room_with(alice, bot)
+    root = await alice.say(room, "!case Femme 45 ans, plaques des coudes, psoriasis ? avis")
+    await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root)
+    reply = await alice.say(room, "Je peux la voir cette semaine", thread_root=root)
+    # What Element shows of the edit is its HTML: the phone number is there only.
+    await alice.send(room, {
+        "msgtype": "m.text", "body": "* Je peux la voir, appelez-la",
+        "m.new_content": {"msgtype": "m.text", "body": "Je peux la voir, appelez-la",
+                          "format": "org.matrix.custom.html",
+                          "formatted_body": "Je peux la voir, appelez-la au "
+                                            "<b>06 12 34 56 78</b>"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": reply}})
+    warning = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root
+                                   and "R.4127-73" in e.body)
+    assert warning.decrypted and alice.user_id in warning.mentions
+    assert "un numéro de téléphone" in warning.body
+    for value in ("06 12", "34 56", "56 78"):
+        assert value not in warning.body and value not in warning.content["formatted_body"]

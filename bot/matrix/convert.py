@@ -152,7 +152,9 @@ def _message(base: tuple[str, str, str, int], content: Mapping[str, Any],
         if original is None or not isinstance(new_type, str) or new_type not in TEXT_TYPES:
             return None
         text = new_body if isinstance(new_body, str) else body.removeprefix("* ")
-        return Edit(*base, original=original, body=text, msgtype=new_type)
+        html = new.get("formatted_body")
+        return Edit(*base, original=original, body=text, msgtype=new_type,
+                    formatted_body=html if isinstance(html, str) else None)
     root = thread_root(content)
     if msgtype in TEXT_TYPES:
         formatted = content.get("formatted_body")

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from nio import AsyncClient, MegolmEvent, RoomEncryptionEvent, RoomMemberEvent
+from nio import AsyncClient, MegolmEvent, RoomEncryptionEvent, RoomMemberEvent, SyncResponse
 from nio import Event as NioEvent
 from nio.exceptions import EncryptionError
 from nio.rooms import MatrixRoom
@@ -47,9 +47,23 @@ class GuardedClient(AsyncClient):
             observer(response, False)
         try:
             await super().receive_response(response)
+            if isinstance(response, SyncResponse):
+                self._forget_left(response)
         finally:
             if observer is not None:
                 observer(response, True)
+
+    def _forget_left(self, response: SyncResponse) -> None:
+        """nio 0.26 ignores the sync's `leave` section: a bot kicked, banned or gone from a
+        room kept it in `rooms`, its members and powers frozen, as if still there. The room
+        is forgotten (a later invite and join bring its whole state again); that it was
+        encrypted is remembered, so nothing is ever sent there in clear."""
+        for room_id in response.rooms.leave:
+            if room_id in response.rooms.join:
+                continue  # left and joined again within the batch
+            if self.rooms.pop(room_id, None) is not None:
+                log.info("left %s (kicked, banned or gone): forgotten", room_id)
+            self.invited_rooms.pop(room_id, None)
 
     def safe_decrypt(self, event: MegolmEvent, room_id: str) -> NioEvent | None:
         """The decrypted event, or None (no key yet, or a payload nio chokes on)."""

@@ -81,11 +81,16 @@ class _Store:
 
 
 def _read_store(store_dir: Path, user_id: str, device_id: str, pickle_key: str) -> _Store:
-    """Open a copy of the crypto store with the pickle key (ValueError if it does not)."""
+    """Open a copy of the crypto store (`store_dir`, in the data directory) with the pickle
+    key (ValueError if it does not)."""
     name = f"{user_id}_{device_id}.db"
     if not (store_dir / name).exists():
         raise FileNotFoundError(name)
-    with tempfile.TemporaryDirectory(prefix="casebot-doctor-") as tmp:
+    # Copied inside the data directory, owner-only (mkdtemp's 0700), as `casebot backup`
+    # stages its copies: never in the system's temporary directory, which other accounts
+    # share and a crash would leave the copy in; `.tmp`, so backups skip it.
+    with tempfile.TemporaryDirectory(prefix=".casebot-doctor-", suffix=".tmp",
+                                     dir=store_dir.parent) as tmp:
         source = sqlite3.connect(f"file:{store_dir / name}?mode=ro", uri=True)
         copy = sqlite3.connect(Path(tmp) / name)
         try:
@@ -256,6 +261,10 @@ async def _store(config: Config, creds: Credentials, pickle_key: str,
     try:
         store = await asyncio.to_thread(_read_store, store_dir, creds.user_id,
                                         creds.device_id, pickle_key)
+    except PermissionError as exc:  # the copy is made inside the data directory
+        report.error("crypto store", f"cannot copy the crypto store inside {config.data_dir} "
+                     f"({exc.strerror})", "run casebot doctor as the bot's own user")
+        return None
     except FileNotFoundError as exc:
         report.error("crypto store", f"no crypto store {store_dir / str(exc)}",
                      "restore the data directory from a backup (without it the bot reads "

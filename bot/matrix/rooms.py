@@ -65,6 +65,9 @@ class RoomStates:
             self.touch(sync_touched(response))
             if applied:
                 self._note_sync(response)
+                for room_id in response.rooms.leave.keys() - response.rooms.join.keys():
+                    self._pinned.pop(room_id, None)  # the room is forgotten (`GuardedClient`)
+                    self._creators.pop(room_id, None)
         elif isinstance(response, (JoinedMembersResponse, RoomForgetResponse)):
             self.touch((response.room_id,))
 
@@ -89,10 +92,11 @@ class RoomStates:
 
 
 def sync_touched(response: SyncResponse) -> set[str]:
-    """The joined rooms whose state or membership a sync response may change: a state
-    section, a summary, or a timeline event that was a state event on the wire (only those
-    reach nio's room model, see `GuardedClient`; an encrypted event never does)."""
-    touched: set[str] = set()
+    """The rooms whose state or membership a sync response may change: the rooms left, and
+    the joined ones with a state section, a summary, or a timeline event that was a state
+    event on the wire (only those reach nio's room model, see `GuardedClient`; an encrypted
+    event never does)."""
+    touched: set[str] = set(response.rooms.leave)
     for room_id, info in response.rooms.join.items():
         summary = info.summary
         if info.state or (summary is not None and (

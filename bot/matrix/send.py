@@ -28,7 +28,7 @@ from nio import (
 from nio.api import Api
 from nio.crypto.attachments import decrypt_attachment, encrypt_attachment
 
-from bot.events import Attachment, DownloadFailed
+from bot.events import Attachment, DownloadFailed, NotInRoom
 from bot.matrix.convert import as_dict
 from bot.matrix.guarded import GuardedClient
 from bot.matrix.rooms import RoomStates
@@ -84,6 +84,8 @@ class Actions:
     async def send(self, room_id: str, event_type: str, body: dict[str, Any],
                    txn_id: str) -> str:
         client = self.client
+        if room_id not in client.rooms:  # left (kicked, banned): never sent as if still there
+            raise NotInRoom(f"send refused: the bot is not in {room_id}")
         await self.session.query_keys_if_needed()
         try:
             resp = await client.room_send(room_id, event_type, body, tx_id=txn_id,

@@ -7,10 +7,11 @@ date the photo was taken, an embedded thumbnail (it may show what a crop removed
 OCR, then run through the text scanner: `written_name`, `written_nir`, …).
 
 Cost: `inspect` decodes the photo at most once, reduced to `ANALYSIS_SIDE` (a JPEG is decoded
-at that scale directly); images over `MAX_PIXELS` are read for their metadata only. The caller
-runs it in a worker thread, one photo at a time, so memory stays bounded by one decoded photo.
-`clean` decodes the full photo once more, blurs faces and written identifiers, and encodes a
-JPEG without any metadata.
+at that scale directly); images over `MAX_PIXELS`, or whose decoding would hold more than
+`MAX_DECODING` bytes (counted by bytes per pixel: 16-bit, float), are read for their metadata
+only. The caller runs it in a worker thread, one photo at a time, so memory stays bounded by
+one decoded photo. `clean` decodes the full photo once more, blurs faces and written
+identifiers, and encodes a JPEG without any metadata.
 """
 
 from __future__ import annotations
@@ -44,10 +45,17 @@ MAX_PHOTO = 20 * 1024 * 1024
 """Bigger attachments are not downloaded (by their announced size) nor read."""
 MAX_PIXELS = 50_000_000
 """Bigger images (decompression bombs, panoramas) are read for their metadata only."""
-WEBP_SHARE = 2
-"""A WebP may have half of `MAX_PIXELS`: Pillow decodes every WebP through libwebp's animation
-decoder, which holds two canvases of 4 bytes a pixel beside the frame (a 48-MP WebP took
-700 MB to check, 1 GB with tiny frames on its canvas)."""
+MAX_DECODING = 8 * MAX_PIXELS
+"""Bytes the pixels of one photo may hold at once, from decoding to the RGB copy (see
+`decoding_cost`): a 50-MP CMYK or RGBA image; a 16-bit grey one (15 bytes a pixel) stops at
+26 MP, a WebP at 25, a float one at 23. Images that would cost more are read for their
+metadata only, as those over `MAX_PIXELS`."""
+_STORED = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+"""Bytes Pillow stores a pixel in, by mode (every other mode: 4, multi-band ones included)."""
+WEBP_BYTES = 16
+"""Pillow decodes every WebP through libwebp's animation decoder, which holds two canvases of
+4 bytes a pixel beside the frame and its RGB copy (a 48-MP WebP took 700 MB to check, 1 GB
+with tiny frames on its canvas)."""
 ANALYSIS_SIDE = 1280
 """Faces and text are looked for on the photo reduced to this long side."""
 CLEAN_QUALITY = 88
@@ -123,10 +131,26 @@ def _open(data: bytes) -> Image.Image | None:
     return image
 
 
+def decoding_cost(image: Image.Image) -> int:
+    """The bytes `_oriented_rgb` holds at once for the opened `image` at full size: the
+    decoded pixels (`_STORED`), a 16- or 32-bit grey image's 32-bit copy, its stretched copy
+    and 8-bit one (4 + 4 + 1), the RGB copy (4) unless it is RGB already; a WebP's canvases."""
+    if image.format == "WEBP":
+        per_pixel = WEBP_BYTES
+    else:
+        per_pixel = _STORED.get(image.mode, 4)
+        if image.mode.startswith(("I", "F")):
+            per_pixel += 4 + 4 + 1
+        if image.mode != "RGB":
+            per_pixel += 4
+    return image.size[0] * image.size[1] * per_pixel
+
+
 def _too_big(image: Image.Image) -> bool:
-    """Whether decoding `image` would cost more memory than one photo may (see `MAX_PIXELS`)."""
-    share = WEBP_SHARE if image.format == "WEBP" else 1
-    return image.size[0] * image.size[1] > MAX_PIXELS // share
+    """Whether decoding `image` would cost more memory than one photo may: more pixels than
+    `MAX_PIXELS`, or more bytes than `MAX_DECODING` (16-bit, float, WebP images)."""
+    return (image.size[0] * image.size[1] > MAX_PIXELS
+            or decoding_cost(image) > MAX_DECODING)
 
 
 def _meaningful(value: object) -> bool:

@@ -345,11 +345,13 @@ class Secrecy(Plugin):
     @on(CaseEdited)
     async def edited(self, ctx: Context, event: CaseEdited) -> None:
         """An edit of a case's root or reply, by that message's author (cases publishes no
-        other): checked again; the warning is updated, or cleared."""
+        other): checked again, its HTML too (an identifier may be there only); the warning
+        is updated, or cleared."""
         root = event.case.root_event_id
         self._case_seen(event.case.room_id, root)
-        await self._check(ctx, event.event.original, event.event.sender, root, event.text,
-                          edited=True)
+        edit = event.event
+        await self._check(ctx, edit.original, edit.sender, root, event.text, edited=True,
+                          formatted=edit.formatted_body, body=edit.body)
 
     @on(Redaction)
     async def redaction(self, ctx: Context, event: Redaction) -> None:
