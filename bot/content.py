@@ -148,7 +148,10 @@ def render(message: Say, msgtype: str = "m.notice") -> dict[str, Any]:
     """Content for an m.room.message: plain body, escaped HTML and m.mentions."""
     rich = message if isinstance(message, Rich) else Rich.of(message)
     body = "\n".join("".join(_plain(p) for p in line) for line in rich.lines)
-    formatted = "<br>".join("".join(_html(p) for p in line) for line in rich.lines)
+    # "<br>\n": Element's thread summary and room list drop the tags (a reply's <br> comes
+    # back from its sanitizer as "<br />", which its preview no longer turns into a line
+    # break), so the newline is what keeps two lines apart there.
+    formatted = "<br>\n".join("".join(_html(p) for p in line) for line in rich.lines)
     mentioned = sorted({p.user_id for line in rich.lines for p in line
                         if isinstance(p, Pill) and p.notify})
     return {

@@ -245,6 +245,7 @@ class _CommandDecl:
     admin: bool
     checks: tuple[Check, ...]
     section: str | None = None
+    order: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,17 +260,19 @@ class _TimerDecl:
 
 def command(name: str, *aliases: str, args: Sequence[Arg] = (), summary: str = "",
             admin: bool = False, checks: Sequence[Check] = (),
-            section: str | None = None) -> Callable[[F], F]:
+            section: str | None = None, order: int | None = None) -> Callable[[F], F]:
     """Declare a command. The handler is `async def h(self, ctx, **args)`.
 
     `summary` is the i18n key of the help line; usage is generated from `args`. `admin`
     lets only room admins run it (checked first); `checks` run after the arguments are
     parsed, before the handler, and refuse by raising `Refusal`. `section`: where `!help`
-    lists it, when not where its plugin's commands go (`Plugin.help_section`).
+    lists it, when not where its plugin's commands go (`Plugin.help_section`); `order`: its
+    place among the few everyday commands `!help` describes, in the order a physician uses
+    them (the others are only named there).
     """
     def mark(func: F) -> F:
         func.__casebot_command__ = _CommandDecl(  # type: ignore[attr-defined]
-            name, aliases, tuple(args), summary, admin, tuple(checks), section)
+            name, aliases, tuple(args), summary, admin, tuple(checks), section, order)
         return func
     return mark
 
@@ -310,7 +313,8 @@ class Plugin:
     room_settings: ClassVar[tuple[str, ...]] = ()
     """Fields of `Config` a room admin may change with `!config set <plugin>.<field>`."""
     help_section: ClassVar[str] = "everyday"
-    """Where `!help` lists this plugin's commands: `everyday`, `volunteers` or `admin`."""
+    """Where `!help` lists this plugin's commands: `everyday`, `volunteers`, `moderation` or
+    `admin`."""
     requires: ClassVar[tuple[type[Plugin], ...]] = ()
     """Plugins this one uses directly (imported): loaded before it, whatever the config
     lists, and reached with `self.required(TheClass)`."""

@@ -63,6 +63,10 @@ def draw(ctx: Context, case: Case, specialties: str, extra: Sequence[Line],
     elif case.tag_source == "keywords":
         lines.append((t("cases.card.detected", words=", ".join(evidence))
                       if evidence else t("cases.card.keywords"),))
+    elif case.tag_source == "manual" and case.tagged_by:
+        how = (t("cases.card.by_reaction", key=case.tag_pick) if case.tag_pick
+               else f"{ctx.prefix}tag")
+        lines.append(fill(t("cases.card.chosen_by"), who=name(case.tagged_by), how=how))
     elif case.tag_source == "manual":
         lines.append((t("cases.card.manual"),))
     elif case.is_open:
