@@ -176,6 +176,12 @@ def in_thread(content: dict[str, Any], root: str, latest: str | None = None) -> 
     }
 
 
+def reply_to(content: dict[str, Any], event_id: str) -> dict[str, Any]:
+    """`content` as a reply to `event_id` in the main timeline. No fallback quote: clients
+    show the replied-to message themselves, and the bot never echoes a member's text."""
+    return {**content, "m.relates_to": {"m.in_reply_to": {"event_id": event_id}}}
+
+
 def edit_of(original: str, content: dict[str, Any]) -> dict[str, Any]:
     """An m.replace of `original` carrying `content` as the new content.
 

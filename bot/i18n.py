@@ -31,16 +31,16 @@ CORE_STRINGS: Strings = {
         "en": "Room administration (moderators):",
     },
     "help.more.volunteers": {
-        "fr": "Volontaires, absences : {prefix}help volontaires",
-        "en": "Volunteers, time away: {prefix}help volunteers",
+        "fr": "Volontaires : {prefix}help volontaires",
+        "en": "Volunteers: {prefix}help volunteers",
     },
     "help.more.admin": {
-        "fr": "Spécialités, réglages : {prefix}help admin",
-        "en": "Specialties, settings: {prefix}help admin",
+        "fr": "Réglages : {prefix}help admin",
+        "en": "Settings: {prefix}help admin",
     },
     "help.footer": {
-        "fr": "Une commande en détail : {prefix}help <commande>",
-        "en": "One command in detail: {prefix}help <command>",
+        "fr": "Détail : {prefix}help <commande>",
+        "en": "Details: {prefix}help <command>",
     },
     "unit.min": {"fr": "{n} min", "en": "{n} min"},
     "unit.h": {"fr": "{n} h", "en": "{n} h"},
@@ -96,8 +96,8 @@ CORE_STRINGS: Strings = {
         "en": "Moderation (the room's moderators):",
     },
     "help.more.moderation": {
-        "fr": "Modérateurs : {prefix}help modération",
-        "en": "Moderators: {prefix}help moderation",
+        "fr": "Modération : {prefix}help modération",
+        "en": "Moderation: {prefix}help moderation",
     },
     "help.also": {"fr": "Aussi : {commands}", "en": "Also: {commands}"},
 }

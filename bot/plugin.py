@@ -111,7 +111,7 @@ class Context:
         converted): what a converter or a check declared with the command reaches."""
 
     def in_thread_of(self, root: str) -> Context:
-        """The same context answering in the thread on `root`.
+        """The same context answering in the thread on `root` (a case's: its root).
 
         It shares the transaction counter, so its sends never reuse one of ours.
         """
@@ -136,8 +136,11 @@ class Context:
 
     @classmethod
     def for_event(cls, bot: BotAPI, event: Event) -> Context:
-        root = getattr(event, "thread_root", None) or event.event_id
-        return cls(bot, event.room_id, event, thread_root=root, latest=event.event_id)
+        """Answers go in the event's thread, or as replies to it when it is in the main
+        timeline: threads are for cases (a command's answer in a thread of its own would
+        fill Element's threads list, and hide the answer behind a click)."""
+        return cls(bot, event.room_id, event, thread_root=getattr(event, "thread_root", None),
+                   latest=event.event_id)
 
     @property
     def event(self) -> Event:
@@ -167,12 +170,16 @@ class Context:
     async def send(self, message: Say | dict[str, Any], *,
                    thread_root: str | None = None, in_thread: bool = True,
                    event_type: str = "m.room.message") -> str:
-        """Send a notice, in the context's thread (or the given one) unless `in_thread=False`."""
+        """Send a notice, in the context's thread (or the given one); with no thread, as a
+        reply to the event answered; `in_thread=False`: in the main timeline, on its own."""
         body = message if isinstance(message, dict) else content.render(message)
         root = thread_root or self.thread_root
-        if in_thread and root and "m.relates_to" not in body:
-            latest = self.latest if root == self.thread_root else None
-            body = content.in_thread(body, root, latest)
+        if in_thread and "m.relates_to" not in body:
+            if root:
+                latest = self.latest if root == self.thread_root else None
+                body = content.in_thread(body, root, latest)
+            elif self.latest:
+                body = content.reply_to(body, self.latest)
         return await self.bot.send(self.room_id, body, self.next_txn(), event_type)
 
     async def reply(self, message: Say) -> str:

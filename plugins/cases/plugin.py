@@ -254,6 +254,7 @@ class Cases(Plugin):
             # A case is a new post, not a reply inside another case's thread.
             await ctx.reply(ctx.t("cases.template", prefix=ctx.prefix))
             return
+        ctx = ctx.in_thread_of(message.event_id)  # the case's thread: its card, pages, warnings
         await ctx.publish(CaseOpening(ctx.room_id, message.event_id, message.sender, text))
         tags = classify(text, self.specialties(ctx.room_id), MAX_TAGS)
         case = await self.store.open_case(ctx.room_id, message.event_id, message.sender,

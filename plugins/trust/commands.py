@@ -171,7 +171,8 @@ class Trust:
             fill(ctx.t("trust.request.how"), prefix=ctx.prefix, user=sender),
         ]
         try:
-            notice_room, notice = await self.tell_moderators(ctx, lines, ctx.thread_root)
+            notice_room, notice = await self.tell_moderators(
+                ctx, lines, ctx.thread_root or ctx.event.event_id)
         except Exception:  # not told: the member may ask again
             await self.store.forget(sender)
             raise
