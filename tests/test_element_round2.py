@@ -97,6 +97,14 @@ async def test_the_cards_lines_stay_apart_in_elements_thread_summary(h: Harness)
     assert "résolu Posté par" in element_summary(edit.content["m.new_content"])
 
 
+async def test_a_redrawn_card_still_says_a_hashtag_chose_the_specialty(h: Harness) -> None:
+    root = await h.say(POSTER, CASE)
+    await h.react(POSTER, root, "\u2705\ufe0f")  # resolved: redrawn without the hashtag at hand
+    body = card_of(h, root).body
+    assert body.startswith("Cas #1 · Dermatologie · résolu")
+    assert "Spécialité choisie par hashtag" in body and "mots-clés" not in body
+
+
 # ---- 4. the card is sent once, with who is paged ----------------------------------------------
 async def test_a_new_case_sends_its_card_once_naming_who_is_paged(h: Harness) -> None:
     await h.say(VOL, "!volunteer dermato")

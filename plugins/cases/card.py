@@ -55,7 +55,7 @@ def draw(ctx: Context, case: Case, specialties: str, extra: Sequence[Line],
     lines.append(fill(t("cases.card.poster"), poster=poster))
     if case.tag_source == "hashtag":
         lines.append((t("cases.card.hashtag", tags=", ".join(f"#{e}" for e in evidence))
-                      if evidence else t("cases.card.keywords"),))
+                      if evidence else t("cases.card.by_hashtag"),))
     elif case.awaiting_tag:
         choices = " · ".join(f"{key} {name}" for key, name in zip(PICK_KEYS, proposals,
                                                                   strict=False))

@@ -186,4 +186,7 @@ STRINGS = {
     "cases.card.chosen_by": {"fr": "Spécialité choisie par {who} ({how})",
                              "en": "Specialty chosen by {who} ({how})"},
     "cases.card.by_reaction": {"fr": "réaction {key}", "en": "reaction {key}"},
+    # session 5: a redrawn card (no evidence at hand) still says the hashtag chose
+    "cases.card.by_hashtag": {"fr": "Spécialité choisie par hashtag",
+                              "en": "Specialty chosen by hashtag"},
 }
