@@ -179,7 +179,8 @@ class Demo:
         await self.bot_answer(benali, listing)
 
     def transcript(self, client: UserClient) -> str:
-        """The room as the client decrypted it: threads under their root, edits applied."""
+        """The room as the client decrypted it: threads under their root, replies marked,
+        edits applied."""
         events = [e for e in client.seen if e.room_id == self.room_id]
         messages = [e for e in events if e.type == "m.room.message"
                     and e.relation.get("rel_type") != "m.replace"]
@@ -189,8 +190,8 @@ class Demo:
         lines: list[str] = [f"— {ROOM_NAME} (chiffré de bout en bout), vu par "
                             f"{self.names[client.user_id]} —"]
         top = [m for m in messages if m.thread_root is None]
-        for msg in top:
-            lines.extend(self._render(msg, edits, reactions, ""))
+        for msg in top:  # a bot's reply to a command sits under it
+            lines.extend(self._render(msg, edits, reactions, "  ↪ " if msg.answer_to else ""))
             for reply in (m for m in messages if m.thread_root == msg.event_id):
                 lines.extend(self._render(reply, edits, reactions, "    ↳ "))
         return "\n".join(lines)
