@@ -148,7 +148,7 @@ async def test_a_check_mark_on_the_card_resolves_and_a_thumbs_up_does_not(h: Har
     root = await h.say(POSTER, CASE)
     answer = await h.say(DOC, "dermocorticoïde + calcipotriol", thread_root=root)
     card = card_of(h, root)
-    assert "✅ (« check » dans le sélecteur d’emoji)" in card.body
+    assert "✅ (emoji : cherchez « check »)" in card.body
     await h.react(POSTER, answer, "\U0001f44d")  # 👍: thanks, agreement — not "resolved"
     await h.react(DOC, card.event_id, "\u2705\ufe0f")  # not the poster's
     assert card_of(h, root).body.startswith("Cas #1 · Dermatologie · ouvert")

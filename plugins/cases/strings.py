@@ -74,10 +74,10 @@ STRINGS = {
               "thread.",
     },
     "cases.card.how": {
-        "fr": "Pour clore : ✅ (« check » dans le sélecteur d’emoji) sur la réponse qui vous "
-              "a aidé ou sur cette carte, ou {prefix}resolve [résumé] dans ce fil.",
-        "en": "To close: ✅ (“check” in the emoji picker) on the answer that helped or on "
-              "this card, or {prefix}resolve [summary] in this thread.",
+        "fr": "Pour clore : ✅ (emoji : cherchez « check ») sur la réponse utile ou sur cette "
+              "carte, ou {prefix}resolve [résumé].",
+        "en": "To close: ✅ (emoji: search “check”) on the useful answer or on this card, or "
+              "{prefix}resolve [summary].",
     },
     "cases.card.resolved_by": {"fr": "Résolu par {who}", "en": "Resolved by {who}"},
     "cases.card.accepted": {"fr": "Réponse retenue : {link}", "en": "Accepted answer: {link}"},
