@@ -77,8 +77,13 @@ TOKEN_EVERY = 1.0
 """The sync token is written at most once a second: each handled event is recorded anyway,
 so a crash only makes the next run re-read (and skip) a second's worth of events."""
 HELP_SECTIONS = {"admin": "admin", "administration": "admin", "volontaires": "volunteers",
-                 "volunteers": "volunteers", "benevoles": "volunteers"}
-"""`!help <word>` words that name a section rather than a command."""
+                 "volunteers": "volunteers", "benevoles": "volunteers",
+                 "moderation": "moderation", "moderateurs": "moderation",
+                 "moderators": "moderation", "moderateur": "moderation",
+                 "moderator": "moderation"}
+"""`!help <word>` words (folded: `modération` too) that name a section, not a command."""
+HELP_POINTERS = ("volunteers", "moderation", "admin")
+"""The sections the others point to, in this order."""
 LATE = 300.0
 """Events older than this (origin time) may be late deliveries: checked in the database."""
 
@@ -228,7 +233,7 @@ class App:
                 self.commands.append(CommandSpec(
                     decl.name, func, decl.args, decl.aliases, decl.summary, cls.name,
                     section=decl.section or cls.help_section, admin=decl.admin,
-                    checks=decl.checks))
+                    checks=decl.checks, order=decl.order))
             self._hooks.extend((kinds, func, cls.name) for kinds, func in decls.hooks)
             self._timers.update({(cls.name, k): f for k, f in decls.timers.items()})
         for plugin in self.plugins.values():
@@ -568,8 +573,8 @@ class App:
         await ctx.reply(content.Rich.of(f"{reason}.", ctx.t("usage", usage=usage)))
 
     async def _help(self, ctx: Context, command: list[str]) -> None:
-        """`!help`: everyday commands on one screen; `!help admin|volontaires`: a section;
-        `!help <command>`: its usage, description and aliases."""
+        """`!help`: everyday commands on one screen; `!help volontaires|moderation|admin`: a
+        section; `!help <command>`: its usage, description and aliases."""
         name = " ".join(command).lstrip(ctx.prefix).lower() if command else ""
         section = HELP_SECTIONS.get(fold(name), "everyday" if not name else None)
         if section is not None:
@@ -594,17 +599,33 @@ class App:
         await ctx.reply(content.Rich.of(*lines))
 
     def _help_section(self, ctx: Context, section: str) -> content.Rich:
-        # Element's thread summary joins lines without a space: end the header with one.
-        lines: list[Any] = [ctx.t(f"help.header.{section}") + " "]
-        for spec in sorted(self.commands, key=lambda s: s.owner == "core"):  # features first
-            if spec.section == section:
-                summary = ctx.t(spec.summary) if spec.summary else ""
-                lines.append((content.Bold(spec.usage(ctx.prefix, self.catalog, ctx.lang)),
-                              f" — {summary}" if summary else ""))
-        others = [s for s in ("volunteers", "admin")
-                  if s != section and any(c.section == s for c in self.commands)]
-        for other in others:
-            lines.append(ctx.t(f"help.more.{other}", prefix=ctx.prefix))
+        """A section of `!help`. The everyday one fits Element's thread panel: the commands
+        declared with an `order`, in that order, each with its summary; the other everyday
+        commands by name on one line (all described when none has an order); then where the
+        other sections are."""
+        specs = [s for s in self.commands if s.section == section]
+        also: list[str] = []
+        if section == "everyday" and any(s.order is not None for s in specs):
+            described = sorted((s for s in specs if s.order is not None),
+                               key=lambda s: s.order or 0)
+            taken = {s.name for s in described} | {"help"}
+            for spec in specs:
+                head = spec.name.split(" ", 1)[0]
+                if spec.order is None and head not in taken:
+                    taken.add(head)
+                    also.append(f"{ctx.prefix}{head}")
+        else:
+            described = sorted(specs, key=lambda s: s.owner == "core")  # features first
+        lines: list[Any] = [ctx.t(f"help.header.{section}")]
+        for spec in described:
+            summary = ctx.t(spec.summary) if spec.summary else ""
+            lines.append((content.Bold(spec.usage(ctx.prefix, self.catalog, ctx.lang)),
+                          f" — {summary}" if summary else ""))
+        if also:
+            lines.append(ctx.t("help.also", commands=" · ".join(also)))
+        for other in HELP_POINTERS:
+            if other != section and any(c.section == other for c in self.commands):
+                lines.append(ctx.t(f"help.more.{other}", prefix=ctx.prefix))
         lines.append(ctx.t("help.footer", prefix=ctx.prefix))
         return content.Rich.of(*lines)
 

@@ -148,7 +148,10 @@ def render(message: Say, msgtype: str = "m.notice") -> dict[str, Any]:
     """Content for an m.room.message: plain body, escaped HTML and m.mentions."""
     rich = message if isinstance(message, Rich) else Rich.of(message)
     body = "\n".join("".join(_plain(p) for p in line) for line in rich.lines)
-    formatted = "<br>".join("".join(_html(p) for p in line) for line in rich.lines)
+    # "<br>\n": Element's thread summary and room list drop the tags (a reply's <br> comes
+    # back from its sanitizer as "<br />", which its preview no longer turns into a line
+    # break), so the newline is what keeps two lines apart there.
+    formatted = "<br>\n".join("".join(_html(p) for p in line) for line in rich.lines)
     mentioned = sorted({p.user_id for line in rich.lines for p in line
                         if isinstance(p, Pill) and p.notify})
     return {
@@ -171,6 +174,12 @@ def in_thread(content: dict[str, Any], root: str, latest: str | None = None) -> 
             "m.in_reply_to": {"event_id": latest or root},
         },
     }
+
+
+def reply_to(content: dict[str, Any], event_id: str) -> dict[str, Any]:
+    """`content` as a reply to `event_id` in the main timeline. No fallback quote: clients
+    show the replied-to message themselves, and the bot never echoes a member's text."""
+    return {**content, "m.relates_to": {"m.in_reply_to": {"event_id": event_id}}}
 
 
 def edit_of(original: str, content: dict[str, Any]) -> dict[str, Any]:

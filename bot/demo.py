@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import secrets
 import shutil
 import sys
@@ -25,6 +26,24 @@ from bot.service import serve
 ROOM_NAME = "Cas cliniques (démo)"
 DEMO_PASSWORD = "demo-casebot"
 DOCTORS = (("dr.martin", "Dr Claire Martin"), ("dr.benali", "Dr Karim Benali"))
+AVATAR_COLOURS = ((0x2E, 0x7D, 0x6B), (0x8E, 0x44, 0xAD))
+"""One per physician: Element draws every "Dr …" with the same grey "D" otherwise."""
+
+
+def avatar_png(name: str, colour: tuple[int, int, int], size: int = 96) -> bytes:
+    """A small avatar made at demo time: the initials of `name` (without "Dr") in white on a
+    coloured disc, as PNG."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    initials = "".join(w[0] for w in name.removeprefix("Dr ").split()[:2]).upper()
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((0, 0, size - 1, size - 1), fill=(*colour, 255))
+    font = ImageFont.load_default(size=size * 2 // 5)
+    draw.text((size / 2, size / 2), initials, font=font, fill="white", anchor="mm")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
 
 
 class Demo:
@@ -57,7 +76,7 @@ class Demo:
     async def setup(self) -> tuple[UserClient, UserClient]:
         self.bot_id = self.hs.register(self.localpart("casebot"), DEMO_PASSWORD)
         self.names[self.bot_id] = "casebot"
-        for localpart, name in DOCTORS:
+        for (localpart, name), colour in zip(DOCTORS, AVATAR_COLOURS, strict=True):
             user_id = self.hs.register(self.localpart(localpart), DEMO_PASSWORD)
             client = UserClient(self.hs.url, user_id, DEMO_PASSWORD, self.base / localpart,
                                 share_with_own_devices=True)
@@ -65,6 +84,7 @@ class Demo:
             await client.start()
             assert client.client is not None
             await client.client.set_displayname(name)
+            await client.set_avatar(avatar_png(name, colour))
             await client.cross_sign()
             self.recovery_keys[user_id] = await client.set_up_recovery()
             self.names[user_id] = name
@@ -114,11 +134,13 @@ class Demo:
         await benali.wait_joined(self.room_id, benali.user_id)
         await martin.wait_joined(self.room_id, benali.user_id)
 
-    async def bot_answer(self, client: UserClient, root: str, count: int = 1) -> None:
-        """Wait until the bot posted `count` messages in the thread on `root`."""
+    async def bot_answer(self, client: UserClient, root: str, count: int = 1,
+                         containing: str = "") -> None:
+        """Wait until the bot posted `count` messages answering `root` (in its thread, or
+        replies to it), `containing` that text."""
         def enough(_: Seen) -> bool:
             return sum(1 for e in client.seen if e.sender == self.bot_id
-                       and e.thread_root == root) >= count
+                       and e.answer_to == root and containing in e.body) >= count
         await client.wait_for(enough, timeout=30)
 
     async def play(self, martin: UserClient, benali: UserClient) -> None:
@@ -127,6 +149,9 @@ class Demo:
         await self.bot_answer(benali, root)
         if "cases" not in known_plugins():
             return
+        if "volunteers" in known_plugins():  # Dr Benali is paged for Dr Martin's case
+            enlisted = await benali.say(self.room_id, "!volunteer dermato")
+            await self.bot_answer(benali, enlisted)
         case = await martin.say(
             self.room_id,
             "!case Femme 45 ans, plaques érythémato-squameuses des coudes et genoux depuis "
@@ -138,7 +163,7 @@ class Demo:
             "forte + analogue de la vitamine D, réévaluer à 4 semaines.", thread_root=case)
         await asyncio.sleep(0.5)
         await martin.react(self.room_id, answer, "\u2705\ufe0f")  # Element Web's ✅
-        await self.bot_answer(benali, case, count=2)
+        await self.bot_answer(benali, case, containing="Cas #1 résolu")
         # A case the tagger is unsure of: the card proposes, Dr Martin picks with a reaction.
         unsure = await martin.say(
             self.room_id,
@@ -149,12 +174,13 @@ class Demo:
                     and e.thread_root == unsure)
         await asyncio.sleep(0.5)
         await martin.react(self.room_id, card.event_id, "2\ufe0f\u20e3")  # as Element sends
-        await self.bot_answer(benali, unsure, count=2)
+        await self.bot_answer(benali, unsure, containing="Cas #2 :")
         listing = await benali.say(self.room_id, "!cases")
         await self.bot_answer(benali, listing)
 
     def transcript(self, client: UserClient) -> str:
-        """The room as the client decrypted it: threads under their root, edits applied."""
+        """The room as the client decrypted it: threads under their root, replies marked,
+        edits applied."""
         events = [e for e in client.seen if e.room_id == self.room_id]
         messages = [e for e in events if e.type == "m.room.message"
                     and e.relation.get("rel_type") != "m.replace"]
@@ -164,8 +190,8 @@ class Demo:
         lines: list[str] = [f"— {ROOM_NAME} (chiffré de bout en bout), vu par "
                             f"{self.names[client.user_id]} —"]
         top = [m for m in messages if m.thread_root is None]
-        for msg in top:
-            lines.extend(self._render(msg, edits, reactions, ""))
+        for msg in top:  # a bot's reply to a command sits under it
+            lines.extend(self._render(msg, edits, reactions, "  ↪ " if msg.answer_to else ""))
             for reply in (m for m in messages if m.thread_root == msg.event_id):
                 lines.extend(self._render(reply, edits, reactions, "    ↳ "))
         return "\n".join(lines)

@@ -31,16 +31,16 @@ CORE_STRINGS: Strings = {
         "en": "Room administration (moderators):",
     },
     "help.more.volunteers": {
-        "fr": "Se porter volontaire, absences, heures calmes : {prefix}help volontaires",
-        "en": "Volunteering, time away, quiet hours: {prefix}help volunteers",
+        "fr": "Volontaires : {prefix}help volontaires",
+        "en": "Volunteers: {prefix}help volunteers",
     },
     "help.more.admin": {
-        "fr": "Spécialités et réglages du salon : {prefix}help admin",
-        "en": "Specialties and room settings: {prefix}help admin",
+        "fr": "Réglages : {prefix}help admin",
+        "en": "Settings: {prefix}help admin",
     },
     "help.footer": {
-        "fr": "Détail d’une commande : {prefix}help <commande>",
-        "en": "Details of a command: {prefix}help <command>",
+        "fr": "Détail : {prefix}help <commande>",
+        "en": "Details: {prefix}help <command>",
     },
     "unit.min": {"fr": "{n} min", "en": "{n} min"},
     "unit.h": {"fr": "{n} h", "en": "{n} h"},
@@ -90,6 +90,16 @@ CORE_STRINGS: Strings = {
     "bad.missing": {"fr": "il manque {name}", "en": "{name} is missing"},
     "bad.extra": {"fr": "argument en trop : « {value} »", "en": "unexpected argument: “{value}”"},
     "bad.quote": {"fr": "guillemet non fermé", "en": "unclosed quote"},
+    # session 5: help that fits Element's thread panel
+    "help.header.moderation": {
+        "fr": "Modération (modérateurs du salon) :",
+        "en": "Moderation (the room's moderators):",
+    },
+    "help.more.moderation": {
+        "fr": "Modération : {prefix}help modération",
+        "en": "Moderation: {prefix}help moderation",
+    },
+    "help.also": {"fr": "Aussi : {commands}", "en": "Also: {commands}"},
 }
 
 

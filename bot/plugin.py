@@ -113,7 +113,7 @@ class Context:
         converted): what a converter or a check declared with the command reaches."""
 
     def in_thread_of(self, root: str) -> Context:
-        """The same context answering in the thread on `root`.
+        """The same context answering in the thread on `root` (a case's: its root).
 
         It shares the transaction counter, so its sends never reuse one of ours.
         """
@@ -138,8 +138,11 @@ class Context:
 
     @classmethod
     def for_event(cls, bot: BotAPI, event: Event) -> Context:
-        root = getattr(event, "thread_root", None) or event.event_id
-        return cls(bot, event.room_id, event, thread_root=root, latest=event.event_id)
+        """Answers go in the event's thread, or as replies to it when it is in the main
+        timeline: threads are for cases (a command's answer in a thread of its own would
+        fill Element's threads list, and hide the answer behind a click)."""
+        return cls(bot, event.room_id, event, thread_root=getattr(event, "thread_root", None),
+                   latest=event.event_id)
 
     @property
     def event(self) -> Event:
@@ -169,12 +172,16 @@ class Context:
     async def send(self, message: Say | dict[str, Any], *,
                    thread_root: str | None = None, in_thread: bool = True,
                    event_type: str = "m.room.message") -> str:
-        """Send a notice, in the context's thread (or the given one) unless `in_thread=False`."""
+        """Send a notice, in the context's thread (or the given one); with no thread, as a
+        reply to the event answered; `in_thread=False`: in the main timeline, on its own."""
         body = message if isinstance(message, dict) else content.render(message)
         root = thread_root or self.thread_root
-        if in_thread and root and "m.relates_to" not in body:
-            latest = self.latest if root == self.thread_root else None
-            body = content.in_thread(body, root, latest)
+        if in_thread and "m.relates_to" not in body:
+            if root:
+                latest = self.latest if root == self.thread_root else None
+                body = content.in_thread(body, root, latest)
+            elif self.latest:
+                body = content.reply_to(body, self.latest)
         return await self.bot.send(self.room_id, body, self.next_txn(), event_type)
 
     async def reply(self, message: Say) -> str:
@@ -247,6 +254,7 @@ class _CommandDecl:
     admin: bool
     checks: tuple[Check, ...]
     section: str | None = None
+    order: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,17 +269,19 @@ class _TimerDecl:
 
 def command(name: str, *aliases: str, args: Sequence[Arg] = (), summary: str = "",
             admin: bool = False, checks: Sequence[Check] = (),
-            section: str | None = None) -> Callable[[F], F]:
+            section: str | None = None, order: int | None = None) -> Callable[[F], F]:
     """Declare a command. The handler is `async def h(self, ctx, **args)`.
 
     `summary` is the i18n key of the help line; usage is generated from `args`. `admin`
     lets only room admins run it (checked first); `checks` run after the arguments are
     parsed, before the handler, and refuse by raising `Refusal`. `section`: where `!help`
-    lists it, when not where its plugin's commands go (`Plugin.help_section`).
+    lists it, when not where its plugin's commands go (`Plugin.help_section`); `order`: its
+    place among the few everyday commands `!help` describes, in the order a physician uses
+    them (the others are only named there).
     """
     def mark(func: F) -> F:
         func.__casebot_command__ = _CommandDecl(  # type: ignore[attr-defined]
-            name, aliases, tuple(args), summary, admin, tuple(checks), section)
+            name, aliases, tuple(args), summary, admin, tuple(checks), section, order)
         return func
     return mark
 
@@ -312,7 +322,8 @@ class Plugin:
     room_settings: ClassVar[tuple[str, ...]] = ()
     """Fields of `Config` a room admin may change with `!config set <plugin>.<field>`."""
     help_section: ClassVar[str] = "everyday"
-    """Where `!help` lists this plugin's commands: `everyday`, `volunteers` or `admin`."""
+    """Where `!help` lists this plugin's commands: `everyday`, `volunteers`, `moderation` or
+    `admin`."""
     requires: ClassVar[tuple[type[Plugin], ...]] = ()
     """Plugins this one uses directly (imported): loaded before it, whatever the config
     lists, and reached with `self.required(TheClass)`."""

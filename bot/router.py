@@ -127,7 +127,10 @@ class CommandSpec:
     owner: str = ""
     extra_help: tuple[str, ...] = field(default_factory=tuple)
     section: str = "everyday"
-    """Where `!help` lists it: `everyday` (the first screen), `volunteers` or `admin`."""
+    """Where `!help` lists it: `everyday` (the first screen), `volunteers`, `moderation` or
+    `admin`."""
+    order: int | None = None
+    """Its place among the everyday commands `!help` describes (None: only named there)."""
     admin: bool = False
     """Only room admins may run it (refused before its arguments are read)."""
     checks: tuple[Callable[..., Any], ...] = ()

@@ -55,6 +55,12 @@ class Sent:
         return rel.get("event_id") if rel.get("rel_type") == "m.thread" else None
 
     @property
+    def reply_to(self) -> str | None:
+        """The event this message replies to in the main timeline (not in a thread)."""
+        rel = self.content.get("m.relates_to") or {}
+        return None if rel.get("rel_type") else (rel.get("m.in_reply_to") or {}).get("event_id")
+
+    @property
     def mentions(self) -> list[str]:
         return list((self.content.get("m.mentions") or {}).get("user_ids", []))
 
@@ -320,6 +326,12 @@ class Harness:
 
     def in_thread(self, root: str) -> list[Sent]:
         return [s for s in self.transport.sent if s.thread_root == root]
+
+    def answers(self, event_id: str) -> list[Sent]:
+        """What the bot sent about `event_id`: in its thread, or as replies to it (a command
+        in the main timeline is answered with replies; threads are for cases)."""
+        return [s for s in self.transport.sent
+                if s.thread_root == event_id or s.reply_to == event_id]
 
     def as_edited(self, sent: Sent) -> Sent:
         """`sent` as it reads now: the content of its last edit (`m.new_content`), under its

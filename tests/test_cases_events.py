@@ -117,7 +117,7 @@ async def test_opening_is_published_before_anything_is_stored(h: Harness) -> Non
 async def test_a_refusal_at_opening_stores_nothing_and_is_the_answer(h: Harness) -> None:
     recorder(h).refuse = True
     root = await h.say(POSTER, CASE)
-    assert h.last().body == "Aucun cas ouvert." and h.last().thread_root == root
+    assert h.last().body == "Aucun cas ouvert." and h.last().reply_to == root
     assert len(h.sent) == 1
     assert await count(h) == 0
     assert recorder(h).kinds() == ["CaseOpening"]

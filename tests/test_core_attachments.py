@@ -22,12 +22,12 @@ class Files(Plugin):
         await direct.send_file(b"a;b\n", "log.csv", "text/csv")
 
 
-async def test_an_image_goes_to_the_commands_thread_encrypted() -> None:
+async def test_an_image_answers_the_command_encrypted() -> None:
     async with Harness([Files]) as h:
         h.add_room(members=[ALICE])
         root = await h.say(ALICE, "!picture")
         sent = h.last()
-        assert sent.thread_root == root and sent.room_id == "!room:test"
+        assert sent.reply_to == root and sent.room_id == "!room:test"
         assert sent.content["msgtype"] == "m.image"
         assert sent.content["info"] == {"mimetype": "image/png", "size": len(PNG),
                                         "w": 640, "h": 480}

@@ -58,10 +58,14 @@ async def h():
         yield harness
 
 
-async def test_command_answers_in_thread(h: Harness) -> None:
+async def test_a_command_is_answered_by_replies_or_in_its_thread(h: Harness) -> None:
     root = await h.say(ALICE, "!echo 2 bonjour <b>")
-    assert [s.body for s in h.in_thread(root)] == ["bonjour <b>", "bonjour <b>"]
-    assert "&lt;b&gt;" in h.last().html
+    assert [s.body for s in h.answers(root)] == ["bonjour <b>", "bonjour <b>"]
+    assert h.in_thread(root) == []  # no thread of its own: Element's threads list is for cases
+    in_thread = await h.say(ALICE, "!echo 1 ici", thread_root="$case")
+    assert h.last().thread_root == "$case" and h.last().reply_to is None
+    assert h.last().content["m.relates_to"]["m.in_reply_to"] == {"event_id": in_thread}
+    assert "&lt;b&gt;" in h.answers(root)[-1].html
     assert h.last().content["msgtype"] == "m.notice"
 
 
@@ -72,7 +76,7 @@ async def test_alias_and_accents(h: Harness) -> None:
 
 async def test_bad_arguments_get_usage_in_french(h: Harness) -> None:
     root = await h.say(ALICE, "!echo deux fois")
-    body = h.in_thread(root)[-1].body
+    body = h.answers(root)[-1].body
     assert "« deux » n’est pas un nombre entier" in body
     assert "Utilisation : !echo <fois> <texte>" in body
 
@@ -86,7 +90,7 @@ async def test_missing_argument_in_english(h: Harness) -> None:
 
 async def test_failing_handler_is_isolated_and_not_logged(h: Harness, caplog) -> None:
     root = await h.say(ALICE, "!boom Mme Dupont secret clinical")
-    assert "Erreur interne, référence" in h.in_thread(root)[-1].body
+    assert "Erreur interne, référence" in h.answers(root)[-1].body
     assert "secret clinical" not in caplog.text
     assert "ValueError" in caplog.text
     # the message hook still ran and the next command still works

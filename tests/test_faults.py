@@ -51,8 +51,8 @@ OPEN = RateLimitConfig(commands=1000)
 # ---- helpers ------------------------------------------------------------------------------
 def bot_replies(alice: UserClient, bot: BotHandle, roots: Sequence[str]) -> Counter[str]:
     wanted = set(roots)
-    return Counter(e.thread_root for e in alice.seen
-                   if e.sender == bot.user_id and e.thread_root in wanted)
+    return Counter(e.answer_to for e in alice.seen
+                   if e.sender == bot.user_id and e.answer_to in wanted)
 
 
 async def all_answered(alice: UserClient, bot: BotHandle, roots: Sequence[str],
@@ -81,7 +81,7 @@ async def exactly_once(alice: UserClient, bot: BotHandle, roots: Sequence[str],
     assert not [b for b in bodies if b.startswith(INTERNAL)], "an internal error was shown"
     for root in roots:
         reply = next(e for e in alice.seen
-                     if e.sender == bot.user_id and e.thread_root == root)
+                     if e.sender == bot.user_id and e.answer_to == root)
         assert reply.decrypted and expect in reply.body, reply.body[:200]
 
 
@@ -309,7 +309,7 @@ async def test_unwritable_database_one_log_line_no_crash_nothing_lost(
     room = await live.room_with(alice, bot)
     first = await alice.say(room, "!case Femme 52 ans, HTA résistante sous trithérapie. "
                                   "Bilan ? #cardio")
-    await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == first
+    await alice.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == first
                          and e.body.startswith("Cas #1"))
 
     mark = len(records.records)
@@ -331,8 +331,8 @@ async def test_unwritable_database_one_log_line_no_crash_nothing_lost(
 
     await all_answered(alice, bot, roots, timeout=60)
     await asyncio.sleep(3)
-    cards = Counter(e.thread_root for e in alice.seen
-                    if e.sender == bot.user_id and e.thread_root in roots
+    cards = Counter(e.answer_to for e in alice.seen
+                    if e.sender == bot.user_id and e.answer_to in roots
                     and e.body.startswith("Cas #"))
     assert all(cards[r] == 1 for r in roots), [cards[r] for r in roots]
     bodies = [e.body for e in alice.seen if e.sender == bot.user_id]

@@ -95,7 +95,7 @@ async def test_redact_mode_leaves_no_case_behind_the_deleted_post(h: Harness) ->
     await h.say(V1, "!volunteer dermato")
     root = await h.say(POSTER, "!case F 40 ans, contact jean.martin@gmail.com, #dermato")
     assert h.transport.redacted == [root]
-    [notice] = h.in_thread(root)  # no card, no reminder, no page: there is no case
+    [notice] = h.answers(root)  # no card, no reminder, no page: there is no case
     assert "j’ai masqué votre message" in notice.body and notice.mentions == [POSTER]
     await h.redact(BOT, root)  # the homeserver echoes the bot's own redaction
     assert await status(h) is None

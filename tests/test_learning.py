@@ -262,7 +262,7 @@ async def test_fmc_sends_the_members_log_as_csv_in_their_direct_room(h: Harness)
     other = await h.say(DOC, "!case #cardio palpitations")
     h.update_room(ROOM, name="=HYPERLINK(\"http://x\")")
     ask = await h.say(DOC, "!fmc")
-    assert h.in_thread(ask)[-1].body == (
+    assert h.answers(ask)[-1].body == (
         "Votre journal (2 lignes) vous attend en message direct chiffré.")
     direct = h.transport.direct[DOC]
     [sent, note] = [s for s in h.sent if s.room_id == direct]
@@ -296,7 +296,7 @@ async def test_stats_adds_a_chart_after_the_text_and_stats_text_does_not(h: Harn
     h.clock.value += 3600
     await h.say(DOC, "avis", thread_root=root)
     ask = await h.say(POSTER, "!stats")
-    text, image = h.in_thread(ask)
+    text, image = h.answers(ask)
     assert text.body.startswith("Statistiques sur 30 jours")
     assert image.content["msgtype"] == "m.image"
     assert image.content["info"] == {"mimetype": "image/png", "size": len(h.file(image)),
@@ -305,9 +305,9 @@ async def test_stats_adds_a_chart_after_the_text_and_stats_text_does_not(h: Harn
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert struct.unpack(">II", png[16:24]) == (1000, 500)
     ask = await h.say(POSTER, "!stats text")
-    assert [s.content["msgtype"] for s in h.in_thread(ask)] == ["m.notice"]
+    assert [s.content["msgtype"] for s in h.answers(ask)] == ["m.notice"]
     ask = await h.say(POSTER, "!stats texte 7")
-    assert h.in_thread(ask)[0].body.startswith("Statistiques sur 7 jours")
+    assert h.answers(ask)[0].body.startswith("Statistiques sur 7 jours")
 
 
 # ---- review: what a link may smuggle ---------------------------------------------------------
@@ -429,7 +429,7 @@ async def test_fmc_says_so_when_the_direct_room_cannot_be_opened(
 
     monkeypatch.setattr(h.transport, "direct_room", refused)
     ask = await h.say(POSTER, "!fmc")
-    [answer] = h.in_thread(ask)
+    [answer] = h.answers(ask)
     assert answer.body.startswith("Je n’ai pas pu ouvrir de message direct chiffré avec vous")
     assert h.transport.uploads == [] and not any("file" in s.content for s in h.sent)
 

@@ -23,7 +23,7 @@ async def test_moderator_adds_specialty_member_refused_case_tagged(live: Live) -
 
     refused = await member.say(room, '!specialty add sommeil "Médecine du sommeil"')
     answer = await member.wait_for(lambda e: e.sender == bot.user_id
-                                   and e.thread_root == refused)
+                                   and e.answer_to == refused)
     assert answer.decrypted
     assert "seuls les membres de niveau 50 ou plus" in answer.body
 
@@ -38,7 +38,7 @@ async def test_moderator_adds_specialty_member_refused_case_tagged(live: Live) -
 
     root = await member.say(room, "!case Homme 50 ans, réveils nocturnes répétés, "
                                   "somnologie à demander ?")
-    card = await member.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root
+    card = await member.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == root
                                  and e.body.startswith("Cas #"))
     assert card.body.startswith("Cas #1 · Médecine du sommeil · ouvert")
 

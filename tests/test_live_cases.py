@@ -17,7 +17,7 @@ async def test_case_thread_reply_check_reaction_listing_and_stats(live: Live) ->
     room = await live.room_with(alice, bot, others=[bob])
 
     def from_bot(root: str, text: str):
-        return lambda e: e.sender == bot.user_id and e.thread_root == root and text in e.body
+        return lambda e: e.sender == bot.user_id and e.answer_to == root and text in e.body
 
     root = await alice.say(room, "!case Femme 45 ans, plaques érythémato-squameuses des "
                                  "coudes depuis 2 mois, psoriasis ? Quel traitement ?")
@@ -43,17 +43,17 @@ async def test_case_thread_reply_check_reaction_listing_and_stats(live: Live) ->
     await bob.wait_for(from_bot(root, "Cas #1 résolu"))
 
     listing = await bob.say(room, "!cases")
-    reply = await bob.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == listing)
+    reply = await bob.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == listing)
     assert reply.body == "Aucun cas ouvert."
     second = await bob.say(room, "!cas #cardio palpitations à l'effort, ECG normal")
     await bob.wait_for(from_bot(second, "Cas #2 · Cardiologie"))
     listing = await alice.say(room, "!cases")
-    reply = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == listing)
+    reply = await alice.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == listing)
     assert "#2 · Cardiologie" in reply.body and "#1" not in reply.body
     assert f"https://matrix.to/#/{room}/{second}" in reply.content["formatted_body"]
 
     stats = await alice.say(room, "!stats 7")
-    reply = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == stats)
+    reply = await alice.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == stats)
     assert "Cas ouverts : 2 · résolus : 1" in reply.body
     assert "Dermatologie : 1 ouverts, 1 résolus" in reply.body
 
@@ -65,10 +65,10 @@ async def test_room_creator_counts_as_moderator(live: Live) -> None:
     bob = await live.physician("bob")
     room = await live.room_with(creator, bot, others=[bob])
     root = await bob.say(room, "!case #cardio palpitations à l'effort, ECG normal")
-    await bob.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root)
+    await bob.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == root)
     await creator.wait_for(lambda e: e.event_id == root)
     await creator.say(room, "!resolve", thread_root=root)
-    done = await bob.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root
+    done = await bob.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == root
                               and ("résolu" in e.body or "Seuls" in e.body))
     assert done.body == "Cas #1 résolu. Merci à tous !"
 
@@ -85,7 +85,7 @@ async def test_check_reaction_resolves_with_or_without_variation_selector(
     bob = await live.physician("bob")
     room = await live.room_with(alice, bot, others=[bob])
     root = await alice.say(room, "!case #cardio palpitations à l'effort, ECG normal")
-    card = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root
+    card = await alice.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == root
                                 and "Cas #1" in e.body)
     answer = await bob.say(room, "Holter ECG et épreuve d'effort", thread_root=root)
     await alice.wait_for(lambda e: e.event_id == answer)
@@ -108,18 +108,18 @@ async def test_the_card_is_the_first_bot_message_of_the_thread_and_the_page_foll
     bob = await live.physician("bob")
     room = await live.room_with(alice, bot, others=[bob])
     ask = await bob.say(room, "!volunteer dermato")
-    await bob.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == ask)
+    await bob.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == ask)
     root = await alice.say(room, "!case Femme 45 ans, plaques squameuses des coudes, "
                                  "psoriasis ? #dermato")
 
     def paged(e: Seen) -> bool:
-        return (e.sender == bot.user_id and e.thread_root == root
+        return (e.sender == bot.user_id and e.answer_to == root
                 and bob.user_id in e.mentions)
 
     for client in (bob, alice):
         page = await client.wait_for(paged)
         thread = [e for e in client.seen if e.sender == bot.user_id
-                  and e.thread_root == root and e.type == "m.room.message"]
+                  and e.answer_to == root and e.type == "m.room.message"]
         assert thread[0].body.startswith("Cas #1 · Dermatologie · ouvert"), [
             e.body for e in thread]
         assert thread[0].mentions == []

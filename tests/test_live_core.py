@@ -19,13 +19,13 @@ from bot.matrix.sync import PENDING_KEY
 from tests.support.live import Live, bot_process, stop_process
 
 
-async def test_help_in_encrypted_room_is_a_threaded_notice(live: Live) -> None:
+async def test_help_in_encrypted_room_is_a_notice_replying_to_it(live: Live) -> None:
     bot = await live.bot(plugins=[])
     alice = await live.physician("alice")
     room = await live.room_with(alice, bot)
     root = await alice.say(room, "!help")
-    reply = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root)
-    assert reply.decrypted
+    reply = await alice.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == root)
+    assert reply.decrypted and reply.thread_root is None  # a reply: threads are for cases
     assert reply.content["msgtype"] == "m.notice"
     assert "Commandes courantes" in reply.body
     assert "!help" in reply.body
@@ -39,7 +39,7 @@ async def test_restart_keeps_device_and_still_decrypts(live: Live, tmp_path: Pat
     try:
         room = await live.room_with(alice, bot)
         first = await alice.say(room, "!help")
-        await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == first)
+        await alice.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == first)
         device = json.loads((bot.config.data_dir / "credentials.json").read_text())["device_id"]
     finally:
         assert stop_process(proc) == 0
@@ -50,7 +50,7 @@ async def test_restart_keeps_device_and_still_decrypts(live: Live, tmp_path: Pat
     try:
         second = await alice.say(room, "!aide")
         reply = await alice.wait_for(
-            lambda e: e.sender == bot.user_id and e.thread_root == second, timeout=40)
+            lambda e: e.sender == bot.user_id and e.answer_to == second, timeout=40)
         assert reply.decrypted and "Commandes courantes" in reply.body
         again = json.loads((bot.config.data_dir / "credentials.json").read_text())["device_id"]
         assert again == device
@@ -69,7 +69,7 @@ async def test_kill_9_during_burst_answers_every_command_once(live: Live, tmp_pa
         for i in range(30):
             roots.append(await alice.say(room, "!help" if i % 2 else "!aide"))
             if i == 2:
-                await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root)
+                await alice.wait_for(lambda e: e.sender == bot.user_id and e.answer_to)
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
     finally:
@@ -78,10 +78,10 @@ async def test_kill_9_during_burst_answers_every_command_once(live: Live, tmp_pa
     try:
         for root in roots:
             await alice.wait_for(
-                lambda e, r=root: e.sender == bot.user_id and e.thread_root == r, timeout=60)
+                lambda e, r=root: e.sender == bot.user_id and e.answer_to == r, timeout=60)
         await asyncio.sleep(3)  # give a duplicate the time to show up
-        replies = Counter(e.thread_root for e in alice.seen
-                          if e.sender == bot.user_id and e.thread_root in roots)
+        replies = Counter(e.answer_to for e in alice.seen
+                          if e.sender == bot.user_id and e.answer_to in roots)
         assert all(replies[r] == 1 for r in roots), replies
     finally:
         stop_process(proc)
@@ -108,7 +108,7 @@ async def test_undecryptable_message_gets_a_thread_notice(live: Live) -> None:
     await alice.withhold_keys_from(bot.user_id)
     root = await alice.say(room, "!help")
     reply = await alice.wait_for(
-        lambda e: e.sender == bot.user_id and e.thread_root == root, timeout=30)
+        lambda e: e.sender == bot.user_id and e.answer_to == root, timeout=30)
     assert "pas pu déchiffrer" in reply.body
 
 
@@ -154,7 +154,7 @@ async def test_an_event_waiting_for_its_key_survives_a_restart(live: Live) -> No
     await handle.stop()
     await handle.start()
     reply = await alice.wait_for(
-        lambda e: e.sender == handle.user_id and e.thread_root == root, timeout=40)
+        lambda e: e.sender == handle.user_id and e.answer_to == root, timeout=40)
     assert "pas pu déchiffrer" in reply.body
     await asyncio.sleep(2)
-    assert sum(e.sender == handle.user_id and e.thread_root == root for e in alice.seen) == 1
+    assert sum(e.sender == handle.user_id and e.answer_to == root for e in alice.seen) == 1

@@ -65,7 +65,7 @@ async def test_forged_state_changes_nothing(live: Live) -> None:
                     {"history_visibility": "joined"}, encrypted)
 
     def answer_to(event_id: str):
-        return lambda e: e.sender == bot_id and e.thread_root == event_id
+        return lambda e: e.sender == bot_id and e.answer_to == event_id
 
     # The troll is still power 0: both administration commands are refused.
     ask = await troll.say(room, '!specialty add sommeil "Médecine du sommeil"')

@@ -23,7 +23,7 @@ async def test_fmc_csv_and_stats_chart_arrive_encrypted_and_decrypt(live: Live) 
     room = await live.room_with(alice, bot, others=[bob])
 
     def from_bot(root: str):  # type: ignore[no-untyped-def]
-        return lambda e: e.sender == bot.user_id and e.thread_root == root
+        return lambda e: e.sender == bot.user_id and e.answer_to == root
 
     root = await alice.say(room, CASE)
     await bob.wait_for(from_bot(root))

@@ -73,7 +73,7 @@ async def test_backup_wipe_restore_resumes_same_device_once(live: Live, tmp_path
     try:
         room = await live.room_with(alice, bot)
         first = await alice.say(room, "!case Toux chronique depuis 3 mois #pneumo")
-        card = await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == first)
+        card = await alice.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == first)
         assert card.body.startswith("Cas #1")
         # Metrics and health, over HTTP, from `casebot run`.
         assert (await until_healthy(f"{base}/healthz")).startswith("ok: last sync completed")
@@ -103,10 +103,10 @@ async def test_backup_wipe_restore_resumes_same_device_once(live: Live, tmp_path
     try:
         second = await alice.say(room, "!case Douleur thoracique atypique #cardio")
         reply = await alice.wait_for(
-            lambda e: e.sender == bot.user_id and e.thread_root == second, timeout=60)
+            lambda e: e.sender == bot.user_id and e.answer_to == second, timeout=60)
         assert reply.decrypted and reply.body.startswith("Cas #2")  # the cases survived
         await asyncio.sleep(3)  # time for a second answer to the first case to show up
-        assert sum(e.sender == bot.user_id and e.thread_root == first
+        assert sum(e.sender == bot.user_id and e.answer_to == first
                    and e.body.startswith("Cas #") for e in alice.seen) == 1
         log = (tmp_path / "bot.log").read_text()
         assert log.count(f"device {device} restored") == 2
@@ -156,7 +156,7 @@ async def test_doctor_beside_the_running_bot(live: Live, tmp_path: Path) -> None
         plain = await live.room_with(alice, bot, encrypted=False)
         bob = await member_without_encryption(live, alice, good)
         root = await alice.say(good, "!help")
-        await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == root)
+        await alice.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == root)
         creds = json.loads((bot.config.data_dir / "credentials.json").read_text())
         before = await devices_of(bot.config.matrix.homeserver, creds["access_token"])
         assert creds["device_id"] in before
@@ -186,7 +186,7 @@ async def test_doctor_beside_the_running_bot(live: Live, tmp_path: Path) -> None
         assert text.returncode == 0 and "0 error(s)" in text.stdout
         assert "WARNING room" in text.stdout and "→ " in text.stdout
         second = await alice.say(good, "!aide")
-        await alice.wait_for(lambda e: e.sender == bot.user_id and e.thread_root == second)
+        await alice.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == second)
         assert await devices_of(bot.config.matrix.homeserver, creds["access_token"]) == before
         # A wrong pickle key is an error: exit 1, in words.
         wrong = await cli("doctor", config=config, CASEBOT_PICKLE_KEY="not-it")

@@ -36,23 +36,23 @@ async def room_with_volunteers(live: Live, wait: float
     room = await live.room_with(alice, bot, others=[bob, carol])
     for who, command in ((bob, "!volunteer cardio"), (carol, "!volunteer pneumo")):
         ask = await who.say(room, command)
-        await who.wait_for(lambda e, a=ask: e.sender == bot.user_id and e.thread_root == a)
+        await who.wait_for(lambda e, a=ask: e.sender == bot.user_id and e.answer_to == a)
     return bot, alice, bob, carol, room
 
 
 def is_card(bot: BotHandle, root: str) -> object:
-    return lambda e: (e.sender == bot.user_id and e.thread_root == root
+    return lambda e: (e.sender == bot.user_id and e.answer_to == root
                       and e.type == "m.room.message" and e.body.startswith("Cas #1 · "))
 
 
 def page_for(bot: BotHandle, root: str, user_id: str) -> object:
-    return lambda e: (e.sender == bot.user_id and e.thread_root == root
+    return lambda e: (e.sender == bot.user_id and e.answer_to == root
                       and "un avis ?" in e.body and user_id in e.mentions)
 
 
 def pages(client: UserClient, bot: BotHandle, root: str, naming: str | None = None
           ) -> list[Seen]:
-    return [e for e in client.seen if e.sender == bot.user_id and e.thread_root == root
+    return [e for e in client.seen if e.sender == bot.user_id and e.answer_to == root
             and "un avis ?" in e.body and (naming is None or naming in e.mentions)]
 
 

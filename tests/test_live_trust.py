@@ -54,7 +54,7 @@ async def trusted_bot(live: Live, tmp: Path, admins: tuple[str, ...] = (),
 def from_bot(bot: BotHandle, room: str, text: str,
              root: str | None = None) -> Callable[[Seen], bool]:
     return lambda e: (e.sender == bot.user_id and e.room_id == room and text in e.body
-                      and (root is None or e.thread_root == root))
+                      and (root is None or e.answer_to == root))
 
 
 async def test_a_verified_room_opens_cases_of_verified_members_only(live: Live,
@@ -86,7 +86,7 @@ async def test_a_verified_room_opens_cases_of_verified_members_only(live: Live,
     assert card.body.split("\n")[1].startswith("Posté par ") and (
         card.body.split("\n")[1].endswith(" ✔ (vérifié, annuaire RPPS)"))
     # The refused case left nothing behind: this one is number 1.
-    assert not [e for e in bob.seen if e.thread_root == refused_root and "Cas #" in e.body]
+    assert not [e for e in bob.seen if e.answer_to == refused_root and "Cas #" in e.body]
 
 
 async def test_a_report_reaches_the_moderation_room_without_the_text(live: Live,

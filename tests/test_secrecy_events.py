@@ -45,9 +45,10 @@ class Cases:
 
     async def open(self, sender: str, text: str, room: str = ROOM,
                    formatted_body: str | None = None) -> Case:
-        """`!case <text>`: CaseOpening (may raise Refusal), the card, then CaseOpened."""
+        """`!case <text>`: CaseOpening (may raise Refusal), the card, then CaseOpened, in
+        the case's thread (as cases does)."""
         post = self.message(sender, f"!case {text}", room, formatted_body=formatted_body)
-        ctx = Context.for_event(self.h.app, post)
+        ctx = Context.for_event(self.h.app, post).in_thread_of(post.event_id)
         await ctx.publish(CaseOpening(room, post.event_id, sender, text))
         number = next(self.numbers)
         card = await ctx.reply(f"Cas #{number} · card")

@@ -54,7 +54,7 @@ def jpeg(*, gps: bool = True) -> bytes:
 async def test_unencrypted_room_refuses_case(h: Harness) -> None:
     h.add_room("!plain:test", members=[POSTER], encrypted=False)
     root = await h.say(POSTER, CLEAN, room="!plain:test")
-    reply = h.in_thread(root)
+    reply = h.answers(root)
     assert len(reply) == 1 and "chiffrement" in reply[0].body
     assert await cases(h) == []
 
@@ -63,7 +63,7 @@ async def test_public_room_refuses_case(h: Harness) -> None:
     h.add_room("!pub:test", members=[POSTER], join_rule="public",
                history_visibility="world_readable")
     root = await h.say(POSTER, CLEAN, room="!pub:test")
-    body = h.in_thread(root)[0].body
+    body = h.answers(root)[0].body
     assert "public" in body and "historique" in body and "administrateur" in body
     assert await cases(h) == []
 
@@ -176,7 +176,7 @@ async def test_redact_mode_removes_valid_nir_at_once() -> None:
         last = h.last()
         assert "masqué" in last.body and "NIR" in last.body and NIR not in last.body
         assert POSTER in last.mentions
-        assert await cases(h) == [] and h.in_thread(root) == [last]
+        assert await cases(h) == [] and h.answers(root) == [last]
 
 
 async def test_redact_mode_room_setting_keeps_low_confidence_as_warning(h: Harness) -> None:
@@ -295,6 +295,6 @@ async def test_english_room_warning_and_refusal(h: Harness) -> None:
     h.add_room("!plain:test", members=[POSTER], encrypted=False)
     await h.app.set_room_setting("!plain:test", "language", "en")
     refused = await h.say(POSTER, CLEAN, room="!plain:test")
-    assert "encrypt" in h.in_thread(refused)[0].body
+    assert "encrypt" in h.answers(refused)[0].body
     await h.say(POSTER, "!rules")
     assert "patient" in h.last().body and "secret" not in h.last().body

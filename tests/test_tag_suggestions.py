@@ -81,7 +81,7 @@ async def test_the_posters_reaction_confirms_and_pages(h: Harness) -> None:
     await h.react(POSTER, card(h, root).event_id, TWO)
     body = card(h, root).body
     assert body.startswith("Cas #1 · Pneumologie · ouvert")
-    assert "Spécialité choisie dans le fil" in body
+    assert "Spécialité choisie par @alice:test (réaction 2️⃣)" in body
     assert "Sans confirmation" not in body
     assert any(s.body == "Cas #1 : Pneumologie." for s in h.in_thread(root))
     assert [sorted(m) for m in paged(h, root)] == [[P1, P2]]

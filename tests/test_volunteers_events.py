@@ -1,5 +1,6 @@
 """The volunteers feature on the case events alone: no cases plugin, the test publishes
-`CaseOpened`, `CaseChanged`… itself, as the cases feature does, and records `CardStale`."""
+`CaseNumbered`, `CaseOpened`, `CaseChanged`… itself, as the cases feature does, and records
+`CardStale`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from plugins.cases.events import (
     CardLines,
     CardStale,
     CaseChanged,
+    CaseNumbered,
     CaseOpened,
     CaseReplied,
     CaseRootGone,
@@ -71,6 +73,14 @@ async def publish(h: Harness, event: Any, root: str = "$root1") -> list[Any]:
     return await Context.for_event(h.app, source).publish(event)
 
 
+async def open_case(h: Harness, case: Case, text: str) -> None:
+    """What cases publishes for a new case: `CaseNumbered` (no card yet), the card is drawn
+    and sent, then `CaseOpened`."""
+    root = case.root_event_id
+    await publish(h, CaseNumbered(dataclasses.replace(case, card_event_id=None), text), root)
+    await publish(h, CaseOpened(case, text), root)
+
+
 def stale(h: Harness) -> list[CardStale]:
     return h.app.plugins["cards"].stale  # type: ignore[attr-defined]
 
@@ -85,53 +95,56 @@ async def lines(h: Harness, case: Case) -> list[str]:
             for result in found for line in result]
 
 
-async def test_opened_pages_under_the_card_then_asks_for_a_redraw(h: Harness) -> None:
-    assert await lines(h, a_case()) == []  # the first drawing: nobody paged yet
+async def test_the_card_is_drawn_once_with_who_is_paged_then_the_page_follows(
+        h: Harness) -> None:
+    new = dataclasses.replace(a_case(), card_event_id=None)
+    await publish(h, CaseNumbered(new, "plaques #dermato"))
+    assert pages(h) == []  # chosen and recorded, not sent: the card comes first
+    assert await lines(h, new) == ["Confrères sollicités : @v1:test"]  # its first drawing
     await publish(h, CaseOpened(a_case(), "plaques #dermato"))
     assert pages(h) == [[V1]]
-    assert stale(h) == [CardStale(ROOM, 1)]
-    assert await lines(h, a_case()) == ["Confrères sollicités : @v1:test"]
+    assert stale(h) == []  # nothing to redraw: the card was sent complete
     row = await h.db.fetchone("SELECT * FROM volunteer_cases")
     assert (row["root_event_id"], row["card_event_id"], row["poster"], row["tags"]) == (
         "$root1", "$card1", POSTER, "dermato")
 
 
 async def test_escalation_reads_only_its_own_tables(h: Harness) -> None:
-    await publish(h, CaseOpened(a_case(), "plaques"))
+    await open_case(h, a_case(), "plaques")
     await h.advance(30 * MIN)
     assert pages(h) == [[V1], [V2]]
-    assert stale(h) == [CardStale(ROOM, 1)] * 2
+    assert stale(h) == [CardStale(ROOM, 1)]  # the second round: the card lists it too
     await h.advance(30 * MIN)
     await h.advance(30 * MIN)
     assert "aucun bénévole disponible" in h.last().body and h.last().mentions == [POSTER]
 
 
 async def test_first_reply_or_closing_stops_the_escalation(h: Harness) -> None:
-    await publish(h, CaseOpened(a_case(), "plaques"))
+    await open_case(h, a_case(), "plaques")
     await publish(h, CaseChanged(a_case(replies=1), a_case()))
     assert await h.db.fetchval("SELECT COUNT(*) FROM timers") == 0
     await h.advance(2 * 3600)
     assert pages(h) == [[V1]]
-    await publish(h, CaseOpened(a_case(2), "plaques"), root="$root2")
+    await open_case(h, a_case(2), "plaques")
     await publish(h, CaseChanged(a_case(2, status="resolved"), a_case(2)), root="$root2")
-    await publish(h, CaseOpened(a_case(3), "plaques"), root="$root3")
+    await open_case(h, a_case(3), "plaques")
     await publish(h, CaseRootGone(a_case(3)), root="$root3")
     assert await h.db.fetchval("SELECT COUNT(*) FROM timers") == 0
 
 
 async def test_retag_pages_the_new_specialty_as_the_next_round(h: Harness) -> None:
-    await publish(h, CaseOpened(a_case(), "plaques"))
+    await open_case(h, a_case(), "plaques")
     retagged = a_case(specialties=("dermato", "rhumato"))
     await publish(h, CaseChanged(retagged, a_case()))
     assert pages(h) == [[V1], [V3]]
     assert h.in_thread("$root1")[-1].body.startswith("Cas #1 (Dermatologie, Rhumatologie)")
     await publish(h, CaseChanged(retagged, retagged))  # nothing new: nobody paged
     assert pages(h) == [[V1], [V3]]
-    assert len(stale(h)) == 2
+    assert len(stale(h)) == 1  # the retag's round (the first was on the card already)
 
 
 async def test_take_records_it_here_and_asks_for_a_redraw(h: Harness) -> None:
-    await publish(h, CaseOpened(a_case(), "plaques"))
+    await open_case(h, a_case(), "plaques")
     await h.say(V2, "!take", thread_root="$root1")
     assert h.last().body == "Cas #1 pris en charge par @v2:test. Merci !"
     assert stale(h)[-1] == CardStale(ROOM, 1)
@@ -148,7 +161,7 @@ async def test_take_records_it_here_and_asks_for_a_redraw(h: Harness) -> None:
 @pytest.mark.parametrize("target", ["$root1", "$card1", "page"])
 async def test_interest_on_root_card_or_page_stops_the_escalation(h: Harness,
                                                                  target: str) -> None:
-    await publish(h, CaseOpened(a_case(), "plaques"))
+    await open_case(h, a_case(), "plaques")
     if target == "page":
         target = h.in_thread("$root1")[-1].event_id
     await h.react(V3, target, "🙋🏽")
@@ -157,7 +170,7 @@ async def test_interest_on_root_card_or_page_stops_the_escalation(h: Harness,
 
 
 async def test_replies_of_colleagues_count_in_the_stats(h: Harness) -> None:
-    await publish(h, CaseOpened(a_case(), "plaques"))
+    await open_case(h, a_case(), "plaques")
     h.clock.value += 10 * MIN
     for sender in (V1, POSTER):
         reply = Message(ROOM, f"$reply{sender}", sender, h._ts(), "réponse",

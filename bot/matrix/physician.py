@@ -30,6 +30,7 @@ from nio import (
     RoomSendError,
     RoomSendResponse,
     SyncResponse,
+    UploadResponse,
 )
 from nio import (
     Event as NioEvent,
@@ -85,6 +86,13 @@ class Seen:
     def thread_root(self) -> str | None:
         rel = self.relation
         return rel.get("event_id") if rel.get("rel_type") == "m.thread" else None
+
+    @property
+    def answer_to(self) -> str | None:
+        """The event this one answers: its thread's root, else the event it replies to (the
+        bot answers a command of the main timeline with a reply)."""
+        reply = self.relation.get("m.in_reply_to")
+        return self.thread_root or (reply.get("event_id") if isinstance(reply, dict) else None)
 
     @property
     def mentions(self) -> list[str]:
@@ -379,6 +387,17 @@ class UserClient:
         if isinstance(resp, RoomSendError):
             raise TransportError(f"send failed: {resp.message}")
         return str(resp.event_id)
+
+    async def set_avatar(self, png: bytes) -> str:
+        """Upload `png` (in the clear, as profile pictures are) and make it this account's
+        avatar; its mxc:// address."""
+        assert self.client is not None
+        resp, _ = await self.client.upload(lambda *_: png, content_type="image/png",
+                                           filename="avatar.png", filesize=len(png))
+        if not isinstance(resp, UploadResponse):
+            raise TransportError(f"avatar upload refused: {resp}")
+        await self.client.set_avatar(resp.content_uri)
+        return str(resp.content_uri)
 
     async def say(self, room_id: str, body: str, thread_root: str | None = None) -> str:
         content: dict[str, Any] = {"msgtype": "m.text", "body": body}

@@ -59,7 +59,7 @@ def draw(ctx: Context, case: Case, specialties: str, extra: Sequence[Line],
     lines.append(fill(t("cases.card.poster"), poster=poster))
     if case.tag_source == "hashtag":
         lines.append((t("cases.card.hashtag", tags=", ".join(f"#{e}" for e in evidence))
-                      if evidence else t("cases.card.keywords"),))
+                      if evidence else t("cases.card.by_hashtag"),))
     elif case.awaiting_tag:
         choices = " · ".join(f"{key} {name}" for key, name in zip(PICK_KEYS, proposals,
                                                                   strict=False))
@@ -67,6 +67,10 @@ def draw(ctx: Context, case: Case, specialties: str, extra: Sequence[Line],
     elif case.tag_source == "keywords":
         lines.append((t("cases.card.detected", words=", ".join(evidence))
                       if evidence else t("cases.card.keywords"),))
+    elif case.tag_source == "manual" and case.tagged_by:
+        how = (t("cases.card.by_reaction", key=case.tag_pick) if case.tag_pick
+               else f"{ctx.prefix}tag")
+        lines.append(fill(t("cases.card.chosen_by"), who=name(case.tagged_by), how=how))
     elif case.tag_source == "manual":
         lines.append((t("cases.card.manual"),))
     elif case.is_open:

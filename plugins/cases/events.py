@@ -9,9 +9,12 @@ In order, for one `!case`:
 1. `CaseOpening` — before anything is stored; a hook may raise `Refusal` (secrecy: a room that
    is not private and encrypted, or a post it deleted in redact mode). Nothing is kept then,
    and the refusal is the answer.
-2. the case is stored and numbered, its reminders armed, its card posted — the card is always
-   the first bot message of the thread; `CardLines` is published to fill it;
-3. `CaseOpened` — the case exists and its card is in the thread: secrecy checks the text and
+2. the case is stored and numbered, its reminders armed; `CaseNumbered`: hooks settle what
+   the card will show (volunteers choose and record whom they page), so the card is sent
+   once, complete, and not edited seconds later;
+3. its card is posted — always the first bot message of the thread; `CardLines` is
+   published to fill it;
+4. `CaseOpened` — the case exists and its card is in the thread: secrecy checks the text and
    onboards a first-time poster, volunteers page colleagues.
 Later:
 - `CaseReplied`: every message (not a notice) or attachment in a case's thread, commands
@@ -47,6 +50,15 @@ class CaseOpening(PluginEvent):
     room_id: str
     event_id: str
     poster: str
+    text: str
+    """The case's text, without the command (memory only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseNumbered(PluginEvent):
+    """A case was stored and numbered; its card is drawn next (no card, no message yet)."""
+
+    case: Case
     text: str
     """The case's text, without the command (memory only)."""
 

@@ -26,6 +26,7 @@ from plugins.cases.events import (
     CardStale,
     CaseChanged,
     CaseEdited,
+    CaseNumbered,
     CaseOpened,
     CaseOpening,
     CaseReplied,
@@ -67,7 +68,12 @@ from plugins.specialties import (
 )
 
 RESOLVE_KEYS = frozenset(map(emoji_key, ("✅", "✔️", "☑️")))
-"""Compared through `emoji_key`: "✅️" (Element Web) resolves as "✅" does."""
+"""Compared through `emoji_key`: "✅️" (Element Web) resolves as "✅" does. The three check
+marks Element's picker shows for "check" (its French search finds none for "coche": the card
+names ✅ and the word; not ✔, the sign of a verified poster on the same card). Not 👍, though
+it is among Element's quick reactions: a poster gives it to thank or to agree with an answer
+while the discussion goes on, and closing the case then would stop the paging and file the
+case as resolved."""
 MAX_TAGS = 3
 _PICKS = {emoji_key(key): rank for rank, key in enumerate(PICK_KEYS)}
 STATS_DAYS = Int("days", optional=True, default=30, low=1, high=3650)
@@ -223,14 +229,16 @@ class Cases(Plugin):
         return case
 
     # ---- opening -----------------------------------------------------------------------------
-    @command(*CASE_COMMANDS, args=(Rest("text", optional=True),), summary="cases.case.summary")
+    @command(*CASE_COMMANDS, args=(Rest("text", optional=True),), summary="cases.case.summary",
+             order=1)
     async def case(self, ctx: Context, text: str | None) -> None:
         """`!case <text>` opens a case; `!case <n°>` shows one.
 
         Opening follows `plugins.cases.events`: `CaseOpening` (a hook may refuse: nothing is
         stored), then the case is stored, its reminders armed (a case whose card cannot be
-        sent is still followed) and its card sent, so the card is the first message of the
-        thread; only then `CaseOpened`, whose subscribers write under the card. A homeserver
+        sent is still followed), `CaseNumbered` (hooks settle what the card shows) and its
+        card sent, so the card is the first message of the thread and complete; only then
+        `CaseOpened`, whose subscribers write under the card. A homeserver
         that is away makes the whole event replay later: same case, same card.
         """
         message = ctx.event
@@ -246,12 +254,14 @@ class Cases(Plugin):
             # A case is a new post, not a reply inside another case's thread.
             await ctx.reply(ctx.t("cases.template", prefix=ctx.prefix))
             return
+        ctx = ctx.in_thread_of(message.event_id)  # the case's thread: its card, pages, warnings
         await ctx.publish(CaseOpening(ctx.room_id, message.event_id, message.sender, text))
         tags = classify(text, self.specialties(ctx.room_id), MAX_TAGS)
         case = await self.store.open_case(ctx.room_id, message.event_id, message.sender,
                                           [t.specialty_id for t in tags], tag_source(tags),
                                           self.bot.now())
         await self._timers(case, opened=True)
+        await ctx.publish(CaseNumbered(case, text))
         card_id = await ctx.reply(await self.card(ctx, case, evidence_words(tags)))
         case = await self.store.update(case, card_event_id=card_id)
         if case.awaiting_tag:
@@ -302,8 +312,9 @@ class Cases(Plugin):
 
     @on(Reaction)
     async def reaction(self, ctx: Context, event: Reaction) -> None:
-        """✅ by the poster on the root or on an answer resolves (accepting that answer);
-        1️⃣ 2️⃣ 3️⃣ by the poster or a moderator on the card pick a proposed specialty."""
+        """✅ (✔️, ☑️) by the poster on the root, the card or an answer resolves (accepting
+        that answer); 1️⃣ 2️⃣ 3️⃣ by the poster or a moderator on the card pick a proposed
+        specialty."""
         rank = _PICKS.get(emoji_key(event.key))
         if rank is not None:
             await self._pick(ctx, event, rank)
@@ -315,6 +326,9 @@ class Cases(Plugin):
         if case is None:
             case = await self.store.by_reply(event.room_id, event.relates_to)
             accepted = event.relates_to
+        if case is None:
+            case = await self.store.by_card(event.room_id, event.relates_to)
+            accepted = None
         if case is None or event.sender != case.poster or not case.is_open:
             return
         if accepted is not None and await self.store.sender_of(
@@ -329,11 +343,14 @@ class Cases(Plugin):
         level = self.config_for(case.room_id).resolve_power_level
         if event.sender != case.poster and not ctx.may(level, event.sender):
             return
-        await self._retag(ctx.in_thread_of(case.root_event_id), case, [case.proposed[rank]])
+        await self._retag(ctx.in_thread_of(case.root_event_id), case, [case.proposed[rank]],
+                          event.sender, PICK_KEYS[rank])
 
-    async def _retag(self, ctx: Context, before: Case, chosen: Sequence[str]) -> None:
-        """A member chose the case's specialties: kept, counted, shown, said in the thread."""
-        case = await self.store.retag(before, chosen[:MAX_TAGS], self.bot.now())
+    async def _retag(self, ctx: Context, before: Case, chosen: Sequence[str], by: str,
+                     pick: str = "") -> None:
+        """Member `by` chose the case's specialties (with the reaction `pick`, or `!tag`):
+        kept, counted, shown, said in the thread."""
+        case = await self.store.retag(before, chosen[:MAX_TAGS], self.bot.now(), by, pick)
         await self._changed(ctx, case, before)
         await ctx.reply(ctx.t("cases.retagged", number=case.number,
                               specialties=self._names(ctx, case)))
@@ -400,7 +417,8 @@ class Cases(Plugin):
     @command("resolve", "resolu", "resolved",
              args=(CaseNumber("number", optional=True, command="resolve"),
                    Rest("summary", optional=True)),
-             summary="cases.resolve.summary", checks=(poster_or_moderator("resolve"),))
+             summary="cases.resolve.summary", checks=(poster_or_moderator("resolve"),),
+             order=3)
     async def resolve(self, ctx: Context, number: int | None, summary: str | None) -> None:
         """The message itself is the summary the card links to (`summary` is not kept)."""
         case = await self.case_for(ctx, number, "resolve")
@@ -426,14 +444,15 @@ class Cases(Plugin):
             ctx.t("cases.reopened", number=case.number))
 
     @command("tag", args=(TagWords("specialties"),), summary="cases.tag.summary",
-             checks=(poster_or_moderator("tag"),))
+             checks=(poster_or_moderator("tag"),), order=2)
     async def tag(self, ctx: Context, specialties: list[int | Specialty]) -> None:
         number, chosen = split_tag_words(ctx, specialties)
-        await self._retag(ctx, await self.case_for(ctx, number, "tag"), chosen)
+        await self._retag(ctx, await self.case_for(ctx, number, "tag"), chosen,
+                          ctx.event.sender)
 
     # ---- listing and stats -------------------------------------------------------------------
     @command("cases", args=(CasesFilter("filter", optional=True, default=Listing()),),
-             summary="cases.cases.summary")
+             summary="cases.cases.summary", order=4)
     async def list_cases(self, ctx: Context, filter: Listing) -> None:
         cases = await self.store.listing(ctx.room_id, self.config.list_limit, filter.specialty,
                                          ctx.event.sender if filter.mine else None)

@@ -100,6 +100,11 @@ MIGRATIONS = (
     Migration("taken_by moves to the volunteers feature", drop_taken_by),
     Migration("the tagger's first guess, its proposals, and each retag by a member "
               "(specialty ids only), for the accuracy shown by !stats", TAG_REVIEW),
+    Migration("who chose a case's specialties and how (the reaction's key, '' for !tag), "
+              "for its card", """
+    ALTER TABLE cases ADD COLUMN tagged_by TEXT;
+    ALTER TABLE cases ADD COLUMN tag_pick TEXT NOT NULL DEFAULT ''
+    """),
 )
 
 
@@ -132,6 +137,11 @@ class Case:
     """The specialties the tagger proposed to confirm, best first (kept once confirmed)."""
     pick_events: tuple[str, ...] = ()
     """The bot's own 1️⃣ 2️⃣ 3️⃣ reactions on the card, withdrawn once a member picked."""
+    tagged_by: str | None = None
+    """Who chose the case's specialties (`MANUAL`; None for cases tagged before this
+    was kept)."""
+    tag_pick: str = ""
+    """The reaction that chose them, as the bot offered it ("": `!tag`)."""
 
     @classmethod
     def from_row(cls, row: Any) -> Case:
@@ -327,9 +337,11 @@ class CaseStore:
             (room_id, card_event_id))
         return None if number is None else await self.get(room_id, int(number))
 
-    async def retag(self, case: Case, chosen: Sequence[str], at: float) -> Case:
-        """A member chose `chosen` for the case: kept as its tags (`MANUAL`), and counted as
-        (first tag before, first chosen, its rank among the proposals or 0)."""
+    async def retag(self, case: Case, chosen: Sequence[str], at: float, by: str,
+                    pick: str = "") -> Case:
+        """Member `by` chose `chosen` for the case (with the reaction `pick`, or `!tag`):
+        kept as its tags (`MANUAL`), and counted as (first tag before, first chosen, its rank
+        among the proposals or 0)."""
         before = case.specialties[0] if case.specialties else ""
         first = chosen[0] if chosen else ""
         rank = case.proposed.index(first) + 1 if first in case.proposed else 0
@@ -337,7 +349,8 @@ class CaseStore:
             await self.db.execute(
                 "INSERT INTO case_retags (room_id, number, from_tag, to_tag, rank, at) "
                 "VALUES (?, ?, ?, ?, ?, ?)", (case.room_id, case.number, before, first, rank, at))
-            return await self.update(case, specialties=tuple(chosen), tag_source=MANUAL)
+            return await self.update(case, specialties=tuple(chosen), tag_source=MANUAL,
+                                     tagged_by=by, tag_pick=pick)
 
     async def add_reply(self, case: Case, event_id: str, sender: str, at: float,
                         counts: bool) -> Case:

@@ -9,21 +9,21 @@ STRINGS = {
     "cases.arg.specialties": {"fr": "[n°] <spécialité>", "en": "[number] <specialty>"},
     "cases.filter.mine": {"fr": "mine, moi, miens, mes cas", "en": "mine, me, my cases"},
     "cases.case.summary": {
-        "fr": "Ouvre un cas (en un seul message, comme un tweet) ; avec un numéro, affiche ce cas.",
-        "en": "Opens a case (one message, like a tweet); with a number shows that case.",
+        "fr": "Ouvre un cas, en un seul message (avec un n° : le montre).",
+        "en": "Opens a case, in one message (with a number: shows it).",
     },
     "cases.resolve.summary": {
-        "fr": "Marque le cas résolu (dans son fil, ou avec son numéro).",
-        "en": "Marks the case resolved (in its thread, or with its number).",
+        "fr": "Clôt le cas (dans son fil) ; ou ✅ sur la réponse utile.",
+        "en": "Resolves the case (in its thread); or ✅ on the useful answer.",
     },
     "cases.reopen.summary": {"fr": "Rouvre un cas.", "en": "Reopens a case."},
     "cases.cases.summary": {
-        "fr": "Liste les cas ouverts du salon (par spécialité, ou les vôtres : mine).",
-        "en": "Lists the room's open cases (by specialty, or yours: mine).",
+        "fr": "Les cas ouverts (mine : les vôtres).",
+        "en": "The open cases (mine: yours).",
     },
     "cases.tag.summary": {
-        "fr": "Change la ou les spécialités du cas (dans son fil).",
-        "en": "Changes the case's specialties (in its thread).",
+        "fr": "Change la spécialité (dans le fil du cas).",
+        "en": "Changes the specialty (in the case's thread).",
     },
     "cases.stats.summary": {
         "fr": "Statistiques du salon sur la période (30 jours par défaut).",
@@ -74,10 +74,10 @@ STRINGS = {
               "thread.",
     },
     "cases.card.how": {
-        "fr": "Pour clore : {prefix}resolve [résumé] dans ce fil, ou ✅ sur la réponse qui "
-              "vous a aidé.",
-        "en": "To close: {prefix}resolve [summary] in this thread, or ✅ on the answer that "
-              "helped.",
+        "fr": "Pour clore : ✅ (emoji : cherchez « check ») sur la réponse utile ou sur cette "
+              "carte, ou {prefix}resolve [résumé].",
+        "en": "To close: ✅ (emoji: search “check”) on the useful answer or on this card, or "
+              "{prefix}resolve [summary].",
     },
     "cases.card.resolved_by": {"fr": "Résolu par {who}", "en": "Resolved by {who}"},
     "cases.card.accepted": {"fr": "Réponse retenue : {link}", "en": "Accepted answer: {link}"},
@@ -182,4 +182,11 @@ STRINGS = {
         "fr": "Pour mieux étiqueter : {prefix}specialty keywords <spécialité> add <mots>",
         "en": "To tag better: {prefix}specialty keywords <specialty> add <words>",
     },
+    # session 5: who picked the specialty, and how
+    "cases.card.chosen_by": {"fr": "Spécialité choisie par {who} ({how})",
+                             "en": "Specialty chosen by {who} ({how})"},
+    "cases.card.by_reaction": {"fr": "réaction {key}", "en": "reaction {key}"},
+    # session 5: a redrawn card (no evidence at hand) still says the hashtag chose
+    "cases.card.by_hashtag": {"fr": "Spécialité choisie par hashtag",
+                              "en": "Specialty chosen by hashtag"},
 }

@@ -431,7 +431,7 @@ class Secrecy(Plugin):
         )
 
     # ---- 5. !rules ---------------------------------------------------------------------------
-    @command("rules", "regles", summary="secrecy.rules.summary")
+    @command("rules", "regles", summary="secrecy.rules.summary", order=5)
     async def rules(self, ctx: Context) -> None:
         await ctx.reply(Rich.of(self.rules_text(ctx), *await self.added_rules(ctx, False)))
 

@@ -213,7 +213,8 @@ class Trust:
                 lines.append(fill(ctx.t("trust.request.how"), prefix=ctx.prefix, user=sender))
             else:
                 lines.extend(self.admins_lines(ctx, request))
-            notice_room, notice = await self.tell_moderators(ctx, lines, ctx.thread_root)
+            notice_room, notice = await self.tell_moderators(
+                ctx, lines, ctx.thread_root or ctx.event.event_id)
             if not by_room:
                 await self.tell_admins(ctx, request)
         except Exception:  # not told: the member may ask again

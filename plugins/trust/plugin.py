@@ -107,12 +107,12 @@ class Trust(Plugin):
         await self.handlers.verify(ctx, rpps)
 
     @command("verify approve", "verifier valider", args=(User("user"),),
-             summary="trust.approve.summary")
+             summary="trust.approve.summary", section="moderation")
     async def approve(self, ctx: Context, user: str) -> None:
         await self.handlers.decide(ctx, user, VERIFIED, ctx.event.sender)
 
     @command("verify refuse", "verifier refuser", args=(User("user"),),
-             summary="trust.refuse.summary")
+             summary="trust.refuse.summary", section="moderation")
     async def refuse(self, ctx: Context, user: str) -> None:
         await self.handlers.decide(ctx, user, REFUSED, ctx.event.sender)
 
@@ -126,7 +126,7 @@ class Trust(Plugin):
         await self.handlers.revoke(ctx, user)
 
     @command("admit", "admettre", args=(User("user"),), admin=True,
-             summary="trust.admit.summary")
+             summary="trust.admit.summary", section="moderation")
     async def admit(self, ctx: Context, user: str) -> None:
         await self.handlers.admit(ctx, user)
 

@@ -12,8 +12,9 @@ once `confirm_wait` has passed without confirmation, its best guess (a persisten
 across restarts). An urgent case does not wait: its best guess is paged at once.
 
 Everything here reads this feature's own tables: what it knows of a case came with the case
-events (`store.Followed`). After each page the card is redrawn (`CardStale`) so it lists who
-was paged.
+events (`store.Followed`). A new case's first round is chosen before its card is drawn
+(`CaseNumbered`), so the card is sent once with who is paged; after each later page the card
+is redrawn (`CardStale`).
 
 One lock serializes every selection with the recording of its pages, so the daily cap holds
 even when cases of several rooms (or a timer and a message) are handled at the same time.
@@ -111,9 +112,10 @@ class Pager:
         self._lock = asyncio.Lock()
 
     # ---- the case lifecycle ----------------------------------------------------------------
-    async def opened(self, ctx: Context, case: Case, text: str) -> None:
-        """A new case (its card is in the thread): follow it, page its first round under the
-        card, arm the escalation, then have the card list who was paged."""
+    async def numbered(self, ctx: Context, case: Case, text: str) -> None:
+        """A new case, before its card is drawn: follow it, choose and record its first
+        round and arm the escalation, so the card lists who is paged when it is first sent
+        (`opened` sends the page under it)."""
         urgent = self._is_urgent(case.room_id, text)
         if case.awaiting_tag and not urgent:
             await self.store.follow(case, (), urgent, round_=0)
@@ -136,16 +138,21 @@ class Pager:
                 users = await self.select(case.room_id, case.poster, specs, set(skip), urgent,
                                           found)
                 await self.store.record(case.room_id, case.number, users, 1, self.bot.now())
-        # Armed first: a page that fails to send does not end the escalation.
+        # Armed before the page is sent: a page that fails to send does not end the escalation.
         await self._schedule(case.room_id, case.number, 1, urgent)
+
+    async def opened(self, ctx: Context, case: Case, text: str) -> None:
+        """A new case's card is in its thread: page the round `numbered` chose, under it."""
+        await self.store.update_case(case.room_id, case.number,
+                                     card_event_id=case.card_event_id)
+        users = await self.store.paged_in_round(case.room_id, case.number, 1)
         if not users:
             return
         try:
             await self._send_page(ctx, case.room_id, case.number, case.root_event_id,
-                                  case.specialties, users, urgent)
+                                  case.specialties, users, self._is_urgent(case.room_id, text))
         except Exception as exc:
             report_exception(log, "volunteers.page", exc)
-        await ctx.publish(CardStale(case.room_id, case.number))
 
     async def changed(self, ctx: Context, case: Case) -> None:
         """A case changed: keep what it says; stop the escalation when it is no longer open
@@ -214,15 +221,14 @@ class Pager:
         """The card's lines: when a proposed specialty will be paged, who was paged, who
         took the case (names, never pills)."""
         lines: list[tuple[Part, ...]] = []
-        followed = (None if case.card_event_id is None  # its first card comes before following
-                    else await self.store.get(case.room_id, case.number))
+        followed = await self.store.get(case.room_id, case.number)
         if case.awaiting_tag and not (followed and followed.considered):
             wait = case.opened_at + self.config_for(case.room_id).confirm_wait - self.bot.now()
             lines.append((ctx.t("volunteers.card.awaiting",
                                 specialty=self.specialties().label(
                                     case.room_id, case.specialties[0], ctx.lang),
                                 delay=human_duration(ctx.t, max(wait, 60))),))
-        if followed is None:  # not followed (yet: the card comes first): nobody was paged
+        if followed is None:  # not followed: nobody was paged
             return lines
         paged = await self.store.paged(case.room_id, case.number)
         if paged:

@@ -15,7 +15,14 @@ from bot.content import Part
 from bot.events import MemberChange, Reaction
 from bot.plugin import Context, Fired, Plugin, command, on, timer
 from bot.router import Choice, Many
-from plugins.cases.events import CardLines, CaseChanged, CaseOpened, CaseReplied, CaseRootGone
+from plugins.cases.events import (
+    CardLines,
+    CaseChanged,
+    CaseNumbered,
+    CaseOpened,
+    CaseReplied,
+    CaseRootGone,
+)
 from plugins.specialties import Specialties
 from plugins.specialties.events import SpecialtyFigures, SpecialtyRemoved
 from plugins.volunteers.availability import AwayUntil, DateText, QuietHours, TimeZone
@@ -48,6 +55,10 @@ class Volunteers(Plugin):
         self.commands = Commands(bot, self.store, self.pager, self.config_for, specialties)
 
     # ---- the case lifecycle ------------------------------------------------------------------
+    @on(CaseNumbered)
+    async def case_numbered(self, ctx: Context, event: CaseNumbered) -> None:
+        await self.pager.numbered(ctx, event.case, event.text)
+
     @on(CaseOpened)
     async def case_opened(self, ctx: Context, event: CaseOpened) -> None:
         await self.pager.opened(ctx, event.case, event.text)

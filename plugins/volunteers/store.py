@@ -433,7 +433,7 @@ class VolunteerStore:
 
     async def update_case(self, room_id: str, number: int, **changes: Any) -> None:
         """Change columns of `volunteer_cases` (considered, round, due, stopped, open,
-        taken_by)."""
+        taken_by, card_event_id)."""
         self._followed.pop((room_id, number), None)
         if "considered" in changes:
             changes["considered"] = ",".join(changes["considered"])
