@@ -72,7 +72,7 @@ async def test_biblio_lists_a_clean_link_and_not_one_naming_a_patient(live: Live
     room = await live.room_with(alice, bot, others=[bob])
 
     def from_bot(root: str):  # type: ignore[no-untyped-def]
-        return lambda e: e.sender == bot.user_id and e.thread_root == root
+        return lambda e: e.sender == bot.user_id and e.answer_to == root
 
     root = await alice.say(room, CASE)
     await bob.wait_for(from_bot(root))

@@ -79,7 +79,7 @@ async def test_a_verified_member_cannot_verify_a_second_account_in_a_room_of_the
     assert "Ce salon n’en est pas un" in h.last().body
     assert await status(h, ALICE2) == "pending"
     assert any("Demande envoyée : ici, seul un administrateur du bot peut la confirmer"
-               in s.body for s in h.in_thread(ask))
+               in s.body for s in h.answers(ask))
     assert "ne correspond pas à l’annuaire" in notice.body
     assert "Ce salon n’en est pas un" in notice.body
     # The name mismatch reaches the bot admin, privately, not only Alice.
