@@ -4,6 +4,8 @@ reads in a thread (short, agreed, French), and the chart's periods."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import struct
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from plugins.cases.store import (
     WITHDRAWN,
     CaseStore,
 )
+from plugins.learning.charts import ChartData
 
 ROOMS = ("!a:test", "!b:test")
 SPECS = ("cardio", "dermato", "psy")
@@ -262,3 +265,52 @@ async def test_the_french_text_names_the_french_command(h: Harness) -> None:
     body = h.last().body
     assert "Pour mieux étiqueter : !specialite motscles <spécialité> ajouter <mots>" in body
     assert not {"add", "keywords", "specialty", "case(s)"} & set(body.split())
+
+
+# ---- the chart -------------------------------------------------------------------------------
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> list[ChartData]:
+    """What the chart would draw, kept instead of drawn."""
+    kept: list[ChartData] = []
+
+    async def keep(data: ChartData) -> bytes:
+        kept.append(data)
+        return b"\x89PNG"
+
+    monkeypatch.setattr("plugins.learning.commands.draw", keep)
+    return kept
+
+
+async def test_long_periods_are_drawn_by_month_then_year_never_past_26_bars(
+        h: Harness, drawn: list[ChartData]) -> None:
+    await h.say(POSTER, "!case #cardio question")
+    for days in (30, 180, 365, 730, 1000, 3650):
+        await h.say(DOC, f"!stats {days}")
+    assert [len(d.periods) for d in drawn] == [5, 7, 13, 25, 12, 11]
+    assert [d.periods_title.split()[-1] for d in drawn] == [
+        "semaine", "mois", "mois", "mois", "trimestre", "an"]  # (180 days: 27 weeks)
+    assert [label for label, _ in drawn[2].periods][-2:] == ["12/26", "01/27"]
+    assert drawn[4].periods[-1] == ("T1 27", 1) and drawn[5].periods[-1] == ("2027", 1)
+    assert all(sum(n for _, n in d.periods) == 1 for d in drawn)
+
+
+async def test_the_delay_axis_is_in_minutes_for_answers_within_minutes(
+        h: Harness, drawn: list[ChartData]) -> None:
+    root = await h.say(POSTER, "!case #cardio question")
+    h.clock.value += 12 * 60
+    await h.say(DOC, "avis", thread_root=root)
+    await h.say(DOC, "!stats")
+    [data] = drawn
+    assert data.first_title == "Délai médian de 1re réponse (minutes)"
+    [(name, minutes)] = data.first_answer
+    assert name == "Cardiologie" and 10 <= minutes < 15  # its class: 10 to 15 min
+
+
+async def test_the_picture_is_portrait_and_drawn_in_another_process(h: Harness) -> None:
+    root = await h.say(POSTER, "!case #cardio question")
+    await h.say(DOC, "avis", thread_root=root)
+    ask = await h.say(DOC, "!stats")
+    image = h.in_thread(ask)[1]
+    assert (image.content["info"]["w"], image.content["info"]["h"]) == (600, 760)
+    assert struct.unpack(">II", h.file(image)[16:24]) == (600, 760)
+    assert [p.pid for p in multiprocessing.active_children()] != []

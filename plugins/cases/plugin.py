@@ -464,7 +464,9 @@ class Cases(Plugin):
     @command("stats", args=(STATS_DAYS,), summary="cases.stats.summary")
     async def stats(self, ctx: Context, days: int) -> None:
         """The figures, then `StatsShown`: other features add pictures in the thread."""
-        await ctx.publish(StatsShown(ctx.room_id, await self._stats(ctx, days)))
+        since = await self._stats(ctx, days)
+        await ctx.publish(StatsShown(ctx.room_id, since,
+                                     await self.store.chart(ctx.room_id, since)))
 
     @command("stats text", "stats texte", args=(STATS_DAYS,), summary="cases.stats_text.summary")
     async def stats_text(self, ctx: Context, days: int) -> None:
