@@ -4,12 +4,13 @@ specialty, one portrait image a thread's thumbnail (~324 px wide in Element) sti
 Rendered with matplotlib's Agg backend (no display, no pyplot state: one `Figure` per call),
 in a process of its own (`draw`): drawing holds the GIL for its whole run (up to 171 ms at a
 time in a worker thread), which would pause the event loop, every room's answers with it.
+The process is spawned (not forked from a bot holding threads and sockets) for the first
+chart, and ends after `IDLE` seconds without one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import io
 import multiprocessing
 from collections.abc import Sequence
@@ -70,19 +71,47 @@ def render(data: ChartData) -> bytes:
     return out.getvalue()
 
 
-@functools.cache
-def _pool() -> ProcessPoolExecutor:
-    """One drawing process, forked from a server that imported matplotlib once: a chart
-    costs the draw only. Both end with the bot (the server watches its parent)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["matplotlib.figure", "matplotlib.backends.backend_agg"])
-    return ProcessPoolExecutor(1, mp_context=context)
+IDLE = 600.0
+"""Seconds without a chart after which the drawing process ends: ~70 MiB while it lives, and
+~1 s of its own CPU to start again (Python and matplotlib imported afresh)."""
+
+
+class _Drawer:
+    """One drawing process, started for the first chart and ended once idle."""
+
+    def __init__(self) -> None:
+        self.pool: ProcessPoolExecutor | None = None
+        self.running = 0
+        self.last = 0.0
+
+    async def draw(self, data: ChartData) -> bytes:
+        loop = asyncio.get_running_loop()
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self.running += 1
+        try:
+            return await loop.run_in_executor(self.pool, render, data)
+        except BrokenProcessPool:  # it died (killed, out of memory): the next call starts one
+            self.close()
+            raise
+        finally:
+            self.running -= 1
+            self.last = loop.time()
+            loop.call_later(IDLE, self._idle, loop)
+
+    def _idle(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self.running and loop.time() - self.last >= IDLE - 1:
+            self.close()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+
+
+_drawer = _Drawer()
 
 
 async def draw(data: ChartData) -> bytes:
-    """`render` in the drawing process; a process that died is replaced at the next call."""
-    try:
-        return await asyncio.get_running_loop().run_in_executor(_pool(), render, data)
-    except BrokenProcessPool:
-        _pool.cache_clear()
-        raise
+    """`render` in the drawing process (started if need be): the loop stays free meanwhile."""
+    return await _drawer.draw(data)
