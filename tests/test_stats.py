@@ -246,7 +246,7 @@ async def test_a_busy_month_fits_in_fifteen_lines_of_a_thread(h: Harness) -> Non
     lines = text.body.splitlines()
     assert len(lines) <= 15, text.body
     assert "Cas ouverts : 9" in lines[1]
-    assert "Dermatologie : 1 ouvert, 0 résolu · 2 autres : 2 ouverts, 0 résolu" in lines[3]
+    assert lines[3].endswith("Dermatologie : 1 ouvert, 0 résolu · et 2 autres")
 
 
 async def test_one_case_is_counted_in_the_singular(h: Harness) -> None:

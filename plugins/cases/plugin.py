@@ -502,7 +502,7 @@ class Cases(Plugin):
         return since
 
     def _specialties_line(self, ctx: Context, per: Sequence[tuple[str, int, int]]) -> str:
-        """The busiest specialties on one line, the others summed: a line however many."""
+        """The busiest specialties on one line, then how many others: a line however many."""
         label = self.required(Specialties).label
 
         def item(name: str, opened: int, resolved: int) -> str:
@@ -513,10 +513,8 @@ class Cases(Plugin):
         items = [item(label(ctx.room_id, spec, ctx.lang) if spec else
                       ctx.t("cases.unclassified"), opened, resolved)
                  for spec, opened, resolved in per[:STATS_SPECIALTIES]]
-        rest = per[STATS_SPECIALTIES:]
-        if rest:
-            items.append(item(plural(ctx, "cases.stats.n_others", len(rest)),
-                              sum(n for _, n, _ in rest), sum(r for _, _, r in rest)))
+        if len(per) > STATS_SPECIALTIES:  # (no sum of theirs: a case may have two)
+            items.append(plural(ctx, "cases.stats.n_others", len(per) - STATS_SPECIALTIES))
         return ctx.t("cases.stats.per_specialty", items=" · ".join(items))
 
     def _tagging_lines(self, ctx: Context, tags: TagFigures) -> list[Line]:

@@ -188,6 +188,7 @@ STRINGS = {
     "cases.stats.n_opened": {"fr": "{n} ouvert|{n} ouverts", "en": "{n} opened|{n} opened"},
     "cases.stats.n_resolved": {"fr": "{n} résolu|{n} résolus",
                                "en": "{n} resolved|{n} resolved"},
-    "cases.stats.n_others": {"fr": "{n} autre|{n} autres", "en": "{n} other|{n} others"},
+    "cases.stats.n_others": {"fr": "et {n} autre|et {n} autres",
+                             "en": "and {n} other|and {n} others"},
     "cases.stats.n_cases": {"fr": "{n} cas|{n} cas", "en": "{n} case|{n} cases"},
 }

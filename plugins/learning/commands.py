@@ -31,8 +31,8 @@ YEAR = "year"
 """What `!fmc année` (or `year`) converts to: since January 1st, in the room's time zone."""
 YEAR_WORDS = frozenset({"annee", "an", "year"})
 MAX_DAYS = 3650
-MAX_NAME = 24
-"""Specialty names are cut there on the chart's axis."""
+MAX_NAME = 16
+"""Specialty names are cut there on the chart's axis (with "…"): what its left third holds."""
 MAX_BARS = 8
 """The chart's specialties: those with the most answered cases (a bar costs a label to
 draw, and more would not read in a thread's thumbnail)."""
@@ -155,13 +155,17 @@ class Answers:
                                  or name == "min")
         data = ChartData(
             [(period_label(ctx, start, unit), count) for start, count in sorted(opened.items())],
-            [(self.names(ctx, ctx.room_id, (s,) if s else ())[:MAX_NAME], seconds / scale)
+            [(short(self.names(ctx, ctx.room_id, (s,) if s else ())), seconds / scale)
              for s, seconds, _ in busiest],
             ctx.t(f"learning.chart.{unit}"),
             ctx.t("learning.chart.first", unit=ctx.t(f"learning.chart.unit.{scale_name}")))
         png = await draw(data)
         await ctx.send_file(png, ctx.t("learning.chart.file"), "image/png",
                             image_size=(WIDTH, HEIGHT))
+
+
+def short(name: str) -> str:
+    return name if len(name) <= MAX_NAME else name[:MAX_NAME - 1].rstrip() + "…"
 
 
 def period_start(day: date, unit: str) -> date:
