@@ -1,11 +1,15 @@
 """5. Database growth: `!cases` and `!stats` answered through the harness (router, every
 plugin, SQLite file) in a room with 100,000 cases of history; baseline: the same commands in
 a room of the same database with 100 cases. The cases (and ~3 replies each) are inserted in
-bulk straight into the cases plugin's tables. Also the database size per 10,000 cases, against
-the raw size of the values stored, and the size per case through the bot's real path."""
+bulk straight into the cases plugin's tables (its triggers keep the per-day sums), and copied
+into the learning feature's mirror as its hooks would have. `!stats text` times the figures;
+`!stats 3650` the figures and the chart, with the event loop's longest pause meanwhile (a
+ticker wakes every millisecond). Also the database size per 10,000 cases, against the raw
+size of the values stored, and the size per case through the bot's real path."""
 
 from __future__ import annotations
 
+import asyncio
 import cProfile
 import random
 import re
@@ -34,7 +38,8 @@ SMALL_CASES = 100
 YEARS = 2
 ASKER = "@asker:bench"
 STATUSES = (("open", 0.03), ("resolved", 0.70), ("closed", 0.20), ("withdrawn", 0.07))
-COMMANDS = ("!cases", "!cases cardio", "!stats", "!stats 3650")
+COMMANDS = ("!cases", "!cases cardio", "!stats text", "!stats text 3650")
+CHART = "!stats 3650"
 CASE_COLUMNS = ("room_id", "number", "root_event_id", "card_event_id", "poster", "specialties",
                 "tag_source", "status", "opened_at", "first_reply_at", "first_reply_by",
                 "replies", "resolved_at", "resolved_by", "closed_at")
@@ -91,6 +96,15 @@ async def insert(db: Database, room_id: str, count: int) -> int:
     return payload
 
 
+async def mirror(db: Database, room_id: str) -> None:
+    """The learning feature's copy of the room's cases, as its hooks would have made it."""
+    await db.execute(
+        "INSERT INTO learning_cases (room_id, number, root_event_id, poster, specialties, "
+        "status, opened_at, first_reply_at, resolved_at) SELECT room_id, number, "
+        "root_event_id, poster, specialties, status, opened_at, first_reply_at, resolved_at "
+        "FROM cases WHERE room_id = ?", (room_id,))
+
+
 async def db_bytes(db: Database, path: Path) -> int:
     await db.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
     return size_on_disk(path)
@@ -106,6 +120,37 @@ async def time_command(h: Harness, room: str, command: str, repeat: int) -> floa
         timings.append((time.perf_counter() - t0) * 1000)
         assert len(h.sent) > before, f"no answer to {command}"
     return median(timings)
+
+
+async def with_pauses(h: Harness, room: str, command: str, repeat: int
+                      ) -> tuple[float, float]:
+    """Median ms to handle `command` (chart drawn and sent), and median of each run's longest
+    gap between two wake-ups of a 1 ms ticker: how long the loop, every room with it, waited."""
+    timings: list[float] = []
+    pauses: list[float] = []
+    for _ in range(repeat):
+        gaps: list[float] = []
+        done = asyncio.Event()
+
+        async def tick(gaps: list[float] = gaps, done: asyncio.Event = done) -> None:
+            last = time.perf_counter()
+            while not done.is_set():
+                await asyncio.sleep(0.001)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0.01)
+        before = len(h.sent)
+        t0 = time.perf_counter()
+        await h.say(ASKER, command, room=room)
+        timings.append((time.perf_counter() - t0) * 1000)
+        done.set()
+        await ticker
+        assert any("file" in s.content for s in h.sent[before:]), f"no chart for {command}"
+        pauses.append(max(gaps) * 1000)
+    return median(timings), median(pauses)
 
 
 async def run(base: Path, quick: bool = False, cases: int | None = None,
@@ -127,12 +172,23 @@ async def run(base: Path, quick: bool = False, cases: int | None = None,
         payload = await insert(h.db, BIG, count)
         res.params["bulk insert seconds"] = round(time.perf_counter() - began, 1)
         grown = await db_bytes(h.db, path)
+        if await h.db.fetchval("SELECT 1 FROM sqlite_master WHERE name = 'case_sums'"):
+            res.params["sums rows"] = await h.db.fetchval("SELECT COUNT(*) FROM case_sums")
         await insert(h.db, SMALL, SMALL_CASES)
+        for room in (BIG, SMALL):
+            await mirror(h.db, room)
         for command in COMMANDS:
             big = await time_command(h, BIG, command, repeat)
             small = await time_command(h, SMALL, command, repeat)
             res.add(Figure(f"{command}, {count:,} cases", "ms", big, small,
                            Target("value", "<=", 50)))
+        await time_command(h, SMALL, CHART, 1)  # the drawing process started, outside timing
+        (chart_big, pause_big), (chart_small, pause_small) = [
+            await with_pauses(h, room, CHART, repeat) for room in (BIG, SMALL)]
+        res.add(Figure(f"{CHART} with its chart, {count:,} cases", "ms", chart_big,
+                       chart_small),
+                Figure(f"event loop's longest pause during {CHART}, {count:,} cases", "ms",
+                       pause_big, pause_small, Target("value", "<=", 20)))
         replies = [s.body for s in h.sent if s.room_id == BIG and "3650" in s.body]
         digits = [re.sub(r"[\s\u202f]", "", body) for body in replies]
         counted = any(str(count) in d for d in digits)
@@ -141,7 +197,7 @@ async def run(base: Path, quick: bool = False, cases: int | None = None,
         if profile is not None:
             prof = cProfile.Profile()
             prof.enable()
-            for command in COMMANDS:
+            for command in (*COMMANDS, CHART):
                 await h.say(ASKER, command, room=BIG)
             prof.disable()
             write_profile(prof, profile / "db")

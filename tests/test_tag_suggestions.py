@@ -170,7 +170,7 @@ async def test_stats_count_the_members_corrections(h: Harness) -> None:
     assert "Corrections les plus fréquentes : cardio → dermato ×1, cardio → pneumo ×1" in body
     assert ("Spécialités proposées à confirmer : 2 cas · confirmées telles que proposées : 1 "
             "· autre proposition choisie : 1") in body
-    assert "Pour mieux étiqueter : !specialty keywords <spécialité> add <mots>" in body
+    assert "Pour mieux étiqueter : !specialite motscles <spécialité> ajouter <mots>" in body
 
 
 async def test_tag_naming_exactly_the_proposals_confirms_them(h: Harness) -> None:

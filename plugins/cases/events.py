@@ -26,7 +26,8 @@ Later:
 - `CaseRootGone`: the root was redacted by its poster or a member with the redact power, the
   bot included; the case is withdrawn (`CaseChanged` is published just before);
 - `StatsLines`: `!stats`, each hook returns lines of counts; then `StatsShown` once the
-  answer is sent (not for `!stats text`): hooks may add pictures in its thread.
+  answer is sent (not for `!stats text`), with the figures to draw: hooks may add pictures in
+  its thread.
 Others may publish `CardStale` to have a case's card redrawn (volunteers after `!take`); that
 redraw publishes nothing, so a subscriber of `CaseChanged` never loops back into itself.
 Texts carried by these events live in memory only; no subscriber may store or log them.
@@ -37,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.events import Attachment, Edit, Message, PluginEvent
-from plugins.cases.store import Case
+from plugins.cases.store import Case, ChartFigures
 
 CASE_COMMANDS: tuple[str, ...] = ("case", "cas")
 """The command that opens a case, then its aliases (`!case`, `!cas`)."""
@@ -139,6 +140,7 @@ class StatsShown(PluginEvent):
 
     room_id: str
     since: float
+    chart: ChartFigures
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,16 @@ case as resolved."""
 MAX_TAGS = 3
 _PICKS = {emoji_key(key): rank for rank, key in enumerate(PICK_KEYS)}
 STATS_DAYS = Int("days", optional=True, default=30, low=1, high=3650)
+STATS_SPECIALTIES = 4
+"""`!stats` names the busiest specialties, sums the others: its text stays short in a thread."""
+
+
+def plural(ctx: Context, key: str, count: int) -> str:
+    """`key`'s "singular|plural" text for `count` (French: singular under 2; English: for 1)."""
+    one, many = ctx.t(key, n=count).split("|")
+    return one if (count < 2 if ctx.lang == "fr" else count == 1) else many
+
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,7 +483,9 @@ class Cases(Plugin):
     @command("stats", args=(STATS_DAYS,), summary="cases.stats.summary")
     async def stats(self, ctx: Context, days: int) -> None:
         """The figures, then `StatsShown`: other features add pictures in the thread."""
-        await ctx.publish(StatsShown(ctx.room_id, await self._stats(ctx, days)))
+        since = await self._stats(ctx, days)
+        await ctx.publish(StatsShown(ctx.room_id, since,
+                                     await self.store.chart(ctx.room_id, since)))
 
     @command("stats text", "stats texte", args=(STATS_DAYS,), summary="cases.stats_text.summary")
     async def stats_text(self, ctx: Context, days: int) -> None:
@@ -500,16 +512,29 @@ class Cases(Plugin):
             (ctx.t("cases.stats.times", first=duration(figures.median_first_reply),
                    resolution=duration(figures.median_resolution), within_hour=share),),
         ]
-        label = self.required(Specialties).label
-        for spec, opened, resolved in figures.per_specialty:
-            name = label(ctx.room_id, spec, ctx.lang) if spec else ctx.t("cases.unclassified")
-            lines.append((ctx.t("cases.stats.specialty", name=name, opened=opened,
-                                resolved=resolved),))
+        if figures.per_specialty:
+            lines.append((self._specialties_line(ctx, figures.per_specialty),))
         lines.extend(self._tagging_lines(ctx, figures.tagging))
         for added in await ctx.publish(StatsLines(ctx.room_id, since)):
             lines.extend(added or ())
         await ctx.reply(Rich(tuple(lines)))
         return since
+
+    def _specialties_line(self, ctx: Context, per: Sequence[tuple[str, int, int]]) -> str:
+        """The busiest specialties on one line, then how many others: a line however many."""
+        label = self.required(Specialties).label
+
+        def item(name: str, opened: int, resolved: int) -> str:
+            return ctx.t("cases.stats.specialty", name=name,
+                         opened=plural(ctx, "cases.stats.n_opened", opened),
+                         resolved=plural(ctx, "cases.stats.n_resolved", resolved))
+
+        items = [item(label(ctx.room_id, spec, ctx.lang) if spec else
+                      ctx.t("cases.unclassified"), opened, resolved)
+                 for spec, opened, resolved in per[:STATS_SPECIALTIES]]
+        if len(per) > STATS_SPECIALTIES:  # (no sum of theirs: a case may have two)
+            items.append(plural(ctx, "cases.stats.n_others", len(per) - STATS_SPECIALTIES))
+        return ctx.t("cases.stats.per_specialty", items=" · ".join(items))
 
     def _tagging_lines(self, ctx: Context, tags: TagFigures) -> list[Line]:
         """How often members corrected the tagger, per specialty and from what to what (ids,
@@ -517,17 +542,19 @@ class Cases(Plugin):
         if not tags.tagged:
             return []
         label = self.required(Specialties).label
-        lines: list[Line] = [(ctx.t("cases.stats.retagged", changed=tags.changed,
-                                    tagged=tags.tagged,
-                                    share=f"{round(100 * tags.changed / tags.tagged)} %"),)]
-        lines.extend((ctx.t("cases.stats.retagged_by", name=label(ctx.room_id, spec, ctx.lang),
-                            changed=changed, cases=cases),)
-                     for spec, cases, changed in tags.per_specialty if changed)
+        worst = [ctx.t("cases.stats.retagged_by", name=label(ctx.room_id, spec, ctx.lang),
+                       changed=changed, cases=cases)
+                 for spec, cases, changed in tags.per_specialty[:STATS_SPECIALTIES] if changed]
+        lines: list[Line] = [(" · ".join([ctx.t(
+            "cases.stats.retagged", changed=plural(ctx, "cases.stats.n_cases", tags.changed),
+            tagged=tags.tagged, share=f"{round(100 * tags.changed / tags.tagged)} %"),
+            *worst]),)]
         if tags.moves:
             moves = ", ".join(f"{a or '—'} → {b or '—'} ×{n}" for a, b, n in tags.moves)
             lines.append((ctx.t("cases.stats.moves", moves=moves),))
         if tags.proposed:
-            lines.append((ctx.t("cases.stats.proposals", proposed=tags.proposed,
+            lines.append((ctx.t("cases.stats.proposals",
+                                proposed=plural(ctx, "cases.stats.n_cases", tags.proposed),
                                 first=tags.as_proposed, other=tags.other_proposal),))
         if tags.changed:
             lines.append((ctx.t("cases.stats.tune", prefix=ctx.prefix),))

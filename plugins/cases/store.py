@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import sqlite3
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from bot.storage import Database, Migration
@@ -93,6 +96,187 @@ TAG_REVIEW = """
 """
 
 
+DAY = 86400
+BLOCK = 32
+"""Days summed together in the block rows: a period reads its whole blocks, then the days at
+its start, then the cases of its first, partial day (at most 31 + 1 days of rows, whatever
+the period's length)."""
+SPANS = (1, BLOCK)
+
+CHART_STEPS = (60, 120, 180, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800,
+               14400, 21600, 28800, 43200, 64800, 86400, 2 * 86400, 3 * 86400, 5 * 86400,
+               7 * 86400, 14 * 86400, 30 * 86400)
+"""Lower bounds (seconds) of the chart's delay classes per specialty (the first is 0): a
+median within a class's bounds, ~1.5× wide, rather than a row per distinct minute."""
+
+_TEXT_METRICS = ("status", "fast", "spec", "spec_resolved", "first", "resolution", "auto",
+                 "auto_changed", "proposed", "as_proposed", "other_proposal", "move")
+"""What the sums count per room and day (or block) of opening; `key` says which:
+status: the case's status · fast: answered within the hour (not withdrawn) · spec,
+spec_resolved: per specialty id ("" unclassified), opened / resolved · first, resolution:
+per delay rounded down to the unit shown (minute under an hour, hour under a day, day) ·
+auto, auto_changed: per tagger's first specialty, tagged / first specialty changed by a member
+· proposed, as_proposed, other_proposal: tags proposed to confirm, confirmed as first proposed
+/ as another · move: ["from", "to"] retags by members · spec_first (the chart's): per
+["specialty", delay class]."""
+
+
+def _display_class(delay: str) -> str:
+    """SQL: `delay` rounded down to the unit `human_duration` shows (monotone, so the median
+    of the classes is the class of the median)."""
+    delay = f"({delay})"
+    return (f"(CASE WHEN {delay} < 3600 THEN CAST(max({delay}, 0) / 60 AS INTEGER) * 60 "
+            f"WHEN {delay} < 86400 THEN CAST({delay} / 3600 AS INTEGER) * 3600 "
+            f"ELSE CAST({delay} / 86400 AS INTEGER) * 86400 END)")
+
+
+def _chart_class(delay: str) -> str:
+    """SQL: the lower bound of `delay`'s class among `CHART_STEPS`."""
+    delay = f"({delay})"
+    steps = " ".join(f"WHEN {delay} < {high} THEN {low}"
+                     for low, high in pairwise((0, *CHART_STEPS)))
+    return f"(CASE {steps} ELSE {CHART_STEPS[-1]} END)"
+
+
+def _parts(r: str) -> list[tuple[str, str, str, bool]]:
+    """What one case row (`r`: NEW, OLD or a table alias) adds to the sums:
+    (metric, key, condition, one per specialty)."""
+    first = f"{r}.first_reply_at - {r}.opened_at"
+    first_tag = (f"(CASE WHEN instr({r}.specialties, ',') THEN substr({r}.specialties, 1, "
+                 f"instr({r}.specialties, ',') - 1) ELSE {r}.specialties END)")
+    manual = f"{r}.tag_source = '{MANUAL}'"
+    answered = f"{r}.first_reply_at IS NOT NULL"
+    return [
+        ("status", f"{r}.status || ''", "1", False),  # (no column affinity: a compound
+        # SELECT gives its first SELECT's to every row, and the delay classes are integers)
+        ("fast", "''", f"{r}.status != '{WITHDRAWN}' AND {first} <= 3600", False),
+        ("spec", "s.value", "1", True),
+        ("spec_resolved", "s.value", f"{r}.status = '{RESOLVED}'", True),
+        ("first", _display_class(first), answered, False),
+        ("resolution", _display_class(f"{r}.resolved_at - {r}.opened_at"),
+         f"{r}.status = '{RESOLVED}' AND {r}.resolved_at IS NOT NULL", False),
+        ("spec_first", f"json_array(s.value, {_chart_class(first)})", answered, True),
+        ("auto", f"{r}.auto_tag", f"{r}.auto_tag != ''", False),
+        ("auto_changed", f"{r}.auto_tag",
+         f"{r}.auto_tag != '' AND {manual} AND {r}.auto_tag != {first_tag}", False),
+        ("proposed", "''", f"{r}.proposed != ''", False),
+        ("as_proposed", "''",
+         f"{r}.proposed != '' AND {manual} AND {r}.auto_tag = {r}.specialties", False),
+        ("other_proposal", "''",
+         f"{r}.proposed != '' AND {manual} AND {r}.auto_tag != {r}.specialties AND "
+         f"instr(',' || {r}.proposed || ',', ',' || {r}.specialties || ',') > 0", False),
+    ]
+
+
+def _specs(r: str) -> str:
+    """SQL: `r`'s specialty ids as a JSON array ([""]: unclassified). Ids are [a-z0-9_]; a
+    value that is not (never written) counts under no specialty rather than failing."""
+    listed = f"'[\"' || replace({r}.specialties, ',', '\",\"') || '\"]'"
+    return (f"(CASE WHEN {r}.specialties = '' THEN '[\"\"]' WHEN json_valid({listed}) "
+            f"THEN {listed} ELSE '[]' END)")
+
+
+def _of_row(r: str) -> str:
+    """SQL: the (metric, key) rows case row `r` adds, inside a trigger."""
+    return " UNION ALL ".join(
+        f"SELECT '{metric}' AS metric, {key} AS key"
+        + (f" FROM json_each({_specs(r)}) s" if fanned else "") + f" WHERE {cond}"
+        for metric, key, cond, fanned in _parts(r))
+
+
+def _of_cases(where: str) -> str:
+    """SQL: (room_id, opened_at, metric, key) for every case `where` selects (alias c) and
+    its members' retags; `where`'s parameters repeat once per part (`PARTS` times)."""
+    selects = [
+        f"SELECT c.room_id AS room_id, c.opened_at AS opened_at, '{metric}' AS metric, "
+        f"{key} AS key FROM cases c" + (f", json_each({_specs('c')}) s" if fanned else "")
+        + f" WHERE ({where}) AND {cond}"
+        for metric, key, cond, fanned in _parts("c")]
+    selects.append(
+        "SELECT c.room_id, c.opened_at, 'move', json_array(r.from_tag, r.to_tag) FROM "
+        "case_retags r JOIN cases c ON c.room_id = r.room_id AND c.number = r.number "
+        f"WHERE ({where}) AND r.from_tag != r.to_tag")
+    return " UNION ALL ".join(selects)
+
+
+PARTS = len(_parts("c")) + 1
+
+_SPAN_ROWS = " UNION ALL ".join(f"SELECT {span} AS span" for span in SPANS)
+_START = "CAST({t} / 86400 AS INTEGER) / p.span * p.span"
+_UPSERT = ("INSERT INTO case_sums (room_id, span, start, metric, key, n) {select} "
+           "ON CONFLICT (room_id, span, metric, start, key) DO UPDATE SET n = n + excluded.n")
+
+
+def _add_row(r: str, sign: int) -> str:
+    return _UPSERT.format(select=(
+        f"SELECT {r}.room_id, p.span, {_START.format(t=f'{r}.opened_at')}, x.metric, x.key, "
+        f"{sign} FROM ({_SPAN_ROWS}) p, ({_of_row(r)}) x WHERE true"))
+
+
+def _update_row() -> str:
+    """SQL: OLD's counts out and NEW's in, as one statement that writes only the counts that
+    move (a first answer: 2-4 keys, not 24 out and 24 in)."""
+    rows = " UNION ALL ".join(
+        f"SELECT {r}.room_id AS room_id, p.span AS span, "
+        f"{_START.format(t=f'{r}.opened_at')} AS start, x.metric AS metric, x.key AS key, "
+        f"{sign} AS n FROM ({_SPAN_ROWS}) p, ({_of_row(r)}) x"
+        for r, sign in (("OLD", -1), ("NEW", 1)))
+    return _UPSERT.format(select=(
+        f"SELECT room_id, span, start, metric, key, SUM(n) FROM ({rows}) WHERE true "
+        "GROUP BY room_id, span, start, metric, key HAVING SUM(n) != 0"))
+
+
+def _add_moves(room: str, opened: str, retag: str, sign: int, source: str) -> str:
+    """SQL: count the retag rows `retag` of `source` under the case's room and opening."""
+    return _UPSERT.format(select=(
+        f"SELECT {room}, p.span, {_START.format(t=opened)}, 'move', "
+        f"json_array({retag}.from_tag, {retag}.to_tag), {sign} FROM ({_SPAN_ROWS}) p, "
+        f"{source}"))
+
+
+_CHANGED = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in (
+    "status", "first_reply_at", "resolved_at", "specialties", "tag_source", "auto_tag",
+    "proposed"))
+
+
+async def case_sums(db: Database) -> None:
+    """The sums table, the triggers that keep it as cases change, and its first contents."""
+    await db.execute("""
+        CREATE TABLE case_sums (
+            room_id TEXT NOT NULL,
+            span INTEGER NOT NULL,
+            metric TEXT NOT NULL,
+            start INTEGER NOT NULL,
+            key NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (room_id, span, metric, start, key)
+        ) WITHOUT ROWID""")
+    await db.execute(
+        "CREATE TRIGGER case_sums_fixed BEFORE UPDATE OF room_id, number, opened_at ON cases "
+        "WHEN OLD.room_id IS NOT NEW.room_id OR OLD.number IS NOT NEW.number OR "
+        "OLD.opened_at IS NOT NEW.opened_at BEGIN "
+        "SELECT RAISE(ABORT, 'a case keeps its room, number and opening time'); END")
+    await db.execute(f"CREATE TRIGGER case_sums_insert AFTER INSERT ON cases BEGIN "
+                     f"{_add_row('NEW', 1)}; END")
+    await db.execute(f"CREATE TRIGGER case_sums_update AFTER UPDATE ON cases WHEN {_CHANGED} "
+                     f"BEGIN {_update_row()}; END")
+    await db.execute(
+        f"CREATE TRIGGER case_sums_delete AFTER DELETE ON cases BEGIN {_add_row('OLD', -1)}; "
+        + _add_moves("OLD.room_id", "OLD.opened_at", "r", -1,
+                     "case_retags r WHERE r.room_id = OLD.room_id AND r.number = OLD.number "
+                     "AND r.from_tag != r.to_tag")
+        + "; DELETE FROM case_retags WHERE room_id = OLD.room_id AND number = OLD.number; END")
+    await db.execute(
+        "CREATE TRIGGER case_sums_retag AFTER INSERT ON case_retags "
+        "WHEN NEW.from_tag != NEW.to_tag BEGIN "
+        + _add_moves("c.room_id", "c.opened_at", "NEW", 1,
+                     "cases c WHERE c.room_id = NEW.room_id AND c.number = NEW.number")
+        + "; END")
+    await db.execute(_UPSERT.format(select=(
+        f"SELECT x.room_id, p.span, {_START.format(t='x.opened_at')}, x.metric, x.key, "
+        f"COUNT(*) FROM ({_SPAN_ROWS}) p, ({_of_cases('1')}) x GROUP BY 1, 2, 3, 4, 5")))
+
+
 MIGRATIONS = (
     Migration("the cases and the messages of their threads", CASES_AND_REPLIES),
     Migration("replies counted by a trigger (answers only, not the poster's)",
@@ -105,6 +289,8 @@ MIGRATIONS = (
     ALTER TABLE cases ADD COLUMN tagged_by TEXT;
     ALTER TABLE cases ADD COLUMN tag_pick TEXT NOT NULL DEFAULT ''
     """),
+    Migration("per room and day (and 32-day block) of opening, the counts !stats shows, "
+              "kept by triggers as cases change", case_sums),
 )
 
 
@@ -168,6 +354,8 @@ class CaseStats:
     answered_within_hour: int
     median_first_reply: float | None
     median_resolution: float | None
+    """Lower medians (the smaller middle value of an even count), rounded down to the unit
+    `human_duration` shows: a minute under an hour, an hour under a day, else a day."""
     per_specialty: list[tuple[str, int, int]]
     """(specialty id or "" for unclassified, opened, resolved), busiest first."""
     tagging: TagFigures
@@ -195,6 +383,36 @@ class TagFigures:
     """… confirmed with the first proposal."""
     other_proposal: int
     """… confirmed with another proposal."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChartFigures:
+    """What the `!stats` chart draws, for cases opened in the period."""
+
+    per_day: list[tuple[int, int]]
+    """(UTC day: days since 1970-01-01, cases opened), oldest first, days without none."""
+    first_answer: list[tuple[str, float, int]]
+    """(specialty id or "" for unclassified, median delay to the first answer in seconds,
+    within its `CHART_STEPS` class, answered cases), most answered first."""
+
+
+def lower_median(counts: Mapping[Any, int]) -> Any:
+    """The smaller middle value of `counts` (value -> how many), None when empty."""
+    rank = (sum(n for n in counts.values() if n > 0) + 1) // 2
+    if not rank:
+        return None
+    for value in sorted(v for v, n in counts.items() if n > 0):
+        rank -= counts[value]
+        if rank <= 0:
+            return value
+    return None
+
+
+def _class_middle(low: int) -> float:
+    """A delay class's representative: between its bounds (the last: its lower bound)."""
+    steps = (0, *CHART_STEPS)
+    index = steps.index(low)
+    return (low + steps[index + 1]) / 2 if index + 1 < len(steps) else float(low)
 
 
 _COLUMNS = ", ".join(f.name for f in dataclasses.fields(Case))
@@ -401,69 +619,67 @@ class CaseStore:
                 counts[spec] = counts.get(spec, 0) + row["n"]
         return counts
 
+    async def _sums(self, room_id: str, start: float, metrics: Sequence[str]
+                    ) -> dict[str, Counter[Any]]:
+        """metric -> key -> count over cases opened since `start`: whole 32-day blocks and
+        days from the sums, the first partial day from the cases themselves."""
+        day = math.ceil(start / DAY)
+        block = -(-day // BLOCK) * BLOCK
+        marks = ", ".join("?" * len(metrics))
+        partial = "c.room_id = ? AND c.opened_at >= ? AND c.opened_at < ?"
+        rows = await self.db.fetchall(
+            "SELECT metric, key, SUM(n) AS n FROM ("
+            "SELECT metric, key, n FROM case_sums WHERE room_id = ? AND span = 1 AND "
+            f"metric IN ({marks}) AND start >= ? AND start < ? UNION ALL "
+            f"SELECT metric, key, n FROM case_sums WHERE room_id = ? AND span = {BLOCK} AND "
+            f"metric IN ({marks}) AND start >= ? UNION ALL "
+            f"SELECT metric, key, 1 AS n FROM ({_of_cases(partial)}) WHERE metric IN ({marks})"
+            ") GROUP BY metric, key",
+            (room_id, *metrics, day, block, room_id, *metrics, block,
+             *(room_id, start, day * DAY) * PARTS, *metrics))
+        found: dict[str, Counter[Any]] = {m: Counter() for m in metrics}
+        for row in rows:
+            if row["n"] > 0:
+                found[row["metric"]][row["key"]] += row["n"]
+        return found
+
     async def stats(self, room_id: str, start: float) -> CaseStats:
-        """The room's figures for cases opened since `start`, aggregated by SQLite."""
-        where = "FROM cases WHERE room_id = ? AND opened_at >= ?"
-        params = (room_id, start)
-        by_status = {r["status"]: r["n"] for r in await self.db.fetchall(
-            f"SELECT status, COUNT(*) AS n {where} GROUP BY status", params)}
-        answered = await self.db.fetchone(
-            f"SELECT COUNT(*) AS counted, SUM(first_reply_at - opened_at <= 3600) AS fast "
-            f"{where} AND status != '{WITHDRAWN}'", params)
-        per: dict[str, list[int]] = {}
-        for row in await self.db.fetchall(
-                f"SELECT specialties, COUNT(*) AS n, SUM(status = '{RESOLVED}') AS resolved "
-                f"{where} GROUP BY specialties", params):
-            for spec in row["specialties"].split(",") if row["specialties"] else ("",):
-                totals = per.setdefault(spec, [0, 0])
-                totals[0] += row["n"]
-                totals[1] += row["resolved"]
+        """The room's figures for cases opened since `start`, from the sums (`case_sums`)."""
+        sums = await self._sums(room_id, start, _TEXT_METRICS)
+        by_status = dict(sums["status"])
+        spec, resolved = sums["spec"], sums["spec_resolved"]
+        auto, changed = sums["auto"], sums["auto_changed"]
+        per_tag = sorted(((tag, n, changed[tag]) for tag, n in auto.items()),
+                         key=lambda item: (-item[2], -item[1], item[0]))
+        moves = sorted(((*json.loads(pair), n) for pair, n in sums["move"].items()),
+                       key=lambda item: (-item[2], item[0], item[1]))[:5]
         return CaseStats(
             by_status=by_status,
-            counted=answered["counted"],
-            answered_within_hour=answered["fast"] or 0,
-            median_first_reply=await self._median(
-                "first_reply_at - opened_at", f"{where} AND first_reply_at IS NOT NULL",
-                params),
-            median_resolution=await self._median(
-                "resolved_at - opened_at",
-                f"{where} AND status = '{RESOLVED}' AND resolved_at IS NOT NULL", params),
-            per_specialty=sorted(((s, n, r) for s, (n, r) in per.items()),
-                                 key=lambda item: -item[1]),
-            tagging=await self._tag_figures(where, params),
+            counted=sum(by_status.values()) - by_status.get(WITHDRAWN, 0),
+            answered_within_hour=sums["fast"][""],
+            median_first_reply=lower_median(sums["first"]),
+            median_resolution=lower_median(sums["resolution"]),
+            per_specialty=sorted(((s, n, resolved[s]) for s, n in spec.items()),
+                                 key=lambda item: (-item[1], item[0])),
+            tagging=TagFigures(
+                tagged=sum(auto.values()), changed=sum(changed.values()), per_specialty=per_tag,
+                moves=moves, proposed=sums["proposed"][""],
+                as_proposed=sums["as_proposed"][""], other_proposal=sums["other_proposal"][""]),
         )
 
-    async def _tag_figures(self, where: str, params: Sequence[Any]) -> TagFigures:
-        """Changed = a member's choice whose first specialty is not the tagger's guess."""
-        changed = ("(tag_source = 'manual' AND auto_tag != "
-                   "CASE WHEN instr(specialties, ',') THEN substr(specialties, 1, "
-                   "instr(specialties, ',') - 1) ELSE specialties END)")
-        per = [(r["auto_tag"], r["n"], r["changed"]) for r in await self.db.fetchall(
-            f"SELECT auto_tag, COUNT(*) AS n, SUM({changed}) AS changed {where} "
-            "AND auto_tag != '' GROUP BY auto_tag ORDER BY changed DESC, n DESC", params)]
-        moves = [(r["from_tag"], r["to_tag"], r["n"]) for r in await self.db.fetchall(
-            "SELECT r.from_tag, r.to_tag, COUNT(*) AS n FROM case_retags r JOIN cases c "
-            "ON c.room_id = r.room_id AND c.number = r.number WHERE c.room_id = ? "
-            "AND c.opened_at >= ? AND r.from_tag != r.to_tag GROUP BY r.from_tag, r.to_tag "
-            "ORDER BY n DESC, r.from_tag, r.to_tag LIMIT 5", params)]
-        row = await self.db.fetchone(
-            "SELECT COUNT(*) AS proposed, "
-            "SUM(tag_source = 'manual' AND auto_tag = specialties) AS first, "
-            "SUM(tag_source = 'manual' AND auto_tag != specialties AND "
-            "instr(',' || proposed || ',', ',' || specialties || ',') > 0) AS other "
-            f"{where} AND proposed != ''", params)
-        return TagFigures(
-            tagged=sum(n for _, n, _ in per), changed=sum(c for _, _, c in per),
-            per_specialty=per, moves=moves, proposed=row["proposed"],
-            as_proposed=row["first"] or 0, other_proposal=row["other"] or 0)
-
-    async def _median(self, expression: str, where: str, params: Sequence[Any]
-                      ) -> float | None:
-        """The median of `expression` over the rows `where` selects, sorted by SQLite."""
-        count = await self.db.fetchval(f"SELECT COUNT(*) {where}", params)
-        if not count:
-            return None
-        rows = await self.db.fetchall(
-            f"SELECT {expression} AS v {where} ORDER BY v LIMIT ? OFFSET ?",
-            (*params, 2 - count % 2, (count - 1) // 2))
-        return sum(r["v"] for r in rows) / len(rows)
+    async def chart(self, room_id: str, start: float) -> ChartFigures:
+        """Cases opened per day and the median delay to a first answer per specialty, for
+        cases opened since `start`."""
+        day = math.ceil(start / DAY)
+        per_day = [(r["day"], r["n"]) for r in await self.db.fetchall(
+            "SELECT ? - 1 AS day, COUNT(*) AS n FROM cases WHERE room_id = ? AND opened_at >= ? "
+            "AND opened_at < ? UNION ALL SELECT start, SUM(n) FROM case_sums WHERE "
+            "room_id = ? AND span = 1 AND metric = 'status' AND start >= ? GROUP BY start",
+            (day, room_id, start, day * DAY, room_id, day)) if r["n"] > 0]
+        delays: dict[str, Counter[int]] = {}
+        for pair, n in (await self._sums(room_id, start, ("spec_first",)))["spec_first"].items():
+            spec, low = json.loads(pair)
+            delays.setdefault(spec, Counter())[low] += n
+        first = [(spec, _class_middle(lower_median(counts)), sum(counts.values()))
+                 for spec, counts in delays.items()]
+        return ChartFigures(per_day, sorted(first, key=lambda item: (-item[2], item[0])))

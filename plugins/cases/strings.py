@@ -156,8 +156,8 @@ STRINGS = {
         "en": "Median time to first answer: {first} · to resolution: {resolution} · "
               "answered within 1 h: {within_hour}",
     },
-    "cases.stats.specialty": {"fr": "{name} : {opened} ouverts, {resolved} résolus",
-                              "en": "{name}: {opened} opened, {resolved} resolved"},
+    "cases.stats.specialty": {"fr": "{name} : {opened}, {resolved}",
+                              "en": "{name}: {opened}, {resolved}"},
     "cases.specialty_removed": {
         "fr": "{count} cas ouvert(s) gardent cette étiquette, affichée « retirée ».",
         "en": "{count} open case(s) keep this tag, shown as “removed”.",
@@ -165,21 +165,21 @@ STRINGS = {
     "cases.open_count": {"fr": "{count} cas ouvert(s)", "en": "{count} open case(s)"},
     "cases.stats.na": {"fr": "—", "en": "—"},
     "cases.stats.retagged": {
-        "fr": "Étiquettes corrigées par un membre : {changed} cas sur {tagged} ({share})",
-        "en": "Tags changed by a member: {changed} case(s) out of {tagged} ({share})",
+        "fr": "Étiquettes corrigées par un membre : {changed} sur {tagged} ({share})",
+        "en": "Tags changed by a member: {changed} out of {tagged} ({share})",
     },
     "cases.stats.retagged_by": {"fr": "{name} : {changed} sur {cases}",
                                 "en": "{name}: {changed} of {cases}"},
     "cases.stats.moves": {"fr": "Corrections les plus fréquentes : {moves}",
                           "en": "Most frequent corrections: {moves}"},
     "cases.stats.proposals": {
-        "fr": "Spécialités proposées à confirmer : {proposed} cas · confirmées telles que "
+        "fr": "Spécialités proposées à confirmer : {proposed} · confirmées telles que "
               "proposées : {first} · autre proposition choisie : {other}",
-        "en": "Specialties proposed for confirmation: {proposed} case(s) · confirmed as "
+        "en": "Specialties proposed for confirmation: {proposed} · confirmed as "
               "proposed: {first} · another proposal picked: {other}",
     },
     "cases.stats.tune": {
-        "fr": "Pour mieux étiqueter : {prefix}specialty keywords <spécialité> add <mots>",
+        "fr": "Pour mieux étiqueter : {prefix}specialite motscles <spécialité> ajouter <mots>",
         "en": "To tag better: {prefix}specialty keywords <specialty> add <words>",
     },
     # session 5: who picked the specialty, and how
@@ -189,4 +189,13 @@ STRINGS = {
     # session 5: a redrawn card (no evidence at hand) still says the hashtag chose
     "cases.card.by_hashtag": {"fr": "Spécialité choisie par hashtag",
                               "en": "Specialty chosen by hashtag"},
+    # session 5: !stats in a thread
+    "cases.stats.per_specialty": {"fr": "Par spécialité : {items}",
+                                  "en": "By specialty: {items}"},
+    "cases.stats.n_opened": {"fr": "{n} ouvert|{n} ouverts", "en": "{n} opened|{n} opened"},
+    "cases.stats.n_resolved": {"fr": "{n} résolu|{n} résolus",
+                               "en": "{n} resolved|{n} resolved"},
+    "cases.stats.n_others": {"fr": "et {n} autre|et {n} autres",
+                             "en": "and {n} other|and {n} others"},
+    "cases.stats.n_cases": {"fr": "{n} cas|{n} cas", "en": "{n} case|{n} cases"},
 }

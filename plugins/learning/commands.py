@@ -1,14 +1,13 @@
 """The learning feature's answers: `!biblio`, `!fmc`, and the `!stats` picture.
 
-The CSV and the chart are built in a worker thread (`asyncio.to_thread`): the event loop only
-reads the rows and sends.
+The CSV is built in a worker thread (`asyncio.to_thread`), the chart in a process of its own
+(`charts.draw`): the event loop only reads the rows and sends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,7 +18,8 @@ from bot.logs import report_exception
 from bot.plugin import BotAPI, Context, Refusal
 from bot.router import Arg, BadArguments
 from bot.text import fold
-from plugins.learning.charts import HEIGHT, WIDTH, ChartData, render
+from plugins.cases.store import ChartFigures
+from plugins.learning.charts import HEIGHT, WIDTH, ChartData, draw
 from plugins.learning.digest import Names, short_date
 from plugins.learning.fmc import to_csv
 from plugins.learning.store import LearningStore
@@ -31,11 +31,17 @@ YEAR = "year"
 """What `!fmc année` (or `year`) converts to: since January 1st, in the room's time zone."""
 YEAR_WORDS = frozenset({"annee", "an", "year"})
 MAX_DAYS = 3650
-MAX_NAME = 24
-"""Specialty names are cut there on the chart's axis."""
-MAX_BARS = 15
+MAX_NAME = 16
+"""Specialty names are cut there on the chart's axis (with "…"): what its left third holds."""
+MAX_BARS = 8
 """The chart's specialties: those with the most answered cases (a bar costs a label to
-draw: 2,000 specialties took 10 s of a core)."""
+draw, and more would not read in a thread's thumbnail)."""
+WEEK, MONTH, QUARTER, YEAR = "week", "month", "quarter", "year"
+MAX_PERIODS = 26
+"""The chart's bars over time at most: weeks, else months, quarters or years."""
+EPOCH = date(1970, 1, 1)
+DELAY_UNITS = ((86400, "d"), (3600, "h"), (60, "min"))
+"""The delay axis's unit: the largest the slowest shown median holds twice."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,36 +138,69 @@ class Answers:
                                 end=short_date(self.bot.now(), tz, ctx.lang)))
         await ctx.reply(ctx.t("learning.fmc.sent", count=len(rows)))
 
-    async def chart(self, ctx: Context, since: float) -> None:
-        """Cases per week and median time to first answer per specialty, as a PNG in the
-        thread of the `!stats` command."""
-        cases = await self.store.opened(ctx.room_id, since, self.bot.now() + 1)
-        if not cases:
+    async def chart(self, ctx: Context, since: float, figures: ChartFigures) -> None:
+        """Cases per period and the median delay to a first answer per specialty, as a PNG
+        in the thread of the `!stats` command."""
+        if not figures.per_day:
             return
         zone = ZoneInfo(self.bot.timezone(ctx.room_id))
-        weeks: dict[date, int] = {}  # by Monday's date: Mondays years apart share a `%d/%m`
-        first = datetime.fromtimestamp(since, zone).date()
-        monday = first - timedelta(days=first.weekday())
-        today = datetime.fromtimestamp(self.bot.now(), zone).date()
-        while monday <= today:
-            weeks[monday] = 0
-            monday += timedelta(days=7)
-        delays: dict[str, list[float]] = {}
-        for case in cases:
-            day = datetime.fromtimestamp(case.opened_at, zone).date()
-            week = day - timedelta(days=day.weekday())
-            weeks[week] = weeks.get(week, 0) + 1
-            if case.first_reply_at is not None:
-                for spec in case.specialties or ("",):
-                    delays.setdefault(spec, []).append(case.first_reply_at - case.opened_at)
-        busiest = sorted(sorted(delays.items(), key=lambda item: (-len(item[1]), item[0]))
-                         [:MAX_BARS])
+        unit, starts = periods(datetime.fromtimestamp(since, zone).date(),
+                               datetime.fromtimestamp(self.bot.now(), zone).date())
+        opened = dict.fromkeys(starts, 0)
+        for day, count in figures.per_day:  # UTC days: a case opened near midnight may count
+            start = period_start(EPOCH + timedelta(days=day), unit)  # in the next period
+            opened[start] = opened.get(start, 0) + count
+        busiest = figures.first_answer[:MAX_BARS]
+        slowest = max((seconds for _, seconds, _ in busiest), default=0)
+        scale, scale_name = next((s, name) for s, name in DELAY_UNITS if slowest >= 2 * s
+                                 or name == "min")
         data = ChartData(
-            [(monday.strftime("%d/%m"), count) for monday, count in weeks.items()],
-            [(self.names(ctx, ctx.room_id, (s,) if s else ())[:MAX_NAME],
-              statistics.median(v) / 3600) for s, v in busiest],
-            ctx.t("learning.chart.weeks"), ctx.t("learning.chart.first"))
-        png = await asyncio.to_thread(render, data)
+            [(period_label(ctx, start, unit), count) for start, count in sorted(opened.items())],
+            [(short(self.names(ctx, ctx.room_id, (s,) if s else ())), seconds / scale)
+             for s, seconds, _ in busiest],
+            ctx.t(f"learning.chart.{unit}"),
+            ctx.t("learning.chart.first", unit=ctx.t(f"learning.chart.unit.{scale_name}")))
+        png = await draw(data)
         await ctx.send_file(png, ctx.t("learning.chart.file"), "image/png",
                             image_size=(WIDTH, HEIGHT))
 
+
+def short(name: str) -> str:
+    return name if len(name) <= MAX_NAME else name[:MAX_NAME - 1].rstrip() + "…"
+
+
+def period_start(day: date, unit: str) -> date:
+    """The first day of the week (Monday), month, quarter or year holding `day`."""
+    if unit == WEEK:
+        return day - timedelta(days=day.weekday())
+    if unit == MONTH:
+        return day.replace(day=1)
+    if unit == QUARTER:
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    return day.replace(month=1, day=1)
+
+
+def periods(first: date, last: date) -> tuple[str, list[date]]:
+    """The shortest unit giving at most `MAX_PERIODS` bars from `first` to `last`, and the
+    starts of its periods."""
+    for unit in (WEEK, MONTH, QUARTER, YEAR):
+        starts = [period_start(first, unit)]
+        while (following := period_start(starts[-1] + timedelta(days=366 if unit == YEAR else
+                                                                 92 if unit == QUARTER else
+                                                                 31 if unit == MONTH else 7),
+                                          unit)) <= last:
+            starts.append(following)
+        if len(starts) <= MAX_PERIODS:
+            break
+    return unit, starts
+
+
+def period_label(ctx: Context, start: date, unit: str) -> str:
+    if unit == WEEK:
+        return start.strftime("%d/%m")
+    if unit == MONTH:
+        return start.strftime("%m/%y")
+    if unit == QUARTER:
+        return ctx.t("learning.chart.quarter_label", n=(start.month + 2) // 3,
+                     year=start.strftime("%y"))
+    return str(start.year)

@@ -143,7 +143,7 @@ class Learning(Plugin):
 
     @on(StatsShown)
     async def stats_shown(self, ctx: Context, event: StatsShown) -> None:
-        await self.answers.chart(ctx, event.since)
+        await self.answers.chart(ctx, event.since, event.chart)
 
     @timer("digest")
     async def digest(self, fired: Fired) -> None:

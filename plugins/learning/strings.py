@@ -81,10 +81,19 @@ STRINGS = {
                                      "en": "• #{number} ({specialties}), for {age} — "},
     "learning.digest.refs": {"fr": "Références partagées :", "en": "References shared:"},
     "learning.digest.ref": {"fr": " — cas n° {number}", "en": " — case #{number}"},
-    "learning.chart.weeks": {"fr": "Cas ouverts par semaine", "en": "Cases opened per week"},
     "learning.chart.first": {
-        "fr": "Délai médian de première réponse (heures)",
-        "en": "Median time to first answer (hours)",
+        "fr": "Délai médian de 1re réponse ({unit})",
+        "en": "Median time to first answer ({unit})",
     },
     "learning.chart.file": {"fr": "statistiques.png", "en": "statistics.png"},
+    # session 5: the !stats chart, read in a thread
+    "learning.chart.week": {"fr": "Cas ouverts par semaine", "en": "Cases opened per week"},
+    "learning.chart.month": {"fr": "Cas ouverts par mois", "en": "Cases opened per month"},
+    "learning.chart.quarter": {"fr": "Cas ouverts par trimestre",
+                               "en": "Cases opened per quarter"},
+    "learning.chart.year": {"fr": "Cas ouverts par an", "en": "Cases opened per year"},
+    "learning.chart.quarter_label": {"fr": "T{n} {year}", "en": "Q{n} {year}"},
+    "learning.chart.unit.min": {"fr": "minutes", "en": "minutes"},
+    "learning.chart.unit.h": {"fr": "heures", "en": "hours"},
+    "learning.chart.unit.d": {"fr": "jours", "en": "days"},
 }
