@@ -55,7 +55,7 @@ async def test_case_thread_reply_check_reaction_listing_and_stats(live: Live) ->
     stats = await alice.say(room, "!stats 7")
     reply = await alice.wait_for(lambda e: e.sender == bot.user_id and e.answer_to == stats)
     assert "Cas ouverts : 2 · résolus : 1" in reply.body
-    assert "Dermatologie : 1 ouverts, 1 résolus" in reply.body
+    assert "Dermatologie : 1 ouvert, 1 résolu" in reply.body
 
 
 async def test_room_creator_counts_as_moderator(live: Live) -> None:

@@ -141,7 +141,7 @@ async def play(db: Database, history: list[tuple]) -> None:
             await store.update(case, status=args[1], resolved_at=at if resolved else None,
                                closed_at=None if args[1] == OPEN else at)
         elif kind == "retag":
-            await store.retag(case, args[1], at)
+            await store.retag(case, args[1], at, "@doc:test")
         else:
             await db.execute("DELETE FROM cases WHERE room_id = ? AND number = ?", key)
             live.remove(key)
@@ -251,7 +251,7 @@ async def busy_month(h: Harness) -> None:
 async def test_a_busy_month_fits_in_fifteen_lines_of_a_thread(h: Harness) -> None:
     await busy_month(h)
     ask = await h.say(DOC, "!stats text")
-    [text] = h.in_thread(ask)
+    [text] = h.answers(ask)
     lines = text.body.splitlines()
     assert len(lines) <= 15, text.body
     assert "Cas ouverts : 9" in lines[1]
@@ -319,7 +319,7 @@ async def test_the_picture_is_portrait_and_drawn_in_another_process(h: Harness) 
     root = await h.say(POSTER, "!case #cardio question")
     await h.say(DOC, "avis", thread_root=root)
     ask = await h.say(DOC, "!stats")
-    image = h.in_thread(ask)[1]
+    image = h.answers(ask)[1]
     assert (image.content["info"]["w"], image.content["info"]["h"]) == (600, 760)
     assert struct.unpack(">II", h.file(image)[16:24]) == (600, 760)
     assert [p.pid for p in multiprocessing.active_children()] != []
