@@ -21,8 +21,8 @@ from bot.app import known_plugins, known_schemas, load_plugin_classes
 from bot.backup import MAIN_DB, read_only
 from bot.config import Config, ConfigError, Secrets, load
 from bot.findings import Finding, Report
-from bot.matrix.sync import PENDING_KEY
 from bot.scheduler import OVERDUE_AFTER, OVERDUE_SQL
+from bot.syncstore import HELD_KEY
 
 
 def check_data_dir(data_dir: Path, report: Report) -> None:
@@ -56,7 +56,7 @@ def check_database(data_dir: Path, known: Mapping[str, int], report: Report,
             overdue = conn.execute(OVERDUE_SQL, (now - OVERDUE_AFTER,)).fetchone()[0]
             failing = conn.execute("SELECT count(*) FROM timers WHERE attempts > 0").fetchone()[0]
             pending_raw = conn.execute("SELECT value FROM kv WHERE key = ?",
-                                       (PENDING_KEY,)).fetchone()
+                                       (HELD_KEY,)).fetchone()
         finally:
             conn.close()
     except sqlite3.Error as exc:
