@@ -54,6 +54,7 @@ from bot.settings import MIGRATIONS as SETTINGS_MIGRATIONS
 from bot.settings import STRINGS as SETTINGS_STRINGS
 from bot.settings import Settings
 from bot.storage import Database, Migration, StorageUnavailable
+from bot.syncstore import SyncStore
 from bot.text import fold
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,7 @@ class App:
         self.config = config
         self.transport = transport
         self.db = db
+        self.sync_store = SyncStore(db)
         self.user_id = transport.user_id
         self.now = now
         self.catalog = Catalog()
@@ -383,17 +385,8 @@ class App:
         await self.settings.set_room_value(room_id, key, value)
 
     # ---- event sink --------------------------------------------------------------------
-    async def load_value(self, key: str) -> str | None:
-        """A value the transport keeps across restarts (pending event ids…)."""
-        return await self.db.fetchval("SELECT value FROM kv WHERE key = ?", (key,))
-
-    async def save_value(self, key: str, value: str) -> None:
-        await self.db.execute(
-            "INSERT INTO kv (key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
-
     async def load_sync_token(self) -> str | None:
-        return await self.load_value("sync_token")
+        return await self.sync_store.token()
 
     async def save_sync_token(self, token: str) -> None:
         """Called after each handled batch; written now, or within a second (see TOKEN_EVERY)."""
@@ -405,7 +398,7 @@ class App:
     async def _write_token(self) -> None:
         if self._token is None:
             return
-        await self.save_value("sync_token", self._token)
+        await self.sync_store.save_token(self._token)
         self._token, self._token_written = None, self.monotonic()
 
     async def _already_handled(self, event: Event) -> bool:

@@ -15,60 +15,14 @@ import sqlite3
 import stat
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from bot.app import known_plugins, known_schemas, load_plugin_classes
 from bot.backup import MAIN_DB, read_only
 from bot.config import Config, ConfigError, Secrets, load
-from bot.matrix.sync import PENDING_KEY
+from bot.findings import Finding, Report
 from bot.scheduler import OVERDUE_AFTER, OVERDUE_SQL
-
-Level = Literal["ok", "warning", "error"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    level: Level
-    message: str
-    fix: str = ""
-
-
-@dataclass
-class Report:
-    findings: list[Finding] = field(default_factory=list)
-
-    def ok(self, check: str, message: str) -> None:
-        self.findings.append(Finding(check, "ok", message))
-
-    def warning(self, check: str, message: str, fix: str = "") -> None:
-        self.findings.append(Finding(check, "warning", message, fix))
-
-    def error(self, check: str, message: str, fix: str = "") -> None:
-        self.findings.append(Finding(check, "error", message, fix))
-
-    @property
-    def failed(self) -> bool:
-        return any(f.level == "error" for f in self.findings)
-
-    def text(self) -> str:
-        marks = {"ok": "ok     ", "warning": "WARNING", "error": "ERROR  "}
-        lines = []
-        for f in self.findings:
-            lines.append(f"{marks[f.level]} {f.check}: {f.message}")
-            if f.fix:
-                lines.append(f"        → {f.fix}")
-        errors = sum(f.level == "error" for f in self.findings)
-        warnings = sum(f.level == "warning" for f in self.findings)
-        lines.append(f"{errors} error(s), {warnings} warning(s)"
-                     + (": the bot cannot work until the errors are fixed" if errors else ""))
-        return "\n".join(lines) + "\n"
-
-    def json(self) -> str:
-        return json.dumps({"ok": not self.failed,
-                           "findings": [asdict(f) for f in self.findings]}, indent=2) + "\n"
+from bot.syncstore import HELD_KEY
 
 
 def check_data_dir(data_dir: Path, report: Report) -> None:
@@ -102,7 +56,7 @@ def check_database(data_dir: Path, known: Mapping[str, int], report: Report,
             overdue = conn.execute(OVERDUE_SQL, (now - OVERDUE_AFTER,)).fetchone()[0]
             failing = conn.execute("SELECT count(*) FROM timers WHERE attempts > 0").fetchone()[0]
             pending_raw = conn.execute("SELECT value FROM kv WHERE key = ?",
-                                       (PENDING_KEY,)).fetchone()
+                                       (HELD_KEY,)).fetchone()
         finally:
             conn.close()
     except sqlite3.Error as exc:

@@ -14,6 +14,7 @@ from bot.config import Config, Secrets
 from bot.matrix import MatrixTransport, secure_tree
 from bot.metrics import SyncProbe, serve_metrics
 from bot.storage import Database
+from bot.syncstore import SyncStore
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ async def serve(config: Config, secrets: Secrets, insecure_dev: bool = False,
                                         lambda: sync_loop.undecryptable))
             metrics = await serve_metrics(app.metrics, config.metrics.listen,
                                           app.refresh_metrics)
-        sync = asyncio.create_task(transport.run(app), name="sync")
+        sync = asyncio.create_task(transport.run(app, SyncStore(db)), name="sync")
         timers = asyncio.create_task(app.scheduler.run(), name="timers")
         log.info("casebot running as %s (device %s)", transport.user_id, transport.device_id)
         if ready is not None:

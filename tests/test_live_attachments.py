@@ -10,13 +10,15 @@ from collections.abc import AsyncIterator, Sequence
 from bot import content
 from bot.events import Event
 from bot.matrix import MatrixTransport
+from bot.syncstore import Held
 from tests.support.live import BotHandle, Live
 
 CSV = "\ufeffdate;cas\n2026-11-30;12\n".encode()
 
 
 class Quiet:
-    """A sink that keeps the sync token in memory and answers nothing."""
+    """A sink that keeps the sync token in memory, answers nothing and holds no event
+    across runs."""
 
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
@@ -30,11 +32,11 @@ class Quiet:
     async def handle_batch(self, events: Sequence[Event]) -> None:
         return None
 
-    async def load_value(self, key: str) -> str | None:
-        return self.values.get(key)
+    async def held(self) -> list[Held]:
+        return []
 
-    async def save_value(self, key: str, value: str) -> None:
-        self.values[key] = value
+    async def save_held(self, held: Sequence[Held]) -> None:
+        return None
 
 
 @contextlib.asynccontextmanager
@@ -42,7 +44,8 @@ async def running(handle: BotHandle) -> AsyncIterator[MatrixTransport]:
     """The bot's transport alone, syncing in the background."""
     transport = MatrixTransport(handle.config, handle.secrets)
     await transport.connect()
-    task = asyncio.create_task(transport.run(Quiet()))
+    quiet = Quiet()
+    task = asyncio.create_task(transport.run(quiet, quiet))
     try:
         yield transport
     finally:

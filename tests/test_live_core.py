@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot.config import Duration
-from bot.matrix.sync import PENDING_KEY
+from bot.syncstore import HELD_KEY
 from tests.support.live import Live, bot_process, stop_process
 
 
@@ -130,7 +130,7 @@ async def held_in_database(data_dir: Path, event_id: str, timeout: float = 30.0)
     for _ in range(int(timeout * 10)):
         conn = sqlite3.connect(f"file:{data_dir / 'casebot.db'}?mode=ro", uri=True)
         try:
-            row = conn.execute("SELECT value FROM kv WHERE key = ?", (PENDING_KEY,)).fetchone()
+            row = conn.execute("SELECT value FROM kv WHERE key = ?", (HELD_KEY,)).fetchone()
         finally:
             conn.close()
         if row is not None and any(held[1] == event_id for held in json.loads(row[0])):

@@ -3,17 +3,24 @@ changed, on real nio sync responses applied by the guarded client (no homeserver
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from nio import JoinedMembersResponse, RoomMember, SyncResponse
+from nio import JoinedMembersResponse, MegolmEvent, RoomGetEventResponse, RoomMember, SyncResponse
 
 import bot.matrix.rooms as rooms_module
+from bot.app import CORE_MIGRATIONS
 from bot.config import Config, MatrixConfig, Secrets
+from bot.events import Undecryptable
 from bot.matrix import MatrixTransport
+from bot.storage import Database
+from bot.syncstore import HELD_KEY, Held, SyncStore
 
 BOT, ALICE, BOB, CAROL = "@bot:test", "@alice:test", "@bob:test", "@carol:test"
 ROOM = "!room:test"
@@ -211,3 +218,95 @@ async def test_one_case_live_reads_the_room_without_rebuilding(
                          and "Cas #3" in e.body)
     print(f"one !case: {len(reads)} room reads, {len(builds)} RoomInfo builds")
     assert reads and builds == []
+
+
+# ---- the sync loop's parts: held events, their store, invites ---------------------------------
+def megolm(event_id: str, ts: int = 1_000) -> Any:
+    return MegolmEvent.from_dict({
+        "type": "m.room.encrypted", "event_id": event_id, "sender": ALICE,
+        "origin_server_ts": ts, "room_id": ROOM,
+        "content": {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AAAA",
+                    "sender_key": "curve", "session_id": "unknown-session",
+                    "device_id": "ALICEDEV",
+                    "m.relates_to": {"rel_type": "m.thread", "event_id": "$root"}}})
+
+
+async def test_sync_store_keeps_the_token_and_held_ids_in_the_kv_rows(tmp_path: Path) -> None:
+    """The rows and keys of earlier versions (an upgrade keeps both; the doctor reads one)."""
+    db = await Database.open(tmp_path / "casebot.db")
+    try:
+        await db.migrate("core", CORE_MIGRATIONS)
+        store = SyncStore(db)
+        assert await store.token() is None and await store.held() == []
+        await store.save_token("s9")
+        await store.save_held([Held(ROOM, "$a", 12.5)])
+        assert await store.token() == "s9"
+        assert await store.held() == [(ROOM, "$a", 12.5)]
+        rows = dict(await db.fetchall("SELECT key, value FROM kv"))
+        assert rows == {"sync_token": "s9", HELD_KEY: json.dumps([[ROOM, "$a", 12.5]])}
+        await db.execute("UPDATE kv SET value = ? WHERE key = ?",
+                         ('[["!r:test", "$b"], 3, {"x": 1}, null', HELD_KEY))
+        assert await store.held() == []  # damaged JSON
+        await db.execute("UPDATE kv SET value = ? WHERE key = ?",
+                         ('[["!r:test", "$b"], 3, ["!r:test", "$c", 4]]', HELD_KEY))
+        assert await store.held() == [("!r:test", "$c", 4.0)]  # malformed items skipped
+    finally:
+        await db.close()
+
+
+class MemoryStore:
+    def __init__(self, held: list[Held]) -> None:
+        self.saved: list[list[Held]] = []
+        self._held = held
+
+    async def held(self) -> list[Held]:
+        return self._held
+
+    async def save_held(self, held: Any) -> None:
+        self.saved.append(list(held))
+
+
+async def retry(work: Any, *args: Any) -> Any:
+    return await work(*args)
+
+
+async def test_held_events_restored_then_noticed_after_the_grace(
+        transport, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A held event saved by a previous run is fetched again, held with its first time, and
+    becomes an `Undecryptable` (in its thread) once the grace has passed."""
+    client = transport.client
+    requested: list[str] = []
+
+    async def request_room_key(event: Any) -> None:
+        requested.append(event.event_id)
+
+    async def room_get_event(room_id: str, event_id: str) -> Any:
+        resp = RoomGetEventResponse()
+        resp.event = megolm(event_id)
+        return resp
+
+    monkeypatch.setattr(client, "request_room_key", request_room_key)
+    monkeypatch.setattr(client, "room_get_event", room_get_event)
+    held = transport.sync.held
+    now = time.time()
+    store = MemoryStore([Held(ROOM, "$old", now - 10), Held(ROOM, "$new", now)])
+    await held.restore(store, retry)
+    await asyncio.sleep(0)  # the key requests run in the background
+    assert transport.sync.pending == 2 and sorted(requested) == ["$new", "$old"]
+    assert transport.sync.undecryptable == 0  # not new: counted by the run that saw them
+    await held.save(store, retry)
+    assert store.saved == []  # unchanged since restored: nothing written
+
+    grace = transport.config.matrix.undecryptable_grace
+    monkeypatch.setattr(time, "time", lambda: now - 10 + grace + 1)
+    out = held.ready(lambda event, room_id: None)
+    assert out == [Undecryptable(ROOM, "$old", ALICE, 1_000, thread_root="$root")]
+    await held.save(store, retry)
+    assert store.saved == [[Held(ROOM, "$new", now)]]
+    assert transport.sync.pending == 1
+
+
+def test_invites_from_the_bots_homeserver_only_by_default(transport) -> None:
+    assert transport.sync.invites.allowed("@alice:test")
+    assert not transport.sync.invites.allowed("@alice:test.evil")
+    assert not transport.sync.invites.allowed("@mallory:elsewhere")

@@ -1,9 +1,10 @@
 """The only package of casebot that imports nio.
 
 `transport` composes the layers the bot runs on: `session` (its one device, key upkeep,
-cross-signing), `sync` (the sync loop and its exactly-once contract), `rooms` (the room-state
-cache), `send` (requests for the App); `guarded` keeps nio's room model to real state events
-and `convert` turns nio's events into `bot.events`. `physician` is a small client playing a
+cross-signing), `sync` (the sync loop and its exactly-once contract; `held`, the events held
+for their keys; `invites`, the invite policy), `rooms` (the room-state cache), `send`
+(requests for the App); `guarded` keeps nio's room model to real state events and `convert`
+turns nio's events into `bot.events`. `physician` is a small client playing a
 physician (demo and live tests).
 """
 

@@ -26,7 +26,7 @@ from nio.store import DefaultStore
 
 from bot.config import Config
 from bot.crosssign import CrossSignError, fingerprint, load_keys, verify_json
-from bot.doctor import Report
+from bot.findings import Report
 from bot.matrix.convert import as_dict, as_int, room_creators, room_info
 from bot.matrix.session import INSECURE_DEV_PICKLE_KEY, Credentials
 

@@ -1,30 +1,24 @@
-"""The sync loop: the App's exactly-once contract, retries, back-fill, held events, invites.
+"""The sync loop: the App's exactly-once contract, retries, back-fill.
 
 Each sync response is a batch: its events (and those back-filled into a `limited` timeline,
 and those whose keys arrived since) go to the App in one `handle_batch`, and only once the
 whole batch was handled is its token saved. A crash in between replays the batch; the App
 skips the ids it already handled and replies reuse transaction ids derived from the event
-they answer, so nothing is answered twice and nothing is skipped.
+they answer, so nothing is answered twice and nothing is skipped. Events held for their
+keys are `bot.matrix.held`'s, invites `bot.matrix.invites`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fnmatch
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
 from nio import Event as NioEvent
 from nio import (
-    InviteMemberEvent,
-    JoinError,
-    LocalProtocolError,
     MegolmEvent,
     MessageDirection,
     RoomMessagesResponse,
@@ -33,9 +27,11 @@ from nio import (
 )
 
 from bot.config import Config
-from bot.events import Event, Unavailable, Undecryptable
-from bot.matrix.convert import as_dict, convert, thread_root
+from bot.events import Event, Unavailable
+from bot.matrix.convert import as_dict, convert
 from bot.matrix.guarded import GuardedClient
+from bot.matrix.held import HeldEvents, HeldStore
+from bot.matrix.invites import InvitePolicy
 from bot.matrix.session import Session, TransportError
 
 log = logging.getLogger(__name__)
@@ -53,26 +49,19 @@ BACKFILL_PAGES = 20
 """At most this many pages of 100 events are fetched to fill a gap in a room's timeline."""
 BACKFILL_CONCURRENCY = 8
 """Rooms back-filled at once (a restart after a long downtime may find many gaps)."""
-PENDING_KEY = "undecryptable_pending"
 
 
 class Sink(Protocol):
+    """The App's side of the exactly-once contract: it handles each batch, then keeps the
+    batch's token (`bot.app.App`)."""
+
     async def load_sync_token(self) -> str | None: ...
     async def save_sync_token(self, token: str) -> None: ...
     async def handle_batch(self, events: Sequence[Event]) -> None: ...
-    async def load_value(self, key: str) -> str | None: ...
-    async def save_value(self, key: str, value: str) -> None: ...
 
 
 class _Stopping(Exception):
     """Asked to stop while waiting for the database: leave the batch for the next run."""
-
-
-@dataclass
-class _Pending:
-    event: MegolmEvent
-    room_id: str
-    since: float
 
 
 class SyncLoop:
@@ -85,15 +74,21 @@ class SyncLoop:
         self.started_at = time.time()
         self._stopping = False
         self._sync_task: asyncio.Task[Any] | None = None
-        self._pending: dict[str, _Pending] = {}
-        self._saved_pending: list[tuple[str, str, float]] = []
-        self._restored: list[tuple[NioEvent, str]] = []
-        self._background: set[asyncio.Future[Any]] = set()
+        self.held = HeldEvents(config, session)
+        self.invites = InvitePolicy(config, session)
         self._state = "starting"
         self.last_sync_at: float | None = None
         """When a sync last completed (its batch handled, its token saved): for /healthz."""
-        self.undecryptable = 0
+
+    @property
+    def pending(self) -> int:
+        """How many events wait for their keys."""
+        return len(self.held)
+
+    @property
+    def undecryptable(self) -> int:
         """Events that arrived undecryptable since the start (held for their keys)."""
+        return self.held.undecryptable
 
     @property
     def client(self) -> GuardedClient:
@@ -112,8 +107,9 @@ class SyncLoop:
         if self._sync_task and not self._sync_task.done():
             self._sync_task.cancel()
 
-    async def run(self, sink: Sink) -> None:
-        """Sync until `stop()`: handle each batch, then save its token (exactly-once).
+    async def run(self, sink: Sink, store: HeldStore) -> None:
+        """Sync until `stop()`: handle each batch, then save its token (exactly-once); the
+        events held for their keys are kept in `store`.
 
         The first sync (`full_state`, no wait) only learns the rooms: its events are not
         handed over, so the bot never answers history. A failed sync is retried with
@@ -124,7 +120,7 @@ class SyncLoop:
         client = self.client
         try:
             token = await self._until_available(sink.load_sync_token)
-            await self._restore_pending(sink)
+            await self.held.restore(store, self._until_available)
         except _Stopping:
             return
         first = True
@@ -151,15 +147,15 @@ class SyncLoop:
                 continue
             failures = 0
             self._set_state("connected")
-            await self._handle_invites(resp)
+            await self.invites.answer(resp)
             await self.session.keys_upkeep()
             events = await self._collect(resp, since=token)
-            events.extend(self._retry_pending())
+            events.extend(self.held.ready(self._take))
             try:
                 if events:
                     await self._until_available(sink.handle_batch, events)
                 await self._until_available(sink.save_sync_token, resp.next_batch)
-                await self._save_pending(sink)
+                await self.held.save(store, self._until_available)
             except _Stopping:
                 break  # the database could not be written: this batch replays next run
             token = resp.next_batch
@@ -234,7 +230,7 @@ class SyncLoop:
         if nio_event.event_id in self.client.malformed:
             return None
         if isinstance(nio_event, MegolmEvent):
-            self._hold(nio_event, room_id)
+            self.held.hold(nio_event, room_id)
             return None
         return convert(source, room_id, decrypted=bool(getattr(nio_event, "decrypted", False)))
 
@@ -269,110 +265,3 @@ class SyncLoop:
             log.warning("back-fill of %s stopped after %d pages", room_id, BACKFILL_PAGES)
         log.info("back-filled %d events in %s", len(found), room_id)
         return found[::-1]
-
-    # ---- events waiting for their keys ---------------------------------------------------------
-    def _hold(self, event: MegolmEvent, room_id: str, since: float | None = None) -> None:
-        """Keep an undecryptable event and ask the sender's devices for its key."""
-        if since is None:
-            self.undecryptable += 1
-        self._pending[event.event_id] = _Pending(event, room_id, since or time.time())
-        with contextlib.suppress(LocalProtocolError):
-            task = asyncio.ensure_future(self.client.request_room_key(event))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-        log.info("undecryptable event in %s; key requested", room_id)
-
-    @property
-    def pending(self) -> int:
-        """How many events wait for their keys."""
-        return len(self._pending)
-
-    def _pending_ids(self) -> list[tuple[str, str, float]]:
-        """What is kept of the held events: (room, event id, held since), in a fixed order."""
-        return sorted((p.room_id, e, p.since) for e, p in self._pending.items())
-
-    async def _save_pending(self, sink: Sink) -> None:
-        """Remember which events wait for their keys, so a restart does not lose them."""
-        ids = self._pending_ids()
-        if ids != self._saved_pending:
-            await self._until_available(sink.save_value, PENDING_KEY, json.dumps(ids))
-            self._saved_pending = ids
-
-    async def _restore_pending(self, sink: Sink) -> None:
-        """Fetch again the events a previous run was still waiting keys for."""
-        client = self.client
-        raw = await self._until_available(sink.load_value, PENDING_KEY)
-        try:
-            saved = json.loads(raw) if isinstance(raw, str) else []
-        except ValueError:
-            saved = []
-        for item in saved if isinstance(saved, list) else []:
-            if not (isinstance(item, list) and len(item) == 3):
-                continue
-            room_id, event_id, since = item
-            resp = await client.room_get_event(str(room_id), str(event_id))
-            event = getattr(resp, "event", None)
-            if isinstance(event, MegolmEvent):
-                self._hold(event, str(room_id), float(since))
-            elif isinstance(event, NioEvent):  # its key arrived while the bot was away
-                self._restored.append((event, str(room_id)))
-        self._saved_pending = self._pending_ids()
-
-    def _retry_pending(self) -> list[Event]:
-        """Events whose keys arrived since, and notices for those past the grace period.
-
-        nio never retries a decryption: each batch, every held event whose session is now in
-        the store is decrypted again; one still unreadable after `undecryptable_grace` becomes
-        an `Undecryptable` (the App tells its sender, in a thread on it).
-        """
-        client = self.client
-        out: list[Event] = []
-        for nio_event, room_id in self._restored:
-            if (event := self._take(nio_event, room_id)) is not None:
-                out.append(event)
-        self._restored.clear()
-        grace = self.config.matrix.undecryptable_grace
-        for event_id, pending in list(self._pending.items()):
-            ev = pending.event
-            decrypted: NioEvent | None = None
-            if client.olm and client.olm.inbound_group_store.get(
-                    pending.room_id, ev.sender_key, ev.session_id):
-                decrypted = client.safe_decrypt(ev, pending.room_id)
-            if decrypted is not None or event_id in client.malformed:
-                del self._pending[event_id]
-                if decrypted is not None:
-                    converted = convert(decrypted.source or {}, pending.room_id,
-                                        decrypted=True)
-                    if converted is not None:
-                        out.append(converted)
-            elif time.time() - pending.since >= grace:
-                del self._pending[event_id]
-                out.append(Undecryptable(pending.room_id, ev.event_id, ev.sender,
-                                         int(ev.server_timestamp),
-                                         thread_root=thread_root(as_dict(
-                                             (ev.source or {}).get("content")))))
-        return out
-
-    # ---- invites -----------------------------------------------------------------------------
-    async def _handle_invites(self, resp: SyncResponse) -> None:
-        client = self.client
-        for room_id, info in resp.rooms.invite.items():
-            inviter = next((e.sender for e in info.invite_state
-                            if isinstance(e, InviteMemberEvent)
-                            and e.state_key == self.user_id and e.membership == "invite"), None)
-            if inviter is None:
-                continue
-            if self.invite_allowed(inviter):
-                resp_join = await client.join(room_id)
-                if isinstance(resp_join, JoinError):
-                    log.warning("could not join %s: %s", room_id, resp_join.message)
-                else:
-                    log.info("joined %s on invite", room_id)
-            else:
-                await client.room_leave(room_id)
-                log.info("declined an invite to %s from a user not in allowed_inviters", room_id)
-
-    def invite_allowed(self, inviter: str) -> bool:
-        patterns = self.config.matrix.allowed_inviters or (
-            f"@*:{self.user_id.split(':', 1)[1]}",)
-        return any(fnmatch.fnmatchcase(inviter, p) for p in patterns)

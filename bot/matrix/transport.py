@@ -3,8 +3,8 @@
 - `session`: the bot's one device (credentials, login, the guarded nio client, key upkeep,
   cross-signing);
 - `rooms`: one `RoomInfo` per room, rebuilt only when a response touched its state;
-- `sync`: the sync loop with the App's exactly-once contract, retries, back-fill, events
-  held for their keys, invites;
+- `sync`: the sync loop with the App's exactly-once contract, retries, back-fill; with
+  `held` (events held for their keys, kept across restarts) and `invites` (the policy);
 - `send`: send, redact, read and write state, download, upload, direct rooms, an
   event's sender, aliases.
 
@@ -20,6 +20,7 @@ from bot.config import Config, Secrets
 from bot.crosssign import CrossSignResult
 from bot.events import Attachment, RoomInfo
 from bot.matrix.guarded import GuardedClient
+from bot.matrix.held import HeldStore
 from bot.matrix.rooms import RoomStates
 from bot.matrix.send import MAX_DOWNLOAD, Actions
 from bot.matrix.session import (
@@ -108,16 +109,14 @@ class MatrixTransport:
     def started_at(self, value: float) -> None:
         self.sync.started_at = value
 
-    async def run(self, sink: Sink) -> None:
-        """Sync until `stop()`: handle each batch, then save its token (exactly-once)."""
-        await self.sync.run(sink)
+    async def run(self, sink: Sink, store: HeldStore) -> None:
+        """Sync until `stop()`: handle each batch, then save its token (exactly-once); the
+        events held for their keys are kept in `store` (`bot.syncstore.SyncStore`)."""
+        await self.sync.run(sink, store)
 
     def stop(self) -> None:
         """Finish the batch in hand, then leave the sync loop."""
         self.sync.stop()
-
-    def invite_allowed(self, inviter: str) -> bool:
-        return self.sync.invite_allowed(inviter)
 
     # ---- Transport interface -----------------------------------------------------------------
     def room(self, room_id: str) -> RoomInfo | None:
