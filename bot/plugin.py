@@ -77,6 +77,14 @@ class BotAPI(Protocol):
     async def publish(self, ctx: Context, event: PluginEvent) -> list[Any]: ...
 
 
+class Clock(Protocol):
+    """The narrow service of a handler that only needs the time: now, and a room's time
+    zone (the App is one)."""
+
+    def now(self) -> float: ...
+    def timezone(self, room_id: str) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Fired:
     """A persistent timer that came due."""
@@ -439,5 +447,5 @@ def stable_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
-__all__ = ["Arg", "BotAPI", "Check", "Context", "Declarations", "Fired", "Message", "Plugin",
-           "PluginEvent", "Refusal", "command", "on", "timer"]
+__all__ = ["Arg", "BotAPI", "Check", "Clock", "Context", "Declarations", "Fired", "Message",
+           "Plugin", "PluginEvent", "Refusal", "command", "on", "timer"]
