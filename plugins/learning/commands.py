@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 from bot.config import bounded, weekly_field
 from bot.content import Link, Part, Rich, fill, permalink
-from bot.events import Unavailable
+from bot.events import RoomInfo, Unavailable
 from bot.logs import report_exception
-from bot.plugin import BotAPI, Context, Refusal, command, on
+from bot.plugin import Clock, Context, Refusal, command, on
 from bot.router import Arg, BadArguments, Int
 from bot.text import fold
 from plugins.cases.events import StatsShown
@@ -79,16 +79,15 @@ class Period(Arg):
         raise BadArguments("learning.bad_period", value=raw)
 
 
-def room_label(bot: BotAPI, room_id: str) -> str:
+def room_label(room: RoomInfo) -> str:
     """A room as a member recognises it: its name, else its alias, else its id."""
-    room = bot.room(room_id)
-    return room.name or room.canonical_alias or room_id
+    return room.name or room.canonical_alias or room.room_id
 
 
 class Answers:
     """`!biblio`, `!fmc` and the chart under `!stats`."""
 
-    def __init__(self, bot: BotAPI, store: LearningStore, names: Names,
+    def __init__(self, bot: Clock, store: LearningStore, names: Names,
                  config_for: Callable[[str], LearningConfig]) -> None:
         self.bot = bot
         self.store = store
@@ -141,7 +140,7 @@ class Answers:
             await ctx.reply(ctx.t("learning.fmc.none"))
             return
         rows = [(datetime.fromtimestamp(r.at, ZoneInfo(self.bot.timezone(r.room_id)))
-                 .date().isoformat(), room_label(self.bot, r.room_id), str(r.number),
+                 .date().isoformat(), room_label(ctx.bot.room(r.room_id)), str(r.number),
                  self.names(ctx, r.room_id, r.specialties), ctx.t(f"learning.role.{r.role}"),
                  permalink(r.room_id, r.root_event_id), " ".join(r.urls)) for r in log]
         data = await asyncio.to_thread(to_csv, ctx.t("learning.csv.header"), rows)
