@@ -1,4 +1,5 @@
-"""What a plugin is made of: declarations (commands, hooks, timers) and the API it may use.
+"""What a plugin is made of: declarations (commands, hooks, timers), made by the plugin or by
+the handler objects it lists as its `parts`, and the API it may use.
 
 A plugin never sees nio. It gets events of `bot.events`, replies through `Context`, keeps its
 own tables (migrations), config section (a dataclass) and strings (French and English).
@@ -311,7 +312,8 @@ class _TimerDecl:
 def command(name: str, *aliases: str, args: Sequence[Arg] = (), summary: str = "",
             admin: bool = False, checks: Sequence[Check] = (),
             section: str | None = None, order: int | None = None) -> Callable[[F], F]:
-    """Declare a command. The handler is `async def h(self, ctx, **args)`.
+    """Declare a command. The handler is `async def h(self, ctx, **args)`, a method of the
+    plugin or of one of its `parts`.
 
     `summary` is the i18n key of the help line; usage is generated from `args`. `admin`
     lets only room admins run it (checked first); `checks` run after the arguments are
