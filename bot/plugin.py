@@ -1,4 +1,5 @@
-"""What a plugin is made of: declarations (commands, hooks, timers) and the API it may use.
+"""What a plugin is made of: declarations (commands, hooks, timers), made by the plugin or by
+the handler objects it lists as its `parts`, and the API it may use.
 
 A plugin never sees nio. It gets events of `bot.events`, replies through `Context`, keeps its
 own tables (migrations), config section (a dataclass) and strings (French and English).
@@ -17,7 +18,6 @@ from bot import content
 from bot.content import Say
 from bot.events import Attachment, Event, Message, PluginEvent, RoomInfo
 from bot.i18n import Strings
-from bot.router import Arg
 from bot.storage import Database, Step
 
 if TYPE_CHECKING:
@@ -76,6 +76,14 @@ class BotAPI(Protocol):
     def count(self, component: str, name: str, amount: int = 1) -> None: ...
     def room_config(self, plugin: Plugin, room_id: str) -> Any: ...
     async def publish(self, ctx: Context, event: PluginEvent) -> list[Any]: ...
+
+
+class Clock(Protocol):
+    """The narrow service of a handler that only needs the time: now, and a room's time
+    zone (the App is one)."""
+
+    def now(self) -> float: ...
+    def timezone(self, room_id: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,10 +226,12 @@ class Context:
     async def redact(self, event_id: str, reason: str) -> bool:
         return await self.bot.redact(self.room_id, event_id, reason, self.next_txn())
 
-    def may(self, level: int, user_id: str | None = None) -> bool:
-        """Whether the sender (or `user_id`) has power `level` here or is a bot admin."""
+    def may(self, level: int, user_id: str | None = None, room_id: str | None = None) -> bool:
+        """Whether the sender (or `user_id`) has power `level` here (or in `room_id`) or is
+        a bot admin."""
         user = user_id or self.event.sender
-        return self.room.power_level(user) >= level or self.bot.is_bot_admin(user)
+        room = self.room if room_id is None else self.bot.room(room_id)
+        return room.power_level(user) >= level or self.bot.is_bot_admin(user)
 
     def pill(self, user_id: str | None = None, notify: bool = False) -> content.Pill:
         """A user (the sender by default) as a pill with their name here; `notify` pings."""
@@ -231,6 +241,21 @@ class Context:
     def is_admin(self, user_id: str | None = None) -> bool:
         """Room administration: power ≥ the room's `admin_power_level`, or a bot admin."""
         return self.may(self.bot.admin_level(self.room_id), user_id)
+
+    def is_moderator(self, user_id: str, room_id: str | None = None) -> bool:
+        """A moderator of this room (or of `room_id`): a room admin there (`is_admin`'s
+        rule), never the bot itself (its power decides nothing it is asked)."""
+        room = room_id or self.room_id
+        return user_id != self.bot.user_id and self.may(self.bot.admin_level(room), user_id,
+                                                        room)
+
+    def moderators(self) -> list[str]:
+        """This room's moderators among its members (bot admins are not members by right),
+        sorted: who is told about a knock, a verification request or a report."""
+        level = self.bot.admin_level(self.room_id)
+        room = self.room
+        return sorted(u for u in room.members
+                      if u != self.bot.user_id and room.power_level(u) >= level)
 
     def check_admin(self) -> None:
         """Refuse (politely) anyone but a room admin."""
@@ -243,6 +268,23 @@ class Context:
         log.info("room admin: %s in %s by %s", action, self.room_id, self.event.sender)
         return await self.send(message, in_thread=False)
 
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One word of a command; subclasses (`bot.router`'s, a plugin's) convert and check it.
+    `convert` gets the command's context, so a converter can read the room (its specialties,
+    its members) and answer in its language."""
+
+    name: str
+    optional: bool = False
+    default: Any = None
+
+    def convert(self, raw: str, ctx: Context) -> Any:
+        return raw
+
+    def placeholder(self, label: str) -> str:
+        return f"[{label}]" if self.optional else f"<{label}>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +312,8 @@ class _TimerDecl:
 def command(name: str, *aliases: str, args: Sequence[Arg] = (), summary: str = "",
             admin: bool = False, checks: Sequence[Check] = (),
             section: str | None = None, order: int | None = None) -> Callable[[F], F]:
-    """Declare a command. The handler is `async def h(self, ctx, **args)`.
+    """Declare a command. The handler is `async def h(self, ctx, **args)`, a method of the
+    plugin or of one of its `parts`.
 
     `summary` is the i18n key of the help line; usage is generated from `args`. `admin`
     lets only room admins run it (checked first); `checks` run after the arguments are
@@ -303,12 +346,23 @@ def timer(name: str) -> Callable[[F], F]:
     return mark
 
 
+_MARKS = ("__casebot_command__", "__casebot_hook__", "__casebot_timer__")
+
+
 @dataclass
 class Declarations:
     commands: list[tuple[_CommandDecl, Callable[..., Awaitable[Any]]]] = field(default_factory=list)
     hooks: list[tuple[tuple[type[Event] | type[PluginEvent], ...],
                       Callable[..., Awaitable[Any]]]] = field(default_factory=list)
     timers: dict[str, Callable[..., Awaitable[Any]]] = field(default_factory=dict)
+
+
+def _declared(owner: object) -> list[tuple[str, Callable[..., Awaitable[Any]]]]:
+    """`owner`'s methods marked by `command`, `on` or `timer`: (name, bound method). Read on
+    the class, so no property of the instance runs."""
+    cls = type(owner)
+    return [(attr, getattr(owner, attr)) for attr in dir(cls)
+            if any(hasattr(getattr(cls, attr, None), mark) for mark in _MARKS)]
 
 
 class Plugin:
@@ -332,6 +386,9 @@ class Plugin:
         self.bot = bot
         self.config = config
         self._required: dict[type[Plugin], Plugin] = {}
+        self.parts: tuple[object, ...] = ()
+        """The handler objects this plugin is made of (set in `__init__`): their `@command`,
+        `@on` and `@timer` methods are declared as the plugin's own."""
 
     def bind(self, loaded: Sequence[Plugin]) -> None:
         """Called by the App once every plugin exists: keep the ones this one requires."""
@@ -360,16 +417,31 @@ class Plugin:
         """Called on shutdown, before the database closes."""
 
     def declarations(self) -> Declarations:
+        """What this plugin and its `parts` declare, by method name (the order `!help` lists
+        commands in). A command name, alias or timer declared twice is refused."""
         found = Declarations()
-        for attr in dir(type(self)):
-            func = getattr(self, attr)
+        where: dict[str, str] = {}
+        declared = sorted(((type(owner).__name__, attr, func)
+                           for owner in (self, *self.parts) for attr, func in _declared(owner)),
+                          key=lambda item: item[1])
+        for owner, attr, func in declared:
+            place = f"{owner}.{attr}"
             if decl := getattr(func, "__casebot_command__", None):
+                for name in (decl.name, *decl.aliases):
+                    self._claim(where, f"command {name!r}", place)
                 found.commands.append((decl, func))
             if decl := getattr(func, "__casebot_hook__", None):
                 found.hooks.append((decl.kinds, func))
             if decl := getattr(func, "__casebot_timer__", None):
+                self._claim(where, f"timer {decl.name!r}", place)
                 found.timers[decl.name] = func
         return found
+
+    def _claim(self, where: dict[str, str], what: str, place: str) -> None:
+        if what in where:
+            raise RuntimeError(f"plugin {self.name}: {what} declared twice, by {where[what]} "
+                               f"and by {place}")
+        where[what] = place
 
 
 def stable_id(*parts: str) -> str:
@@ -377,5 +449,5 @@ def stable_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
-__all__ = ["BotAPI", "Check", "Context", "Fired", "Message", "Plugin", "PluginEvent", "Refusal",
-           "command", "on", "timer"]
+__all__ = ["Arg", "BotAPI", "Check", "Clock", "Context", "Declarations", "Fired", "Message",
+           "Plugin", "PluginEvent", "Refusal", "command", "on", "timer"]

@@ -1,7 +1,8 @@
 """Command parsing: declared arguments, generated usage lines, localized errors.
 
 A command declares its arguments once; the same declaration parses the message, renders the
-usage line (`!case [texte]`) in the room's language and explains what was wrong.
+usage line (`!case [texte]`) in the room's language and explains what was wrong. The base `Arg`
+lives in `bot.plugin` with the declarations (this module imports it, never the other way).
 """
 
 from __future__ import annotations
@@ -9,14 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.config import parse_duration
 from bot.i18n import Catalog, echo
+from bot.plugin import Arg, Context
 from bot.text import fold
-
-if TYPE_CHECKING:
-    from bot.plugin import Context
 
 _USER_ID = re.compile(r"^@[^:\s]+:\S+$")
 _PILL = re.compile(r"https://matrix\.to/#/(@[^\"'>\s?]+)")
@@ -29,22 +28,6 @@ class BadArguments(Exception):
         super().__init__(key)
         self.key = key
         self.values = {k: echo(v) if isinstance(v, str) else v for k, v in values.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class Arg:
-    """One word; subclasses convert and check it. `convert` gets the command's context, so a
-    converter can read the room (its specialties, its members) and answer in its language."""
-
-    name: str
-    optional: bool = False
-    default: Any = None
-
-    def convert(self, raw: str, ctx: Context) -> Any:
-        return raw
-
-    def placeholder(self, label: str) -> str:
-        return f"[{label}]" if self.optional else f"<{label}>"
 
 
 @dataclass(frozen=True, slots=True)

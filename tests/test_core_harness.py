@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -213,3 +214,94 @@ async def test_database_newer_than_code_is_refused(tmp_path) -> None:
 def test_config_dataclasses_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         Config().language = "en"  # type: ignore[misc]
+
+
+class Clerk:
+    """A handler object: declares a command, a hook and a timer of the plugin owning it."""
+
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+        self.seen: list[str] = []
+
+    @command("remind", args=(Int("seconds", low=1), Rest("text")), summary="clerk.summary")
+    async def remind(self, ctx: Context, seconds: int, text: str) -> None:
+        await self.bot.schedule("clerk", "remind:1", self.bot.now() + seconds,
+                                {"room_id": ctx.room_id, "text": text})
+        await ctx.reply("ok")
+
+    @on(Message)
+    async def heard(self, ctx: Context, event: Message) -> None:
+        self.seen.append(event.event_id)
+
+    @timer("remind")
+    async def due(self, fired: Fired) -> None:
+        await Context(self.bot, fired.payload["room_id"], fired).send(fired.payload["text"])
+
+
+class Office(Plugin):
+    """Wiring only: its declarations are its part's."""
+
+    name = "clerk"
+    strings = {
+        "clerk.summary": {"fr": "Rappelle le texte.", "en": "Reminds the text."},
+        "arg.seconds": {"fr": "secondes", "en": "seconds"},
+        "arg.text": {"fr": "texte", "en": "text"},
+    }
+
+    def __init__(self, bot: Any, config: Any) -> None:
+        super().__init__(bot, config)
+        self.clerk = Clerk(bot)
+        self.parts = (self.clerk,)
+
+
+async def test_a_parts_commands_hooks_and_timers_are_the_plugins() -> None:
+    async with Harness([Office]) as h:
+        h.add_room(members=[ALICE])
+        asked = await h.say(ALICE, "!remind 30 relire le dossier")
+        assert [s.body for s in h.answers(asked)] == ["ok"]
+        assert asked in h.app.plugins["clerk"].clerk.seen  # type: ignore[attr-defined]
+        assert await h.advance(31) == 1
+        assert h.last().body == "relire le dossier"
+        usage = await h.say(ALICE, "!help remind")
+        assert h.answers(usage)[0].body.startswith("!remind <secondes> <texte>\nRappelle le texte.")
+
+
+class Twice(Office):
+    """Declares `!remind` itself as well as through its part."""
+
+    @command("remind")
+    async def remind(self, ctx: Context) -> None:
+        await ctx.reply("mine")
+
+
+class TimerTwice(Office):
+    @timer("remind")
+    async def remind_due(self, fired: Fired) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("cls", "what", "first", "second"), [
+    (Twice, "command 'remind'", "Twice.remind", "Clerk.remind"),
+    (TimerTwice, "timer 'remind'", "Clerk.due", "TimerTwice.remind_due"),
+])
+async def test_a_name_declared_by_the_plugin_and_by_a_part_is_refused_at_load(
+        cls: type[Plugin], what: str, first: str, second: str) -> None:
+    harness = Harness([cls])
+    try:
+        with pytest.raises(RuntimeError) as refused:
+            await harness.__aenter__()
+    finally:
+        await harness.db.close()
+    assert str(refused.value) == (f"plugin clerk: {what} declared twice, by {first} "
+                                  f"and by {second}")
+
+
+async def test_a_moderator_is_a_room_admin_there_but_never_the_bot(h: Harness) -> None:
+    other, bot = "!other:test", h.transport.user_id
+    h.add_room(other, members=[ALICE, "@bob:test"], powers={ALICE: 50, bot: 100})
+    ctx = Context.for_event(h.app, Message("!room:test", "$ask", ALICE, 0, "!verify"))
+    assert not ctx.is_moderator(ALICE)  # power 0 here
+    assert ctx.is_moderator(ALICE, other)  # 50 there, the default admin level
+    assert not ctx.is_moderator("@bob:test", other)
+    assert not ctx.is_moderator(bot, other)
+    assert ctx.in_room(other).moderators() == [ALICE]

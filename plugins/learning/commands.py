@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.config import bounded, weekly_field
 from bot.content import Link, Part, Rich, fill, permalink
-from bot.events import Unavailable
+from bot.events import RoomInfo, Unavailable
 from bot.logs import report_exception
-from bot.plugin import BotAPI, Context, Refusal
-from bot.router import Arg, BadArguments
+from bot.plugin import Clock, Context, Refusal, command, on
+from bot.router import Arg, BadArguments, Int
 from bot.text import fold
-from plugins.cases.store import ChartFigures
+from plugins.cases.events import StatsShown
 from plugins.learning.charts import HEIGHT, WIDTH, ChartData, draw
 from plugins.learning.digest import Names, short_date
 from plugins.learning.fmc import to_csv
@@ -45,6 +47,15 @@ DELAY_UNITS = ((86400, "d"), (3600, "h"), (60, "min"))
 
 
 @dataclass(frozen=True, slots=True)
+class LearningConfig:
+    digest: str = weekly_field("lundi 08:00")
+    """When the weekly digest is posted (room's time zone), or `off`."""
+    sources: tuple[str, ...] = ()
+    """Domains the room adds to the references' allow-list (e.g. `sfdermato.org`)."""
+    biblio_limit: int = bounded(20, 1, 100)
+
+
+@dataclass(frozen=True, slots=True)
 class SpecialtyOrDays(SpecialtyArg):
     """`!biblio`'s first word: a specialty of the room, or already the number of days."""
 
@@ -68,20 +79,28 @@ class Period(Arg):
         raise BadArguments("learning.bad_period", value=raw)
 
 
-def room_label(bot: BotAPI, room_id: str) -> str:
+def room_label(room: RoomInfo) -> str:
     """A room as a member recognises it: its name, else its alias, else its id."""
-    room = bot.room(room_id)
-    return room.name or room.canonical_alias or room_id
+    return room.name or room.canonical_alias or room.room_id
 
 
 class Answers:
-    def __init__(self, bot: BotAPI, store: LearningStore, names: Names) -> None:
+    """`!biblio`, `!fmc` and the chart under `!stats`."""
+
+    def __init__(self, bot: Clock, store: LearningStore, names: Names,
+                 config_for: Callable[[str], LearningConfig]) -> None:
         self.bot = bot
         self.store = store
         self.names = names
+        self.config_for = config_for
 
-    async def biblio(self, ctx: Context, specialty: Specialty | int | None, days: int | None,
-                     limit: int) -> None:
+    @command("biblio", "references",
+             args=(SpecialtyOrDays("specialty", optional=True),
+                   Int("days", optional=True, low=1, high=MAX_DAYS)),
+             summary="learning.biblio.summary")
+    async def biblio(self, ctx: Context, specialty: Specialty | int | None,
+                     days: int | None) -> None:
+        limit = self.config_for(ctx.room_id).biblio_limit
         if isinstance(specialty, int):
             specialty, days = None, days or specialty
         days = days or 30
@@ -110,6 +129,8 @@ class Answers:
         assert isinstance(period, int)
         return now - period * 86400
 
+    @command("fmc", "dpc", args=(Period("period", optional=True, default=365),),
+             summary="learning.fmc.summary")
     async def fmc(self, ctx: Context, period: int | str) -> None:
         """The member's log as a CSV, in the encrypted direct room with them."""
         since = self._since(ctx, period)
@@ -119,7 +140,7 @@ class Answers:
             await ctx.reply(ctx.t("learning.fmc.none"))
             return
         rows = [(datetime.fromtimestamp(r.at, ZoneInfo(self.bot.timezone(r.room_id)))
-                 .date().isoformat(), room_label(self.bot, r.room_id), str(r.number),
+                 .date().isoformat(), room_label(ctx.bot.room(r.room_id)), str(r.number),
                  self.names(ctx, r.room_id, r.specialties), ctx.t(f"learning.role.{r.role}"),
                  permalink(r.room_id, r.root_event_id), " ".join(r.urls)) for r in log]
         data = await asyncio.to_thread(to_csv, ctx.t("learning.csv.header"), rows)
@@ -138,9 +159,11 @@ class Answers:
                                 end=short_date(self.bot.now(), tz, ctx.lang)))
         await ctx.reply(ctx.t("learning.fmc.sent", count=len(rows)))
 
-    async def chart(self, ctx: Context, since: float, figures: ChartFigures) -> None:
+    @on(StatsShown)
+    async def chart(self, ctx: Context, event: StatsShown) -> None:
         """Cases per period and the median delay to a first answer per specialty, as a PNG
         in the thread of the `!stats` command."""
+        since, figures = event.since, event.chart
         if not figures.per_day:
             return
         zone = ZoneInfo(self.bot.timezone(ctx.room_id))

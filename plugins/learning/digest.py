@@ -15,6 +15,7 @@ same event.
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -22,9 +23,12 @@ from zoneinfo import ZoneInfo
 
 from bot.config import parse_weekly
 from bot.content import Link, Part, Rich, fill, permalink
+from bot.events import Message
 from bot.i18n import human_duration
-from bot.plugin import BotAPI, Context, Fired
+from bot.plugin import BotAPI, Context, Fired, on, timer
+from plugins.cases.events import CaseOpened
 from plugins.learning.store import Known, LearningStore
+from plugins.specialties import Specialties
 
 WEEK = 7 * 86400.0
 APART = WEEK - 86400.0
@@ -37,6 +41,16 @@ LISTED = 15
 
 Names = Callable[[Context, str, Sequence[str]], str]
 """(context, room, specialty ids) -> the specialties as the room names them."""
+
+
+def specialty_names(specialties: Callable[[], Specialties], ctx: Context, room_id: str,
+                    ids: Sequence[str]) -> str:
+    """Specialties as the room names them (or "unclassified"): a `Names` once the feature's
+    `specialties` is given."""
+    if not ids:
+        return ctx.t("learning.unclassified")
+    label = functools.partial(specialties().label, room_id, lang=ctx.lang)
+    return ", ".join(label(s) for s in ids)
 
 
 def next_due(weekly: tuple[int, int, int], tz: str, after: float) -> float:
@@ -59,7 +73,8 @@ def short_date(at: float, tz: str, lang: str) -> str:
 
 
 class Digests:
-    """Arms each room's digest timer from its setting, and posts the digest when it fires."""
+    """Arms each room's digest timer from its setting (rooms with a case get one), and posts
+    the digest when it fires."""
 
     def __init__(self, bot: BotAPI, store: LearningStore, component: str,
                  setting: Callable[[str], str], names: Names) -> None:
@@ -74,11 +89,26 @@ class Digests:
         """Each room's latest digest due time."""
         self.due: dict[str, float] = {}
         """Each room's timer's due time, as armed."""
+        self.rooms: set[str] = set()
+        """Rooms with a case: the ones that get a digest."""
 
     async def start(self) -> None:
         self.armed = await self.store.schedules()
         self.last = await self.store.last_digests()
         self.due = await self.store.dues()
+        self.rooms = set(await self.store.rooms())
+
+    @on(CaseOpened)
+    async def case_opened(self, ctx: Context, event: CaseOpened) -> None:
+        """A room's first case gives it a digest."""
+        self.rooms.add(event.case.room_id)
+        await self.follow(event.case.room_id)
+
+    @on(Message)
+    async def room_activity(self, ctx: Context, event: Message) -> None:
+        """A room's digest follows its setting (changed with `!config set learning.digest`)."""
+        if event.room_id in self.rooms:
+            await self.follow(event.room_id)
 
     def schedule(self, room_id: str) -> str:
         """The room's digest schedule now: `off`, or weekday, time and time zone."""
@@ -117,6 +147,7 @@ class Digests:
         else:
             self.due[room_id] = due
 
+    @timer("digest")
     async def fired(self, fired: Fired) -> None:
         room_id = str(fired.payload["room_id"])
         schedule = self.schedule(room_id)

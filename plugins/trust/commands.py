@@ -1,5 +1,7 @@
 """What the trust feature does: verification, knocks, and the moderators it tells (reports
-reach them privately, see `reports`).
+reach them privately, see `reports`); and what it answers the other features: a case refused
+to an unverified poster in a verified room (`CaseOpening`), ✔ on the card (`PosterSigns`) and
+after volunteers' names (`VolunteerMarks`), the charter (`RulesLines`), `!stats` counts.
 
 A verification counts in every room, so it is not granted by whoever controls the room it
 was asked in: a bot admin (`admins`) confirms it from anywhere; a verified moderator only
@@ -9,9 +11,10 @@ encrypted direct room each), and so does a number already held by another accoun
 the requester's display name matches the directory.
 
 Moderators are the room's members with the room's admin power level (`admin_power_level`,
-50 by default), read from the real power levels. They are reached in the room's
-`trust.moderation_room` when it names an encrypted room the bot is in, else in a thread the
-bot opens in the room itself, mentioning them. Nothing here copies a message's text.
+50 by default), read from the real power levels (`Context.is_moderator`, `moderators`). They
+are reached in the room's `trust.moderation_room` when it names an encrypted room the bot is
+in, else in a thread the bot opens in the room itself, mentioning them. Nothing here copies a
+message's text.
 """
 
 from __future__ import annotations
@@ -22,18 +25,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.content import Link, Part, Pill, Rich, emoji_key, fill, permalink
+from bot.content import Bold, Link, Part, Pill, Rich, emoji_key, fill, permalink
 from bot.events import MemberChange, Reaction, Unavailable
 from bot.logs import report_exception
-from bot.plugin import BotAPI, Context, Refusal
+from bot.plugin import BotAPI, Context, Fired, Refusal, command, on, timer
+from bot.router import Rest, User
 from bot.text import shorten, shown_name
-from plugins.trust import rpps
+from plugins.cases.events import CaseOpening, PosterSigns, StatsLines
+from plugins.secrecy.events import RulesLines
+from plugins.trust import rpps as _rpps
 from plugins.trust.directory import name_key, names_match
 from plugins.trust.store import PENDING, REFUSED, VERIFIED, Entry, Record, TrustStore
 from plugins.trust.throttle import KnockThrottle
+from plugins.volunteers.events import Marks, VolunteerMarks
 
 log = logging.getLogger(__name__)
 
+VERIFIED_SIGN = "✔"
+SWEEP_AFTER_START = 600.0
+"""Seconds after a start before the first sweep (the rooms are synced by then)."""
+SWEEP_EVERY = 86400.0
 _PATTERN = re.compile(r"[*?\[]")
 """An `admins` entry with these is a pattern: nobody to write to."""
 
@@ -87,13 +98,16 @@ class _Request:
     """Another account already verified with this number."""
 
 
-class Trust:
-    """The handlers behind the trust plugin's declarations."""
+class Verification:
+    """Who is verified, and everything the trust feature does with it: `!verify` and its
+    decisions, knocks, the records of members gone, and the answers to the other features."""
 
-    def __init__(self, bot: BotAPI, store: TrustStore, config: TrustConfig,
+    def __init__(self, bot: BotAPI, store: TrustStore, component: str, config: TrustConfig,
                  config_for: Callable[[str], TrustConfig]) -> None:
         self.bot = bot
         self.store = store
+        self.component = component
+        """The sweep timer's component (the plugin's name)."""
         self.verified_servers = frozenset(config.verified_servers)
         self.verification_rooms = frozenset(config.verification_rooms)
         self.config_for = config_for
@@ -109,17 +123,6 @@ class Trust:
 
     def strict(self, room_id: str) -> bool:
         return self.config_for(room_id).policy == "verified"
-
-    def is_moderator(self, room_id: str, user_id: str) -> bool:
-        return (user_id != self.bot.user_id
-                and (self.bot.room(room_id).power_level(user_id) >= self.bot.admin_level(room_id)
-                     or self.bot.is_bot_admin(user_id)))
-
-    def moderators(self, room_id: str) -> list[str]:
-        level = self.bot.admin_level(room_id)
-        room = self.bot.room(room_id)
-        return sorted(u for u in room.members
-                      if u != self.bot.user_id and room.power_level(u) >= level)
 
     async def moderation_room(self, room_id: str) -> str | None:
         """The room's moderation room when it is usable: encrypted, and the bot is in it. An
@@ -153,7 +156,7 @@ class Trust:
             return target, await elsewhere.send(Rich((*lines, where)), in_thread=False)
         if thread_root is None:
             thread_root = await ctx.send(ctx.t("trust.moderators.root"), in_thread=False)
-        mods = self.moderators(room_id)
+        mods = ctx.moderators()
         who: list[Part] = [ctx.t("trust.request.for")]
         for i, user in enumerate(mods):
             who.extend((", " if i else "", Pill(user, one_line(ctx.room.display_name(user)),
@@ -171,15 +174,17 @@ class Trust:
         return f"{text}, {entry.specialty}" if entry.specialty else text
 
     # ---- verification ------------------------------------------------------------------------
-    async def verify(self, ctx: Context, number: str | None) -> None:
+    @command("verify", "verifier", args=(Rest("rpps", optional=True),),
+             summary="trust.verify.summary")
+    async def verify(self, ctx: Context, rpps: str | None) -> None:
         sender = ctx.event.sender
-        if not number:
+        if not rpps:
             await ctx.reply(await self._status(ctx, sender))
             return
-        number = rpps.clean(number)
-        if not rpps.shape_ok(number):
+        number = _rpps.clean(rpps)
+        if not _rpps.shape_ok(number):
             raise Refusal(ctx.t("trust.rpps.shape", prefix=ctx.prefix))
-        if not rpps.luhn_ok(number):
+        if not _rpps.luhn_ok(number):
             raise Refusal(ctx.t("trust.rpps.key"))
         if self.is_verified(sender):
             raise Refusal(ctx.t("trust.status.server" if self.server_verified(sender)
@@ -289,12 +294,22 @@ class Trust:
                REFUSED: "trust.status.refused"}.get(status or "", "trust.status.none")
         return ctx.t(key, prefix=ctx.prefix)
 
+    @command("verify approve", "verifier valider", args=(User("user"),),
+             summary="trust.approve.summary", section="moderation")
+    async def approve(self, ctx: Context, user: str) -> None:
+        await self.decide(ctx, user, VERIFIED, ctx.event.sender)
+
+    @command("verify refuse", "verifier refuser", args=(User("user"),),
+             summary="trust.refuse.summary", section="moderation")
+    async def refuse(self, ctx: Context, user: str) -> None:
+        await self.decide(ctx, user, REFUSED, ctx.event.sender)
+
     async def decide(self, ctx: Context, user_id: str, status: str, by: str) -> None:
         """A moderator of the request's room approves or refuses it (command or reaction)."""
         record = await self.store.record(user_id)
         if record is None or record.status != PENDING:
             raise Refusal(ctx.t("trust.no_request"))
-        if not self.is_moderator(record.room_id, by):
+        if not ctx.is_moderator(by, record.room_id):
             raise Refusal(ctx.t("trust.not_moderator"))
         if by == user_id:  # a moderator's own request: someone else must check it
             raise Refusal(ctx.t("trust.not_yourself"))
@@ -330,8 +345,11 @@ class Trust:
         if entry is None or not names_match(one_line(name), entry.first_name, entry.last_name):
             raise Refusal(ctx.t("trust.rule.name"))
 
-    async def revoke(self, ctx: Context, user_id: str) -> None:
+    @command("verify revoke", "verifier retirer", args=(User("user"),),
+             summary="trust.revoke.summary")
+    async def revoke(self, ctx: Context, user: str) -> None:
         """A bot admin withdraws a member's verification (a contested number, say)."""
+        user_id = user
         if not self.bot.is_bot_admin(ctx.event.sender):
             raise Refusal(ctx.t("trust.revoke.refused"))
         record = await self.store.record(user_id)
@@ -342,6 +360,7 @@ class Trust:
         await ctx.reply(fill(ctx.t("trust.revoked"),
                              who=Pill(user_id, one_line(ctx.room.display_name(user_id)), False)))
 
+    @on(Reaction)
     async def reaction(self, ctx: Context, event: Reaction) -> None:
         key = emoji_key(event.key)
         if key not in APPROVE_KEYS | REFUSE_KEYS:
@@ -349,7 +368,8 @@ class Trust:
         record = await self.store.by_notice(event.relates_to)
         if record is None or record.status != PENDING or record.notice_room != event.room_id:
             return
-        if not self.is_moderator(record.room_id, event.sender) or event.sender == record.user_id:
+        if (not ctx.is_moderator(event.sender, record.room_id)
+                or event.sender == record.user_id):
             return  # anyone may react; only another moderator's reaction decides
         try:
             await self.decide(ctx, record.user_id, VERIFIED if key in APPROVE_KEYS else REFUSED,
@@ -359,6 +379,7 @@ class Trust:
                     else record.notice_event)
             await ctx.in_room(event.room_id, root).send(refusal.message)
 
+    @command("verify forget", "verifier oublier", summary="trust.forget.summary")
     async def forget(self, ctx: Context) -> None:
         erased = await self.store.forget(ctx.event.sender)
         await ctx.reply(ctx.t("trust.forgotten" if erased else "trust.nothing_to_forget"))
@@ -369,7 +390,8 @@ class Trust:
         members = self.bot.room(room_id).members - {self.bot.user_id}
         return members if len(members) > 1 else frozenset()
 
-    async def left(self, event: MemberChange) -> None:
+    @on(MemberChange)
+    async def left(self, ctx: Context, event: MemberChange) -> None:
         """A member who shares no room with the bot any more: their record is erased."""
         if event.membership not in ("leave", "ban"):
             return
@@ -380,12 +402,17 @@ class Trust:
         if await self.store.forget(user):
             log.info("erased the verification of a member who left every room")
 
-    async def sweep(self) -> int:
-        """Erase the records of members who share no room with the bot any more (they may
-        have left while the bot was away longer than its catch-up); how many were erased."""
+    @timer("sweep")
+    async def sweep(self, fired: Fired) -> None:
+        """Daily: erase the records of members who share no room with the bot any more (they
+        may have left while the bot was away longer than its catch-up)."""
+        await self._erase_gone()
+        await self.bot.schedule(self.component, "sweep", self.bot.now() + SWEEP_EVERY)
+
+    async def _erase_gone(self) -> None:
         rooms = self.bot.room_ids()
         if not rooms:  # not synced yet: nothing can be told
-            return 0
+            return
         shared: set[str] = set()
         for room_id in rooms:
             shared |= self._company(room_id)
@@ -395,14 +422,36 @@ class Trust:
             await self.store.forget_reporter(user)
         if gone:
             log.info("erased the records of %d members who left every room", len(gone))
-        return len(gone)
 
-    # ---- policy ------------------------------------------------------------------------------
-    def check_case(self, ctx: Context, poster: str) -> None:
-        if self.strict(ctx.room_id) and not self.is_verified(poster):
+    # ---- what other features ask ---------------------------------------------------------------
+    @on(CaseOpening)
+    async def opening(self, ctx: Context, event: CaseOpening) -> None:
+        """A verified room refuses a case to an unverified poster."""
+        if self.strict(ctx.room_id) and not self.is_verified(event.poster):
             raise Refusal(ctx.t("trust.case_refused", prefix=ctx.prefix))
 
+    @on(PosterSigns)
+    async def poster_sign(self, ctx: Context, event: PosterSigns) -> Part:
+        """✔ after a verified poster's name on the case card, in bold: the bot's formatting,
+        which no display name carries (and names lose any ✔ or "vérifié" they hold)."""
+        return (Bold(ctx.t("trust.card.verified")) if self.is_verified(event.case.poster)
+                else "")
+
+    @on(VolunteerMarks)
+    async def volunteer_marks(self, ctx: Context, event: VolunteerMarks) -> Marks:
+        """Unverified volunteers are not paged in a verified room; ✔ after verified names."""
+        verified = {u for u in event.users if self.is_verified(u)}
+        skip = frozenset(event.users) - verified if self.strict(event.room_id) else ()
+        return Marks(frozenset(skip), dict.fromkeys(verified, Bold(VERIFIED_SIGN)))
+
+    @on(StatsLines)
+    async def stats_lines(self, ctx: Context, event: StatsLines) -> list[tuple[Part, ...]]:
+        reports, events = await self.store.report_counts(event.room_id, event.since)
+        verified = sum(1 for u in ctx.room.members if self.is_verified(u))
+        return [(ctx.t("trust.stats", verified=verified, reports=reports, events=events),)]
+
     # ---- knocks ------------------------------------------------------------------------------
+    @on(MemberChange)
     async def knock(self, ctx: Context, event: MemberChange) -> None:
         """In a verified room, a knock is shown to the moderators with the directory's
         physicians of the name given (and of an RPPS number in the knock's message)."""
@@ -422,8 +471,8 @@ class Trust:
                               reason=shorten(one_line(event.reason), MAX_REASON)))
         found, count = await self.store.by_name(name_key(given))
         for number in _NUMBER.findall(event.reason):
-            number = rpps.clean(number)
-            entry = await self.store.entry(number) if rpps.is_rpps(number) else None
+            number = _rpps.clean(number)
+            entry = await self.store.entry(number) if _rpps.is_rpps(number) else None
             if entry is not None and entry not in found:
                 found.append(entry)
                 count += 1
@@ -438,6 +487,8 @@ class Trust:
         lines.append(fill(ctx.t("trust.knock.how"), prefix=ctx.prefix, user=user))
         await self.tell_moderators(ctx, lines)
 
+    @command("admit", "admettre", args=(User("user"),), admin=True,
+             summary="trust.admit.summary", section="moderation")
     async def admit(self, ctx: Context, user: str) -> None:
         room = ctx.room
         if not room.can_invite(self.bot.user_id):
@@ -448,7 +499,9 @@ class Trust:
         await ctx.reply(fill(ctx.t("trust.admitted"), user=user))
 
     # ---- charter -----------------------------------------------------------------------------
-    def charter(self, ctx: Context) -> list[tuple[Part, ...]]:
+    @on(RulesLines)
+    async def rules_lines(self, ctx: Context, event: RulesLines) -> list[tuple[Part, ...]]:
+        """The conduct charter, shown with the secrecy rules."""
         config = self.config_for(ctx.room_id)
         if not config.charter:
             return []

@@ -23,9 +23,10 @@ from urllib.parse import unquote
 
 from bot.content import Link, Part, Pill, Rich, fill, permalink
 from bot.events import Message
-from bot.plugin import BotAPI, Context
+from bot.plugin import BotAPI, Context, command
+from bot.router import Rest
 from bot.text import shorten
-from plugins.trust.commands import MAX_REASON, Trust, one_line
+from plugins.trust.commands import MAX_REASON, Verification, one_line
 from plugins.trust.store import TrustStore
 
 log = logging.getLogger(__name__)
@@ -39,13 +40,15 @@ _PERMALINK = re.compile(r"https://matrix\.to/#/([^/?\s]+)/([^/?\s]+)\S*(?:\s+|$)
 
 
 class Reports:
-    """The `!report` handler; who the moderators are comes from the trust handlers."""
+    """The `!report` handler; the room's moderation room comes from `Verification`."""
 
-    def __init__(self, bot: BotAPI, store: TrustStore, trust: Trust) -> None:
+    def __init__(self, bot: BotAPI, store: TrustStore, verification: Verification) -> None:
         self.bot = bot
         self.store = store
-        self.trust = trust
+        self.verification = verification
 
+    @command("report", "signaler", args=(Rest("reason", optional=True),),
+             summary="trust.report.summary")
     async def report(self, ctx: Context, reason: str | None) -> None:
         event = ctx.event
         assert isinstance(event, Message)
@@ -90,7 +93,7 @@ class Reports:
         author = await self.bot.event_sender(room_id, target)
         if author is None:
             return (ctx.t("trust.report.not_found"),)
-        moderation_room, moderators = await self.recipients(room_id, author, reporter)
+        moderation_room, moderators = await self.recipients(ctx, author, reporter)
         if moderation_room is None and not moderators:
             return (ctx.t("trust.report.nobody"),)
         if not await self.store.report(room_id, target, reporter, now):
@@ -120,15 +123,15 @@ class Reports:
             raise
         return fill(ctx.t("trust.report.done"), room=where)
 
-    async def recipients(self, room_id: str, author: str,
+    async def recipients(self, ctx: Context, author: str,
                          reporter: str) -> tuple[str | None, list[str]]:
-        """Where a report on `author`'s message goes: the moderation room when they are not
-        in it, else the moderators to tell in direct rooms (maybe none)."""
-        moderation_room = await self.trust.moderation_room(room_id)
+        """Where a report on `author`'s message in `ctx`'s room goes: the moderation room when
+        they are not in it, else the moderators to tell in direct rooms (maybe none)."""
+        moderation_room = await self.verification.moderation_room(ctx.room_id)
         if moderation_room is not None and author not in self.bot.room(moderation_room).members:
             return moderation_room, []
         skip = {author, reporter, self.bot.user_id}
-        moderators = [u for u in self.trust.moderators(room_id) if u not in skip]
+        moderators = [u for u in ctx.moderators() if u not in skip]
         if not moderators:  # the operator's people, when the room has nobody else
             moderators = sorted(a for a in self.bot.config.admins
                                 if a not in skip and not _PATTERN_CHARS & set(a))

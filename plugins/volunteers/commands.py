@@ -1,4 +1,5 @@
-"""The volunteers' commands: opting in and out, the listing and stats, availability, `!take`.
+"""The volunteers' commands: opting in and out, the listing and stats, availability, `!take`;
+and the room events that change who volunteers (a member leaves, a specialty goes).
 
 Arguments are converted and checked before a handler runs (`RoomSpecialty`, `AwayUntil`,
 `QuietHours`, `TimeZone`): a wrong one gets its reason and the generated usage line.
@@ -14,16 +15,21 @@ from typing import Any
 
 from bot.config import format_duration
 from bot.content import Part, Rich, fill
+from bot.events import MemberChange
 from bot.i18n import human_duration
-from bot.plugin import BotAPI, Context, Refusal
-from bot.router import Arg, BadArguments
+from bot.plugin import Clock, Context, Refusal, command, on
+from bot.router import Arg, BadArguments, Choice, Many
 from bot.text import fold
 from plugins.cases.events import CardStale
 from plugins.specialties import Specialties, find_specialty
+from plugins.specialties.events import SpecialtyFigures, SpecialtyRemoved
 from plugins.volunteers.availability import (
     MAX_AWAY_DAYS,
     MAX_AWAY_YEARS,
+    AwayUntil,
     DateText,
+    QuietHours,
+    TimeZone,
     hhmm,
     parse_date,
     zone,
@@ -67,9 +73,9 @@ async def members_only(ctx: Context, values: dict[str, Any]) -> None:
 
 
 class Commands:
-    """The handlers of the volunteers' commands (declared in `plugin.py`)."""
+    """The volunteers' commands, and who volunteers as the room changes."""
 
-    def __init__(self, bot: BotAPI, store: VolunteerStore, pager: Pager,
+    def __init__(self, bot: Clock, store: VolunteerStore, pager: Pager,
                  config_for: Callable[[str], VolunteersConfig],
                  specialties: Callable[[], Specialties]) -> None:
         self.bot = bot
@@ -87,26 +93,33 @@ class Commands:
         return (await self.store.prefs(user_id)).tz or self.bot.timezone(room_id)
 
     # ---- opting in and out -----------------------------------------------------------------
-    async def volunteer(self, ctx: Context, specialties: list[str]) -> None:
+    @command("volunteer", "benevole", args=(Many("specialty", item=RoomSpecialty("specialty")),),
+             summary="volunteers.volunteer.summary", checks=(members_only,))
+    async def volunteer(self, ctx: Context, specialty: list[str]) -> None:
         sender = ctx.event.sender
-        await self.store.add(ctx.room_id, sender, dict.fromkeys(specialties), self.bot.now())
+        await self.store.add(ctx.room_id, sender, dict.fromkeys(specialty), self.bot.now())
         mine = await self.store.of_user(ctx.room_id, sender)
         await ctx.reply(ctx.t("volunteers.added", cap=self.config_for(ctx.room_id).daily_cap,
                               names=self._labels(ctx, mine)))
 
-    async def unvolunteer(self, ctx: Context, specialties: list[str]) -> None:
+    @command("unvolunteer",
+             args=(Many("specialty", optional=True, item=RoomSpecialty("specialty")),),
+             summary="volunteers.unvolunteer.summary")
+    async def unvolunteer(self, ctx: Context, specialty: list[str]) -> None:
         sender = ctx.event.sender
-        if not specialties:
+        if not specialty:
             removed = await self.store.remove(ctx.room_id, sender)
             await ctx.reply(ctx.t("volunteers.removed_all" if removed
                                   else "volunteers.not_volunteer"))
             return
-        found = list(dict.fromkeys(specialties))
+        found = list(dict.fromkeys(specialty))
         if not await self.store.remove(ctx.room_id, sender, found):
             await ctx.reply(ctx.t("volunteers.not_volunteer"))
             return
         await ctx.reply(ctx.t("volunteers.removed", names=self._labels(ctx, found)))
 
+    @command("volunteers", "benevoles", args=(SpecialtyOrStats("which", optional=True),),
+             summary="volunteers.volunteers.summary")
     async def volunteers(self, ctx: Context, which: str | None) -> None:
         if which == STATS:
             await self._stats(ctx)
@@ -140,6 +153,8 @@ class Commands:
         await ctx.reply(Rich(tuple(lines)))
 
     # ---- availability ----------------------------------------------------------------------
+    @command("away", "absent", args=(AwayUntil("until", optional=True),),
+             summary="volunteers.away.summary")
     async def away(self, ctx: Context, until: float | DateText | None) -> None:
         sender = ctx.event.sender
         if isinstance(until, DateText):
@@ -171,10 +186,12 @@ class Commands:
         await self.store.set_prefs(ctx.event.sender, away_until=until)
         await ctx.reply(ctx.t("volunteers.away_until", date=shown))
 
+    @command("back", summary="volunteers.back.summary")
     async def back(self, ctx: Context) -> None:
         await self.store.set_prefs(ctx.event.sender, away_until=None)
         await ctx.reply(ctx.t("volunteers.back"))
 
+    @command("quiet", "calme", args=(QuietHours("hours"),), summary="volunteers.quiet.summary")
     async def quiet(self, ctx: Context, hours: tuple[int, int] | None) -> None:
         sender = ctx.event.sender
         if hours is None:
@@ -185,16 +202,20 @@ class Commands:
         await ctx.reply(ctx.t("volunteers.quiet.set", start=hhmm(hours[0]), end=hhmm(hours[1]),
                               tz=await self._tz(sender, ctx.room_id)))
 
+    @command("mytz", "fuseau", args=(TimeZone("tz"),), summary="volunteers.mytz.summary")
     async def mytz(self, ctx: Context, tz: str) -> None:
         await self.store.set_prefs(ctx.event.sender, tz=tz)
         await ctx.reply(ctx.t("volunteers.tz.set", tz=tz))
 
+    @command("urgent", args=(Choice("switch", choices=("on", "off")),),
+             summary="volunteers.urgent.summary")
     async def urgent(self, ctx: Context, switch: str) -> None:
         await self.store.set_prefs(ctx.event.sender, urgent=int(switch == "on"))
         word = self.config_for(ctx.room_id).urgent_word.lstrip("#")
         await ctx.reply(ctx.t(f"volunteers.urgent.{switch}", word=word))
 
     # ---- taking a case ---------------------------------------------------------------------
+    @command("take", summary="volunteers.take.summary")
     async def take(self, ctx: Context) -> None:
         """`!take` in a case's thread: the sender takes it; the escalation stops and the card
         (redrawn by the cases feature) says who took it."""
@@ -213,3 +234,30 @@ class Commands:
         await ctx.publish(CardStale(ctx.room_id, followed.number))
         await ctx.reply(fill(ctx.t("volunteers.take.done"), number=followed.number,
                              who=names(ctx.room, [event.sender])))
+
+    # ---- the room and its specialties ------------------------------------------------------
+    @on(MemberChange)
+    async def membership(self, ctx: Context, event: MemberChange) -> None:
+        """A volunteer who left or was kicked or banned is unregistered (a late leave of
+        someone who is a member again changes nothing)."""
+        if event.membership in ("leave", "ban") and event.user_id not in ctx.room.members:
+            await self.store.remove(event.room_id, event.user_id)
+
+    @on(SpecialtyRemoved)
+    async def specialty_removed(self, ctx: Context, event: SpecialtyRemoved
+                                ) -> list[tuple[Part, ...]]:
+        """Unregister the specialty's volunteers and tell them, once, in the announcement."""
+        users = await self.store.drop_specialty(event.room_id, event.specialty.id)
+        if not users:
+            return []
+        return [(*pills(ctx.room, users, notify=True),
+                 ctx.t("volunteers.specialty_removed", id=event.specialty.id))]
+
+    @on(SpecialtyFigures)
+    async def specialty_figures(self, ctx: Context, event: SpecialtyFigures
+                                ) -> dict[str, list[str]]:
+        """`!specialties`: how many volunteers each specialty has here."""
+        counts: dict[str, int] = {}
+        for specialty, _user in await self.store.listing(event.room_id):
+            counts[specialty] = counts.get(specialty, 0) + 1
+        return {sid: [ctx.t("volunteers.count", count=n)] for sid, n in counts.items()}

@@ -33,10 +33,17 @@ from bot.content import Part, Pill, Rich, emoji_key, fill
 from bot.events import Reaction, RoomInfo
 from bot.i18n import human_duration
 from bot.logs import report_exception
-from bot.plugin import BotAPI, Context, Fired
+from bot.plugin import BotAPI, Context, Fired, on, timer
 from bot.text import fold
-from plugins.cases.events import CardStale
-from plugins.cases.store import Case
+from plugins.cases.events import (
+    CardLines,
+    CardStale,
+    CaseChanged,
+    CaseNumbered,
+    CaseOpened,
+    CaseReplied,
+    CaseRootGone,
+)
 from plugins.specialties import Specialties
 from plugins.volunteers.availability import DAY, available
 from plugins.volunteers.events import Marks, VolunteerMarks
@@ -98,7 +105,8 @@ def names(room: RoomInfo, users: Sequence[str]) -> str:
 
 
 class Pager:
-    """Chooses and pages volunteers for the cases the feature follows, and escalates."""
+    """Chooses and pages volunteers for the cases the feature follows, and escalates: it
+    follows the case lifecycle and runs the feature's timers."""
 
     def __init__(self, bot: BotAPI, store: VolunteerStore, component: str,
                  config_for: Callable[[str], VolunteersConfig],
@@ -112,10 +120,12 @@ class Pager:
         self._lock = asyncio.Lock()
 
     # ---- the case lifecycle ----------------------------------------------------------------
-    async def numbered(self, ctx: Context, case: Case, text: str) -> None:
+    @on(CaseNumbered)
+    async def numbered(self, ctx: Context, event: CaseNumbered) -> None:
         """A new case, before its card is drawn: follow it, choose and record its first
         round and arm the escalation, so the card lists who is paged when it is first sent
         (`opened` sends the page under it)."""
+        case, text = event.case, event.text
         urgent = self._is_urgent(case.room_id, text)
         if case.awaiting_tag and not urgent:
             await self.store.follow(case, (), urgent, round_=0)
@@ -141,8 +151,10 @@ class Pager:
         # Armed before the page is sent: a page that fails to send does not end the escalation.
         await self._schedule(case.room_id, case.number, 1, urgent)
 
-    async def opened(self, ctx: Context, case: Case, text: str) -> None:
+    @on(CaseOpened)
+    async def opened(self, ctx: Context, event: CaseOpened) -> None:
         """A new case's card is in its thread: page the round `numbered` chose, under it."""
+        case, text = event.case, event.text
         await self.store.update_case(case.room_id, case.number,
                                      card_event_id=case.card_event_id)
         users = await self.store.paged_in_round(case.room_id, case.number, 1)
@@ -154,9 +166,15 @@ class Pager:
         except Exception as exc:
             report_exception(log, "volunteers.page", exc)
 
-    async def changed(self, ctx: Context, case: Case) -> None:
+    @on(CaseChanged)
+    async def changed(self, ctx: Context, event: CaseChanged) -> None:
         """A case changed: keep what it says; stop the escalation when it is no longer open
         or was answered; page the volunteers of specialties it was just tagged with."""
+        before, case = event.before, event.case
+        if (before.is_open, before.replies > 0, before.specialties, before.card_event_id,
+                before.awaiting_tag) == (case.is_open, case.replies > 0, case.specialties,
+                                         case.card_event_id, case.awaiting_tag):
+            return  # one more answer to an answered case: nothing paging cares about
         followed = await self.store.track(case)
         if followed is None:  # opened before this feature followed cases: from its tags on
             await self.store.follow(case, self._targets(case.room_id, case.specialties), False,
@@ -170,12 +188,15 @@ class Pager:
         if followed.open and not followed.taken_by and not followed.awaiting:
             await self._page_new_specialties(ctx, followed)
 
-    async def gone(self, case: Case) -> None:
+    @on(CaseRootGone)
+    async def gone(self, ctx: Context, event: CaseRootGone) -> None:
         """The case was withdrawn (its root redacted): no more paging."""
+        case = event.case
         await self.store.update_case(case.room_id, case.number, open=0)
         await self.bot.cancel(self.component, self._key(case.room_id, case.number),
                               self._confirm_key(case.room_id, case.number))
 
+    @timer("confirm")
     async def confirm_wait_over(self, fired: Fired) -> None:
         """Nobody confirmed a proposed specialty in time: page the best guess, once (a replay
         pages the same people with the same transaction ids), and arm the escalation."""
@@ -204,11 +225,23 @@ class Pager:
                                   followed.urgent)
             await ctx.publish(CardStale(room_id, number))
 
+    @on(CaseReplied)
+    async def replied(self, ctx: Context, event: CaseReplied) -> None:
+        """A colleague's reply counts in `!volunteers stats` (who and when, nothing else):
+        a volunteer's, or that of someone paged for this case (the stats list only them)."""
+        case, reply = event.case, event.event
+        if reply.sender != case.poster and (
+                reply.sender in await self.store.enlisted(case.room_id)
+                or reply.sender in await self.store.paged(case.room_id, case.number)):
+            await self.store.add_reply(reply.event_id, case.room_id, case.number, reply.sender,
+                                       reply.timestamp / 1000)
+
     async def stop(self, followed: Followed) -> None:
         """No more escalation for this case (its timer, if any, is cancelled)."""
         await self.bot.cancel(self.component, self._key(followed.room_id, followed.number))
 
-    async def interest(self, event: Reaction) -> None:
+    @on(Reaction)
+    async def interest(self, ctx: Context, event: Reaction) -> None:
         """🙋 or 👀 by a colleague on a case's root, card or page: escalation stops."""
         if emoji_key(event.key) not in INTEREST_KEYS:
             return
@@ -217,9 +250,11 @@ class Pager:
             await self.store.update_case(followed.room_id, followed.number, stopped=1)
             await self.stop(followed)
 
-    async def card_lines(self, ctx: Context, case: Case) -> list[tuple[Part, ...]]:
+    @on(CardLines)
+    async def card_lines(self, ctx: Context, event: CardLines) -> list[tuple[Part, ...]]:
         """The card's lines: when a proposed specialty will be paged, who was paged, who
         took the case (names, never pills)."""
+        case = event.case
         lines: list[tuple[Part, ...]] = []
         followed = await self.store.get(case.room_id, case.number)
         if case.awaiting_tag and not (followed and followed.considered):
@@ -340,6 +375,7 @@ class Pager:
             await self.store.update_case(room_id, number, due=due)
 
     # ---- escalation ------------------------------------------------------------------------
+    @timer("escalate")
     async def escalate(self, fired: Fired) -> None:
         """The escalation timer of a case, due `escalate_after` past its last round.
 
