@@ -11,9 +11,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "plugins")
-KNOWN = {frozenset({"bot.plugin", "bot.router"})}
-"""Circles removed on another branch: `bot.plugin ⇄ bot.router` (type-only) goes with the
-handlers' rework of issue #23. Delete this exception once that branch is merged."""
 
 
 def modules(root: Path = ROOT) -> dict[str, Path]:
@@ -94,8 +91,7 @@ def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
 
 
 def test_no_import_circle() -> None:
-    found = [c for c in circles(import_graph()) if frozenset(c) not in KNOWN]
-    assert found == []
+    assert circles(import_graph()) == []
 
 
 def test_the_finder_sees_type_only_and_local_imports(tmp_path: Path) -> None:
@@ -113,5 +109,5 @@ def test_the_finder_sees_type_only_and_local_imports(tmp_path: Path) -> None:
 
 if __name__ == "__main__":
     for circle in circles(import_graph()):
-        print(" ⇄ ".join(circle), "(known)" if frozenset(circle) in KNOWN else "")
+        print(" ⇄ ".join(circle))
     sys.exit(0)
