@@ -82,30 +82,33 @@ def figure(data: ChartData) -> Figure:
         axes.spines[["top", "right"]].set_visible(False)
         axes.margins(x=0.02)
 
-    def size(axes: Axes) -> tuple[float, float]:
-        """Pixels its tick labels take left of it and under it."""
-        chart.draw_without_rendering()
+    def labels_size(axes: Axes) -> tuple[float, float]:
+        """Pixels its tick labels take left of it and under it, with a margin each side."""
         left = max((t.get_window_extent(renderer).width for t in axes.get_yticklabels()
                     if t.get_text()), default=0.0)
         under = max((t.get_window_extent(renderer).height for t in axes.get_xticklabels()
                      if t.get_text()), default=0.0)
         return left + 2 * MARGIN, under + 2 * MARGIN
 
+    chart.draw_without_rendering()  # tick labels are made at a draw: then they can be measured
     y = HEIGHT - MARGIN  # the top of a panel's block: its title, the axes, their labels
+    placed: list[tuple[Axes, list[float]]] = []
     for axes, title, share in ((top, data.periods_title, 0.4), (bottom, data.first_title, 0.6)):
         under_block = y - share * (HEIGHT - MARGIN)
         text = chart.text(MARGIN / WIDTH, y / HEIGHT, textwrap.fill(title, TITLE_CHARS),
                           fontsize=TITLE, va="top", parse_math=False)
         axes_top = y - text.get_window_extent(renderer).height - MARGIN
-        left, under = size(axes)
+        left, under = labels_size(axes)
         position = [left / WIDTH, (under_block + under) / HEIGHT,
                     (WIDTH - MARGIN - left) / WIDTH, (axes_top - under_block - under) / HEIGHT]
         axes.set_position(position)
-        chart.draw_without_rendering()  # the last tick label is centred on the right end
+        placed.append((axes, position))
+        y = under_block
+    chart.draw_without_rendering()  # each last tick label is centred on its axes' right end
+    for axes, position in placed:
         right = axes.xaxis.get_tightbbox(renderer).x1  # ticks within its limits only
         position[2] -= max(0.0, right - (WIDTH - MARGIN)) / WIDTH
         axes.set_position(position)
-        y = under_block
     return chart
 
 
