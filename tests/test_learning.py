@@ -300,10 +300,10 @@ async def test_stats_adds_a_chart_after_the_text_and_stats_text_does_not(h: Harn
     assert text.body.startswith("Statistiques sur 30 jours")
     assert image.content["msgtype"] == "m.image"
     assert image.content["info"] == {"mimetype": "image/png", "size": len(h.file(image)),
-                                     "w": 600, "h": 760}
+                                     "w": 600, "h": 600}
     png = h.file(image)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    assert struct.unpack(">II", png[16:24]) == (600, 760)
+    assert struct.unpack(">II", png[16:24]) == (600, 600)
     ask = await h.say(POSTER, "!stats text")
     assert [s.content["msgtype"] for s in h.answers(ask)] == ["m.notice"]
     ask = await h.say(POSTER, "!stats texte 7")

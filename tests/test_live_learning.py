@@ -60,9 +60,9 @@ async def test_fmc_csv_and_stats_chart_arrive_encrypted_and_decrypt(live: Live) 
     assert image.decrypted and "url" not in image.content
     png = await alice.attachment(image.content)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    assert struct.unpack(">II", png[16:24]) == (600, 760)
+    assert struct.unpack(">II", png[16:24]) == (600, 600)
     assert image.content["info"] == {"mimetype": "image/png", "size": len(png),
-                                     "w": 600, "h": 760}
+                                     "w": 600, "h": 600}
 
 
 async def test_biblio_lists_a_clean_link_and_not_one_naming_a_patient(live: Live) -> None:

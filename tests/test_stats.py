@@ -29,6 +29,7 @@ from plugins.cases.store import (
     WITHDRAWN,
     CaseStore,
 )
+from plugins.learning import charts
 from plugins.learning.charts import ChartData
 
 ROOMS = ("!a:test", "!b:test")
@@ -315,11 +316,53 @@ async def test_the_delay_axis_is_in_minutes_for_answers_within_minutes(
     assert name == "Cardiologie" and 10 <= minutes < 15  # its class: 10 to 15 min
 
 
-async def test_the_picture_is_portrait_and_drawn_in_another_process(h: Harness) -> None:
+def element_thumbnail_width(w: int, h: int, panel: int = 235) -> float:
+    """CSS pixels Element Web 1.12.7 gives an image's width in a thread panel at its default
+    width (`suggestedSize` of settings/enums/ImageSize.ts at the "normal" size, then the
+    panel's 235 px): a portrait picture (w < h) gets at most 183 × 324, others 324 × 324."""
+    box_w, box_h = (183, 324) if w < h else (324, 324)
+    box_w, box_h = min(box_w, w), min(box_h, h)
+    shown = box_h * w / h if box_h * w / h < box_w else box_w
+    return min(shown, panel)
+
+
+LONGEST = ChartData([(f"{d:02d}/11", d % 4) for d in range(26)],
+                    [(f"Gastro-entérolo{i}…", 60.0 * i) for i in range(8)],
+                    "Cas ouverts par trimestre", "Délai médian de 1re réponse (minutes)")
+DEMO = ChartData([("23/11", 0), ("30/11", 2)], [("Dermatologie", 0.4)],
+                 "Cases opened per week", "Median time to first answer (minutes)")
+
+
+@pytest.mark.parametrize("data", [LONGEST, DEMO], ids=["longest", "demo"])
+def test_the_chart_reads_at_elements_thumbnail_size_in_a_thread(data: ChartData) -> None:
+    """Seen in a real Element Web: the portrait 600 × 760 chart showed 182 px wide in the
+    thread panel, its 15 pt labels ~6 px high: unreadable."""
+    from matplotlib.text import Text
+    shown = element_thumbnail_width(charts.WIDTH, charts.HEIGHT)
+    assert shown >= 230
+    figure = charts.figure(data)
+    renderer = figure.canvas.get_renderer()
+    texts = [t for t in figure.findobj(Text) if t.get_visible() and t.get_text()
+             and t.get_window_extent(renderer).width > 0]
+    drawn = {t.get_text() for t in texts}
+    assert {data.periods_title, data.first_title, data.periods[-1][0],
+            *(n for n, _ in data.first_answer)} <= drawn
+    for text in texts:
+        assert text.get_fontsize() * charts.DPI / 72 * shown / charts.WIDTH >= 9.5, text
+    for axes in figure.axes:  # nothing cut at an edge: what is drawn lies within the picture
+        box = axes.get_tightbbox(renderer)
+        assert box.x0 >= 0 and box.x1 <= charts.WIDTH and box.y0 >= 0, axes
+        assert box.y1 <= charts.HEIGHT, axes
+    for title in figure.texts:
+        box = title.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.x1 <= charts.WIDTH and box.y1 <= charts.HEIGHT, title
+
+
+async def test_the_picture_is_square_and_drawn_in_another_process(h: Harness) -> None:
     root = await h.say(POSTER, "!case #cardio question")
     await h.say(DOC, "avis", thread_root=root)
     ask = await h.say(DOC, "!stats")
     image = h.answers(ask)[1]
-    assert (image.content["info"]["w"], image.content["info"]["h"]) == (600, 760)
-    assert struct.unpack(">II", h.file(image)[16:24]) == (600, 760)
+    assert (image.content["info"]["w"], image.content["info"]["h"]) == (600, 600)
+    assert struct.unpack(">II", h.file(image)[16:24]) == (600, 600)
     assert [p.pid for p in multiprocessing.active_children()] != []
