@@ -366,3 +366,20 @@ async def test_the_picture_is_square_and_drawn_in_another_process(h: Harness) ->
     assert (image.content["info"]["w"], image.content["info"]["h"]) == (600, 600)
     assert struct.unpack(">II", h.file(image)[16:24]) == (600, 600)
     assert [p.pid for p in multiprocessing.active_children()] != []
+
+
+async def test_the_delay_axis_writes_the_decimal_mark_of_the_rooms_language(
+        h: Harness, drawn: list[ChartData]) -> None:
+    """Seen in Element: "0.2" on a French chart."""
+    root = await h.say(POSTER, "!case #cardio question")
+    h.clock.value += 12 * 60
+    await h.say(DOC, "avis", thread_root=root)
+    await h.say(DOC, "!stats")
+    [data] = drawn
+    assert data.decimal == ","
+    chart = charts.figure(ChartData(data.periods, [("Cardiologie", 0.5)], data.periods_title,
+                                    data.first_title, data.decimal))
+    chart.draw_without_rendering()
+    _, bottom = chart.axes
+    ticks = [t.get_text() for t in bottom.get_xticklabels() if t.get_text()]
+    assert any("," in t for t in ticks) and not any("." in t for t in ticks), ticks

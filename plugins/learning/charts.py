@@ -51,6 +51,8 @@ class ChartData:
     """(specialty name, median delay to the first answer in the unit of `first_title`)."""
     periods_title: str
     first_title: str
+    decimal: str = "."
+    """The decimal mark of the room's language (French writes 0,5)."""
 
 
 def figure(data: ChartData) -> Figure:
@@ -59,7 +61,7 @@ def figure(data: ChartData) -> Figure:
     labels leave, each title from the left edge."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     chart = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
     renderer = FigureCanvasAgg(chart).get_renderer()
@@ -77,6 +79,8 @@ def figure(data: ChartData) -> Figure:
                       parse_math=False)  # a room's name for a specialty may hold `$…$`
     bottom.tick_params(axis="x", labelsize=TEXT)
     bottom.xaxis.set_major_locator(MaxNLocator(3))
+    bottom.xaxis.set_major_formatter(FuncFormatter(
+        lambda value, _: f"{value:g}".replace(".", data.decimal)))
     bottom.set_ylim(max(len(names), 4) - 0.5, -0.5)  # top down; one bar is not a slab
     for axes in (top, bottom):
         axes.spines[["top", "right"]].set_visible(False)

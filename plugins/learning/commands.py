@@ -182,7 +182,8 @@ class Answers:
             [(short(self.names(ctx, ctx.room_id, (s,) if s else ())), seconds / scale)
              for s, seconds, _ in busiest],
             ctx.t(f"learning.chart.{unit}"),
-            ctx.t("learning.chart.first", unit=ctx.t(f"learning.chart.unit.{scale_name}")))
+            ctx.t("learning.chart.first", unit=ctx.t(f"learning.chart.unit.{scale_name}")),
+            decimal="," if ctx.lang == "fr" else ".")
         png = await draw(data)
         await ctx.send_file(png, ctx.t("learning.chart.file"), "image/png",
                             image_size=(WIDTH, HEIGHT))
