@@ -15,7 +15,7 @@ from bot.events import Attachment, Edit, Message
 from bot.plugin import Context, Refusal
 from bot.testing import BOT, Harness
 from plugins.cases.events import CaseEdited, CaseOpened, CaseOpening, CaseReplied, StatsLines
-from plugins.cases.store import OPEN, Case
+from plugins.cases.model import OPEN, Case
 from plugins.secrecy.photo import inspect
 from plugins.secrecy.plugin import Secrecy
 from tests.test_secrecy_plugin import jpeg, photos_checked

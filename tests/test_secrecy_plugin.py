@@ -168,6 +168,22 @@ async def test_redact_outside_case_thread(h: Harness) -> None:
     assert "fil du cas" in h.last().body
 
 
+async def test_redact_in_a_case_thread_after_a_restart(tmp_path) -> None:
+    """Which threads are cases comes from cases, restart or not: `!redact` in an old case's
+    thread answers there (nothing flagged since the restart), not "type it in the case's
+    thread"."""
+    db = tmp_path / "bot.db"
+    async with Harness([Specialties, Cases, Secrecy], db_path=db) as h1:
+        h1.add_room(ROOM, members=[POSTER, DOC, MOD], powers={MOD: 50, BOT: 100})
+        root = await h1.say(POSTER, CLEAN)
+    async with Harness([Specialties, Cases, Secrecy], db_path=db, clock=h1.clock) as h2:
+        h2.add_room(ROOM, members=[POSTER, DOC, MOD], powers={MOD: 50, BOT: 100})
+        await h2.say(DOC, "!redact", thread_root=root)
+        assert "rien signalé" in h2.last().body
+        await h2.say(DOC, "!redact", thread_root="$not-a-case:test")
+        assert "fil du cas" in h2.last().body
+
+
 async def test_redact_mode_removes_valid_nir_at_once() -> None:
     async with harness(secrecy={"mode": "redact"}) as h:
         h.add_room(ROOM, members=[POSTER], powers={BOT: 100})

@@ -18,17 +18,8 @@ from bot.app import load_plugin_classes
 from bot.config import Config
 from bot.storage import Database
 from bot.testing import Harness
-from plugins.cases.store import (
-    CHART_STEPS,
-    CLOSED,
-    MANUAL,
-    MIGRATIONS,
-    OPEN,
-    RESOLVED,
-    SUGGESTED,
-    WITHDRAWN,
-    CaseStore,
-)
+from plugins.cases.model import CLOSED, MANUAL, OPEN, RESOLVED, SUGGESTED, WITHDRAWN
+from plugins.cases.store import CHART_STEPS, MIGRATIONS, CaseStore
 from plugins.learning.charts import ChartData
 
 ROOMS = ("!a:test", "!b:test")

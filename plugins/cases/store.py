@@ -13,12 +13,15 @@ from itertools import pairwise
 from typing import Any
 
 from bot.storage import Database, Migration
-
-OPEN, RESOLVED, WITHDRAWN, CLOSED = "open", "resolved", "withdrawn", "closed"
-SUGGESTED, MANUAL = "suggested", "manual"
-"""Tag sources besides `hashtag`, `keywords` and `none`: the tagger was not confident and
-proposed specialties to confirm (`proposed`); a member chose them (`!tag`, a numbered
-reaction)."""
+from plugins.cases.model import (
+    LISTS,
+    MANUAL,
+    RESOLVED,
+    SUGGESTED,
+    WITHDRAWN,
+    Case,
+    ChartFigures,
+)
 
 CASES_AND_REPLIES = """
     CREATE TABLE cases (
@@ -294,58 +297,6 @@ MIGRATIONS = (
 )
 
 
-_LISTS = ("specialties", "proposed", "pick_events")
-"""Case fields stored as comma-separated ids."""
-
-
-@dataclass(frozen=True, slots=True)
-class Case:
-    room_id: str
-    number: int
-    root_event_id: str
-    card_event_id: str | None
-    poster: str
-    specialties: tuple[str, ...]
-    tag_source: str
-    status: str
-    opened_at: float
-    first_reply_at: float | None = None
-    first_reply_by: str | None = None
-    replies: int = 0
-    resolved_at: float | None = None
-    resolved_by: str | None = None
-    resolution_event_id: str | None = None
-    accepted_event_id: str | None = None
-    closed_at: float | None = None
-    auto_tag: str = ""
-    """The tagger's first specialty when it last tagged the case ("": none)."""
-    proposed: tuple[str, ...] = ()
-    """The specialties the tagger proposed to confirm, best first (kept once confirmed)."""
-    pick_events: tuple[str, ...] = ()
-    """The bot's own 1️⃣ 2️⃣ 3️⃣ reactions on the card, withdrawn once a member picked."""
-    tagged_by: str | None = None
-    """Who chose the case's specialties (`MANUAL`; None for cases tagged before this
-    was kept)."""
-    tag_pick: str = ""
-    """The reaction that chose them, as the bot offered it ("": `!tag`)."""
-
-    @classmethod
-    def from_row(cls, row: Any) -> Case:
-        values = dict(row)
-        for field in _LISTS:
-            values[field] = tuple(s for s in values[field].split(",") if s)
-        return cls(**values)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == OPEN
-
-    @property
-    def awaiting_tag(self) -> bool:
-        """Open, with proposed specialties nobody confirmed yet."""
-        return self.is_open and self.tag_source == SUGGESTED
-
-
 @dataclass(frozen=True, slots=True)
 class CaseStats:
     by_status: dict[str, int]
@@ -383,17 +334,6 @@ class TagFigures:
     """… confirmed with the first proposal."""
     other_proposal: int
     """… confirmed with another proposal."""
-
-
-@dataclass(frozen=True, slots=True)
-class ChartFigures:
-    """What the `!stats` chart draws, for cases opened in the period."""
-
-    per_day: list[tuple[int, int]]
-    """(UTC day: days since 1970-01-01, cases opened), oldest first, days without none."""
-    first_answer: list[tuple[str, float, int]]
-    """(specialty id or "" for unclassified, median delay to the first answer in seconds,
-    within its `CHART_STEPS` class, answered cases), most answered first."""
 
 
 def lower_median(counts: Mapping[Any, int]) -> Any:
@@ -533,7 +473,7 @@ class CaseStore:
         """Set columns of `case`; the result is the cached copy (current: every write goes
         through this store) with the changes, else the row read back."""
         stored = dict(changes)
-        for field in _LISTS:
+        for field in LISTS:
             if field in stored:
                 stored[field] = ",".join(stored[field])
         sets = ", ".join(f"{k} = ?" for k in stored)
@@ -543,7 +483,7 @@ class CaseStore:
         cached = self._cache.get((case.room_id, case.number))
         if cached is None:
             return await self._fresh(case)
-        for field in _LISTS:
+        for field in LISTS:
             if field in changes:
                 changes[field] = tuple(changes[field])
         return self._remember(dataclasses.replace(cached, **changes))

@@ -18,7 +18,7 @@ from bot.logs import report_exception
 from bot.plugin import BotAPI, Context, Refusal
 from bot.router import Arg, BadArguments
 from bot.text import fold
-from plugins.cases.store import ChartFigures
+from plugins.cases.model import ChartFigures
 from plugins.learning.charts import HEIGHT, WIDTH, ChartData, draw
 from plugins.learning.digest import Names, short_date
 from plugins.learning.fmc import to_csv

@@ -18,7 +18,6 @@ from bot.config import bounded, weekly_field
 from bot.events import Message, Redaction
 from bot.plugin import Context, Fired, Plugin, command, on, timer
 from bot.router import Int, split_command
-from plugins.cases import redaction_applies
 from plugins.cases.events import (
     CaseChanged,
     CaseEdited,
@@ -26,7 +25,7 @@ from plugins.cases.events import (
     CaseReplied,
     StatsShown,
 )
-from plugins.cases.store import Case
+from plugins.cases.model import Case, redaction_applies
 from plugins.learning.commands import MAX_DAYS, Answers, Period, SpecialtyOrDays
 from plugins.learning.digest import Digests
 from plugins.learning.references import Reference, cited

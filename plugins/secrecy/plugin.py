@@ -36,7 +36,7 @@ from plugins.cases.events import (
     CaseReplied,
     StatsLines,
 )
-from plugins.cases.plugin import redaction_applies
+from plugins.cases.model import redaction_applies
 from plugins.secrecy.detector import HIGH_CONFIDENCE, KINDS, MAX_SCAN, Finding, scan
 from plugins.secrecy.events import RulesLines
 from plugins.secrecy.photo import PHOTO_KINDS, worth_reading

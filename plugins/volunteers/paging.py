@@ -36,7 +36,7 @@ from bot.logs import report_exception
 from bot.plugin import BotAPI, Context, Fired
 from bot.text import fold
 from plugins.cases.events import CardStale
-from plugins.cases.store import Case
+from plugins.cases.model import Case
 from plugins.specialties import Specialties
 from plugins.volunteers.availability import DAY, available
 from plugins.volunteers.events import Marks, VolunteerMarks
