@@ -32,7 +32,7 @@ from plugins.learning.references import Reference, cited
 from plugins.learning.store import ANSWERED, MIGRATIONS, LearningStore
 from plugins.learning.strings import STRINGS
 from plugins.secrecy import Secrecy
-from plugins.secrecy.plugin import INLINE_SCAN
+from plugins.secrecy.text import INLINE_SCAN
 from plugins.specialties import Specialties, Specialty
 
 
