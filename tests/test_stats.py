@@ -19,7 +19,8 @@ from bot.config import Config
 from bot.storage import Database
 from bot.testing import Harness
 from plugins.cases.model import CLOSED, MANUAL, OPEN, RESOLVED, SUGGESTED, WITHDRAWN
-from plugins.cases.store import CHART_STEPS, MIGRATIONS, CaseStore
+from plugins.cases.store import MIGRATIONS, CaseStore
+from plugins.cases.sums import CHART_STEPS
 from plugins.learning.charts import ChartData
 
 ROOMS = ("!a:test", "!b:test")
