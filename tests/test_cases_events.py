@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.content import Part
+from bot.events import Message
 from bot.plugin import Context, Plugin, Refusal, command, on
 from bot.router import Int
 from bot.storage import Database
@@ -18,12 +19,14 @@ from plugins.cases.events import (
     CardStale,
     CaseChanged,
     CaseEdited,
+    CaseOfThread,
     CaseOpened,
     CaseOpening,
     CaseReplied,
     CaseRootGone,
     StatsLines,
 )
+from plugins.cases.model import Case
 from plugins.cases.store import MIGRATIONS
 from plugins.specialties import Specialties
 
@@ -229,3 +232,18 @@ async def test_taken_by_is_dropped_unless_it_holds_a_value(tmp_path) -> None:
     await old.migrate("cases", MIGRATIONS)
     assert await old.fetchval("SELECT taken_by FROM cases") == "@v"  # left for volunteers
     await old.close()
+
+
+async def test_cases_answers_which_thread_is_a_case_after_a_restart_too(tmp_path) -> None:
+    async with Harness([Specialties, Cases], db_path=tmp_path / "bot.db") as h1:
+        h1.add_room(ROOM, members=[POSTER, DOC])
+        root = await h1.say(POSTER, CASE)
+        other = await h1.say(DOC, "une discussion")
+    async with Harness([Specialties, Cases], db_path=tmp_path / "bot.db",
+                       clock=h1.clock) as h2:
+        h2.add_room(ROOM, members=[POSTER, DOC])
+        ctx = Context.for_event(h2.app, Message(ROOM, "$ask", DOC, 0, "?"))
+        (case,) = await ctx.publish(CaseOfThread(ROOM, root))
+        assert isinstance(case, Case) and (case.number, case.poster) == (1, POSTER)
+        assert await ctx.publish(CaseOfThread(ROOM, other)) == [None]
+        assert await ctx.publish(CaseOfThread("!elsewhere:test", root)) == [None]

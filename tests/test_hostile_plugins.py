@@ -14,8 +14,10 @@ from bot.events import Attachment, MemberChange
 from bot.i18n import echo
 from bot.testing import BOT, Harness
 from plugins.cases import Cases
-from plugins.secrecy import plugin as secrecy_plugin
-from plugins.secrecy.plugin import MAX_SCAN, Secrecy, visible_text
+from plugins.secrecy import text as secrecy_text
+from plugins.secrecy.detector import MAX_SCAN
+from plugins.secrecy.plugin import Secrecy
+from plugins.secrecy.text import visible_text
 from plugins.specialties import Specialties
 from plugins.volunteers import Volunteers
 from tests.test_secrecy_plugin import jpeg, photos_checked
@@ -250,13 +252,13 @@ async def test_identifier_only_in_the_html_is_warned(h: Harness) -> None:
 async def test_long_texts_are_scanned_in_a_worker_thread(
         h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     on_main: list[bool] = []
-    real = secrecy_plugin.scan
+    real = secrecy_text.scan
 
     def spy(text: str) -> Any:
         on_main.append(threading.current_thread() is threading.main_thread())
         return real(text)
 
-    monkeypatch.setattr(secrecy_plugin, "scan", spy)
+    monkeypatch.setattr(secrecy_text, "scan", spy)
     root = await h.say(POSTER, CLEAN)
     assert on_main == [True]  # a short post: scanned at once, cheaper than a thread hand-off
     on_main.clear()

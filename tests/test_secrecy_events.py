@@ -1,21 +1,30 @@
 """Secrecy as a subscriber of the case lifecycle (plugins/cases/events.py), on the Harness
 without the cases plugin: the tests publish the events cases publishes, in its order, and
-look at what secrecy does with them. Nothing here looks another plugin up."""
+answer its question (`CaseOfThread`) as it does; they look at what secrecy does. Nothing here
+looks another plugin up."""
 
 from __future__ import annotations
 
 import itertools
 import struct
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from bot.content import render
 from bot.events import Attachment, Edit, Message
-from bot.plugin import Context, Refusal
+from bot.plugin import Context, Plugin, Refusal, on
 from bot.testing import BOT, Harness
-from plugins.cases.events import CaseEdited, CaseOpened, CaseOpening, CaseReplied, StatsLines
-from plugins.cases.store import OPEN, Case
+from plugins.cases.events import (
+    CaseEdited,
+    CaseOfThread,
+    CaseOpened,
+    CaseOpening,
+    CaseReplied,
+    StatsLines,
+)
+from plugins.cases.model import OPEN, Case
 from plugins.secrecy.photo import inspect
 from plugins.secrecy.plugin import Secrecy
 from tests.test_secrecy_plugin import jpeg, photos_checked
@@ -31,12 +40,29 @@ NIR13 = "1850575123456"
 NIR = f"{NIR13}{97 - int(NIR13) % 97:02d}"
 
 
+class Threads(Plugin):
+    """Answers `CaseOfThread` as the cases plugin does: the cases `Cases` opened."""
+
+    name = "threads"
+
+    def __init__(self, bot: Any, config: Any) -> None:
+        super().__init__(bot, config)
+        self.cases: dict[tuple[str, str], Case] = {}
+
+    @on(CaseOfThread)
+    async def case_of_thread(self, ctx: Context, event: CaseOfThread) -> Case | None:
+        return self.cases.get((event.room_id, event.root))
+
+
 class Cases:
     """Publishes what the cases plugin publishes, as it does, for the tests."""
 
     def __init__(self, h: Harness) -> None:
         self.h = h
         self.numbers = itertools.count(1)
+        threads = h.app.plugins["threads"]
+        assert isinstance(threads, Threads)
+        self.threads = threads
 
     def message(self, sender: str, body: str, room: str = ROOM,
                 thread_root: str | None = None, **fields: object) -> Message:
@@ -54,6 +80,7 @@ class Cases:
         card = await ctx.reply(f"Cas #{number} · card")
         case = Case(room, number, post.event_id, card, sender, (), "none", OPEN,
                     self.h.clock())
+        self.threads.cases[(room, case.root_event_id)] = case
         await ctx.publish(CaseOpened(case, text))
         return case
 
@@ -83,7 +110,7 @@ class Cases:
 
 @pytest.fixture
 async def h() -> AsyncIterator[Harness]:
-    async with Harness([Secrecy]) as hh:
+    async with Harness([Secrecy, Threads]) as hh:
         hh.add_room(ROOM, members=[POSTER, DOC, MALLORY, MOD], powers={MOD: 50, BOT: 100})
         yield hh
 
@@ -241,7 +268,7 @@ async def test_an_edit_of_the_root_in_redact_mode_deletes_it(h: Harness,
 
 
 # ---- !redact: where it works, what it removes ----------------------------------------------------
-async def test_redact_knows_case_threads_from_the_events(h: Harness, cases: Cases) -> None:
+async def test_redact_asks_which_threads_are_cases(h: Harness, cases: Cases) -> None:
     await h.say(DOC, "!redact")
     assert "fil du cas" in h.last().body
     other = await h.say(DOC, "une discussion")

@@ -407,7 +407,7 @@ async def test_a_burst_of_photos_is_bounded_and_others_go_first(h: Harness,
         for i in range(30):
             await h.attach(DOC, f"doc-{i}".encode(), thread_root=root)
         await h.attach(POSTER, b"poster", thread_root=root)
-        lane = h.app.plugins["secrecy"]._lane  # type: ignore[attr-defined]
+        lane = h.app.plugins["secrecy"].lane  # type: ignore[attr-defined]
         assert lane.waiting(DOC) == photo_lane.PER_SENDER
         busy = [s for s in h.sent if "trop de photos attendent" in s.body]
         assert len(busy) == 1 and busy[0].mentions == [DOC] and busy[0].thread_root == root

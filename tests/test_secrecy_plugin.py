@@ -34,7 +34,7 @@ async def h():
 
 async def photos_checked(h: Harness) -> None:
     """Wait for the photos queued for their check (they are checked behind the handlers)."""
-    await h.app.plugins["secrecy"]._lane.idle()  # type: ignore[attr-defined]
+    await h.app.plugins["secrecy"].lane.idle()  # type: ignore[attr-defined]
 
 
 async def cases(h: Harness) -> list[dict]:
@@ -166,6 +166,22 @@ async def test_redact_without_power_asks_poster_to_delete(h: Harness) -> None:
 async def test_redact_outside_case_thread(h: Harness) -> None:
     await h.say(DOC, "!redact")
     assert "fil du cas" in h.last().body
+
+
+async def test_redact_in_a_case_thread_after_a_restart(tmp_path) -> None:
+    """Which threads are cases comes from cases, restart or not: `!redact` in an old case's
+    thread answers there (nothing flagged since the restart), not "type it in the case's
+    thread"."""
+    db = tmp_path / "bot.db"
+    async with Harness([Specialties, Cases, Secrecy], db_path=db) as h1:
+        h1.add_room(ROOM, members=[POSTER, DOC, MOD], powers={MOD: 50, BOT: 100})
+        root = await h1.say(POSTER, CLEAN)
+    async with Harness([Specialties, Cases, Secrecy], db_path=db, clock=h1.clock) as h2:
+        h2.add_room(ROOM, members=[POSTER, DOC, MOD], powers={MOD: 50, BOT: 100})
+        await h2.say(DOC, "!redact", thread_root=root)
+        assert "rien signalé" in h2.last().body
+        await h2.say(DOC, "!redact", thread_root="$not-a-case:test")
+        assert "fil du cas" in h2.last().body
 
 
 async def test_redact_mode_removes_valid_nir_at_once() -> None:

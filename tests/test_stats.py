@@ -18,17 +18,9 @@ from bot.app import load_plugin_classes
 from bot.config import Config
 from bot.storage import Database
 from bot.testing import Harness
-from plugins.cases.store import (
-    CHART_STEPS,
-    CLOSED,
-    MANUAL,
-    MIGRATIONS,
-    OPEN,
-    RESOLVED,
-    SUGGESTED,
-    WITHDRAWN,
-    CaseStore,
-)
+from plugins.cases.model import CLOSED, MANUAL, OPEN, RESOLVED, SUGGESTED, WITHDRAWN
+from plugins.cases.store import MIGRATIONS, CaseStore
+from plugins.cases.sums import CHART_STEPS
 from plugins.learning import charts
 from plugins.learning.charts import ChartData
 

@@ -22,8 +22,8 @@ from plugins.cases.events import (
     CaseReplied,
     CaseRootGone,
 )
+from plugins.cases.model import Case
 from plugins.cases.store import MIGRATIONS as CASE_MIGRATIONS
-from plugins.cases.store import Case
 from plugins.specialties import Specialties, load_defaults
 from plugins.specialties.events import SpecialtyFigures, SpecialtyRemoved
 from plugins.volunteers import Volunteers

@@ -2,9 +2,8 @@
 case lifecycle it publishes is in `plugins.cases.events`."""
 
 from plugins.cases.events import CASE_COMMANDS
-from plugins.cases.plugin import Cases, redaction_applies
-from plugins.cases.store import Case
+from plugins.cases.plugin import Cases
 
 PLUGIN = Cases
 
-__all__ = ["CASE_COMMANDS", "PLUGIN", "Case", "Cases", "redaction_applies"]
+__all__ = ["CASE_COMMANDS", "PLUGIN", "Cases"]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from bot.content import Bold, Link, Part, Rich, fill, permalink
 from bot.plugin import Context
-from plugins.cases.store import CLOSED, RESOLVED, SUGGESTED, WITHDRAWN, Case
+from plugins.cases.model import CLOSED, RESOLVED, SUGGESTED, WITHDRAWN, Case
 from plugins.specialties import Tag
 
 Line = tuple[Part, ...]

@@ -28,6 +28,8 @@ Later:
 - `StatsLines`: `!stats`, each hook returns lines of counts; then `StatsShown` once the
   answer is sent (not for `!stats text`), with the figures to draw: hooks may add pictures in
   its thread.
+Others may ask `CaseOfThread` which case a thread is (secrecy's `!redact`): cases answers
+from its store, so the answer holds after a restart and no one else reads its tables.
 Others may publish `CardStale` to have a case's card redrawn (volunteers after `!take`); that
 redraw publishes nothing, so a subscriber of `CaseChanged` never loops back into itself.
 Texts carried by these events live in memory only; no subscriber may store or log them.
@@ -38,7 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.events import Attachment, Edit, Message, PluginEvent
-from plugins.cases.store import Case, ChartFigures
+from plugins.cases.model import Case, ChartFigures
 
 CASE_COMMANDS: tuple[str, ...] = ("case", "cas")
 """The command that opens a case, then its aliases (`!case`, `!cas`)."""
@@ -149,3 +151,12 @@ class CardStale(PluginEvent):
 
     room_id: str
     number: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOfThread(PluginEvent):
+    """Asked by another feature: the case whose thread `root` starts in `room_id`. The cases
+    hook returns it (a `Case`), or None when that thread is no case."""
+
+    room_id: str
+    root: str

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.config import Duration, bounded
 from bot.content import Bold, Link, Part, Rich, emoji_key, fill, permalink
-from bot.events import Attachment, Edit, Message, Reaction, Redaction, RoomInfo
+from bot.events import Attachment, Edit, Message, Reaction, Redaction
 from bot.i18n import human_duration
 from bot.plugin import Check, Context, Fired, Plugin, Refusal, command, on, timer
 from bot.router import Int, Rest, split_command
@@ -27,6 +27,7 @@ from plugins.cases.events import (
     CaseChanged,
     CaseEdited,
     CaseNumbered,
+    CaseOfThread,
     CaseOpened,
     CaseOpening,
     CaseReplied,
@@ -35,7 +36,7 @@ from plugins.cases.events import (
     StatsLines,
     StatsShown,
 )
-from plugins.cases.store import (
+from plugins.cases.model import (
     CLOSED,
     MANUAL,
     OPEN,
@@ -43,10 +44,10 @@ from plugins.cases.store import (
     SUGGESTED,
     WITHDRAWN,
     Case,
-    CaseStore,
-    TagFigures,
+    redaction_applies,
 )
 from plugins.cases.store import MIGRATIONS as CASE_MIGRATIONS
+from plugins.cases.store import CaseStore, TagFigures
 from plugins.cases.strings import STRINGS
 from plugins.cases.target import (
     CaseNumber,
@@ -96,13 +97,6 @@ class CasesConfig:
     auto_close: Duration = bounded(Duration(14 * 86400), 1, 365 * 86400)
     resolve_power_level: int = bounded(50, 0, 100)
     list_limit: int = bounded(15, 1, 50)
-
-
-def redaction_applies(room: RoomInfo, redaction: Redaction, author: str) -> bool:
-    """Whether the homeserver applies `redaction` to a message by `author`: sent by its
-    author, or by a member (the bot too) holding the room's redact power."""
-    return (redaction.sender == author
-            or room.power_level(redaction.sender) >= room.power_redact)
 
 
 def number_in(values: dict[str, Any]) -> int | None:
@@ -312,6 +306,10 @@ class Cases(Plugin):
             await ctx.publish(CaseReplied(case, event))
         if case.replies != before.replies:
             await ctx.publish(CaseChanged(case, before))
+
+    @on(CaseOfThread)
+    async def case_of_thread(self, ctx: Context, event: CaseOfThread) -> Case | None:
+        return await self.store.by_root(event.room_id, event.root)
 
     @on(Attachment)
     async def attachment(self, ctx: Context, event: Attachment) -> None:
@@ -600,5 +598,3 @@ class Cases(Plugin):
         await ctx.reply(ctx.t("cases.autoclosed", number=case.number, prefix=ctx.prefix,
                               delay=human_duration(ctx.t, delay)))
 
-
-__all__ = ["Cases", "CasesConfig", "redaction_applies"]

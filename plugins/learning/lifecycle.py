@@ -10,12 +10,11 @@ from collections.abc import Callable
 from bot.events import Message, Redaction
 from bot.plugin import Context, on
 from bot.router import split_command
-from plugins.cases import redaction_applies
 from plugins.cases.events import CaseChanged, CaseEdited, CaseOpened, CaseReplied
-from plugins.cases.store import Case
+from plugins.cases.model import Case, redaction_applies
 from plugins.learning.references import Reference, cited
 from plugins.learning.store import ANSWERED, LearningStore
-from plugins.secrecy.plugin import INLINE_SCAN
+from plugins.secrecy.text import INLINE_SCAN
 
 
 class CaseLog:

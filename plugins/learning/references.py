@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, unquote_plus, urlencode, urlsplit
 
 from plugins.secrecy.detector import scan
-from plugins.secrecy.plugin import visible_text
+from plugins.secrecy.text import visible_text
 
 SOURCES: Mapping[str, frozenset[str]] = {
     "has-sante.fr": frozenset(),

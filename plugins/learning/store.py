@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.storage import Database, Migration
-from plugins.cases.store import Case
+from plugins.cases.model import Case
 from plugins.learning.references import link_identifies
 
 POSTED, ANSWERED, RESOLVED = "posted", "answered", "resolved"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.storage import Database, Migration
-from plugins.cases.store import Case
+from plugins.cases.model import Case
 
 FOREVER = 1e18
 """`away_until` of someone away with no end date."""
