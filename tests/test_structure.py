@@ -13,8 +13,8 @@ DECLARERS = frozenset({"command", "on", "timer"})
 
 def forwarders(source: str) -> list[str]:
     """Methods declared with `@command`/`@on`/`@timer` whose whole body (docstring aside) is
-    one `[return] [await] self.<part>.<method>(...)`: a declaration living in one file and its
-    code in another."""
+    one `[return] [await] self.<part>.<same name>(...)`: a declaration living in one file and
+    its code in another under the same name (a hook that asks its store is no forwarder)."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not any(
@@ -30,7 +30,7 @@ def forwarders(source: str) -> list[str]:
         if (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
                 and isinstance(value.func.value, ast.Attribute)
                 and isinstance(value.func.value.value, ast.Name)
-                and value.func.value.value.id == "self"):
+                and value.func.value.value.id == "self" and value.func.attr == node.name):
             found.append(node.name)
     return found
 
@@ -46,7 +46,8 @@ def test_the_forwarder_finder_sees_one() -> None:
     source = ("class P:\n    @command('x')\n    async def x(self, ctx):\n"
               "        '''Doc.'''\n        return await self.part.x(ctx)\n"
               "    @on(E)\n    async def e(self, ctx, ev):\n        await self.part.e(ctx, ev)\n"
-              "        await self.other(ctx)\n")
+              "        await self.other(ctx)\n"
+              "    @on(F)\n    async def f(self, ctx, ev):\n        return self.store.get(ev)\n")
     assert forwarders(source) == ["x"]
 
 
