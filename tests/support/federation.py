@@ -54,11 +54,12 @@ def start_pair() -> FederatedPair:
     began = time.monotonic()
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = [pool.submit(_start_federating) for _ in range(2)]
+    errors = [err for f in futures if (err := f.exception()) is not None]
     started = [f.result() for f in futures if f.exception() is None]
-    if len(started) < 2:
+    if errors:
         for hs in started:
             hs.stop()
-        raise next(f.exception() for f in futures if f.exception() is not None)  # type: ignore[misc]
+        raise errors[0]
     a, b = started
     assert a.server_name != b.server_name
     return FederatedPair(a, b, time.monotonic() - began)
