@@ -3,10 +3,13 @@
 Synapse runs as a child process on 127.0.0.1 with SQLite in a temporary directory and the
 overrides that keep it fast and deterministic (no rate limits, no key servers, no presence).
 Users are registered through the shared-secret admin API, so open registration stays off.
+With `federation=True` it also federates over loopback (see `LocalSynapse`), for tests with
+physicians on two homeservers.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import json
@@ -27,6 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 SERVER_NAME = "localhost"
 _OPEN_LIMIT = {"per_second": 1000, "burst_count": 1000}
@@ -85,11 +92,61 @@ def _overrides(base: Path, port: int) -> dict[str, Any]:
     }
 
 
+def _federation_overrides(base: Path, port: int) -> dict[str, Any]:
+    """A TLS federation listener on `port` with a self-signed certificate, and the settings that
+    let two such servers talk on loopback (outbound requests to 127.0.0.1 are refused by
+    default; certificates are not checked)."""
+    cert, key = base / "federation.crt", base / "federation.key"
+    _self_signed(cert, key)
+    return {
+        "listeners": [{
+            "port": port,
+            "bind_addresses": ["127.0.0.1"],
+            "type": "http",
+            "tls": True,
+            "x_forwarded": False,
+            "resources": [{"names": ["federation"], "compress": False}],
+        }],
+        "tls_certificate_path": str(cert),
+        "tls_private_key_path": str(key),
+        "federation_verify_certificates": False,
+        "federation_domain_whitelist": None,
+        "ip_range_blacklist": [],
+        "ip_range_whitelist": ["127.0.0.1"],
+        "rc_federation": {"window_size": 1000, "sleep_limit": 1000, "sleep_delay": 1,
+                          "reject_limit": 1000, "concurrent": 100},
+    }
+
+
+def _self_signed(cert_path: Path, key_path: Path) -> None:
+    """A throwaway certificate for `localhost` (a P-256 key: generated in milliseconds)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption()))
+
+
 class LocalSynapse:
-    """One Synapse process in a temporary directory, removed on stop."""
+    """One Synapse process in a temporary directory, removed on stop.
+
+    Without federation its name is `localhost` and it talks to no other server. With
+    `federation=True` its name is `localhost:<federation_port>`, which other servers reach at
+    `https://localhost:<federation_port>` with no DNS, SRV or `.well-known` look-up: a second,
+    TLS listener (self-signed) serves the federation API there, the client listener stays
+    plain HTTP on `port`."""
 
     def __init__(self, base_dir: Path | None = None, port: int | None = None,
-                 limits: Mapping[str, Any] | None = None) -> None:
+                 limits: Mapping[str, Any] | None = None, federation: bool = False) -> None:
         """`limits` replaces some of the open rate limits (e.g. `{"rc_message":
         {"per_second": 1, "burst_count": 3}}`), for tests of a homeserver that answers 429."""
         self._own_dir = base_dir is None
@@ -98,7 +155,9 @@ class LocalSynapse:
         self.base = Path(base_dir or tempfile.mkdtemp(prefix="casebot-synapse-"))
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server_name = SERVER_NAME
+        self.federation_port = free_port() if federation else None
+        self.server_name = (SERVER_NAME if self.federation_port is None
+                            else f"{SERVER_NAME}:{self.federation_port}")
         self._proc: subprocess.Popen[bytes] | None = None
         self._secret = ""
 
@@ -112,7 +171,7 @@ class LocalSynapse:
         subprocess.run(
             [
                 sys.executable, "-m", "synapse.app.homeserver",
-                "--server-name", SERVER_NAME,
+                "--server-name", self.server_name,
                 "--config-path", str(config),
                 "--data-directory", str(self.base),
                 "--generate-config", "--report-stats=no",
@@ -121,6 +180,10 @@ class LocalSynapse:
         )
         data = yaml.safe_load(config.read_text())
         data.update(_overrides(self.base, self.port))
+        if self.federation_port is not None:
+            federation = _federation_overrides(self.base, self.federation_port)
+            data["listeners"] += federation.pop("listeners")
+            data.update(federation)
         data.update(self.limits)
         self._secret = str(data["registration_shared_secret"])
         config.write_text(yaml.safe_dump(data))

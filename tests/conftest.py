@@ -16,6 +16,7 @@ from hypothesis import settings
 
 from bot.homeserver import LocalSynapse
 from tests.support import photos
+from tests.support.federation import FederatedPair, start_pair
 from tests.support.jsclient import JsClient
 from tests.support.live import Live, live_session
 
@@ -56,6 +57,17 @@ def synapse() -> Iterator[LocalSynapse]:
         yield hs
     finally:
         hs.stop()
+
+
+@pytest.fixture(scope="session")
+def federation() -> Iterator[FederatedPair]:
+    """Two homeservers that federate on loopback (distinct names `localhost:<port>`), started
+    the first time a test of this worker asks for them, stopped at the end of its session."""
+    pair = start_pair()
+    try:
+        yield pair
+    finally:
+        pair.stop()
 
 
 @pytest.fixture
