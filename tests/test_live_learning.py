@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import struct
+from collections.abc import Callable
+from typing import Any
 
 from tests.support.live import Live
 
@@ -16,17 +18,24 @@ NAMED = ("https://www.has-sante.fr/jcms/p_3191108/"
          "Mme-Jeanne-DUPONT-nee-12-03-1950-tel-0612345678")
 
 
-async def test_fmc_csv_and_stats_chart_arrive_encrypted_and_decrypt(live: Live) -> None:
+async def case_room(live: Live) -> tuple[Any, Any, Any, str, str, Callable[[str], Any]]:
+    """Casebot with learning, Alice and Bob in an encrypted room, and Alice's case whose card
+    Bob received; `from_bot(event_id)` matches the bot's answers to that event."""
     bot = await live.bot(plugins=["specialties", "cases", "learning"])
     alice = await live.physician("alice")
     bob = await live.physician("bob")
     room = await live.room_with(alice, bot, others=[bob])
 
-    def from_bot(root: str):  # type: ignore[no-untyped-def]
+    def from_bot(root: str) -> Callable[[Any], bool]:
         return lambda e: e.sender == bot.user_id and e.answer_to == root
 
     root = await alice.say(room, CASE)
     await bob.wait_for(from_bot(root))
+    return bot, alice, bob, room, root, from_bot
+
+
+async def test_fmc_csv_and_stats_chart_arrive_encrypted_and_decrypt(live: Live) -> None:
+    bot, alice, bob, room, root, from_bot = await case_room(live)
     await bob.say(room, f"Voir la reco {REF}?utm_source=mail#traitement", thread_root=root)
     resolve = await alice.say(room, "!resolve", thread_root=root)
     await alice.wait_for(lambda e: from_bot(root)(e) and "résolu" in e.body
@@ -66,16 +75,7 @@ async def test_fmc_csv_and_stats_chart_arrive_encrypted_and_decrypt(live: Live) 
 
 
 async def test_biblio_lists_a_clean_link_and_not_one_naming_a_patient(live: Live) -> None:
-    bot = await live.bot(plugins=["specialties", "cases", "learning"])
-    alice = await live.physician("alice")
-    bob = await live.physician("bob")
-    room = await live.room_with(alice, bot, others=[bob])
-
-    def from_bot(root: str):  # type: ignore[no-untyped-def]
-        return lambda e: e.sender == bot.user_id and e.answer_to == root
-
-    root = await alice.say(room, CASE)
-    await bob.wait_for(from_bot(root))
+    _, _, bob, room, root, from_bot = await case_room(live)
     await bob.say(room, f"cf {NAMED}", thread_root=root)
     await bob.say(room, f"Reco : {REF}", thread_root=root)
     ask = await bob.say(room, "!biblio")

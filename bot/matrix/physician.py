@@ -330,7 +330,7 @@ class UserClient:
                               source.get("state_key")))
         self._changed.set()
 
-    async def wait_for(self, match: Callable[[Seen], bool], timeout: float = 20.0) -> Seen:
+    async def wait_for(self, match: Callable[[Seen], bool], timeout: float = 60.0) -> Seen:
         """The first received event that matches (waiting for it if needed)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -357,7 +357,7 @@ class UserClient:
             raise TransportError(f"room creation failed: {resp.message}")
         return str(resp.room_id)
 
-    async def wait_joined(self, room_id: str, user_id: str, timeout: float = 20.0) -> None:
+    async def wait_joined(self, room_id: str, user_id: str, timeout: float = 60.0) -> None:
         assert self.client is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -443,7 +443,7 @@ class UserClient:
         return decrypt_attachment(resp.body, file["key"]["k"], file["hashes"]["sha256"],
                                   file["iv"])
 
-    async def withhold_keys_from(self, user_id: str, timeout: float = 20.0) -> None:
+    async def withhold_keys_from(self, user_id: str, timeout: float = 60.0) -> None:
         """Blacklist every device of `user_id`: our messages become unreadable to it."""
         assert self.client is not None
         deadline = time.monotonic() + timeout
