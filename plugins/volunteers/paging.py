@@ -218,12 +218,14 @@ class Pager:
     @timer("confirm")
     async def confirm_wait_over(self, fired: Fired) -> None:
         """Nobody confirmed a proposed specialty in time: page the best guess, once (a replay
-        pages the same people with the same transaction ids), and arm the escalation."""
+        pages the same people with the same transaction ids), and arm the escalation as after
+        a first round (when its specialty has volunteers, even none available now)."""
         room_id, number = str(fired.payload["room_id"]), int(fired.payload["number"])
         def plan(followed: Followed) -> Round | None:
             best = followed.tags[:1]
             return Round(1, self._targets(room_id, best), best, followed.urgent,
-                         considered=best, replay_only=bool(followed.considered)
+                         considered=best, arm="volunteers",
+                         replay_only=bool(followed.considered)
                          ) if followed.awaiting and followed.escalating else None
 
         followed = await self.store.get(room_id, number)
@@ -345,6 +347,7 @@ class Pager:
             round_ = None if followed is None else plan(followed)
             if followed is None or round_ is None:
                 return
+            waited = followed.awaiting and not followed.considered  # what the card says
             users = await self.store.paged_in_round(room_id, number, round_.number)
             if not users and round_.replay_only:
                 return
@@ -376,6 +379,8 @@ class Pager:
                     await self._schedule(room_id, number, round_.number, round_.urgent)
         if not round_.send:
             return
+        if not users and waited and round_.considered:  # the card promised this round
+            await ctx.publish(CardStale(room_id, number))
         if users:
             try:
                 await self._send_page(ctx, room_id, number, followed.root_event_id,
