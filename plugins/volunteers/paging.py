@@ -16,8 +16,10 @@ events (`store.Followed`). A new case's first round is chosen before its card is
 (`CaseNumbered`), so the card is sent once with who is paged; after each later page the card
 is redrawn (`CardStale`).
 
-One lock serializes every selection with the recording of its pages, so the daily cap holds
-even when cases of several rooms (or a timer and a message) are handled at the same time.
+Every round (the first, the best guess, a retag's, an escalation's) is paged by `Pager._round`
+from a `Round` its caller describes. One lock serializes every selection with the recording
+of its pages, so the daily cap holds even when cases of several rooms (or a timer and a
+message) are handled at the same time.
 """
 
 from __future__ import annotations
@@ -205,7 +207,8 @@ class Pager:
         if not followed.escalating:
             await self.stop(followed)
         if followed.open and not followed.taken_by and not followed.awaiting:
-            await self._page_new_specialties(ctx, followed)
+            # Read again under the lock: an escalation round may have been paged meanwhile.
+            await self._round(ctx, case.room_id, case.number, self._retag_round)
 
     @on(CaseRootGone)
     async def gone(self, ctx: Context, event: CaseRootGone) -> None:
@@ -292,10 +295,10 @@ class Pager:
         return bool(word) and re.search(rf"(?<!\w)#{re.escape(word)}(?!\w)",
                                         fold(text)) is not None
 
-    async def select(self, room_id: str, poster: str, specs: Sequence[str], exclude: set[str],
-                     urgent: bool, found: list[tuple[Prefs, int]] | None = None) -> list[str]:
-        """The volunteers of `specs` to page next for a case of `poster`, in rotation order
-        (`found`: the candidates, when the caller already has them).
+    async def select(self, room_id: str, poster: str, found: list[tuple[Prefs, int]],
+                     exclude: set[str], urgent: bool) -> list[str]:
+        """The volunteers to page next for a case of `poster` among the candidates `found`
+        (`VolunteerStore.candidates`, in rotation order).
 
         Call it under `self._lock` and record the pages before releasing it (the daily cap).
         """
@@ -303,8 +306,6 @@ class Pager:
         members = self.bot.room(room_id).members
         now = self.bot.now()
         chosen: list[str] = []
-        if found is None:
-            found = await self.store.candidates(room_id, specs, now - DAY)
         for prefs, pages_today in found:
             user = prefs.user_id
             if len(chosen) >= config.per_round:
@@ -317,22 +318,18 @@ class Pager:
             chosen.append(user)
         return chosen
 
-    async def _page_new_specialties(self, ctx: Context, followed: Followed) -> None:
-        """After a retag: page the volunteers of the specialties the case did not have.
+    def _retag_round(self, followed: Followed) -> Round | None:
+        """After a retag: the volunteers of the specialties the case did not have.
 
         Same rules as a round (rotation, exclusions, cap), never someone already paged for
         this case. It counts as the next round and restarts the escalation delay, unless a
         colleague already answered or showed interest.
         """
-        def plan(followed: Followed) -> Round | None:
-            new = tuple(s for s in self._targets(followed.room_id, followed.tags)
-                        if s not in followed.considered)
-            return Round(followed.round + 1, new, followed.tags, followed.urgent,
-                         considered=(*followed.considered, *new), counts_empty=False,
-                         arm="paged" if followed.escalating else "never") if new else None
-
-        # Read again under the lock: an escalation round may have been paged meanwhile.
-        await self._round(ctx, followed.room_id, followed.number, plan)
+        new = tuple(s for s in self._targets(followed.room_id, followed.tags)
+                    if s not in followed.considered)
+        return Round(followed.round + 1, new, followed.tags, followed.urgent,
+                     considered=(*followed.considered, *new), counts_empty=False,
+                     arm="paged" if followed.escalating else "never") if new else None
 
     # ---- paging ----------------------------------------------------------------------------
     async def _round(self, ctx: Context, room_id: str, number: int,
@@ -344,8 +341,7 @@ class Pager:
         signs: Mapping[str, Part] | None = None
         async with self._lock:
             followed = await self.store.get(room_id, number)
-            round_ = None if followed is None else plan(followed)
-            if followed is None or round_ is None:
+            if followed is None or (round_ := plan(followed)) is None:
                 return
             waited = followed.awaiting and not followed.considered  # what the card says
             users = await self.store.paged_in_round(room_id, number, round_.number)
@@ -361,8 +357,8 @@ class Pager:
                                   if round_.number > 1 else ())
                     seen = await marks(ctx, room_id, (p.user_id for p, _ in found))
                     signs = seen.signs
-                    users = await self.select(room_id, followed.poster, round_.specs,
-                                              exclude | seen.skip, round_.urgent, found)
+                    users = await self.select(room_id, followed.poster, found,
+                                              exclude | seen.skip, round_.urgent)
             async with self.bot.db.transaction():
                 if chosen:
                     done = round_.number if users or round_.counts_empty else followed.round
