@@ -183,7 +183,7 @@ class Pager:
             return
         try:
             await self._send_page(ctx, case.room_id, case.number, case.root_event_id,
-                                  case.specialties, users, followed.urgent)
+                                  followed.paging_tags, users, followed.urgent)
         except Exception as exc:
             report_exception(log, "volunteers.page", exc)
 
