@@ -375,8 +375,6 @@ class Pager:
                     await self._schedule(room_id, number, round_.number, round_.urgent)
         if not round_.send:
             return
-        if not users and waited and round_.considered:  # the card promised this round
-            await ctx.publish(CardStale(room_id, number))
         if users:
             try:
                 await self._send_page(ctx, room_id, number, followed.root_event_id,
@@ -386,6 +384,7 @@ class Pager:
                     await self._schedule(room_id, number, round_.number - 1, round_.urgent,
                                          delay=RETRY)
                 raise
+        if users or (waited and round_.considered):  # listed on the card, or promised there
             await ctx.publish(CardStale(room_id, number))
         if round_.arm == "sent":
             async with self._lock:
