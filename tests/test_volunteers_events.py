@@ -213,3 +213,37 @@ async def test_a_database_from_before_keeps_who_took_a_case(tmp_path) -> None:
         assert await db.fetchval("SELECT user_id FROM volunteer_replies") == V1
     finally:
         await db.close()
+
+
+async def test_a_best_guess_nobody_can_take_yet_redraws_the_card_and_escalates(
+        h: Harness) -> None:
+    """Once `confirm_wait` is over, a best guess whose volunteers are all away pages nobody:
+    its card stops promising the page, and the escalation runs as after any first round
+    (they may be back, else the poster is told nobody is available)."""
+    for user in (V1, V2):
+        await h.say(user, "!away 1h")
+    h.clear()
+    case = a_case(specialties=("dermato", "rhumato"), tag_source="suggested")
+    await open_case(h, case, "plaques")
+    assert any(line.startswith("Sans confirmation") for line in await lines(h, case))
+    await h.advance(10 * MIN)
+    assert pages(h) == []
+    assert stale(h) == [CardStale(ROOM, 1)]  # redrawn: no more "will be paged in 10 min"
+    assert not any(line.startswith("Sans confirmation") for line in await lines(h, case))
+    await h.advance(30 * MIN)  # still away
+    await h.advance(30 * MIN)  # back: the next round pages the first of them
+    assert pages(h) == [[V1]]
+
+
+async def test_an_urgent_best_guess_names_only_the_specialty_it_pages(h: Harness) -> None:
+    """An urgent case does not wait for its proposals to be confirmed: its best guess is
+    paged at once, and the page names that specialty only (as the page after the wait and
+    the escalation do), not the other proposals whose volunteers it does not ask."""
+    case = a_case(specialties=("dermato", "rhumato"), tag_source="suggested")
+    await open_case(h, case, "plaques #urgent")
+    assert pages(h) == [[V1]]
+    page = [s.body for s in h.in_thread("$root1") if "un avis ?" in s.body]
+    assert page[0].startswith("Cas #1 (Dermatologie) — urgent : ")
+    await h.advance(30 * MIN)
+    page = [s.body for s in h.in_thread("$root1") if "un avis ?" in s.body]
+    assert [p.split(" : ")[0] for p in page] == ["Cas #1 (Dermatologie) — urgent"] * 2

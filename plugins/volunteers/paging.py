@@ -16,8 +16,10 @@ events (`store.Followed`). A new case's first round is chosen before its card is
 (`CaseNumbered`), so the card is sent once with who is paged; after each later page the card
 is redrawn (`CardStale`).
 
-One lock serializes every selection with the recording of its pages, so the daily cap holds
-even when cases of several rooms (or a timer and a message) are handled at the same time.
+Every round (the first, the best guess, a retag's, an escalation's) is paged by `Pager._round`
+from a `Round` its caller describes. One lock serializes every selection with the recording
+of its pages, so the daily cap holds even when cases of several rooms (or a timer and a
+message) are handled at the same time.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.config import Duration, bounded
 from bot.content import Part, Pill, Rich, emoji_key, fill
@@ -72,6 +75,32 @@ class VolunteersConfig:
     confirm_wait: Duration = bounded(Duration(600), 0, 86400)
     """How long a case whose specialty is only proposed waits for the poster's confirmation
     before its best guess is paged."""
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One paging round of a case, as its caller decides it from the case read under the
+    lock: what differs between the first page, the best guess, a retag and an escalation."""
+
+    number: int
+    """The round its pages are recorded as (1: nobody was paged for the case before)."""
+    specs: tuple[str, ...]
+    """The specialties whose volunteers may be paged (`tags`: those the page names)."""
+    tags: tuple[str, ...]
+    urgent: bool
+    considered: tuple[str, ...] | None = None
+    """Recorded with the pages as the specialties considered (None: unchanged)."""
+    counts_empty: bool = True
+    """Recorded as the case's round even when nobody is paged (not a retag)."""
+    arm: Literal["never", "paged", "volunteers", "sent"] = "paged"
+    """When the escalation is armed, before the page is sent: never, if someone is paged, if
+    the room has volunteers for it besides the poster; or "sent": by the escalation timer
+    itself, once its page is sent (arming replaces the timer: until then a crash fires it
+    again, which resends the page)."""
+    send: bool = True
+    """Send the page and redraw the card now (the first round: `opened` does, under the card)."""
+    replay_only: bool = False
+    """Choose nobody: only page again those already recorded for this round (a replay)."""
 
 
 def pills(room: RoomInfo, users: Sequence[str], notify: bool = False,
@@ -136,33 +165,25 @@ class Pager:
             return
         specs = self._targets(case.room_id, case.specialties[:1] if case.awaiting_tag
                               else case.specialties)
-        async with self._lock:
-            await self.store.follow(case, specs, urgent)
-            found = await self.store.candidates(case.room_id, specs, self.bot.now() - DAY)
-            if not [p for p, _ in found if p.user_id != case.poster]:
-                return
-            # A replay after a crash pages the same people again (same transaction ids).
-            users = await self.store.paged_in_round(case.room_id, case.number, 1)
-            if not users:
-                skip = (await marks(ctx, case.room_id, (p.user_id for p, _ in found))).skip
-                users = await self.select(case.room_id, case.poster, specs, set(skip), urgent,
-                                          found)
-                await self.store.record(case.room_id, case.number, users, 1, self.bot.now())
-        # Armed before the page is sent: a page that fails to send does not end the escalation.
-        await self._schedule(case.room_id, case.number, 1, urgent)
+        await self.store.follow(case, specs, urgent)
+        # Sent by `opened`, under the card; armed before: a page that fails to send does not
+        # end the escalation.
+        await self._round(ctx, case.room_id, case.number, lambda followed: Round(
+            1, specs, case.specialties, urgent, arm="volunteers", send=False))
 
     @on(CaseOpened)
     async def opened(self, ctx: Context, event: CaseOpened) -> None:
         """A new case's card is in its thread: page the round `numbered` chose, under it."""
-        case, text = event.case, event.text
+        case = event.case
+        followed = await self.store.get(case.room_id, case.number)
         await self.store.update_case(case.room_id, case.number,
                                      card_event_id=case.card_event_id)
         users = await self.store.paged_in_round(case.room_id, case.number, 1)
-        if not users:
+        if followed is None or not users:
             return
         try:
             await self._send_page(ctx, case.room_id, case.number, case.root_event_id,
-                                  case.specialties, users, self._is_urgent(case.room_id, text))
+                                  followed.paging_tags, users, followed.urgent)
         except Exception as exc:
             report_exception(log, "volunteers.page", exc)
 
@@ -186,7 +207,8 @@ class Pager:
         if not followed.escalating:
             await self.stop(followed)
         if followed.open and not followed.taken_by and not followed.awaiting:
-            await self._page_new_specialties(ctx, followed)
+            # Read again under the lock: an escalation round may have been paged meanwhile.
+            await self._round(ctx, case.room_id, case.number, self._retag_round)
 
     @on(CaseRootGone)
     async def gone(self, ctx: Context, event: CaseRootGone) -> None:
@@ -199,31 +221,20 @@ class Pager:
     @timer("confirm")
     async def confirm_wait_over(self, fired: Fired) -> None:
         """Nobody confirmed a proposed specialty in time: page the best guess, once (a replay
-        pages the same people with the same transaction ids), and arm the escalation."""
+        pages the same people with the same transaction ids), and arm the escalation as after
+        a first round (when its specialty has volunteers, even none available now)."""
         room_id, number = str(fired.payload["room_id"]), int(fired.payload["number"])
-        async with self._lock:
-            followed = await self.store.get(room_id, number)
-            if followed is None or not followed.awaiting or not followed.escalating:
-                return
-            ctx = Context(self.bot, room_id, fired, thread_root=followed.root_event_id)
+        def plan(followed: Followed) -> Round | None:
             best = followed.tags[:1]
-            users = await self.store.paged_in_round(room_id, number, 1)
-            if not users:
-                if followed.considered:
-                    return  # already done: nobody was available for the best guess
-                skip = (await marks(ctx, room_id, self.bot.room(room_id).members)).skip
-                users = await self.select(room_id, followed.poster,
-                                          self._targets(room_id, best), set(skip),
-                                          followed.urgent)
-                async with self.bot.db.transaction():
-                    await self.store.record(room_id, number, users, 1, self.bot.now())
-                    await self.store.update_case(room_id, number, considered=best, round=1)
-            if users:
-                await self._schedule(room_id, number, 1, followed.urgent)
-        if users:
-            await self._send_page(ctx, room_id, number, followed.root_event_id, best, users,
-                                  followed.urgent)
-            await ctx.publish(CardStale(room_id, number))
+            return Round(1, self._targets(room_id, best), best, followed.urgent,
+                         considered=best, arm="volunteers",
+                         replay_only=bool(followed.considered)
+                         ) if followed.awaiting and followed.escalating else None
+
+        followed = await self.store.get(room_id, number)
+        if followed is not None:
+            await self._round(Context(self.bot, room_id, fired,
+                                      thread_root=followed.root_event_id), room_id, number, plan)
 
     @on(CaseReplied)
     async def replied(self, ctx: Context, event: CaseReplied) -> None:
@@ -284,10 +295,10 @@ class Pager:
         return bool(word) and re.search(rf"(?<!\w)#{re.escape(word)}(?!\w)",
                                         fold(text)) is not None
 
-    async def select(self, room_id: str, poster: str, specs: Sequence[str], exclude: set[str],
-                     urgent: bool, found: list[tuple[Prefs, int]] | None = None) -> list[str]:
-        """The volunteers of `specs` to page next for a case of `poster`, in rotation order
-        (`found`: the candidates, when the caller already has them).
+    async def select(self, room_id: str, poster: str, found: list[tuple[Prefs, int]],
+                     exclude: set[str], urgent: bool) -> list[str]:
+        """The volunteers to page next for a case of `poster` among the candidates `found`
+        (`VolunteerStore.candidates`, in rotation order).
 
         Call it under `self._lock` and record the pages before releasing it (the daily cap).
         """
@@ -295,8 +306,6 @@ class Pager:
         members = self.bot.room(room_id).members
         now = self.bot.now()
         chosen: list[str] = []
-        if found is None:
-            found = await self.store.candidates(room_id, specs, now - DAY)
         for prefs, pages_today in found:
             user = prefs.user_id
             if len(chosen) >= config.per_round:
@@ -309,47 +318,93 @@ class Pager:
             chosen.append(user)
         return chosen
 
-    async def _page_new_specialties(self, ctx: Context, followed: Followed) -> None:
-        """After a retag: page the volunteers of the specialties the case did not have.
+    def _retag_round(self, followed: Followed) -> Round | None:
+        """After a retag: the volunteers of the specialties the case did not have.
 
         Same rules as a round (rotation, exclusions, cap), never someone already paged for
         this case. It counts as the next round and restarts the escalation delay, unless a
         colleague already answered or showed interest.
         """
-        room_id, number = followed.room_id, followed.number
-        async with self._lock:
-            # Read again under the lock: an escalation round may have been paged meanwhile.
-            followed = await self.store.get(room_id, number) or followed
-            targets = self._targets(room_id, followed.tags)
-            new = [s for s in targets if s not in followed.considered]
-            if not new:
-                return
-            already = set(await self.store.paged(room_id, number))
-            already |= (await marks(ctx, room_id, self.bot.room(room_id).members)).skip
-            users = await self.select(room_id, followed.poster, new, already, followed.urgent)
-            round_ = followed.round + 1 if users else followed.round
-            async with self.bot.db.transaction():
-                await self.store.record(room_id, number, users, round_, self.bot.now())
-                await self.store.update_case(room_id, number,
-                                             considered=(*followed.considered, *new),
-                                             round=round_)
-                if users and followed.escalating:
-                    await self._schedule(room_id, number, round_, followed.urgent)
-        if users:
-            await self._send_page(ctx, room_id, number, followed.root_event_id, followed.tags,
-                                  users, followed.urgent)
-            await ctx.publish(CardStale(room_id, number))
+        new = tuple(s for s in self._targets(followed.room_id, followed.tags)
+                    if s not in followed.considered)
+        return Round(followed.round + 1, new, followed.tags, followed.urgent,
+                     considered=(*followed.considered, *new), counts_empty=False,
+                     arm="paged" if followed.escalating else "never") if new else None
 
     # ---- paging ----------------------------------------------------------------------------
+    async def _round(self, ctx: Context, room_id: str, number: int,
+                     plan: Callable[[Followed], Round | None]) -> None:
+        """Page one round of a case: under the lock, read the case and let `plan` decide the
+        round (None: no round), choose its volunteers (a replay after a crash finds those
+        already recorded: the same people with the same transaction ids), record them and
+        arm the escalation; then send the page and redraw the card."""
+        signs: Mapping[str, Part] | None = None
+        async with self._lock:
+            followed = await self.store.get(room_id, number)
+            if followed is None or (round_ := plan(followed)) is None:
+                return
+            waited = followed.awaiting and not followed.considered  # what the card says
+            users = await self.store.paged_in_round(room_id, number, round_.number)
+            if not users and round_.replay_only:
+                return
+            volunteers, chosen = bool(users), not users
+            if chosen:
+                found = await self.store.candidates(room_id, round_.specs, self.bot.now() - DAY)
+                volunteers = any(p.user_id != followed.poster for p, _ in found)
+                if volunteers:
+                    # Never someone already paged for the case (nobody before round 1).
+                    exclude = set(await self.store.paged(room_id, number)
+                                  if round_.number > 1 else ())
+                    seen = await marks(ctx, room_id, (p.user_id for p, _ in found))
+                    signs = seen.signs
+                    users = await self.select(room_id, followed.poster, found,
+                                              exclude | seen.skip, round_.urgent)
+            async with self.bot.db.transaction():
+                if chosen:
+                    done = round_.number if users or round_.counts_empty else followed.round
+                    if users:
+                        await self.store.record(room_id, number, users, done, self.bot.now())
+                    changes: dict[str, object] = {} if done == followed.round else {
+                        "round": done}
+                    if round_.considered is not None:
+                        changes["considered"] = round_.considered
+                    if changes:
+                        await self.store.update_case(room_id, number, **changes)
+                if ((round_.arm == "paged" and users)
+                        or (round_.arm == "volunteers" and volunteers)):
+                    await self._schedule(room_id, number, round_.number, round_.urgent)
+        if not round_.send:
+            return
+        if users:
+            try:
+                await self._send_page(ctx, room_id, number, followed.root_event_id,
+                                      round_.tags, users, round_.urgent, signs)
+            except Exception:
+                if round_.arm == "sent":  # the same page again in a minute
+                    await self._schedule(room_id, number, round_.number - 1, round_.urgent,
+                                         delay=RETRY)
+                raise
+        if users or (waited and round_.considered):  # listed on the card, or promised there
+            await ctx.publish(CardStale(room_id, number))
+        if round_.arm == "sent":
+            async with self._lock:
+                followed = await self.store.get(room_id, number)
+                if followed is not None and plan(followed) is not None:  # not superseded
+                    await self._schedule(room_id, number, round_.number, round_.urgent)
+
     async def _send_page(self, ctx: Context, room_id: str, number: int, root: str,
-                         tags: Sequence[str], users: list[str], urgent: bool) -> None:
+                         tags: Sequence[str], users: list[str], urgent: bool,
+                         signs: Mapping[str, Part] | None = None) -> None:
+        """The page: `users` pinged, each with its sign (`signs`: the marks already asked for
+        when they were chosen)."""
+        if signs is None:
+            signs = (await marks(ctx, room_id, users)).signs
         label = self.specialties().label
         line = fill(ctx.t("volunteers.page_urgent" if urgent else "volunteers.page"),
                     number=number, prefix=ctx.prefix,
                     specialties=", ".join(label(room_id, s, ctx.lang) for s in tags)
                     or ctx.t("volunteers.unclassified"),
-                    who=pills(self.bot.room(room_id), users, True,
-                              (await marks(ctx, room_id, users)).signs))
+                    who=pills(self.bot.room(room_id), users, True, signs))
         event_id = await ctx.in_thread_of(root).send(Rich((line,)))
         self.bot.count("volunteers", "pages_sent")
         await self.store.add_page_event(room_id, number, event_id)
@@ -408,29 +463,7 @@ class Pager:
                                  poster=Pill(followed.poster,
                                              ctx.room.display_name(followed.poster), True)))
             return
-        async with self._lock:
-            followed = await self.store.get(room_id, number)
-            if followed is None or followed.due not in (None, fired.due):
-                return  # a retag paged its own round while this timer waited for the lock
-            users = await self.store.paged_in_round(room_id, number, round_ + 1)
-            if not users:
-                already = set(await self.store.paged(room_id, number))
-                already |= (await marks(ctx, room_id, self.bot.room(room_id).members)).skip
-                users = await self.select(room_id, followed.poster,
-                                          self._targets(room_id, followed.paging_tags),
-                                          already, urgent)
-                async with self.bot.db.transaction():
-                    await self.store.record(room_id, number, users, round_ + 1, self.bot.now())
-                    await self.store.update_case(room_id, number, round=round_ + 1)
-        if users:
-            try:
-                await self._send_page(ctx, room_id, number, followed.root_event_id,
-                                      followed.paging_tags, users, urgent)
-            except Exception:
-                await self._schedule(room_id, number, round_, urgent, delay=RETRY)
-                raise
-            await ctx.publish(CardStale(room_id, number))
-        async with self._lock:
-            followed = await self.store.get(room_id, number)
-            if followed is not None and followed.due in (None, fired.due):  # no retag since
-                await self._schedule(room_id, number, round_ + 1, urgent)
+        # Not when a retag paged its own round while this timer waited for the lock.
+        await self._round(ctx, room_id, number, lambda followed: Round(
+            round_ + 1, self._targets(room_id, followed.paging_tags), followed.paging_tags,
+            urgent, arm="sent") if followed.due in (None, fired.due) else None)
