@@ -68,10 +68,11 @@ def vocabulary() -> Mapping[str, str]:
 
 # Function words that catalogue phrases contain ("prise de sang", "out of hours"): they say
 # nothing about a specialty.
-_STOPWORDS = frozenset("""
-les des une aux par pour sur sans avec dans chez entre vers sous que qui est son ses leur
-the and for with from that this into over under out off not all any per day
-""".split())
+_STOPWORDS = frozenset({
+    "les", "des", "une", "aux", "par", "pour", "sur", "sans", "avec", "dans", "chez", "entre",
+    "vers", "sous", "que", "qui", "est", "son", "ses", "leur", "the", "and", "for", "with", "from",
+    "that", "this", "into", "over", "under", "out", "off", "not", "all", "any", "per", "day",
+})
 
 
 def vocabulary_words(text: str) -> list[str]:
