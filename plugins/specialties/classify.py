@@ -7,12 +7,17 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple, Protocol
 
 from .catalog import Specialty, hashtag_key, is_ending, normalize
 
-if TYPE_CHECKING:
-    from .learn import RoomModel
+
+class Learned(Protocol):
+    """What `classify` needs of a room's learning (`plugins.specialties.learn.RoomModel`)."""
+
+    weights: dict[str, dict[str, float]]
+
+    def scores(self, text: str) -> dict[str, tuple[float, list[str]]]: ...
 
 # A multi-word keyword ("fibrillation atriale") is more specific than one word, but should
 # not outweigh two independent single-word clues.
@@ -258,7 +263,7 @@ def _is_confident(scores: list[_Score]) -> bool:
     return best - second >= CONFIDENT_MARGIN and best >= CONFIDENT_RATIO * second
 
 
-def _with_learned(scores: list[_Score], text: str, compiled: _Compiled, learned: RoomModel
+def _with_learned(scores: list[_Score], text: str, compiled: _Compiled, learned: Learned
                   ) -> list[_Score]:
     """The keyword scores plus the room's learned ones (specialties of the set only)."""
     extra = learned.scores(text)
@@ -271,7 +276,7 @@ def _with_learned(scores: list[_Score], text: str, compiled: _Compiled, learned:
         gain, words = extra[sid]
         old = merged.get(position)
         if old is None:
-            tag = Tag(sid, gain, (), learned=tuple(words))
+            tag = Tag(sid, gain, tuple(words), learned=tuple(words))
             merged[position] = _Score(gain, len(words), position, tag)
         else:
             tag = old.tag._replace(score=old.score + gain, learned=tuple(words))
@@ -288,7 +293,7 @@ def _decide(scores: list[_Score], max_tags: int) -> list[Tag]:
 
 
 def classify(text: str, specialties: Sequence[Specialty], max_tags: int = 3,
-             learned: RoomModel | None = None) -> list[Tag]:
+             learned: Learned | None = None) -> list[Tag]:
     """Tag a case text with specialties, best first; [] means unclassified.
 
     Hashtags naming a specialty id or alias (`#cardio`, `#Dermatologie`) decide alone, in order

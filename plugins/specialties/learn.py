@@ -12,10 +12,12 @@ catalogue's keywords.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 
 from .catalog import is_ending, load_defaults, normalize
+from .classify import _negated, _word_forms
 
 CONFIRMED = 1.0
 """Weight of a case whose proposed specialty the poster or a member confirmed."""
@@ -39,12 +41,6 @@ MAX_LEARNED_WORDS = 200
 """Vocabulary words of one post a lesson keeps at most (a 64 KB post costs no more)."""
 
 
-def _forms(word: str) -> frozenset[str]:
-    from .classify import _word_forms  # the catalogue's inflection rules, one place
-
-    return _word_forms(word)
-
-
 @functools.cache
 def vocabulary() -> Mapping[str, str]:
     """Every accepted form of a vocabulary word → its canonical (normalized) form."""
@@ -61,9 +57,15 @@ def vocabulary() -> Mapping[str, str]:
     for word in words:
         if len(word) < 3 or word.isdigit() or word in _STOPWORDS:
             continue
-        for form in sorted(_forms(word) | {word}):
+        for form in sorted(_word_forms(word) | {word}):
             forms.setdefault(form, word)
     return forms
+
+
+@functools.cache
+def canonical_words() -> frozenset[str]:
+    """The vocabulary's canonical forms: the only words a model may hold."""
+    return frozenset(vocabulary().values())
 
 
 # Function words that catalogue phrases contain ("prise de sang", "out of hours"): they say
@@ -78,8 +80,6 @@ _STOPWORDS = frozenset({
 def vocabulary_words(text: str) -> list[str]:
     """The distinct vocabulary words of a post, canonical forms, in order of appearance; a
     word right after a negation ("pas de fièvre") is left out, as the tagger does."""
-    from .classify import _negated
-
     forms = vocabulary()
     words = normalize(text).split()
     found: dict[str, None] = {}
@@ -106,10 +106,17 @@ class RoomModel:
               ) -> list[tuple[str, str, float]]:
         """Learn that `text` was about `ids` (best first); the (word, specialty, new weight)
         rows changed, for a store to save."""
+        return self.learn_words(vocabulary_words(text), ids, weight)
+
+    def learn_words(self, words: Iterable[str], ids: Sequence[str], weight: float = CONFIRMED
+                    ) -> list[tuple[str, str, float]]:
+        """`learn` from a post's `vocabulary_words`, kept meanwhile instead of its text."""
         changed: list[tuple[str, str, float]] = []
         if not ids or weight <= 0:
             return changed
-        for word in vocabulary_words(text):
+        known = canonical_words()
+        for word in itertools.islice(dict.fromkeys(w for w in words if w in known),
+                                     MAX_LEARNED_WORDS):
             by_spec = self.weights.setdefault(word, {})
             for rank, sid in enumerate(dict.fromkeys(ids)):
                 gain = weight if rank == 0 else weight * SECONDARY
