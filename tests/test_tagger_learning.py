@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from plugins.specialties import RoomModel, classify, load_defaults
+from typing import Any
+
+from bot.testing import Harness
+from plugins.cases import Cases
+from plugins.specialties import RoomModel, Specialties, classify, load_defaults
 from plugins.specialties.learn import CONFIRMED, CORRECTED, SECONDARY, vocabulary, vocabulary_words
+from tests.support.cases import card_of
 
 DEFAULTS = load_defaults()
 MARKER = "zorglubine"  # no vocabulary word: stands for a name or any word of a patient's
@@ -64,3 +69,72 @@ def test_forget_one_specialty_or_all() -> None:
     assert model.top_words("rhumato") == ["eczema", "genou"]
     model.forget()
     assert model.weights == {}
+
+
+# --- the room's learning, wired: picks and `!tag` teach it, the card says so, `!tagger` ------
+
+POSTER, MOD = "@alice:test", "@mod:test"
+ROOM = "!room:test"
+CATALOGUE = (
+    {"id": "cardio", "name_fr": "Cardiologie", "name_en": "Cardiology",
+     "keywords": ["palpitations", "souffle"], "strong": ["coronarographie"]},
+    {"id": "pneumo", "name_fr": "Pneumologie", "name_en": "Pulmonology",
+     "keywords": ["toux", "dyspnée"]},
+)
+ONE = "1\ufe0f\u20e3"
+
+
+def harness(learn: str = "room") -> Harness:
+    return Harness([Specialties, Cases],
+                   sections={"specialties": {"defaults": list(CATALOGUE), "learn": learn}})
+
+
+async def weights(h: Harness) -> list[tuple[Any, ...]]:
+    rows = await h.db.fetchall("SELECT * FROM tagger_weights ORDER BY word, specialty_id")
+    return [tuple(r) for r in rows]
+
+
+async def test_two_picks_make_a_third_post_confident_and_the_card_says_why() -> None:
+    async with harness() as h:
+        h.add_room(ROOM, members=[POSTER, MOD], powers={MOD: 100})
+        for text in (f"palpitations et toux, douleur, {MARKER} ?", "toux, palpitations, douleur"):
+            root = await h.say(POSTER, f"!case {text}")
+            assert "Spécialité à confirmer" in card_of(h, root).body
+            await h.react(POSTER, card_of(h, root).event_id, ONE)
+        rows = await weights(h)
+        assert rows == [(ROOM, w, "cardio", 2.0) for w in ("douleur", "palpitations", "toux")]
+        assert all(MARKER not in repr(row) for row in await h.db.fetchall(
+            "SELECT * FROM tagger_weights"))
+        root = await h.say(POSTER, "!case palpitations, toux et douleur depuis ce matin")
+        body = card_of(h, root).body
+        assert body.startswith("Cas #3 · Cardiologie · ouvert")
+        assert "appris dans ce salon : " in body and "Spécialité à confirmer" not in body
+
+        h.clear()
+        await h.say(MOD, "!tagger")
+        shown = h.sent[-1].body
+        assert "#cardio — Cardiologie : douleur, palpitations, toux" in shown
+        await h.say(MOD, "!tagger forget cardio")
+        assert await weights(h) == []
+        root = await h.say(POSTER, "!case palpitations, toux et douleur, encore")
+        assert "Spécialité à confirmer" in card_of(h, root).body
+
+
+async def test_a_retag_of_a_wrong_confident_guess_weighs_more() -> None:
+    async with harness() as h:
+        h.add_room(ROOM, members=[POSTER, MOD], powers={MOD: 100})
+        root = await h.say(POSTER, "!case dyspnée et toux, douleur")
+        assert card_of(h, root).body.startswith("Cas #1 · Pneumologie · ouvert")
+        await h.say(POSTER, "!tag 1 cardio")
+        assert await weights(h) == [(ROOM, w, "cardio", CORRECTED)
+                                    for w in ("douleur", "dyspnee", "toux")]
+
+
+async def test_learning_off_keeps_nothing_and_tagger_says_so() -> None:
+    async with harness("off") as h:
+        h.add_room(ROOM, members=[POSTER, MOD], powers={MOD: 100})
+        root = await h.say(POSTER, "!case palpitations et toux, douleur")
+        await h.react(POSTER, card_of(h, root).event_id, ONE)
+        assert await weights(h) == []
+        await h.say(MOD, "!tagger")
+        assert "désactivé" in h.sent[-1].body
