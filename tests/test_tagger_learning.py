@@ -138,3 +138,19 @@ async def test_learning_off_keeps_nothing_and_tagger_says_so() -> None:
         assert await weights(h) == []
         await h.say(MOD, "!tagger")
         assert "désactivé" in h.sent[-1].body
+
+
+async def test_pooled_rooms_share_one_model_that_no_room_admin_erases() -> None:
+    other = "!other:test"
+    async with harness("pooled") as h:
+        h.add_room(ROOM, members=[POSTER, MOD], powers={MOD: 100})
+        h.add_room(other, members=[POSTER, MOD], powers={MOD: 100})
+        for text in ("palpitations et toux, douleur", "toux, palpitations, douleur"):
+            root = await h.say(POSTER, f"!case {text}")
+            await h.react(POSTER, card_of(h, root).event_id, ONE)
+        assert {row[0] for row in await weights(h)} == {"*"}
+        root = await h.say(POSTER, "!case palpitations, toux et douleur", room=other)
+        assert "appris par les salons : " in card_of(h, root).body
+        await h.say(MOD, "!tagger forget", room=other)
+        assert "opérateur" in h.sent[-1].body
+        assert len(await weights(h)) == 3

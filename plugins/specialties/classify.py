@@ -70,7 +70,7 @@ class _Compiled:
     ages: tuple[tuple[int, int, int], ...]  # (specialty position, youngest, oldest)
 
 
-def _word_forms(word: str) -> frozenset[str]:
+def word_forms(word: str) -> frozenset[str]:
     """Singular/plural spellings of one normalized word, following the common French rules.
 
     Words already ending in s/x/z are treated as invariable unless they look like a regular
@@ -111,7 +111,7 @@ def _compile(specialties: tuple[Specialty, ...]) -> _Compiled:
                 ending = normalize(text)
                 endings.setdefault(ending, []).append(_Keyword(position, text, (), weight))
                 continue
-            first, *rest = (_word_forms(word) for word in normalize(text).split())
+            first, *rest = (word_forms(word) for word in normalize(text).split())
             weight = STRONG_WEIGHT if text in strong else PHRASE_WEIGHT if rest else 1.0
             keyword = _Keyword(position, text, tuple(rest), weight)
             for form in first:
@@ -162,7 +162,7 @@ def _hashtag_tags(text: str, compiled: _Compiled, max_tags: int) -> list[Tag]:
     return [Tag(sid, 1.0, tuple(tags)) for sid, tags in evidence.items()]
 
 
-def _negated(words: list[str], i: int) -> bool:
+def negated(words: list[str], i: int) -> bool:
     if i >= 1 and words[i - 1] in _NEGATIONS:
         return True
     return i >= 2 and words[i - 1] in _ARTICLES and words[i - 2] in _NEGATIONS
@@ -227,12 +227,12 @@ def _keyword_scores(text: str, compiled: _Compiled) -> list[_Score]:
                 continue
             if all(w in forms for w, forms in zip(words[i + 1 : end], kw.tail, strict=True)):
                 free_from[kw.specialty] = end
-                if not _negated(words, i):
+                if not negated(words, i):
                     found.setdefault(kw.specialty, {}).setdefault(kw)
         for size in compiled.ending_sizes:
             if len(word) >= size:
                 for kw in compiled.endings.get(word[-size:], ()):
-                    if i >= free_from[kw.specialty] and not _negated(words, i):
+                    if i >= free_from[kw.specialty] and not negated(words, i):
                         found.setdefault(kw.specialty, {}).setdefault(kw)
     by_age: dict[int, str] = {}
     if compiled.ages:

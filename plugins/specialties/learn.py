@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 
 from .catalog import is_ending, load_defaults, normalize
-from .classify import _negated, _word_forms
+from .classify import negated, word_forms
 
 CONFIRMED = 1.0
 """Weight of a case whose proposed specialty the poster or a member confirmed."""
@@ -57,7 +57,7 @@ def vocabulary() -> Mapping[str, str]:
     for word in words:
         if len(word) < 3 or word.isdigit() or word in _STOPWORDS:
             continue
-        for form in sorted(_word_forms(word) | {word}):
+        for form in sorted(word_forms(word) | {word}):
             forms.setdefault(form, word)
     return forms
 
@@ -85,7 +85,7 @@ def vocabulary_words(text: str) -> list[str]:
     found: dict[str, None] = {}
     for i, word in enumerate(words):
         canonical = forms.get(word)
-        if canonical is not None and canonical not in found and not _negated(words, i):
+        if canonical is not None and canonical not in found and not negated(words, i):
             found[canonical] = None
             if len(found) == MAX_LEARNED_WORDS:
                 break

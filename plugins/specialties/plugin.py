@@ -144,7 +144,8 @@ class Specialties(Plugin):
             self.lessons.expect(ctx.room_id, key, vocabulary_words(text),
                                 tags[0].specialty_id if tags[0].confident else "")
         if tags and tags[0].learned:
-            why = ctx.t("specialties.learned_why", words=", ".join(tags[0].learned))
+            why = ctx.t("specialties.learned_why_pooled" if self.lessons.mode == "pooled"
+                        else "specialties.learned_why", words=", ".join(tags[0].learned))
             rest = tuple(e for e in tags[0].evidence if e not in tags[0].learned)
             tags[0] = tags[0]._replace(evidence=(why, *rest))
         return tags
@@ -364,8 +365,12 @@ class Specialties(Plugin):
     @command("tagger forget", "tagger oublier", args=(SpecialtyArg("id", optional=True),),
              summary="specialties.tagger_forget.summary", admin=True)
     async def tagger_forget(self, ctx: Context, id: Specialty | None) -> None:
+        """Forget the room's lessons. A pooled model is every room's: the operator's to reset
+        (by `specialties.learn: off`, or the table), not one room's admins'."""
         if self.lessons.mode == "off":
             raise Refusal(ctx.t("specialties.tagger.off"))
+        if self.lessons.mode == "pooled":
+            raise Refusal(ctx.t("specialties.tagger.pooled_forget"))
         await self.lessons.forget(ctx.room_id, id.id if id else None)
         if id is None:
             await ctx.announce(fill(ctx.t("specialties.tagger.forgot_all"), who=ctx.pill()),

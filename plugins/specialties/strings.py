@@ -165,4 +165,11 @@ STRINGS = {
         "fr": "{who} a fait oublier au classement ce que le salon lui avait appris pour #{id}.",
         "en": "{who} made the tagger forget what the room taught it for #{id}.",
     },
+    "specialties.tagger.pooled_forget": {
+        "fr": "Ce serveur met en commun ce que tous ses salons apprennent : seul son opérateur "
+              "peut l'oublier.",
+        "en": "This server pools what all its rooms learn: only its operator can forget it.",
+    },
+    "specialties.learned_why_pooled": {"fr": "appris par les salons : {words}",
+                                       "en": "learned by the rooms: {words}"},
 }
