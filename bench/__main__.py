@@ -15,13 +15,24 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import burst, dbgrowth, directory, inprocess, latency, photos, scale, scanner, tagger
+from bench import (
+    burst,
+    dbgrowth,
+    directory,
+    inprocess,
+    latency,
+    learning,
+    photos,
+    scale,
+    scanner,
+    tagger,
+)
 from bench.report import BenchResult, baselines, describe_machine, table, write_json
 from bot.homeserver import LocalSynapse
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 LIVE = ("latency", "burst", "scale")
-LOCAL = ("inprocess", "db", "scanner", "tagger", "directory", "photos")
+LOCAL = ("inprocess", "db", "scanner", "tagger", "learning", "directory", "photos")
 ALL = (*LOCAL, *LIVE)
 """In-process ones first: they run before Synapse starts, on a quiet machine."""
 
@@ -57,6 +68,7 @@ async def _run_all(args: argparse.Namespace, base: Path) -> list[BenchResult]:
                                    profile=args.profile),
         "scanner": lambda: scanner.run(base / "scanner", args.quick),
         "tagger": lambda: tagger.run(base / "tagger", args.quick),
+        "learning": lambda: learning.run(base / "learning", args.quick),
         "directory": lambda: directory.run(base / "directory", args.quick),
         "photos": lambda: photos.run(base / "photos", args.quick),
     }

@@ -55,7 +55,7 @@ def test_percentile_and_corpus() -> None:
 
 
 def test_command_line() -> None:
-    assert parse([]).which == ["inprocess", "db", "scanner", "tagger", "directory",
+    assert parse([]).which == ["inprocess", "db", "scanner", "tagger", "learning", "directory",
                                "photos", "latency", "burst", "scale"]
     args = parse(["scale", "latency", "--quick", "--rooms", "5"])
     assert args.which == ["latency", "scale"] and args.quick and args.rooms == 5

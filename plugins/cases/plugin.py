@@ -65,7 +65,6 @@ from plugins.specialties import (
     Specialty,
     SpecialtyFigures,
     SpecialtyRemoved,
-    classify,
 )
 
 RESOLVE_KEYS = frozenset(map(emoji_key, ("✅", "✔️", "☑️")))
@@ -260,7 +259,7 @@ class Cases(Plugin):
             return
         ctx = ctx.in_thread_of(message.event_id)  # the case's thread: its card, pages, warnings
         await ctx.publish(CaseOpening(ctx.room_id, message.event_id, message.sender, text))
-        tags = classify(text, self.specialties(ctx.room_id), MAX_TAGS)
+        tags = self.required(Specialties).tag(ctx, message.event_id, text, MAX_TAGS)
         case = await self.store.open_case(ctx.room_id, message.event_id, message.sender,
                                           [t.specialty_id for t in tags], tag_source(tags),
                                           self.bot.now())
@@ -359,6 +358,8 @@ class Cases(Plugin):
         """Member `by` chose the case's specialties (with the reaction `pick`, or `!tag`):
         kept, counted, shown, said in the thread."""
         case = await self.store.retag(before, chosen[:MAX_TAGS], self.bot.now(), by, pick)
+        await self.required(Specialties).confirmed(case.room_id, case.root_event_id,
+                                                   case.specialties)
         await self._changed(ctx, case, before)
         await ctx.reply(ctx.t("cases.retagged", number=case.number,
                               specialties=self._names(ctx, case)))
@@ -398,7 +399,7 @@ class Cases(Plugin):
         await ctx.publish(CaseEdited(case, event, text, of_root))
         if not of_root or not opens or case.tag_source == MANUAL:
             return
-        tags = classify(text, self.specialties(event.room_id), MAX_TAGS)
+        tags = self.required(Specialties).tag(ctx, case.root_event_id, text, MAX_TAGS)
         ids = tuple(t.specialty_id for t in tags)
         source = tag_source(tags)
         if (ids, source) == (case.specialties, case.tag_source):

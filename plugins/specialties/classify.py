@@ -7,9 +7,17 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from .catalog import Specialty, hashtag_key, is_ending, normalize
+
+
+class Learned(Protocol):
+    """What `classify` needs of a room's learning (`plugins.specialties.learn.RoomModel`)."""
+
+    weights: dict[str, dict[str, float]]
+
+    def scores(self, text: str) -> dict[str, tuple[float, list[str]]]: ...
 
 # A multi-word keyword ("fibrillation atriale") is more specific than one word, but should
 # not outweigh two independent single-word clues.
@@ -39,6 +47,9 @@ class Tag(NamedTuple):
     evidence: tuple[str, ...]
     confident: bool = True
     """False: a guess to confirm (the card proposes it), not enough to page on its own."""
+    learned: tuple[str, ...] = ()
+    """Words the room's learning weighed for this tag, when it changed the outcome (made the
+    tag confident or first): the card says "learned in this room"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +70,7 @@ class _Compiled:
     ages: tuple[tuple[int, int, int], ...]  # (specialty position, youngest, oldest)
 
 
-def _word_forms(word: str) -> frozenset[str]:
+def word_forms(word: str) -> frozenset[str]:
     """Singular/plural spellings of one normalized word, following the common French rules.
 
     Words already ending in s/x/z are treated as invariable unless they look like a regular
@@ -100,7 +111,7 @@ def _compile(specialties: tuple[Specialty, ...]) -> _Compiled:
                 ending = normalize(text)
                 endings.setdefault(ending, []).append(_Keyword(position, text, (), weight))
                 continue
-            first, *rest = (_word_forms(word) for word in normalize(text).split())
+            first, *rest = (word_forms(word) for word in normalize(text).split())
             weight = STRONG_WEIGHT if text in strong else PHRASE_WEIGHT if rest else 1.0
             keyword = _Keyword(position, text, tuple(rest), weight)
             for form in first:
@@ -151,7 +162,7 @@ def _hashtag_tags(text: str, compiled: _Compiled, max_tags: int) -> list[Tag]:
     return [Tag(sid, 1.0, tuple(tags)) for sid, tags in evidence.items()]
 
 
-def _negated(words: list[str], i: int) -> bool:
+def negated(words: list[str], i: int) -> bool:
     if i >= 1 and words[i - 1] in _NEGATIONS:
         return True
     return i >= 2 and words[i - 1] in _ARTICLES and words[i - 2] in _NEGATIONS
@@ -216,12 +227,12 @@ def _keyword_scores(text: str, compiled: _Compiled) -> list[_Score]:
                 continue
             if all(w in forms for w, forms in zip(words[i + 1 : end], kw.tail, strict=True)):
                 free_from[kw.specialty] = end
-                if not _negated(words, i):
+                if not negated(words, i):
                     found.setdefault(kw.specialty, {}).setdefault(kw)
         for size in compiled.ending_sizes:
             if len(word) >= size:
                 for kw in compiled.endings.get(word[-size:], ()):
-                    if i >= free_from[kw.specialty] and not _negated(words, i):
+                    if i >= free_from[kw.specialty] and not negated(words, i):
                         found.setdefault(kw.specialty, {}).setdefault(kw)
     by_age: dict[int, str] = {}
     if compiled.ages:
@@ -252,7 +263,37 @@ def _is_confident(scores: list[_Score]) -> bool:
     return best - second >= CONFIDENT_MARGIN and best >= CONFIDENT_RATIO * second
 
 
-def classify(text: str, specialties: Sequence[Specialty], max_tags: int = 3) -> list[Tag]:
+def _with_learned(scores: list[_Score], text: str, compiled: _Compiled, learned: Learned
+                  ) -> list[_Score]:
+    """The keyword scores plus the room's learned ones (specialties of the set only)."""
+    extra = learned.scores(text)
+    if not extra:
+        return scores
+    merged = {s.position: s for s in scores}
+    for position, sid in enumerate(compiled.ids):
+        if sid not in extra:
+            continue
+        gain, words = extra[sid]
+        old = merged.get(position)
+        if old is None:
+            tag = Tag(sid, gain, tuple(words), learned=tuple(words))
+            merged[position] = _Score(gain, len(words), position, tag)
+        else:
+            tag = old.tag._replace(score=old.score + gain, learned=tuple(words))
+            merged[position] = _Score(old.score + gain, old.hits + len(words), position, tag)
+    return sorted(merged.values(), key=lambda s: (-s.score, -s.hits, s.position))
+
+
+def _decide(scores: list[_Score], max_tags: int) -> list[Tag]:
+    if not scores:
+        return []
+    if _is_confident(scores):
+        return [scores[0].tag]
+    return [s.tag._replace(confident=False) for s in scores[:max_tags]]
+
+
+def classify(text: str, specialties: Sequence[Specialty], max_tags: int = 3,
+             learned: Learned | None = None) -> list[Tag]:
     """Tag a case text with specialties, best first; [] means unclassified.
 
     Hashtags naming a specialty id or alias (`#cardio`, `#Dermatologie`) decide alone, in order
@@ -260,8 +301,10 @@ def classify(text: str, specialties: Sequence[Specialty], max_tags: int = 3) -> 
     scores the distinct catalogue keywords found in the text (whole words, accents and simple
     plurals ignored, a keyword right after a negation such as "pas de" skipped): 1 per word,
     PHRASE_WEIGHT per phrase, STRONG_WEIGHT per strong keyword, AGE_WEIGHT for an age in its
-    range. A best score clearly ahead of the others (`_is_confident`) is the one confident tag;
-    otherwise the `max_tags` likeliest come back, not confident: proposals to confirm.
+    range, plus what the room `learned` (`RoomModel.scores`). A best score clearly ahead of the
+    others (`_is_confident`) is the one confident tag; otherwise the `max_tags` likeliest come
+    back, not confident: proposals to confirm. A tag's `learned` words are kept only when the
+    learning changed the first tag or made it confident.
     """
     if max_tags < 1:
         raise ValueError(f"max_tags must be at least 1, got {max_tags}")
@@ -270,8 +313,11 @@ def classify(text: str, specialties: Sequence[Specialty], max_tags: int = 3) -> 
     if tags:
         return tags
     scores = _keyword_scores(text, compiled)
-    if not scores:
-        return []
-    if _is_confident(scores):
-        return [scores[0].tag]
-    return [s.tag._replace(confident=False) for s in scores[:max_tags]]
+    plain = _decide(scores, max_tags)
+    if learned is None or not learned.weights:
+        return plain
+    decided = _decide(_with_learned(scores, text, compiled, learned), max_tags)
+    if decided and (not plain or plain[0].specialty_id != decided[0].specialty_id
+                    or plain[0].confident != decided[0].confident):
+        return decided
+    return [tag._replace(learned=()) for tag in decided]

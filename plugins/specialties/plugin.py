@@ -9,7 +9,7 @@ forgets them).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,11 @@ from plugins.specialties.catalog import (
     normalize,
     specialties_from_data,
 )
+from plugins.specialties.classify import Tag, classify
 from plugins.specialties.events import SpecialtyFigures, SpecialtyRemoved
+from plugins.specialties.learn import vocabulary_words
+from plugins.specialties.lessons import MIGRATIONS as LESSON_MIGRATIONS
+from plugins.specialties.lessons import MODES, Lessons
 from plugins.specialties.rooms import (
     MIGRATIONS,
     Override,
@@ -83,6 +87,9 @@ class SpecialtiesConfig:
     """A replacement for the shipped set (same fields as defaults.yaml); None keeps it."""
     rooms: Mapping[str, Any] = field(default_factory=dict)
     """Per room (id `!…` or alias `#…`): `add` (specialties, replacing same ids), `remove`."""
+    learn: str = "room"
+    """What confirmed tags teach the tagger: each `room` its own model, one model `pooled`
+    for all rooms, or `off` (plugins/specialties/learn.py)."""
 
 
 class Specialties(Plugin):
@@ -90,13 +97,14 @@ class Specialties(Plugin):
     help_section = "admin"
     Config = SpecialtiesConfig
     strings = STRINGS
-    migrations = MIGRATIONS
+    migrations = (*MIGRATIONS, *LESSON_MIGRATIONS)
 
     def __init__(self, bot: Any, config: SpecialtiesConfig) -> None:
         super().__init__(bot, config)
         self.defaults, self._configured = self._sets(config)
         self.store = RoomSpecialtyStore(bot.db)
         self._cache: dict[tuple[str, str | None], RoomSet] = {}
+        self.lessons = Lessons(bot.db, config.learn)
 
     @staticmethod
     def _sets(config: SpecialtiesConfig
@@ -112,6 +120,9 @@ class Specialties(Plugin):
 
     @classmethod
     def check(cls, config: SpecialtiesConfig) -> list[str]:
+        if config.learn not in MODES:
+            return [f"specialties.learn: expected one of {', '.join(MODES)}, "
+                    f"got {config.learn!r}"]
         try:
             cls._sets(config)
         except ValueError as exc:
@@ -120,6 +131,28 @@ class Specialties(Plugin):
 
     async def start(self) -> None:
         await self.store.load()
+        await self.lessons.load()
+
+    # ---- tagging, and what the room's choices teach it ----------------------------------------
+    def tag(self, ctx: Context, key: str, text: str, max_tags: int) -> list[Tag]:
+        """`classify` a case (`key`: its root event id) of the context's room with what the
+        room learned; when that learning decided, the first evidence says so. The post's
+        vocabulary words wait in memory for the room's confirmation (`confirmed`)."""
+        tags = classify(text, self.for_room(ctx.room_id), max_tags,
+                        learned=self.lessons.model(ctx.room_id))
+        if tags and not tags[0].evidence[0].startswith("#"):
+            self.lessons.expect(ctx.room_id, key, vocabulary_words(text),
+                                tags[0].specialty_id if tags[0].confident else "")
+        if tags and tags[0].learned:
+            why = ctx.t("specialties.learned_why_pooled" if self.lessons.mode == "pooled"
+                        else "specialties.learned_why", words=", ".join(tags[0].learned))
+            rest = tuple(e for e in tags[0].evidence if e not in tags[0].learned)
+            tags[0] = tags[0]._replace(evidence=(why, *rest))
+        return tags
+
+    async def confirmed(self, room_id: str, key: str, ids: Sequence[str]) -> None:
+        """The room chose `ids` for its case `key` (a pick, `!tag`, a retag): learn from it."""
+        await self.lessons.confirmed(room_id, key, ids)
 
     # ---- the room's set --------------------------------------------------------------------
     def room_set(self, room_id: str) -> RoomSet:
@@ -309,3 +342,39 @@ class Specialties(Plugin):
             if spec.id not in kept:
                 lines.extend(await self._removed(ctx, spec))
         await ctx.announce(Rich(tuple(lines)), "specialty reset")
+
+    # ---- what the room taught the tagger ------------------------------------------------------
+    @command("tagger", summary="specialties.tagger.summary", admin=True)
+    async def tagger(self, ctx: Context) -> None:
+        """What the room's confirmed cases taught the tagger, per specialty."""
+        model = self.lessons.model(ctx.room_id)
+        if self.lessons.mode == "off":
+            raise Refusal(ctx.t("specialties.tagger.off"))
+        if model is None or not model.weights:
+            await ctx.reply(ctx.t("specialties.tagger.empty", prefix=ctx.prefix))
+            return
+        lines: list[tuple[Part, ...]] = [(Bold(ctx.t(
+            "specialties.tagger.header" if self.lessons.mode == "room"
+            else "specialties.tagger.header_pooled")),)]
+        for sid in model.specialties():
+            lines.append((f"#{sid} — {self.label(ctx.room_id, sid, ctx.lang)} : "
+                          + ", ".join(model.top_words(sid)),))
+        lines.append((ctx.t("specialties.tagger.footer", prefix=ctx.prefix),))
+        await ctx.reply(Rich(tuple(lines)))
+
+    @command("tagger forget", "tagger oublier", args=(SpecialtyArg("id", optional=True),),
+             summary="specialties.tagger_forget.summary", admin=True)
+    async def tagger_forget(self, ctx: Context, id: Specialty | None) -> None:
+        """Forget the room's lessons. A pooled model is every room's: the operator's to reset
+        (by `specialties.learn: off`, or the table), not one room's admins'."""
+        if self.lessons.mode == "off":
+            raise Refusal(ctx.t("specialties.tagger.off"))
+        if self.lessons.mode == "pooled":
+            raise Refusal(ctx.t("specialties.tagger.pooled_forget"))
+        await self.lessons.forget(ctx.room_id, id.id if id else None)
+        if id is None:
+            await ctx.announce(fill(ctx.t("specialties.tagger.forgot_all"), who=ctx.pill()),
+                               "tagger forget")
+        else:
+            await ctx.announce(fill(ctx.t("specialties.tagger.forgot"), id=id.id,
+                                    who=ctx.pill()), f"tagger forget {id.id}")

@@ -119,4 +119,57 @@ STRINGS = {
         "fr": "Ce salon utilise déjà les spécialités par défaut.",
         "en": "This room already uses the default specialties.",
     },
+    # session 5: the room teaches the tagger (issue 27)
+    "specialties.learned_why": {"fr": "appris dans ce salon : {words}",
+                                "en": "learned in this room: {words}"},
+    "specialties.tagger.summary": {
+        "fr": "Montre ce que les cas confirmés du salon ont appris au classement "
+              "(administrateurs du salon).",
+        "en": "Shows what the room's confirmed cases taught the tagger (room admins).",
+    },
+    "specialties.tagger_forget.summary": {
+        "fr": "Oublie ce que le salon a appris, pour une spécialité ou tout "
+              "(administrateurs du salon).",
+        "en": "Forgets what the room taught the tagger, for one specialty or all "
+              "(room admins).",
+    },
+    "specialties.tagger.off": {
+        "fr": "L'apprentissage est désactivé sur ce serveur (specialties.learn: off).",
+        "en": "Learning is off on this server (specialties.learn: off).",
+    },
+    "specialties.tagger.empty": {
+        "fr": "Le salon n'a encore rien appris : chaque spécialité confirmée "
+              "(1️⃣ 2️⃣ 3️⃣, {prefix}tag) lui apprend des mots du vocabulaire médical.",
+        "en": "The room has learned nothing yet: each confirmed specialty "
+              "(1️⃣ 2️⃣ 3️⃣, {prefix}tag) teaches it words of the medical vocabulary.",
+    },
+    "specialties.tagger.header": {
+        "fr": "Mots appris dans ce salon, par spécialité (les plus forts d'abord) :",
+        "en": "Words learned in this room, per specialty (strongest first):",
+    },
+    "specialties.tagger.header_pooled": {
+        "fr": "Mots appris par les salons de ce serveur (mis en commun), par spécialité :",
+        "en": "Words learned by this server's rooms (pooled), per specialty:",
+    },
+    "specialties.tagger.footer": {
+        "fr": "Seuls des mots du vocabulaire fourni sont gardés, jamais le texte des cas. "
+              "Oublier : {prefix}tagger forget [spécialité]",
+        "en": "Only words of the shipped vocabulary are kept, never the cases' text. "
+              "Forget: {prefix}tagger forget [specialty]",
+    },
+    "specialties.tagger.forgot_all": {
+        "fr": "{who} a fait oublier au classement tout ce que le salon lui avait appris.",
+        "en": "{who} made the tagger forget everything the room taught it.",
+    },
+    "specialties.tagger.forgot": {
+        "fr": "{who} a fait oublier au classement ce que le salon lui avait appris pour #{id}.",
+        "en": "{who} made the tagger forget what the room taught it for #{id}.",
+    },
+    "specialties.tagger.pooled_forget": {
+        "fr": "Ce serveur met en commun ce que tous ses salons apprennent : seul son opérateur "
+              "peut l'oublier.",
+        "en": "This server pools what all its rooms learn: only its operator can forget it.",
+    },
+    "specialties.learned_why_pooled": {"fr": "appris par les salons : {words}",
+                                       "en": "learned by the rooms: {words}"},
 }
