@@ -28,7 +28,8 @@ from bench.echo_bot import EchoConfig
 from bot.config import Config, Duration, MatrixConfig, Secrets
 from bot.homeserver import LocalSynapse
 from bot.matrix import Seen, UserClient
-from tests.support.live import PASSWORD, PICKLE_KEY, BotHandle, Live, bot_process, stop_process
+from bot.startup import ENV as PHASES_ENV
+from tests.support.live import PASSWORD, PICKLE_KEY, BotHandle, Live, stop_process
 
 CARD = re.compile(r"^Cas #(\d+) · ")
 UNLIMITED = {"commands": 1_000_000, "per": 1}
@@ -50,6 +51,8 @@ class BotProcess:
         """The bot's own data directory: credentials.json, crypto store, database."""
         self.log_path = self.data_dir / "stderr.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.spawned_at = 0.0
+        """Wall clock (epoch seconds) of the last spawn."""
 
     # ---- what it answers ------------------------------------------------------------------
     def command(self, i: int) -> str:
@@ -71,6 +74,7 @@ class BotProcess:
         """Start the process; return the monotonic time just before it was spawned."""
         assert self.proc is None, "already running"
         began = time.monotonic()
+        self.spawned_at = time.time()
         self.proc = self._spawn()
         return began
 
@@ -132,8 +136,12 @@ class BotProcess:
 class Casebot(BotProcess):
     kind = "casebot"
 
-    def __init__(self, hs: LocalSynapse, base: Path, localpart: str) -> None:
+    def __init__(self, hs: LocalSynapse, base: Path, localpart: str,
+                 root: Path = REPO) -> None:
         super().__init__(hs, base, localpart)
+        self.root = root
+        """The source tree it runs from (another commit's, to compare before and after)."""
+        self.phases_path = self.data_dir / "start-phases.json"
         matrix = MatrixConfig(homeserver=hs.url, user_id=self.user_id,
                               sync_timeout=Duration(30))
         handle = BotHandle(Config(matrix=matrix, data_dir=self.state_dir),
@@ -150,7 +158,28 @@ class Casebot(BotProcess):
                 and CARD.match(seen.body) is not None)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        return bot_process(self.config_path, self.log_path)
+        self.phases_path.unlink(missing_ok=True)
+        env = {**os.environ, "PYTHONPATH": str(self.root), PHASES_ENV: str(self.phases_path)}
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "-c", str(self.config_path)],
+            cwd=self.data_dir, env=env, stdout=subprocess.DEVNULL,
+            stderr=open(self.log_path, "ab"),  # owned by the child
+            start_new_session=True)
+
+    def start_phases(self, spawned: float) -> list[tuple[str, float, float]]:
+        """The phases of the last start (`bot.startup`): (name, wall seconds since the
+        spawn, processor seconds of the phase); empty if the bot wrote none."""
+        try:
+            marks = json.loads(self.phases_path.read_text())
+        except (OSError, ValueError):
+            return []
+        out: list[tuple[str, float, float]] = []
+        cpu = 0.0
+        for mark in marks:
+            out.append((str(mark["phase"]), float(mark["wall"]) - spawned,
+                        float(mark["cpu"]) - cpu))
+            cpu = float(mark["cpu"])
+        return out
 
 
 class EchoBot(BotProcess):
@@ -216,8 +245,8 @@ class World:
         self._names += 1
         return f"{prefix}{self._names}{os.urandom(3).hex()}"
 
-    def casebot(self) -> Casebot:
-        bot = Casebot(self.hs, self.base, self._localpart("casebot"))
+    def casebot(self, root: Path = REPO) -> Casebot:
+        bot = Casebot(self.hs, self.base, self._localpart("casebot"), root)
         self.bots.append(bot)
         return bot
 
