@@ -136,7 +136,7 @@ async def restart_rounds(bots: list[BotProcess], poster: UserClient, room: str, 
         for bot in bots[r % len(bots):] + bots[:r % len(bots)]:
             seconds = await answered_after(bot, poster, room, 2 + r, roots[bot.user_id])
             cpu = bot.cpu_seconds()
-            phases = bot.start_phases(bot.spawned_at) if isinstance(bot, Casebot) else []
+            phases = bot.start_phases(bot.spawned_at)
             out[bot.user_id].append({"seconds": seconds, "cpu": cpu, "phases": phases})
             bot.stop()
     return out
@@ -249,8 +249,7 @@ async def run(hs: LocalSynapse, base: Path, quick: bool = False, rooms: int | No
     restart = {k: median([run["seconds"] for run in v]) for k, v in runs.items()}
     cpu = {k: median([run["cpu"] for run in v]) for k, v in runs.items()}
     res.notes.extend(phase_notes("casebot restart", runs[cb]))
-    res.notes.append(f"  echo bot: first answer at {restart[floor]:.2f} s, cpu "
-                     f"{cpu[floor] * 1000:.0f} ms (median of {rounds})")
+    res.notes.extend(phase_notes("echo bot restart", runs[floor]))
     if old is not None:
         res.notes.extend(phase_notes(f"casebot restart from {before}", runs[old.user_id]))
     res.add(

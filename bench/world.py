@@ -53,6 +53,7 @@ class BotProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.spawned_at = 0.0
         """Wall clock (epoch seconds) of the last spawn."""
+        self.phases_path = self.data_dir / "start-phases.json"
 
     # ---- what it answers ------------------------------------------------------------------
     def command(self, i: int) -> str:
@@ -119,6 +120,22 @@ class BotProcess:
         fields = stat[stat.rindex(")") + 2:].split()
         return (int(fields[11]) + int(fields[12])) / _CLOCK_TICK
 
+    def start_phases(self, spawned: float) -> list[tuple[str, float, float]]:
+        """The phases of the last start (`bot.startup`; the echo bot marks a few too):
+        (name, wall seconds since the spawn, processor seconds of the phase); empty if the
+        bot wrote none."""
+        try:
+            marks = json.loads(self.phases_path.read_text())
+        except (OSError, ValueError):
+            return []
+        out: list[tuple[str, float, float]] = []
+        cpu = 0.0
+        for mark in marks:
+            out.append((str(mark["phase"]), float(mark["wall"]) - spawned,
+                        float(mark["cpu"]) - cpu))
+            cpu = float(mark["cpu"])
+        return out
+
     @property
     def credentials_path(self) -> Path:
         return self.state_dir / "credentials.json"
@@ -141,7 +158,6 @@ class Casebot(BotProcess):
         super().__init__(hs, base, localpart)
         self.root = root
         """The source tree it runs from (another commit's, to compare before and after)."""
-        self.phases_path = self.data_dir / "start-phases.json"
         matrix = MatrixConfig(homeserver=hs.url, user_id=self.user_id,
                               sync_timeout=Duration(30))
         handle = BotHandle(Config(matrix=matrix, data_dir=self.state_dir),
@@ -166,20 +182,6 @@ class Casebot(BotProcess):
             stderr=open(self.log_path, "ab"),  # owned by the child
             start_new_session=True)
 
-    def start_phases(self, spawned: float) -> list[tuple[str, float, float]]:
-        """The phases of the last start (`bot.startup`): (name, wall seconds since the
-        spawn, processor seconds of the phase); empty if the bot wrote none."""
-        try:
-            marks = json.loads(self.phases_path.read_text())
-        except (OSError, ValueError):
-            return []
-        out: list[tuple[str, float, float]] = []
-        cpu = 0.0
-        for mark in marks:
-            out.append((str(mark["phase"]), float(mark["wall"]) - spawned,
-                        float(mark["cpu"]) - cpu))
-            cpu = float(mark["cpu"])
-        return out
 
 
 class EchoBot(BotProcess):
@@ -199,7 +201,8 @@ class EchoBot(BotProcess):
                 and seen.body == PONG)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self.phases_path.unlink(missing_ok=True)
+        env = {**os.environ, "PYTHONPATH": str(REPO), PHASES_ENV: str(self.phases_path)}
         return subprocess.Popen(
             [sys.executable, "-m", "bench.echo_bot", str(self.config_path)],
             cwd=self.data_dir, env=env, stdout=subprocess.DEVNULL,
