@@ -7,8 +7,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Sequence
-
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from bot.app import App, load_plugin_classes
 from bot.config import Config, Secrets
@@ -17,6 +16,9 @@ from bot.matrix import MatrixTransport, secure_tree
 from bot.metrics import SyncProbe, serve_metrics
 from bot.startup import phases
 from bot.storage import Database
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
