@@ -33,7 +33,6 @@ from nio import (
     MatrixRoom,
     RoomMessageText,
     RoomSendError,
-    SyncResponse,
 )
 
 PHASES_ENV = "CASEBOT_START_PHASES"
@@ -126,6 +125,7 @@ class EchoBot:
             return
         if event.server_timestamp < (self.started - self.config.catch_up) * 1000:
             return
+        mark("first command reached (sync, nio applying it)")
         async with self._keys:
             if self.client.should_query_keys:
                 await self.client.keys_query()
@@ -142,14 +142,10 @@ class EchoBot:
         if event.state_key == self.client.user_id and event.membership == "invite":
             await self.client.join(room.room_id)
 
-    async def on_sync(self, _response: SyncResponse) -> None:
-        mark("first sync (request, nio applying it)")
-
     async def run(self) -> None:
         await self.connect()
         mark("device, crypto store, keys")
         client = self.client
-        client.add_response_callback(self.on_sync, SyncResponse)  # type: ignore[arg-type]
         if client.loaded_sync_token is None:  # first run ever: do not answer old history
             await client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
             for room_id in list(client.invited_rooms):

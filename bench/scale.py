@@ -136,7 +136,7 @@ async def restart_rounds(bots: list[BotProcess], poster: UserClient, room: str, 
         for bot in bots[r % len(bots):] + bots[:r % len(bots)]:
             seconds = await answered_after(bot, poster, room, 2 + r, roots[bot.user_id])
             cpu = bot.cpu_seconds()
-            phases = bot.start_phases(bot.spawned_at)
+            phases = await bot.start_phases(bot.spawned_at)
             out[bot.user_id].append({"seconds": seconds, "cpu": cpu, "phases": phases})
             bot.stop()
     return out
@@ -235,7 +235,7 @@ async def run(hs: LocalSynapse, base: Path, quick: bool = False, rooms: int | No
                 tree = "the --before tree" if bot is old else "this tree"
                 res.notes.extend(phase_notes(f"casebot first start ({tree})", [{
                     "seconds": first[bot.user_id], "cpu": bot.cpu_seconds(),
-                    "phases": bot.start_phases(bot.spawned_at)}]))
+                    "phases": await bot.start_phases(bot.spawned_at)}]))
             bot.stop()
         runs = await restart_rounds(bots, writer_a, target_room, rounds, roots)
         after = {b.user_id: await after_restart(b, writer_a, busy, syncs, res)
@@ -246,6 +246,10 @@ async def run(hs: LocalSynapse, base: Path, quick: bool = False, rooms: int | No
                       all(n == 1 for n in counts.values()), f"answers: {sorted(counts.values())}")
     cb, floor = casebot.user_id, echo.user_id
     res.params["restarts of each bot"] = rounds
+    for bot in bots:
+        tree = "casebot --before" if bot is old else bot.kind
+        res.params[f"{tree}: restart seconds, CPU seconds"] = [
+            (round(run["seconds"], 2), round(run["cpu"], 2)) for run in runs[bot.user_id]]
     restart = {k: median([run["seconds"] for run in v]) for k, v in runs.items()}
     cpu = {k: median([run["cpu"] for run in v]) for k, v in runs.items()}
     res.notes.extend(phase_notes("casebot restart", runs[cb]))

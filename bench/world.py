@@ -9,6 +9,7 @@ Physicians and rooms come from the live-test helpers (`tests/support/live.py`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -35,6 +36,8 @@ CARD = re.compile(r"^Cas #(\d+) · ")
 UNLIMITED = {"commands": 1_000_000, "per": 1}
 """casebot's per-user command rate limit, lifted: one poster sends hundreds of commands."""
 _CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+PHASES_WAIT = 60.0
+"""Seconds a bot is given to write its start's phases after its first answer."""
 
 
 class BotProcess:
@@ -54,6 +57,8 @@ class BotProcess:
         self.spawned_at = 0.0
         """Wall clock (epoch seconds) of the last spawn."""
         self.phases_path = self.data_dir / "start-phases.json"
+        self.writes_phases = True
+        """False for a casebot tree from before the phases were marked (`--before`)."""
 
     # ---- what it answers ------------------------------------------------------------------
     def command(self, i: int) -> str:
@@ -120,14 +125,23 @@ class BotProcess:
         fields = stat[stat.rindex(")") + 2:].split()
         return (int(fields[11]) + int(fields[12])) / _CLOCK_TICK
 
-    def start_phases(self, spawned: float) -> list[tuple[str, float, float]]:
+    async def start_phases(self, spawned: float) -> list[tuple[str, float, float]]:
         """The phases of the last start (`bot.startup`; the echo bot marks a few too):
         (name, wall seconds since the spawn, processor seconds of the phase); empty if the
         bot wrote none."""
-        try:
-            marks = json.loads(self.phases_path.read_text())
-        except (OSError, ValueError):
+        if not self.writes_phases:
             return []
+        # casebot writes them once its first batch is handled, which may end after the
+        # answer arrived (a first start's batch holds the history): wait a little for them
+        deadline = time.monotonic() + PHASES_WAIT
+        while True:
+            try:
+                marks = json.loads(self.phases_path.read_text())
+                break
+            except (OSError, ValueError):
+                if time.monotonic() > deadline or not self.alive():
+                    return []
+                await asyncio.sleep(0.1)
         out: list[tuple[str, float, float]] = []
         cpu = 0.0
         for mark in marks:
@@ -158,6 +172,7 @@ class Casebot(BotProcess):
         super().__init__(hs, base, localpart)
         self.root = root
         """The source tree it runs from (another commit's, to compare before and after)."""
+        self.writes_phases = (root / "bot" / "startup.py").exists()
         matrix = MatrixConfig(homeserver=hs.url, user_id=self.user_id,
                               sync_timeout=Duration(30))
         handle = BotHandle(Config(matrix=matrix, data_dir=self.state_dir),
