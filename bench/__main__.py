@@ -44,6 +44,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="small sizes (about 1-2 minutes): a smoke run, not the numbers")
     parser.add_argument("--rooms", type=int, help="scale: rooms the bots are in (1000)")
+    parser.add_argument("--restarts", type=int,
+                        help="scale: restarts of each bot, alternated, medians given (3)")
+    parser.add_argument("--before", type=Path, metavar="TREE",
+                        help="scale: also restart casebot from this source tree (another "
+                             "commit's, e.g. `git archive` of it), alternated with this one")
     parser.add_argument("--cases", type=int,
                         help="latency: sequential commands (200); burst: cases (500)")
     parser.add_argument("--db-cases", type=int, help="db: cases in the room's history (100000)")
@@ -86,7 +91,8 @@ async def _run_all(args: argparse.Namespace, base: Path) -> list[BenchResult]:
     runners: dict[str, Callable[[], Awaitable[BenchResult]]] = {
         "latency": lambda: latency.run(hs, base / "latency", args.quick, cases=args.cases),
         "burst": lambda: burst.run(hs, base / "burst", args.quick, cases=args.cases),
-        "scale": lambda: scale.run(hs, base / "scale", args.quick, rooms=args.rooms),
+        "scale": lambda: scale.run(hs, base / "scale", args.quick, rooms=args.rooms,
+                                   restarts=args.restarts, before=args.before),
     }
     try:
         for name in live:
@@ -128,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print()
     print(baselines(results))
+    for result in results:
+        if result.notes:
+            print()
+            print("\n".join(result.notes))
     print(f"\nMachine: {describe_machine()}. Total {total:.0f} s"
           f"{' (--quick: small sizes, not the reference numbers)' if args.quick else ''}.")
     write_json(args.output, results, {

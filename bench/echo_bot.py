@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -33,6 +34,20 @@ from nio import (
     RoomMessageText,
     RoomSendError,
 )
+
+PHASES_ENV = "CASEBOT_START_PHASES"
+"""`bot.startup.ENV`, copied (see SYNC_FILTER): the file the benchmark reads the phases from."""
+_marks: list[dict[str, float | str]] = []
+
+
+def _write_marks() -> None:
+    Path(os.environ[PHASES_ENV]).write_text(json.dumps(_marks))
+
+
+def mark(phase: str) -> None:
+    """Note the end of a phase of the start, as casebot does (`bot.startup`)."""
+    if os.environ.get(PHASES_ENV) and all(m["phase"] != phase for m in _marks):
+        _marks.append({"phase": phase, "wall": time.time(), "cpu": time.process_time()})
 
 COMMAND = "!ping"
 REPLY = "pong"
@@ -110,12 +125,16 @@ class EchoBot:
             return
         if event.server_timestamp < (self.started - self.config.catch_up) * 1000:
             return
+        mark("first command reached (sync, nio applying it)")
         async with self._keys:
             if self.client.should_query_keys:
                 await self.client.keys_query()
         resp = await self.client.room_send(room.room_id, "m.room.message",
                                            thread_reply(event.event_id, REPLY),
                                            ignore_unverified_devices=True)
+        if _marks and _marks[-1]["phase"] != "first answer sent":
+            mark("first answer sent")
+            _write_marks()
         if isinstance(resp, RoomSendError):
             logging.warning("send failed: %s", resp.message)
 
@@ -125,6 +144,7 @@ class EchoBot:
 
     async def run(self) -> None:
         await self.connect()
+        mark("device, crypto store, keys")
         client = self.client
         if client.loaded_sync_token is None:  # first run ever: do not answer old history
             await client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
@@ -153,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m bench.echo_bot CONFIG.json", file=sys.stderr)
         return 2
+    mark("interpreter and imports")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("nio").setLevel(logging.ERROR)
     asyncio.run(_main(EchoConfig.read(Path(args[0]))))

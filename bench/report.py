@@ -77,6 +77,8 @@ class BenchResult:
     params: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    """Lines printed after the table (e.g. the phases of casebot's start)."""
 
     @property
     def correct(self) -> bool:
@@ -103,6 +105,7 @@ class BenchResult:
                 for f in self.figures
             ],
             "checks": [asdict(c) for c in self.checks],
+            "notes": self.notes,
         }
 
 

@@ -9,6 +9,7 @@ Physicians and rooms come from the live-test helpers (`tests/support/live.py`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -28,12 +29,15 @@ from bench.echo_bot import EchoConfig
 from bot.config import Config, Duration, MatrixConfig, Secrets
 from bot.homeserver import LocalSynapse
 from bot.matrix import Seen, UserClient
-from tests.support.live import PASSWORD, PICKLE_KEY, BotHandle, Live, bot_process, stop_process
+from bot.startup import ENV as PHASES_ENV
+from tests.support.live import PASSWORD, PICKLE_KEY, BotHandle, Live, stop_process
 
 CARD = re.compile(r"^Cas #(\d+) · ")
 UNLIMITED = {"commands": 1_000_000, "per": 1}
 """casebot's per-user command rate limit, lifted: one poster sends hundreds of commands."""
 _CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+PHASES_WAIT = 60.0
+"""Seconds a bot is given to write its start's phases after its first answer."""
 
 
 class BotProcess:
@@ -50,6 +54,11 @@ class BotProcess:
         """The bot's own data directory: credentials.json, crypto store, database."""
         self.log_path = self.data_dir / "stderr.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.spawned_at = 0.0
+        """Wall clock (epoch seconds) of the last spawn."""
+        self.phases_path = self.data_dir / "start-phases.json"
+        self.writes_phases = True
+        """False for a casebot tree from before the phases were marked (`--before`)."""
 
     # ---- what it answers ------------------------------------------------------------------
     def command(self, i: int) -> str:
@@ -71,6 +80,7 @@ class BotProcess:
         """Start the process; return the monotonic time just before it was spawned."""
         assert self.proc is None, "already running"
         began = time.monotonic()
+        self.spawned_at = time.time()
         self.proc = self._spawn()
         return began
 
@@ -115,6 +125,31 @@ class BotProcess:
         fields = stat[stat.rindex(")") + 2:].split()
         return (int(fields[11]) + int(fields[12])) / _CLOCK_TICK
 
+    async def start_phases(self, spawned: float) -> list[tuple[str, float, float]]:
+        """The phases of the last start (`bot.startup`; the echo bot marks a few too):
+        (name, wall seconds since the spawn, processor seconds of the phase); empty if the
+        bot wrote none."""
+        if not self.writes_phases:
+            return []
+        # casebot writes them once its first batch is handled, which may end after the
+        # answer arrived (a first start's batch holds the history): wait a little for them
+        deadline = time.monotonic() + PHASES_WAIT
+        while True:
+            try:
+                marks = json.loads(self.phases_path.read_text())
+                break
+            except (OSError, ValueError):
+                if time.monotonic() > deadline or not self.alive():
+                    return []
+                await asyncio.sleep(0.1)
+        out: list[tuple[str, float, float]] = []
+        cpu = 0.0
+        for mark in marks:
+            out.append((str(mark["phase"]), float(mark["wall"]) - spawned,
+                        float(mark["cpu"]) - cpu))
+            cpu = float(mark["cpu"])
+        return out
+
     @property
     def credentials_path(self) -> Path:
         return self.state_dir / "credentials.json"
@@ -132,8 +167,12 @@ class BotProcess:
 class Casebot(BotProcess):
     kind = "casebot"
 
-    def __init__(self, hs: LocalSynapse, base: Path, localpart: str) -> None:
+    def __init__(self, hs: LocalSynapse, base: Path, localpart: str,
+                 root: Path = REPO) -> None:
         super().__init__(hs, base, localpart)
+        self.root = root
+        """The source tree it runs from (another commit's, to compare before and after)."""
+        self.writes_phases = (root / "bot" / "startup.py").exists()
         matrix = MatrixConfig(homeserver=hs.url, user_id=self.user_id,
                               sync_timeout=Duration(30))
         handle = BotHandle(Config(matrix=matrix, data_dir=self.state_dir),
@@ -150,7 +189,14 @@ class Casebot(BotProcess):
                 and CARD.match(seen.body) is not None)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        return bot_process(self.config_path, self.log_path)
+        self.phases_path.unlink(missing_ok=True)
+        env = {**os.environ, "PYTHONPATH": str(self.root), PHASES_ENV: str(self.phases_path)}
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "-c", str(self.config_path)],
+            cwd=self.data_dir, env=env, stdout=subprocess.DEVNULL,
+            stderr=open(self.log_path, "ab"),  # owned by the child
+            start_new_session=True)
+
 
 
 class EchoBot(BotProcess):
@@ -170,7 +216,8 @@ class EchoBot(BotProcess):
                 and seen.body == PONG)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self.phases_path.unlink(missing_ok=True)
+        env = {**os.environ, "PYTHONPATH": str(REPO), PHASES_ENV: str(self.phases_path)}
         return subprocess.Popen(
             [sys.executable, "-m", "bench.echo_bot", str(self.config_path)],
             cwd=self.data_dir, env=env, stdout=subprocess.DEVNULL,
@@ -216,8 +263,8 @@ class World:
         self._names += 1
         return f"{prefix}{self._names}{os.urandom(3).hex()}"
 
-    def casebot(self) -> Casebot:
-        bot = Casebot(self.hs, self.base, self._localpart("casebot"))
+    def casebot(self, root: Path = REPO) -> Casebot:
+        bot = Casebot(self.hs, self.base, self._localpart("casebot"), root)
         self.bots.append(bot)
         return bot
 

@@ -75,10 +75,15 @@ def _cross_sign(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from bot.startup import phases
+
+    phases.mark("interpreter and command line")
     from bot.service import serve
 
+    phases.mark("imports")
     config, secrets = _load(args.config)
     logs.setup(config.logging.level, config.logging.format)
+    phases.mark("configuration")
     asyncio.run(serve(config, secrets, insecure_dev=args.insecure_dev))
     return 0
 

@@ -45,14 +45,16 @@ __all__ = [
     "fingerprint",
     "load_keys",
     "save_keys",
+    "saved_public_keys",
     "sign_json",
     "unpadded_b64",
     "verify_json",
 ]
 
 _KEY_FILE_VERSION = 1
-# scrypt cost: about 0.1 s and 32 MiB once per start, enough to make a stolen key file with a
-# weak pickle key expensive to brute-force without slowing the bot down.
+# scrypt cost: about 0.1 s and 32 MiB, enough to make a stolen key file with a weak pickle
+# key expensive to brute-force; paid only when a device is to be signed or keys created (a
+# start that finds its device signed reads the public keys kept in clear beside them).
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**15, 8, 1
 
 Status = Literal["created", "signed", "already", "needs_password", "foreign_keys"]
@@ -203,6 +205,7 @@ def save_keys(path: Path, keys: CrossSigningKeys, pickle_key: str) -> None:
         "ciphertext": unpadded_b64(ciphertext),
         "tag": unpadded_b64(tag),
         "master_public": keys.master_public,  # lets a person match the file to the server
+        "self_signing_public": keys.self_signing_public,  # and a start skip the decryption
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # created 0600
@@ -216,6 +219,19 @@ def save_keys(path: Path, keys: CrossSigningKeys, pickle_key: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def saved_public_keys(path: Path) -> tuple[str, str] | None:
+    """The master and self-signing public keys kept in clear in the key file (no
+    decryption); None when the file is missing, unreadable or older than that field."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(document, dict):
+        return None
+    master, ssk = document.get("master_public"), document.get("self_signing_public")
+    return (master, ssk) if isinstance(master, str) and isinstance(ssk, str) else None
 
 
 def load_keys(path: Path, pickle_key: str) -> CrossSigningKeys | None:
@@ -371,6 +387,12 @@ async def ensure_cross_signed(
             raise CrossSignError(f"device {device_id} has no uploaded keys; upload them first")
         server_master = _single_key(query.get("master_keys", {}).get(user_id))
         server_ssk = _single_key(query.get("self_signing_keys", {}).get(user_id))
+        saved = None if reset else saved_public_keys(key_file)
+        if (server_master is not None and server_ssk is not None
+                and saved == (server_master, server_ssk)
+                and verify_json(device_keys, server_ssk, user_id, f"ed25519:{server_ssk}")):
+            # the usual start: our keys on the server, the device signed; nothing to decrypt
+            return CrossSignResult("already", fingerprint(server_master))
         # scrypt takes ~0.1 s: keep it off the event loop
         local = None if reset else await asyncio.to_thread(load_keys, key_file, pickle_key)
 
@@ -379,6 +401,8 @@ async def ensure_cross_signed(
                     or local.self_signing_public != server_ssk):
                 return CrossSignResult("foreign_keys", fingerprint(server_master))
             uploaded = await _sign_device(api, user_id, device_id, device_keys, local)
+            if saved is None:  # a file from before the public keys were kept in clear
+                await asyncio.to_thread(save_keys, key_file, local, pickle_key)
             return CrossSignResult("signed" if uploaded else "already",
                                    fingerprint(server_master))
 

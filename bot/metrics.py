@@ -12,14 +12,17 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from bot.config import ConfigError
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +119,7 @@ async def serve_metrics(metrics: Metrics, listen: str,
                         refresh: Callable[[], Awaitable[None]]) -> web.AppRunner:
     """Serve /metrics and /healthz on `listen` (host:port); `refresh` runs before a scrape
     (figures read from the database). Returns the runner, to `cleanup()` at the end."""
+    from aiohttp import web  # the server side of aiohttp: imported only when metrics are on
 
     async def scrape(request: web.Request) -> web.Response:
         await refresh()

@@ -6,17 +6,40 @@ import asyncio
 import contextlib
 import logging
 import signal
-
-from aiohttp import web
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.app import App, load_plugin_classes
 from bot.config import Config, Secrets
+from bot.events import Event
 from bot.matrix import MatrixTransport, secure_tree
 from bot.metrics import SyncProbe, serve_metrics
+from bot.startup import phases
 from bot.storage import Database
 from bot.syncstore import SyncStore
 
+if TYPE_CHECKING:
+    from aiohttp import web
+
 log = logging.getLogger(__name__)
+
+
+class _TimedSink:
+    """The App as the sync loop's sink, marking the first batch's phases of the start."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def load_sync_token(self) -> str | None:
+        return await self.app.load_sync_token()
+
+    async def save_sync_token(self, token: str) -> None:
+        await self.app.save_sync_token(token)
+        phases.finish("first batch handled")
+
+    async def handle_batch(self, events: Sequence[Event]) -> None:
+        phases.mark("key upkeep after the sync, events converted")
+        await self.app.handle_batch(events)
 
 
 async def serve(config: Config, secrets: Secrets, insecure_dev: bool = False,
@@ -28,9 +51,11 @@ async def serve(config: Config, secrets: Secrets, insecure_dev: bool = False,
     and its token saved), stop the timers, stop the plugins, close the database.
     """
     plugins = load_plugin_classes(config)
+    phases.mark("plugin imports")
     transport = MatrixTransport(config, secrets, insecure_dev=insecure_dev)
     await transport.connect()
     db = await Database.open(config.data_dir / "casebot.db")
+    phases.mark("database open")
     app = App(config, transport, db, plugins)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -40,6 +65,7 @@ async def serve(config: Config, secrets: Secrets, insecure_dev: bool = False,
     metrics: web.AppRunner | None = None
     try:
         await app.start()
+        phases.mark("migrations, plugins started")
         if config.metrics.listen:
             sync_loop = transport.sync
             app.metrics.watch(SyncProbe(lambda: sync_loop.last_sync_at,
@@ -47,7 +73,7 @@ async def serve(config: Config, secrets: Secrets, insecure_dev: bool = False,
                                         lambda: sync_loop.undecryptable))
             metrics = await serve_metrics(app.metrics, config.metrics.listen,
                                           app.refresh_metrics)
-        sync = asyncio.create_task(transport.run(app, SyncStore(db)), name="sync")
+        sync = asyncio.create_task(transport.run(_TimedSink(app), SyncStore(db)), name="sync")
         timers = asyncio.create_task(app.scheduler.run(), name="timers")
         log.info("casebot running as %s (device %s)", transport.user_id, transport.device_id)
         if ready is not None:

@@ -148,6 +148,14 @@ async def test_latency_and_burst_tiny(synapse: LocalSynapse, tmp_path: Path) -> 
 @pytest.mark.live
 @pytest.mark.usefixtures("no_waiting")
 async def test_scale_tiny(synapse: LocalSynapse, tmp_path: Path) -> None:
-    res = await scale.run(synapse, tmp_path / "scale", rooms=2, every=1, history=2, syncs=2)
+    res = await scale.run(synapse, tmp_path / "scale", rooms=2, every=1, history=2, syncs=2,
+                          restarts=2)
     assert res.correct, res.checks
     assert all(f.value > 0 and f.baseline for f in res.figures if f.unit in ("s", "MiB"))
+    # the phases of both bots' starts, as `casebot run` and the echo bot wrote them
+    notes = "\n".join(res.notes)
+    assert "casebot restart, median of 2" in notes and "echo bot restart, median of 2" in notes
+    for phase in ("imports", "crypto store", "cross-signing", "migrations, plugins started",
+                  "first sync (request, nio applying it)", "first batch handled",
+                  "first answer sent", "first answer received"):
+        assert f"  {phase} " in notes, phase

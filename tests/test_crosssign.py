@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 import uuid
 from pathlib import Path
@@ -19,6 +20,7 @@ from bot.crosssign import (
     fingerprint,
     load_keys,
     save_keys,
+    saved_public_keys,
     sign_json,
     verify_json,
 )
@@ -72,6 +74,7 @@ def test_load_with_wrong_pickle_key_fails(tmp_path: Path) -> None:
     with pytest.raises(CrossSignError, match="wrong pickle key"):
         load_keys(path, "another key")
     assert load_keys(tmp_path / "missing.json", PICKLE_KEY) is None
+    assert saved_public_keys(tmp_path / "missing.json") is None
 
 
 # --- live, against the session's real Synapse (the `synapse` fixture of tests/conftest.py) -----
@@ -127,6 +130,22 @@ async def test_live_cross_sign_own_device(synapse: LocalSynapse, tmp_path: Path)
         again = await ensure_cross_signed(*args, key_file, PICKLE_KEY, password=None)
         assert again.status == "already"
         assert again.master_fingerprint == result.master_fingerprint
+        # A start that finds its device signed reads the public keys kept in clear and does
+        # not decrypt the private ones (scrypt, ~0.1 s): a wrong pickle key goes unread.
+        assert saved_public_keys(key_file) == (keys.master_public, keys.self_signing_public)
+        quick = await ensure_cross_signed(*args, key_file, "another key", password=None)
+        assert quick.status == "already"
+        # A key file written before that field: decrypted once, then rewritten with it.
+        document = json.loads(key_file.read_text())
+        del document["self_signing_public"]
+        key_file.write_text(json.dumps(document))
+        assert saved_public_keys(key_file) is None
+        with pytest.raises(CrossSignError, match="wrong pickle key"):
+            await ensure_cross_signed(*args, key_file, "another key", password=None)
+        upgraded = await ensure_cross_signed(*args, key_file, PICKLE_KEY, password=None)
+        assert upgraded.status == "already"
+        assert saved_public_keys(key_file) == (keys.master_public, keys.self_signing_public)
+        assert load_keys(key_file, PICKLE_KEY) == keys
 
         fresh = tmp_path / "other" / "cross_signing.json"
         foreign = await ensure_cross_signed(*args, fresh, PICKLE_KEY, password=None)
@@ -151,10 +170,6 @@ async def test_live_reset_and_new_device(synapse: LocalSynapse, tmp_path: Path) 
         assert created.status == "created"
         old = load_keys(key_file, PICKLE_KEY)
 
-        with pytest.raises(CrossSignError, match="wrong pickle key"):
-            await ensure_cross_signed(first.homeserver, first.access_token, first.user_id,
-                                      first.device_id, key_file, "wrong", None)
-
         reset = await ensure_cross_signed(first.homeserver, first.access_token, first.user_id,
                                           first.device_id, key_file, PICKLE_KEY, "secret-pw",
                                           reset=True)
@@ -170,6 +185,11 @@ async def test_live_reset_and_new_device(synapse: LocalSynapse, tmp_path: Path) 
         assert isinstance(await second.login("secret-pw"), LoginResponse)
         await second.keys_upload()
         try:
+            # signing it needs the private keys: a wrong pickle key is an error, not new keys
+            with pytest.raises(CrossSignError, match="wrong pickle key"):
+                await ensure_cross_signed(second.homeserver, second.access_token,
+                                          second.user_id, second.device_id, key_file, "wrong",
+                                          None)
             signed = await ensure_cross_signed(second.homeserver, second.access_token,
                                                second.user_id, second.device_id, key_file,
                                                PICKLE_KEY, None)

@@ -23,6 +23,7 @@ from bot.config import Config, Secrets
 from bot.crosssign import CrossSignError, CrossSignResult, ensure_cross_signed
 from bot.events import Unavailable
 from bot.matrix.guarded import GuardedClient
+from bot.startup import phases
 
 log = logging.getLogger(__name__)
 
@@ -158,16 +159,20 @@ class Session:
             raise TransportError(
                 "no credentials yet: run `casebot login` once, or set CASEBOT_PASSWORD "
                 "(or CASEBOT_ACCESS_TOKEN)")
+        phases.mark("credentials")
         self.client = self.new_client(creds.device_id)
         self.client.restore_login(creds.user_id, creds.device_id, creds.access_token)
         secure_tree(self.data_dir)
+        phases.mark("crypto store")
         await self.keys_upkeep()
+        phases.mark("key upkeep")
         log.info("device %s restored for %s", creds.device_id, creds.user_id)
         try:
             await self.cross_sign()
         except (CrossSignError, aiohttp.ClientError, OSError) as exc:
             log.warning("cross-signing skipped (%s): Element's strict mode will not trust "
                         "the bot until `casebot cross-sign` succeeds", type(exc).__name__)
+        phases.mark("cross-signing")
 
     async def cross_sign(self, reset: bool = False) -> CrossSignResult:
         """Sign the bot's device with its own cross-signing keys (Element's strict mode).
@@ -216,6 +221,8 @@ class Session:
         """Upload, query and claim keys as nio asks, and send its queued to-device messages."""
         client = self.client
         assert client is not None
+        if client.next_batch:  # the sync loop's first call: its first response is applied
+            phases.mark("first sync (request, nio applying it)")
         async with self.keys_lock:
             if client.should_upload_keys:
                 await client.keys_upload()
