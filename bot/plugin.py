@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from bot import content
 from bot.content import Say
-from bot.events import Attachment, Event, Message, PluginEvent, RoomInfo
+from bot.events import Attachment, Event, Message, PluginEvent, Reaction, RoomInfo
 from bot.i18n import Strings
 from bot.storage import Database, Step
 
@@ -148,9 +148,12 @@ class Context:
     def for_event(cls, bot: BotAPI, event: Event) -> Context:
         """Answers go in the event's thread, or as replies to it when it is in the main
         timeline: threads are for cases (a command's answer in a thread of its own would
-        fill Element's threads list, and hide the answer behind a click)."""
+        fill Element's threads list, and hide the answer behind a click). A reaction is
+        answered as a reply to the message it was put on: no client shows a reply to a
+        reaction."""
+        replied = event.relates_to if isinstance(event, Reaction) else event.event_id
         return cls(bot, event.room_id, event, thread_root=getattr(event, "thread_root", None),
-                   latest=event.event_id)
+                   latest=replied)
 
     @property
     def event(self) -> Event:

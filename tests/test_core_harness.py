@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.config import Config, RateLimitConfig
-from bot.events import Message
+from bot.events import Message, Reaction
 from bot.plugin import Context, Fired, Plugin, command, on, timer
 from bot.router import Int, Rest
 from bot.testing import Harness
@@ -51,6 +51,11 @@ class Echo(Plugin):
     async def seen(self, ctx: Context, event: Message) -> None:
         await self.bot.db.execute("INSERT OR IGNORE INTO echo_seen VALUES (?)", (event.event_id,))
 
+    @on(Reaction)
+    async def reacted(self, ctx: Context, event: Reaction) -> None:
+        if event.key == "❓":
+            await ctx.reply("?")
+
 
 @pytest.fixture
 async def h():
@@ -68,6 +73,14 @@ async def test_a_command_is_answered_by_replies_or_in_its_thread(h: Harness) -> 
     assert h.last().content["m.relates_to"]["m.in_reply_to"] == {"event_id": in_thread}
     assert "&lt;b&gt;" in h.answers(root)[-1].html
     assert h.last().content["msgtype"] == "m.notice"
+
+
+async def test_an_answer_to_a_reaction_replies_to_the_message_it_was_put_on(
+        h: Harness) -> None:
+    """A reply to a reaction is one no client can show (Element: "unable to load event")."""
+    message = await h.say(ALICE, "une question")
+    reaction = await h.react(ALICE, message, "❓")
+    assert h.last().body == "?" and h.last().reply_to == message != reaction
 
 
 async def test_alias_and_accents(h: Harness) -> None:
