@@ -466,12 +466,13 @@ class App:
         self.metrics.events.labels(type(event).__name__).inc()
         self.metrics.event_lag.observe(max(0.0, self.now() - event.timestamp / 1000))
         ctx = Context.for_event(self, event)
-        if isinstance(event, Undecryptable):
-            await self._guard("undecryptable notice", ctx, ctx.reply(ctx.t("undecryptable")))
-        if isinstance(event, Message):
-            await self._maybe_command(ctx, event)
-        for func, owner in self._hooks_for(type(event)):
-            await self._guard(f"{owner}.{func.__name__}", ctx, func(ctx, event))
+        with self.db.deferring():  # the writes nobody reads go with the record below
+            if isinstance(event, Undecryptable):
+                await self._guard("undecryptable notice", ctx, ctx.reply(ctx.t("undecryptable")))
+            if isinstance(event, Message):
+                await self._maybe_command(ctx, event)
+            for func, owner in self._hooks_for(type(event)):
+                await self._guard(f"{owner}.{func.__name__}", ctx, func(ctx, event))
         try:
             await self.db.execute(
                 "INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?, ?)",

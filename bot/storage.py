@@ -13,8 +13,8 @@ import contextvars
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,11 @@ Step = Migration | str | Callable[["Database"], Awaitable[None]]
 log = logging.getLogger(__name__)
 
 _in_tx: contextvars.ContextVar[bool] = contextvars.ContextVar("casebot_in_tx", default=False)
+_deferring: contextvars.ContextVar[bool] = contextvars.ContextVar("casebot_deferring",
+                                                                  default=False)
+Params = Sequence[Any] | dict[str, Any]
+Pending = tuple[str, Params | Iterable[Sequence[Any]], bool]
+"""A queued write: (sql, parameters, whether it is an executemany)."""
 
 
 class SchemaTooNew(RuntimeError):
@@ -67,10 +72,24 @@ async def _storage_errors() -> AsyncIterator[None]:
         raise StorageUnavailable(f"the database cannot be used ({reason})") from None
 
 
+class _Unqueued(Exception):
+    """A queued write failed after `done` of them went through."""
+
+    def __init__(self, done: int, error: sqlite3.Error) -> None:
+        super().__init__(done)
+        self.done, self.error = done, error
+
+
+def _storage_fault(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF) in _UNAVAILABLE
+
+
 class Database:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self._pending: list[Pending] = []
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
@@ -97,6 +116,8 @@ class Database:
 
     async def close(self) -> None:
         async with self._lock:
+            if self._pending:
+                await self._trip("SELECT 1")
             await self._conn.close()
 
     @asynccontextmanager
@@ -106,8 +127,8 @@ class Database:
             yield self
             return
         async with self._lock, _storage_errors():
+            await self._trip("BEGIN IMMEDIATE")
             token = _in_tx.set(True)
-            await self._conn.execute_fetchall("BEGIN IMMEDIATE")
             try:
                 yield self
             except BaseException:
@@ -127,26 +148,88 @@ class Database:
         async with self._lock, _storage_errors():
             yield
 
-    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+    @contextmanager
+    def deferring(self) -> Iterator[None]:
+        """Within the block (an event being handled), `execute_later` queues its writes."""
+        token = _deferring.set(True)
+        try:
+            yield
+        finally:
+            _deferring.reset(token)
+
+    async def execute_later(self, sql: str, params: Params = ()) -> None:
+        """A write whose result nobody reads. Within `deferring`, it is queued and runs
+        just before the next statement of any task, in the order the writes were asked for
+        (so every later read sees it), in that statement's trip to aiosqlite's thread; the
+        App's record of the handled event is such a statement. Elsewhere it runs now."""
+        if _deferring.get() and not _in_tx.get():
+            self._pending.append((sql, params, False))
+        else:
+            await self.execute(sql, params)
+
+    async def executemany_later(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """`executemany`, queued as `execute_later` queues a statement."""
+        if _deferring.get() and not _in_tx.get():
+            self._pending.append((sql, list(rows), True))
+        else:
+            await self.executemany(sql, rows)
+
+    def _run(self, pending: list[Pending], sql: str, params: Params | Iterable[Sequence[Any]],
+             many: bool) -> tuple[list[sqlite3.Row], int]:
+        """In aiosqlite's thread: the queued writes, then the statement; its rows and the
+        number of rows it changed. A failing queued write says how many went through
+        (`_Unqueued`)."""
+        conn = self._conn._conn
+        for n, queued in enumerate(pending):
+            try:
+                self._statement(conn, *queued).close()
+            except sqlite3.Error as exc:
+                raise _Unqueued(n, exc) from exc
+        before = conn.total_changes
+        cursor = self._statement(conn, sql, params, many)
+        try:
+            return ([] if many else cursor.fetchall()), conn.total_changes - before
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def _statement(conn: sqlite3.Connection, sql: str,
+                   params: Params | Iterable[Sequence[Any]], many: bool) -> sqlite3.Cursor:
+        """One statement, in aiosqlite's thread (where the fault tests make writes fail)."""
+        if many:
+            return conn.executemany(sql, params)  # type: ignore[arg-type]
+        return conn.execute(sql, params)  # type: ignore[arg-type]
+
+    async def _trip(self, sql: str, params: Params | Iterable[Sequence[Any]] = (),
+                    many: bool = False) -> tuple[list[sqlite3.Row], int]:
+        """One trip to aiosqlite's thread: the queued writes (not inside a transaction: they
+        are not its own), then the statement."""
+        pending: list[Pending] = []
+        if self._pending and not _in_tx.get():
+            pending, self._pending = self._pending, []
+        try:
+            return await self._conn._execute(self._run, pending, sql, params, many)
+        except _Unqueued as failed:
+            if _storage_fault(failed.error):  # tried again by the next statement: the event
+                self._pending[:0] = pending[failed.done:]  # is not recorded before they pass
+            raise failed.error from None
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return the number of rows it changed.
 
-        Every statement is one trip to aiosqlite's thread (execute, fetch and close there):
-        the trips, not SQLite, are what an event costs.
+        Every statement is one trip to aiosqlite's thread (execute, fetch and close there,
+        with the writes queued before it): the trips, not SQLite, are what an event costs.
         """
         async with self._turn():
-            before = self._conn.total_changes
-            await self._conn.execute_fetchall(sql, params)
-            return self._conn.total_changes - before
+            return (await self._trip(sql, params))[1]
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self._turn():
-            cursor = await self._conn.executemany(sql, rows)
-            await cursor.close()
+            await self._trip(sql, list(rows), many=True)
 
-    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
-                       ) -> list[aiosqlite.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         async with self._turn():
-            return list(await self._conn.execute_fetchall(sql, params))
+            return (await self._trip(sql, params))[0]
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
                        ) -> aiosqlite.Row | None:
