@@ -60,16 +60,22 @@ _UNAVAILABLE = {5: "locked", 6: "locked", 8: "read-only", 10: "I/O error", 13: "
 """SQLite's primary result codes that say the storage, not the statement, is at fault."""
 
 
+def _unavailable(exc: sqlite3.Error) -> StorageUnavailable | None:
+    """The `StorageUnavailable` an SQLite error means, if the storage is at fault."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    reason = _UNAVAILABLE.get(code & 0xFF) if isinstance(code, int) else None
+    return None if reason is None else StorageUnavailable(
+        f"the database cannot be used ({reason})")
+
+
 @asynccontextmanager
 async def _storage_errors() -> AsyncIterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
-        code = getattr(exc, "sqlite_errorcode", None)
-        reason = _UNAVAILABLE.get(code & 0xFF) if isinstance(code, int) else None
-        if reason is None:
+        if (unavailable := _unavailable(exc)) is None:
             raise
-        raise StorageUnavailable(f"the database cannot be used ({reason})") from None
+        raise unavailable from None
 
 
 class _Unqueued(Exception):
@@ -80,16 +86,13 @@ class _Unqueued(Exception):
         self.done, self.error = done, error
 
 
-def _storage_fault(exc: BaseException) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return isinstance(code, int) and (code & 0xFF) in _UNAVAILABLE
-
-
 class Database:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
         self._pending: list[Pending] = []
+        self.trips = 0
+        """Trips to aiosqlite's thread so far (the benchmark counts them)."""
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
@@ -132,21 +135,29 @@ class Database:
             try:
                 yield self
             except BaseException:
+                self.trips += 1
                 await self._conn.execute_fetchall("ROLLBACK")
                 raise
             else:
+                self.trips += 1
                 await self._conn.execute_fetchall("COMMIT")
             finally:
                 _in_tx.reset(token)
 
-    @asynccontextmanager
-    async def _turn(self) -> AsyncIterator[None]:
-        """This task's turn on the connection (already held inside a transaction)."""
+    async def _turn(self, sql: str, params: Params | Iterable[Sequence[Any]] = (),
+                    many: bool = False) -> tuple[list[sqlite3.Row], int]:
+        """`_trip` in this task's turn on the connection (held already inside a transaction),
+        a storage fault raised as `StorageUnavailable`. (No context manager: this runs for
+        every statement, and a generator-based one costs more than the rest.)"""
         if _in_tx.get():
-            yield
-            return
-        async with self._lock, _storage_errors():
-            yield
+            return await self._trip(sql, params, many)
+        async with self._lock:
+            try:
+                return await self._trip(sql, params, many)
+            except sqlite3.Error as exc:
+                if (unavailable := _unavailable(exc)) is None:
+                    raise
+                raise unavailable from None
 
     @contextmanager
     def deferring(self) -> Iterator[None]:
@@ -204,13 +215,14 @@ class Database:
                     many: bool = False) -> tuple[list[sqlite3.Row], int]:
         """One trip to aiosqlite's thread: the queued writes (not inside a transaction: they
         are not its own), then the statement."""
+        self.trips += 1
         pending: list[Pending] = []
         if self._pending and not _in_tx.get():
             pending, self._pending = self._pending, []
         try:
             return await self._conn._execute(self._run, pending, sql, params, many)
         except _Unqueued as failed:
-            if _storage_fault(failed.error):  # tried again by the next statement: the event
+            if _unavailable(failed.error):  # tried again by the next statement: the event
                 self._pending[:0] = pending[failed.done:]  # is not recorded before they pass
             raise failed.error from None
 
@@ -220,16 +232,13 @@ class Database:
         Every statement is one trip to aiosqlite's thread (execute, fetch and close there,
         with the writes queued before it): the trips, not SQLite, are what an event costs.
         """
-        async with self._turn():
-            return (await self._trip(sql, params))[1]
+        return (await self._turn(sql, params))[1]
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self._turn():
-            await self._trip(sql, list(rows), many=True)
+        await self._turn(sql, list(rows), many=True)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        async with self._turn():
-            return (await self._trip(sql, params))[0]
+        return (await self._turn(sql, params))[0]
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
                        ) -> aiosqlite.Row | None:
