@@ -188,20 +188,44 @@ class Database:
     def _run(self, pending: list[Pending], sql: str, params: Params | Iterable[Sequence[Any]],
              many: bool) -> tuple[list[sqlite3.Row], int]:
         """In aiosqlite's thread: the queued writes, then the statement; its rows and the
-        number of rows it changed. A failing queued write says how many went through
-        (`_Unqueued`)."""
+        number of rows it changed. With queued writes, all run in one transaction (a commit
+        each was a third of a write's cost); a failure says how many of the queued writes
+        went through (`_Unqueued`): none when the storage refused (rolled back, to be tried
+        again), those before it otherwise (committed, as they would have been one by one)."""
         conn = self._conn._conn
-        for n, queued in enumerate(pending):
-            try:
-                self._statement(conn, *queued).close()
-            except sqlite3.Error as exc:
-                raise _Unqueued(n, exc) from exc
-        before = conn.total_changes
-        cursor = self._statement(conn, sql, params, many)
+        grouped = bool(pending) and not conn.in_transaction and not sql.startswith("BEGIN")
+        done = 0
         try:
-            return ([] if many else cursor.fetchall()), conn.total_changes - before
-        finally:
-            cursor.close()
+            if grouped:
+                conn.execute("BEGIN IMMEDIATE")
+            for queued in pending:
+                self._statement(conn, *queued).close()
+                done += 1
+            before = conn.total_changes
+            cursor = self._statement(conn, sql, params, many)
+            try:
+                result = ([] if many else cursor.fetchall()), conn.total_changes - before
+            finally:
+                cursor.close()
+        except sqlite3.Error as exc:
+            if grouped and conn.in_transaction:
+                if _unavailable(exc) is not None:
+                    conn.execute("ROLLBACK")
+                else:
+                    conn.execute("COMMIT")
+            if grouped and not conn.in_transaction and _unavailable(exc) is not None:
+                done = 0  # rolled back, by us or by SQLite
+            if pending:
+                raise _Unqueued(done, exc) from exc
+            raise
+        if grouped:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise _Unqueued(0, exc) from exc
+        return result
 
     @staticmethod
     def _statement(conn: sqlite3.Connection, sql: str,

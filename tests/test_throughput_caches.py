@@ -140,3 +140,42 @@ async def test_a_followed_case_changed_is_the_row_read_afresh(tmp_path: Path) ->
         assert cached is not None and cached.round == 2 and cached.stopped is True
     finally:
         await db.close()
+
+
+async def test_a_statement_that_fails_keeps_the_writes_queued_before_it(db: Database) -> None:
+    """The queued writes and the statement share a transaction: the statement's own error
+    (here a constraint) is the caller's, and the writes before it stay."""
+    await db.execute("INSERT INTO t (n, v) VALUES (1, 'a')")
+    with db.deferring():
+        await db.execute_later("INSERT INTO t (n, v) VALUES (2, 'b')")
+        with pytest.raises(sqlite3.IntegrityError):
+            await db.execute("INSERT INTO t (n, v) VALUES (1, 'again')")
+    assert [tuple(r) for r in await db.fetchall("SELECT n, v FROM t ORDER BY n")] == [
+        (1, "a"), (2, "b")]
+
+
+async def test_writes_the_storage_refused_are_tried_again(db: Database) -> None:
+    """A full disk (SQLITE_FULL) on a queued write: nothing of the group is kept, the caller
+    learns the storage is unavailable, and the next statement runs them all once it can."""
+    from bot.storage import StorageUnavailable
+
+    real = db._statement
+    full = True
+
+    def statement(conn: sqlite3.Connection, sql: str, *args: object) -> sqlite3.Cursor:
+        if full and sql.startswith("INSERT INTO t (n, v) VALUES (3"):
+            exc = sqlite3.OperationalError("database or disk is full")
+            exc.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+            raise exc
+        return real(conn, sql, *args)  # type: ignore[arg-type]
+
+    db._statement = statement  # type: ignore[method-assign]
+    with db.deferring():
+        await db.execute_later("INSERT INTO t (n, v) VALUES (2, 'b')")
+        await db.execute_later("INSERT INTO t (n, v) VALUES (3, 'c')")
+        with pytest.raises(StorageUnavailable):
+            await db.execute("INSERT INTO t (n, v) VALUES (4, 'd')")
+    assert len(db._pending) == 2, "the refused writes are not queued again"
+    full = False
+    await db.execute("INSERT INTO t (n, v) VALUES (4, 'd')")
+    assert [r[0] for r in await db.fetchall("SELECT n FROM t ORDER BY n")] == [2, 3, 4]
