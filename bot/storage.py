@@ -118,10 +118,13 @@ class Database:
         return cls(conn)
 
     async def close(self) -> None:
+        """Run the queued writes (if the database takes them), then close."""
         async with self._lock:
-            if self._pending:
-                await self._trip("SELECT 1")
-            await self._conn.close()
+            try:
+                if self._pending:
+                    await self._trip("SELECT 1")
+            finally:
+                await self._conn.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
