@@ -137,6 +137,71 @@ async def drive(plugins: Sequence[type[Plugin]], events: Sequence[tuple[str, Eve
     return wall, per_kind, h
 
 
+@dataclasses.dataclass
+class Cost:
+    """What one pass of the mix cost, per timed event."""
+
+    wall_us: float
+    cpu_us: float
+    """Processor time of the process (the event loop's thread and aiosqlite's)."""
+    trips: float
+    """Trips to aiosqlite's thread."""
+
+
+async def cost(plugins: Sequence[type[Plugin]], events: Sequence[tuple[str, Event]],
+               db_path: Path) -> Cost:
+    """One pass of `drive` without the charts (they render in another process)."""
+    timed = [(k, e) for k, e in events if k != "chart"]
+    async with Harness(plugins, config=CONFIG, db_path=db_path) as h:
+        await prepare(h)
+        h.clock.value = START
+        trips, cpu, began = h.app.db.trips, time.process_time(), time.perf_counter()
+        for n, (_, event) in enumerate(timed):
+            h.clock.value += STEP
+            await h.app.handle_batch([_stamped(event, h.clock.value)])
+            await h.app.save_sync_token(f"bench{n}")
+        wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+        trips = h.app.db.trips - trips
+    return Cost(wall / len(timed) * 1e6, cpu / len(timed) * 1e6, trips / len(timed))
+
+
+async def by_plugin(base: Path, rounds: int = 300, passes: int = 5) -> list[tuple[str, Cost]]:
+    """Each plugin's share of an event's cost: the mix through the router alone, then with
+    the default plugins added one at a time in their loading order (a plugin's required ones
+    come before it), passes alternated; the median of each figure per step."""
+    events = list(stream(rounds))
+    classes = all_plugins()
+    steps = [("router only", [])] + [(cls.name, classes[:n + 1])
+                                     for n, cls in enumerate(classes)]
+    runs: dict[str, list[Cost]] = defaultdict(list)
+    workdir(base)
+    with one_core():
+        for n in range(passes):
+            for name, plugins in steps:
+                runs[name].append(await cost(plugins, events, base / f"{name}{n}.db"))
+    return [(name, Cost(*(median([getattr(c, f) for c in runs[name]])
+                          for f in ("wall_us", "cpu_us", "trips"))))
+            for name, _ in steps]
+
+
+def by_plugin_table(rows: Sequence[tuple[str, Cost]]) -> str:
+    """Markdown: each step's added cost per event and its share of the whole."""
+    full = rows[-1][1]
+    lines = ["| added | µs/event (wall) | share | µs/event (CPU) | share | trips/event |",
+             "|---|---|---|---|---|---|"]
+    before = Cost(0.0, 0.0, 0.0)
+    for name, c in rows:
+        lines.append(f"| {name} | {c.wall_us - before.wall_us:+.0f} | "
+                     f"{(c.wall_us - before.wall_us) / full.wall_us:.0%} | "
+                     f"{c.cpu_us - before.cpu_us:+.0f} | "
+                     f"{(c.cpu_us - before.cpu_us) / full.cpu_us:.0%} | "
+                     f"{c.trips - before.trips:+.2f} |")
+        before = c
+    lines.append(f"| **all** | {full.wall_us:.0f} | 100% | {full.cpu_us:.0f} | 100% | "
+                 f"{full.trips:.2f} |")
+    return "\n".join(lines)
+
+
 def _stamped(event: Event, now: float) -> Event:
     return dataclasses.replace(event, timestamp=int(now * 1000))
 
@@ -231,3 +296,13 @@ async def run(base: Path, quick: bool = False, rounds: int | None = None,
             await drive(all_plugins(), events, base / "profiled.db", prof)
         write_profile(prof, profile / "inprocess")
     return res
+
+
+if __name__ == "__main__":  # python -m bench.inprocess [rounds] [passes]: the per-plugin table
+    import asyncio
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        print(by_plugin_table(asyncio.run(by_plugin(
+            Path(tmp), *(int(a) for a in sys.argv[1:3])))))

@@ -363,20 +363,22 @@ class App:
     async def publish(self, ctx: Context, event: PluginEvent) -> list[Any]:
         """Run the hooks subscribed to `event` in plugin order (see `Context.publish`)."""
         results: list[Any] = []
-        for func, owner in self._hooks_for(type(event)):
+        for func, where in self._hooks_for(type(event)):
             try:
                 results.append(await func(ctx, event))
             except (Refusal, Unavailable):
                 raise
             except Exception as exc:
-                report_exception(log, f"{owner}.{func.__name__}", exc)
+                report_exception(log, where, exc)
         return results
 
     def _hooks_for(self, kind: type) -> list[tuple[Callable[..., Awaitable[Any]], str]]:
-        """The hooks an event of type `kind` runs, in plugin order (found once per type)."""
+        """The hooks an event of type `kind` runs, in plugin order, each with its name in
+        the logs and metrics (`owner.function`), found once per type."""
         found = self._by_kind.get(kind)
         if found is None:
-            found = self._by_kind[kind] = [(func, owner) for kinds, func, owner in self._hooks
+            found = self._by_kind[kind] = [(func, f"{owner}.{func.__name__}")
+                                           for kinds, func, owner in self._hooks
                                            if issubclass(kind, kinds)]
         return found
 
@@ -456,15 +458,16 @@ class App:
             return
         if await self._already_handled(event):
             return
-        self.metrics.events.labels(type(event).__name__).inc()
+        self.metrics.handled(type(event).__name__)
         self.metrics.event_lag.observe(max(0.0, self.now() - event.timestamp / 1000))
         ctx = Context.for_event(self, event)
-        if isinstance(event, Undecryptable):
-            await self._guard("undecryptable notice", ctx, ctx.reply(ctx.t("undecryptable")))
-        if isinstance(event, Message):
-            await self._maybe_command(ctx, event)
-        for func, owner in self._hooks_for(type(event)):
-            await self._guard(f"{owner}.{func.__name__}", ctx, func(ctx, event))
+        with self.db.deferring():  # the writes nobody reads go with the record below
+            if isinstance(event, Undecryptable):
+                await self._guard("undecryptable notice", ctx, ctx.reply(ctx.t("undecryptable")))
+            if isinstance(event, Message):
+                await self._maybe_command(ctx, event)
+            for func, where in self._hooks_for(type(event)):
+                await self._guard(where, ctx, func(ctx, event))
         try:
             await self.db.execute(
                 "INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?, ?)",
@@ -495,7 +498,7 @@ class App:
             except Exception as again:
                 report_exception(log, f"{where} error notice", again)
         finally:
-            self.metrics.handler_seconds.labels(where).observe(time.perf_counter() - started)
+            self.metrics.spent(where, time.perf_counter() - started)
 
     def _rate_limited(self, user_id: str) -> float:
         """Seconds to wait before `user_id` may run another command (0 when allowed)."""
@@ -533,7 +536,7 @@ class App:
     async def _run(self, ctx: Context, spec: CommandSpec, text: str) -> None:
         """Admin check, arguments (a usage line when they do not parse), checks, handler."""
         ctx.plugin = self.plugins.get(spec.owner)
-        self.metrics.commands.labels(spec.name).inc()
+        self.metrics.ran(spec.name)
         if spec.admin:
             ctx.check_admin()
         try:

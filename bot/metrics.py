@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -86,7 +86,28 @@ class Metrics:
         self.timers_overdue = Gauge("casebot_timers_overdue",
                                     "Timers past their due time (read at scrape)", registry=reg)
         self._named: dict[str, Counter] = {}
+        self._children: dict[tuple[str, str], Any] = {}
         self.probe: SyncProbe | None = None
+
+    def _child(self, family: Counter | Histogram, label: str) -> Any:
+        """`family.labels(label)`, found once (`labels` checks and locks at every call)."""
+        key = (family._name, label)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = family.labels(label)
+        return child
+
+    def handled(self, kind: str) -> None:
+        """An event of this kind was handled."""
+        self._child(self.events, kind).inc()
+
+    def ran(self, command: str) -> None:
+        """A command ran."""
+        self._child(self.commands, command).inc()
+
+    def spent(self, handler: str, seconds: float) -> None:
+        """A handler (command or hook) took `seconds`."""
+        self._child(self.handler_seconds, handler).observe(seconds)
 
     def count(self, component: str, name: str, amount: int = 1) -> None:
         """`casebot_<component>_<name>_total` += amount (a counter a plugin declares by use)."""

@@ -60,7 +60,7 @@ class Scheduler:
 
     async def schedule(self, component: str, key: str, due: float,
                        payload: Mapping[str, Any] | None = None) -> None:
-        await self._db.execute(
+        await self._db.execute_later(  # the loop's next read runs it first
             "INSERT INTO timers (component, key, due, payload) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(component, key) DO UPDATE SET due = excluded.due, "
             "payload = excluded.payload, retry_at = NULL, attempts = 0",
@@ -71,7 +71,7 @@ class Scheduler:
     async def cancel(self, component: str, *keys: str) -> None:
         """Forget the timers `keys` of `component` (one statement for them all)."""
         marks = ", ".join("?" for _ in keys)
-        await self._db.execute(
+        await self._db.execute_later(
             f"DELETE FROM timers WHERE component = ? AND key IN ({marks})", (component, *keys))
 
     async def overdue(self) -> int:

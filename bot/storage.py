@@ -13,8 +13,8 @@ import contextvars
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,11 @@ Step = Migration | str | Callable[["Database"], Awaitable[None]]
 log = logging.getLogger(__name__)
 
 _in_tx: contextvars.ContextVar[bool] = contextvars.ContextVar("casebot_in_tx", default=False)
+_deferring: contextvars.ContextVar[bool] = contextvars.ContextVar("casebot_deferring",
+                                                                  default=False)
+Params = Sequence[Any] | dict[str, Any]
+Pending = tuple[str, Params | Iterable[Sequence[Any]], bool]
+"""A queued write: (sql, parameters, whether it is an executemany)."""
 
 
 class SchemaTooNew(RuntimeError):
@@ -55,22 +60,39 @@ _UNAVAILABLE = {5: "locked", 6: "locked", 8: "read-only", 10: "I/O error", 13: "
 """SQLite's primary result codes that say the storage, not the statement, is at fault."""
 
 
+def _unavailable(exc: sqlite3.Error) -> StorageUnavailable | None:
+    """The `StorageUnavailable` an SQLite error means, if the storage is at fault."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    reason = _UNAVAILABLE.get(code & 0xFF) if isinstance(code, int) else None
+    return None if reason is None else StorageUnavailable(
+        f"the database cannot be used ({reason})")
+
+
 @asynccontextmanager
 async def _storage_errors() -> AsyncIterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
-        code = getattr(exc, "sqlite_errorcode", None)
-        reason = _UNAVAILABLE.get(code & 0xFF) if isinstance(code, int) else None
-        if reason is None:
+        if (unavailable := _unavailable(exc)) is None:
             raise
-        raise StorageUnavailable(f"the database cannot be used ({reason})") from None
+        raise unavailable from None
+
+
+class _Unqueued(Exception):
+    """A queued write failed after `done` of them went through."""
+
+    def __init__(self, done: int, error: sqlite3.Error) -> None:
+        super().__init__(done)
+        self.done, self.error = done, error
 
 
 class Database:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self._pending: list[Pending] = []
+        self.trips = 0
+        """Trips to aiosqlite's thread so far (the benchmark counts them)."""
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
@@ -96,8 +118,13 @@ class Database:
         return cls(conn)
 
     async def close(self) -> None:
+        """Run the queued writes (if the database takes them), then close."""
         async with self._lock:
-            await self._conn.close()
+            try:
+                if self._pending:
+                    await self._trip("SELECT 1")
+            finally:
+                await self._conn.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
@@ -106,47 +133,139 @@ class Database:
             yield self
             return
         async with self._lock, _storage_errors():
+            await self._trip("BEGIN IMMEDIATE")
             token = _in_tx.set(True)
-            await self._conn.execute_fetchall("BEGIN IMMEDIATE")
             try:
                 yield self
             except BaseException:
+                self.trips += 1
                 await self._conn.execute_fetchall("ROLLBACK")
                 raise
             else:
+                self.trips += 1
                 await self._conn.execute_fetchall("COMMIT")
             finally:
                 _in_tx.reset(token)
 
-    @asynccontextmanager
-    async def _turn(self) -> AsyncIterator[None]:
-        """This task's turn on the connection (already held inside a transaction)."""
+    async def _turn(self, sql: str, params: Params | Iterable[Sequence[Any]] = (),
+                    many: bool = False) -> tuple[list[sqlite3.Row], int]:
+        """`_trip` in this task's turn on the connection (held already inside a transaction),
+        a storage fault raised as `StorageUnavailable`. (No context manager: this runs for
+        every statement, and a generator-based one costs more than the rest.)"""
         if _in_tx.get():
-            yield
-            return
-        async with self._lock, _storage_errors():
-            yield
+            return await self._trip(sql, params, many)
+        async with self._lock:
+            try:
+                return await self._trip(sql, params, many)
+            except sqlite3.Error as exc:
+                if (unavailable := _unavailable(exc)) is None:
+                    raise
+                raise unavailable from None
 
-    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+    @contextmanager
+    def deferring(self) -> Iterator[None]:
+        """Within the block (an event being handled), `execute_later` queues its writes."""
+        token = _deferring.set(True)
+        try:
+            yield
+        finally:
+            _deferring.reset(token)
+
+    async def execute_later(self, sql: str, params: Params = ()) -> None:
+        """A write whose result nobody reads. Within `deferring`, it is queued and runs
+        just before the next statement of any task, in the order the writes were asked for
+        (so every later read sees it), in that statement's trip to aiosqlite's thread; the
+        App's record of the handled event is such a statement. Elsewhere it runs now."""
+        if _deferring.get() and not _in_tx.get():
+            self._pending.append((sql, params, False))
+        else:
+            await self.execute(sql, params)
+
+    async def executemany_later(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """`executemany`, queued as `execute_later` queues a statement."""
+        if _deferring.get() and not _in_tx.get():
+            self._pending.append((sql, list(rows), True))
+        else:
+            await self.executemany(sql, rows)
+
+    def _run(self, pending: list[Pending], sql: str, params: Params | Iterable[Sequence[Any]],
+             many: bool) -> tuple[list[sqlite3.Row], int]:
+        """In aiosqlite's thread: the queued writes, then the statement; its rows and the
+        number of rows it changed. With queued writes, all run in one transaction (a commit
+        each was a third of a write's cost); a failure says how many of the queued writes
+        went through (`_Unqueued`): none when the storage refused (rolled back, to be tried
+        again), those before it otherwise (committed, as they would have been one by one)."""
+        conn = self._conn._conn
+        grouped = bool(pending) and not conn.in_transaction and not sql.startswith("BEGIN")
+        done = 0
+        try:
+            if grouped:
+                conn.execute("BEGIN IMMEDIATE")
+            for queued in pending:
+                self._statement(conn, *queued).close()
+                done += 1
+            before = conn.total_changes
+            cursor = self._statement(conn, sql, params, many)
+            try:
+                result = ([] if many else cursor.fetchall()), conn.total_changes - before
+            finally:
+                cursor.close()
+        except sqlite3.Error as exc:
+            if grouped and conn.in_transaction:
+                if _unavailable(exc) is not None:
+                    conn.execute("ROLLBACK")
+                else:
+                    conn.execute("COMMIT")
+            if grouped and not conn.in_transaction and _unavailable(exc) is not None:
+                done = 0  # rolled back, by us or by SQLite
+            if pending:
+                raise _Unqueued(done, exc) from exc
+            raise
+        if grouped:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise _Unqueued(0, exc) from exc
+        return result
+
+    @staticmethod
+    def _statement(conn: sqlite3.Connection, sql: str,
+                   params: Params | Iterable[Sequence[Any]], many: bool) -> sqlite3.Cursor:
+        """One statement, in aiosqlite's thread (where the fault tests make writes fail)."""
+        if many:
+            return conn.executemany(sql, params)  # type: ignore[arg-type]
+        return conn.execute(sql, params)  # type: ignore[arg-type]
+
+    async def _trip(self, sql: str, params: Params | Iterable[Sequence[Any]] = (),
+                    many: bool = False) -> tuple[list[sqlite3.Row], int]:
+        """One trip to aiosqlite's thread: the queued writes (not inside a transaction: they
+        are not its own), then the statement."""
+        self.trips += 1
+        pending: list[Pending] = []
+        if self._pending and not _in_tx.get():
+            pending, self._pending = self._pending, []
+        try:
+            return await self._conn._execute(self._run, pending, sql, params, many)
+        except _Unqueued as failed:
+            if _unavailable(failed.error):  # tried again by the next statement: the event
+                self._pending[:0] = pending[failed.done:]  # is not recorded before they pass
+            raise failed.error from None
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return the number of rows it changed.
 
-        Every statement is one trip to aiosqlite's thread (execute, fetch and close there):
-        the trips, not SQLite, are what an event costs.
+        Every statement is one trip to aiosqlite's thread (execute, fetch and close there,
+        with the writes queued before it): the trips, not SQLite, are what an event costs.
         """
-        async with self._turn():
-            before = self._conn.total_changes
-            await self._conn.execute_fetchall(sql, params)
-            return self._conn.total_changes - before
+        return (await self._turn(sql, params))[1]
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self._turn():
-            cursor = await self._conn.executemany(sql, rows)
-            await cursor.close()
+        await self._turn(sql, list(rows), many=True)
 
-    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
-                       ) -> list[aiosqlite.Row]:
-        async with self._turn():
-            return list(await self._conn.execute_fetchall(sql, params))
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        return (await self._turn(sql, params))[0]
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
                        ) -> aiosqlite.Row | None:

@@ -267,34 +267,31 @@ class DatabaseFault:
 
     def __init__(self, kind: str, db: Database) -> None:
         self.kind = kind
+        self.db = db
         self.conn = db._conn
-        self._saved: dict[str, Any] = {}
 
     async def on(self) -> None:
         if self.kind == "read-only":
             await self.conn.execute_fetchall("PRAGMA query_only = ON")
             return
-        for name in ("execute_fetchall", "executemany"):
-            real = getattr(self.conn, name)
-            self._saved[name] = real
+        real = self.db._statement
 
-            async def failing(sql: str, *args: Any, _real: Any = real) -> Any:
-                if sql.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE",
-                                                             "REPLACE"):
-                    exc = sqlite3.OperationalError("database or disk is full")
-                    exc.sqlite_errorcode = sqlite3.SQLITE_FULL
-                    exc.sqlite_errorname = "SQLITE_FULL"
-                    raise exc
-                return await _real(sql, *args)
+        def failing(conn: sqlite3.Connection, sql: str, *args: Any) -> sqlite3.Cursor:
+            """Every statement runs here, in aiosqlite's thread (queued writes too)."""
+            if sql.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE",
+                                                         "REPLACE"):
+                exc = sqlite3.OperationalError("database or disk is full")
+                exc.sqlite_errorcode = sqlite3.SQLITE_FULL
+                exc.sqlite_errorname = "SQLITE_FULL"
+                raise exc
+            return real(conn, sql, *args)
 
-            setattr(self.conn, name, failing)
+        self.db._statement = failing  # type: ignore[method-assign]
 
     async def off(self) -> None:
         if self.kind == "read-only":
             await self.conn.execute_fetchall("PRAGMA query_only = OFF")
-        for name, real in self._saved.items():
-            setattr(self.conn, name, real)
-        self._saved.clear()
+        vars(self.db).pop("_statement", None)
 
     def named_in(self, line: str) -> bool:
         return any(word in line.lower() for word in self.WORDS[self.kind])

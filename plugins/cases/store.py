@@ -211,7 +211,7 @@ class CaseStore:
         # One statement, so atomic: numbering and the unique root need no transaction.
         self._not_roots.pop((room_id, root), None)
         ids = ",".join(specialties)
-        await self.db.execute(
+        await self.db.execute_later(  # read back below, in the same trip to SQLite
             "INSERT OR IGNORE INTO cases (room_id, number, root_event_id, poster, specialties, "
             "tag_source, status, opened_at, auto_tag, proposed) SELECT ?, "
             "COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, 'open', ?, ?, ? FROM cases "
@@ -285,7 +285,7 @@ class CaseStore:
             if field in stored:
                 stored[field] = ",".join(stored[field])
         sets = ", ".join(f"{k} = ?" for k in stored)
-        await self.db.execute(
+        await self.db.execute_later(
             f"UPDATE cases SET {sets} WHERE room_id = ? AND number = ?",
             (*stored.values(), case.room_id, case.number))
         cached = self._cache.get((case.room_id, case.number))

@@ -72,6 +72,17 @@ def short_date(at: float, tz: str, lang: str) -> str:
         "%d/%m/%Y" if lang == "fr" else "%Y-%m-%d")
 
 
+@functools.lru_cache(maxsize=256)
+def _schedule(setting: str, timezone: str) -> str:
+    """A digest setting in a time zone as `Digests.schedule` writes it (parsed once: every
+    message of a room with cases asks)."""
+    weekly = parse_weekly(setting)
+    if weekly is None:
+        return "off"
+    day, hour, minute = weekly
+    return f"{day} {hour:02d}:{minute:02d} {timezone}"
+
+
 class Digests:
     """Arms each room's digest timer from its setting (rooms with a case get one), and posts
     the digest when it fires."""
@@ -112,11 +123,7 @@ class Digests:
 
     def schedule(self, room_id: str) -> str:
         """The room's digest schedule now: `off`, or weekday, time and time zone."""
-        weekly = parse_weekly(self.setting(room_id))
-        if weekly is None:
-            return "off"
-        day, hour, minute = weekly
-        return f"{day} {hour:02d}:{minute:02d} {self.bot.timezone(room_id)}"
+        return _schedule(self.setting(room_id), self.bot.timezone(room_id))
 
     async def follow(self, room_id: str) -> None:
         """Arm the room's timer unless it already follows the room's setting (a new room, or

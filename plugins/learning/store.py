@@ -137,7 +137,7 @@ class LearningStore:
     # ---- cases and roles ---------------------------------------------------------------------
     async def mirror(self, case: Case) -> None:
         """Keep the case's ids, specialties, status and times (its poster's role too)."""
-        await self.db.execute(
+        await self.db.execute_later(
             f"INSERT INTO learning_cases ({_KNOWN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (room_id, number) DO UPDATE SET specialties = excluded.specialties, "
             "status = excluded.status, first_reply_at = excluded.first_reply_at, "
@@ -153,7 +153,7 @@ class LearningStore:
     async def add_role(self, room_id: str, number: int, user_id: str, role: str,
                        at: float) -> None:
         """The first time a member took this role in the case is the one kept."""
-        await self.db.execute(
+        await self.db.execute_later(
             "INSERT OR IGNORE INTO learning_roles (room_id, number, user_id, role, at) "
             "VALUES (?, ?, ?, ?, ?)", (room_id, number, user_id, role, at))
 
@@ -190,7 +190,7 @@ class LearningStore:
                        refs: Sequence[tuple[str, str]]) -> None:
         """(url, domain) pairs cited in a case's thread; a link already there stays as first
         cited."""
-        await self.db.executemany(
+        await self.db.executemany_later(
             "INSERT OR IGNORE INTO learning_refs (room_id, number, url, domain, event_id, "
             "sender, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(room_id, number, url, domain, event_id, sender, at) for url, domain in refs])
@@ -199,6 +199,11 @@ class LearningStore:
                            at: float, refs: Sequence[tuple[str, str]]) -> None:
         """An edit by `sender` of the message `event_id`: its references are now `refs` (none:
         the edit removed them), cited when the message first cited any (else at `at`)."""
+        if not refs:  # most edits: one write, nothing to read
+            await self.db.execute_later(
+                "DELETE FROM learning_refs WHERE room_id = ? AND event_id = ? AND sender = ?",
+                (room_id, event_id, sender))
+            return
         async with self.db.transaction():
             first = await self.db.fetchval(
                 "SELECT MIN(at) FROM learning_refs WHERE room_id = ? AND event_id = ? "
@@ -217,7 +222,7 @@ class LearningStore:
 
     async def drop_refs(self, room_id: str, event_id: str) -> None:
         """The message that cited them was redacted."""
-        await self.db.execute("DELETE FROM learning_refs WHERE room_id = ? AND event_id = ?",
+        await self.db.execute_later("DELETE FROM learning_refs WHERE room_id = ? AND event_id = ?",
                               (room_id, event_id))
 
     async def refs(self, room_id: str, since: float, until: float | None = None,

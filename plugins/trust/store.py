@@ -92,11 +92,16 @@ class TrustStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.verified: set[str] = set()
+        self.notices: set[str] = set()
+        """Every notice event a record names (and some it named before): a reaction
+        elsewhere, the usual one, needs no query."""
 
     async def load(self) -> None:
         rows = await self.db.fetchall(
             "SELECT user_id FROM trust_verifications WHERE status = ?", (VERIFIED,))
         self.verified = {str(r[0]) for r in rows}
+        self.notices = {str(r[0]) for r in await self.db.fetchall(
+            "SELECT notice_event FROM trust_verifications WHERE notice_event IS NOT NULL")}
 
     # ---- the directory -----------------------------------------------------------------------
     async def entry(self, rpps: str) -> Entry | None:
@@ -121,6 +126,8 @@ class TrustStore:
         return Record(*row) if row else None
 
     async def by_notice(self, notice_event: str) -> Record | None:
+        if notice_event not in self.notices:
+            return None
         row = await self.db.fetchone(f"{_RECORD} WHERE notice_event = ?", (notice_event,))
         return Record(*row) if row else None
 
@@ -146,6 +153,7 @@ class TrustStore:
         await self.db.execute(
             "UPDATE trust_verifications SET notice_room = ?, notice_event = ? WHERE user_id = ?",
             (notice_room, notice_event, user_id))
+        self.notices.add(notice_event)
 
     async def decide(self, user_id: str, status: str, by: str, now: float) -> bool:
         """Settle a pending request; False when there was none, or when verifying it would

@@ -225,6 +225,9 @@ class VolunteerStore:
         self.db = db
         self._followed: OrderedDict[tuple[str, int], Followed | None] = OrderedDict()
         self._paged: OrderedDict[tuple[str, int], list[str]] = OrderedDict()
+        self._rounds: OrderedDict[tuple[str, int], dict[int, list[str]]] = OrderedDict()
+        """Who each round paged, for the cases followed since the start (this store is the
+        only writer of the pages: each is complete)."""
         self._enlisted: dict[str, frozenset[str]] = {}
 
     @staticmethod
@@ -346,6 +349,10 @@ class VolunteerStore:
                     "ON CONFLICT(room_id, user_id) DO UPDATE SET "
                     "last_paged_at = excluded.last_paged_at, turn = excluded.turn",
                     (room_id, user, at))
+        rounds = self._rounds.get(key)
+        if rounds is not None:  # a member is paged once per case: later rounds ignore them
+            before = {u for names in rounds.values() for u in names}
+            rounds[round_] = sorted({*rounds.get(round_, ()), *(set(users) - before)})
 
     async def paged(self, room_id: str, number: int) -> list[str]:
         key = (room_id, number)
@@ -359,13 +366,16 @@ class VolunteerStore:
         return list(found)
 
     async def paged_in_round(self, room_id: str, number: int, round_: int) -> list[str]:
+        rounds = self._rounds.get((room_id, number))
+        if rounds is not None:
+            return list(rounds.get(round_, ()))
         rows = await self.db.fetchall(
             "SELECT user_id FROM volunteer_pages WHERE room_id = ? AND number = ? AND round = ? "
             "ORDER BY user_id", (room_id, number, round_))
         return [r["user_id"] for r in rows]
 
     async def add_page_event(self, room_id: str, number: int, event_id: str) -> None:
-        await self.db.execute(
+        await self.db.execute_later(
             "INSERT OR IGNORE INTO volunteer_page_events (event_id, room_id, number) "
             "VALUES (?, ?, ?)", (event_id, room_id, number))
 
@@ -383,6 +393,7 @@ class VolunteerStore:
                  case.poster, ",".join(case.specialties), ",".join(considered), int(urgent),
                  round_, int(case.is_open), int(case.replies > 0), int(case.awaiting_tag))):
             self._keep(self._paged, key, [])  # a case followed from now on: no page yet
+            self._keep(self._rounds, key, {})
             self._keep(self._followed, key, Followed(
                 case.room_id, case.number, case.root_event_id, case.card_event_id,
                 case.poster, case.specialties, tuple(considered), urgent, round_, None, False,
@@ -394,7 +405,7 @@ class VolunteerStore:
         before = await self.get(case.room_id, case.number)
         if before is None:
             return None
-        await self.db.execute(
+        await self.db.execute_later(
             "UPDATE volunteer_cases SET tags = ?, open = ?, replied = ?, awaiting = ?, "
             "card_event_id = COALESCE(?, card_event_id) WHERE room_id = ? AND number = ?",
             (",".join(case.specialties), int(case.is_open), int(case.replies > 0),
@@ -433,12 +444,17 @@ class VolunteerStore:
 
     async def update_case(self, room_id: str, number: int, **changes: Any) -> None:
         """Change columns of `volunteer_cases` (considered, round, due, stopped, open,
-        taken_by, card_event_id)."""
-        self._followed.pop((room_id, number), None)
+        taken_by, card_event_id); the cached copy follows."""
+        key = (room_id, number)
+        cached = self._followed.pop(key, None)
+        if cached is not None:
+            self._keep(self._followed, key, dataclasses.replace(cached, **{
+                k: tuple(v) if k == "considered" else bool(v) if k in ("stopped", "open") else v
+                for k, v in changes.items()}))
         if "considered" in changes:
             changes["considered"] = ",".join(changes["considered"])
         sets = ", ".join(f"{k} = ?" for k in changes)
-        await self.db.execute(
+        await self.db.execute_later(
             f"UPDATE volunteer_cases SET {sets} WHERE room_id = ? AND number = ?",
             (*changes.values(), room_id, number))
 
@@ -450,7 +466,7 @@ class VolunteerStore:
     async def add_reply(self, event_id: str, room_id: str, number: int, user_id: str,
                         at: float) -> None:
         """A reply in a case's thread by someone other than its poster (for the stats)."""
-        await self.db.execute(
+        await self.db.execute_later(
             "INSERT OR IGNORE INTO volunteer_replies (event_id, room_id, number, user_id, at) "
             "VALUES (?, ?, ?, ?, ?)", (event_id, room_id, number, user_id, at))
 

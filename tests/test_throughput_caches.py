@@ -1,0 +1,181 @@
+"""What the in-process throughput work (issue #26 item 5) keeps in memory or defers: queued
+writes run before any later statement, in order, and at close; each cache follows the table
+it mirrors when that changes, checked against a store that reads the database afresh."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.storage import Database
+from plugins.cases.store import Case
+from plugins.trust.store import MIGRATIONS as TRUST_MIGRATIONS
+from plugins.trust.store import TrustStore
+from plugins.volunteers.store import MIGRATIONS as VOLUNTEER_MIGRATIONS
+from plugins.volunteers.store import VolunteerStore
+
+ROOM = "!room:test"
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    opened = await Database.open(tmp_path / "x.db")
+    await opened.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+    yield opened
+    await opened.close()
+
+
+async def test_queued_writes_run_in_order_before_the_next_read(db: Database) -> None:
+    with db.deferring():
+        await db.execute_later("INSERT INTO t (n, v) VALUES (1, 'a')")
+        await db.execute_later("UPDATE t SET v = 'b' WHERE n = 1")
+        await db.executemany_later("INSERT INTO t (n, v) VALUES (?, ?)", [(2, "c"), (3, "d")])
+        assert db._pending, "nothing was queued"
+    assert [tuple(r) for r in await db.fetchall("SELECT n, v FROM t ORDER BY n")] == [
+        (1, "b"), (2, "c"), (3, "d")]
+    assert not db._pending
+
+
+async def test_a_write_outside_an_event_runs_at_once(tmp_path: Path, db: Database) -> None:
+    await db.execute_later("INSERT INTO t (n, v) VALUES (1, 'a')")
+    assert not db._pending
+    with sqlite3.connect(tmp_path / "x.db") as other:
+        assert other.execute("SELECT v FROM t").fetchall() == [("a",)]
+
+
+async def test_a_statement_counts_only_its_own_changes(db: Database) -> None:
+    with db.deferring():
+        await db.execute_later("INSERT INTO t (n, v) VALUES (1, 'a')")
+        await db.execute_later("INSERT INTO t (n, v) VALUES (2, 'a')")
+        assert await db.execute("UPDATE t SET v = 'z' WHERE n = 1") == 1
+
+
+async def test_close_runs_the_queued_writes(tmp_path: Path, db: Database) -> None:
+    with db.deferring():
+        await db.execute_later("INSERT INTO t (n, v) VALUES (1, 'a')")
+    await db.close()
+    with sqlite3.connect(tmp_path / "x.db") as other:
+        assert other.execute("SELECT v FROM t").fetchall() == [("a",)]
+
+
+async def test_a_transaction_runs_the_writes_queued_before_it_not_inside_it(
+        db: Database) -> None:
+    with db.deferring():
+        await db.execute_later("INSERT INTO t (n, v) VALUES (1, 'kept')")
+        with pytest.raises(RuntimeError):
+            async with db.transaction():
+                await db.execute_later("INSERT INTO t (n, v) VALUES (2, 'rolled back')")
+                raise RuntimeError
+    assert [tuple(r) for r in await db.fetchall("SELECT n, v FROM t")] == [(1, "kept")]
+
+
+async def _trust(path: Path) -> tuple[Database, TrustStore]:
+    db = await Database.open(path)
+    await db.migrate("trust", TRUST_MIGRATIONS)
+    store = TrustStore(db)
+    await store.load()
+    return db, store
+
+
+async def test_the_notices_known_follow_new_notices_and_a_restart(tmp_path: Path) -> None:
+    db, store = await _trust(tmp_path / "x.db")
+    try:
+        await store.request("@a:test", "10000000007", ROOM, "$request", 1.0)
+        assert await store.by_notice("$notice") is None
+        await store.noticed("@a:test", ROOM, "$notice")
+        found = await store.by_notice("$notice")
+        assert found is not None and found.user_id == "@a:test"
+    finally:
+        await db.close()
+    db, store = await _trust(tmp_path / "x.db")
+    try:
+        again = await store.by_notice("$notice")
+        assert again is not None and again.user_id == "@a:test"
+        await store.request("@a:test", "10000000007", ROOM, "$request2", 2.0)
+        assert await store.by_notice("$notice") is None, "a new request drops the old notice"
+    finally:
+        await db.close()
+
+
+async def _volunteers(path: Path) -> tuple[Database, VolunteerStore]:
+    db = await Database.open(path)
+    await db.migrate("volunteers", VOLUNTEER_MIGRATIONS)
+    return db, VolunteerStore(db)
+
+
+def _case(number: int) -> Case:
+    return Case(ROOM, number, f"$root{number}", f"$card{number}", "@poster:test", ("cardio",),
+                "hashtag", "open", 1.0)
+
+
+async def test_the_rounds_paged_follow_each_round_as_the_table_has_it(tmp_path: Path) -> None:
+    db, store = await _volunteers(tmp_path / "x.db")
+    try:
+        await store.follow(_case(1), ["cardio"], urgent=False)
+        assert await store.paged_in_round(ROOM, 1, 1) == []
+        await store.record(ROOM, 1, ["@b:test", "@a:test"], 1, 10.0)
+        await store.record(ROOM, 1, ["@c:test", "@a:test"], 2, 20.0)  # @a: paged once a case
+        await store.record(ROOM, 1, ["@d:test"], 2, 21.0)
+        cached = [await store.paged_in_round(ROOM, 1, r) for r in (1, 2, 3)]
+        fresh = VolunteerStore(db)
+        assert cached == [await fresh.paged_in_round(ROOM, 1, r) for r in (1, 2, 3)]
+        assert cached == [["@a:test", "@b:test"], ["@c:test", "@d:test"], []]
+    finally:
+        await db.close()
+
+
+async def test_a_followed_case_changed_is_the_row_read_afresh(tmp_path: Path) -> None:
+    db, store = await _volunteers(tmp_path / "x.db")
+    try:
+        await store.follow(_case(1), ["cardio"], urgent=False)
+        with db.deferring():
+            await store.update_case(ROOM, 1, considered=["cardio", "pneumo"], round=2,
+                                    due=99.0, stopped=1, open=0, taken_by="@t:test",
+                                    card_event_id="$card2")
+            cached = await store.get(ROOM, 1)
+        assert cached == await VolunteerStore(db).get(ROOM, 1)
+        assert cached is not None and cached.round == 2 and cached.stopped is True
+    finally:
+        await db.close()
+
+
+async def test_a_statement_that_fails_keeps_the_writes_queued_before_it(db: Database) -> None:
+    """The queued writes and the statement share a transaction: the statement's own error
+    (here a constraint) is the caller's, and the writes before it stay."""
+    await db.execute("INSERT INTO t (n, v) VALUES (1, 'a')")
+    with db.deferring():
+        await db.execute_later("INSERT INTO t (n, v) VALUES (2, 'b')")
+        with pytest.raises(sqlite3.IntegrityError):
+            await db.execute("INSERT INTO t (n, v) VALUES (1, 'again')")
+    assert [tuple(r) for r in await db.fetchall("SELECT n, v FROM t ORDER BY n")] == [
+        (1, "a"), (2, "b")]
+
+
+async def test_writes_the_storage_refused_are_tried_again(db: Database) -> None:
+    """A full disk (SQLITE_FULL) on a queued write: nothing of the group is kept, the caller
+    learns the storage is unavailable, and the next statement runs them all once it can."""
+    from bot.storage import StorageUnavailable
+
+    real = db._statement
+    full = True
+
+    def statement(conn: sqlite3.Connection, sql: str, *args: object) -> sqlite3.Cursor:
+        if full and sql.startswith("INSERT INTO t (n, v) VALUES (3"):
+            exc = sqlite3.OperationalError("database or disk is full")
+            exc.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+            raise exc
+        return real(conn, sql, *args)  # type: ignore[arg-type]
+
+    db._statement = statement  # type: ignore[method-assign]
+    with db.deferring():
+        await db.execute_later("INSERT INTO t (n, v) VALUES (2, 'b')")
+        await db.execute_later("INSERT INTO t (n, v) VALUES (3, 'c')")
+        with pytest.raises(StorageUnavailable):
+            await db.execute("INSERT INTO t (n, v) VALUES (4, 'd')")
+    assert len(db._pending) == 2, "the refused writes are not queued again"
+    full = False
+    await db.execute("INSERT INTO t (n, v) VALUES (4, 'd')")
+    assert [r[0] for r in await db.fetchall("SELECT n FROM t ORDER BY n")] == [2, 3, 4]
