@@ -108,11 +108,11 @@ class App:
         """Bring the database up to date, then load the plugins in order.
 
         Order matters: core tables and timers first; settings (read once into memory); then
-        each plugin (required ones come first, see `with_required`): its strings (a key another
-        component declared is an error), an instance, its migrations, its commands, hooks and
-        timers. Once all exist, each is bound to the plugins it requires, the settings registry
-        learns every plugin's room settings, the `!config` commands are added, duplicate
-        command names are refused, and each plugin's `start()` runs.
+        each plugin (required ones come first, see `bot.loading.with_required`): its strings
+        (a key another component declared is an error), an instance, its migrations, its
+        commands, hooks and timers. Once all exist, each is bound to the plugins it requires,
+        the settings registry learns every plugin's room settings, the `!config` commands are
+        added, duplicate command names are refused, and each plugin's `start()` runs.
         """
         await self.db.migrate("core", CORE_MIGRATIONS)
         await self.db.migrate("timers", TIMER_MIGRATIONS)
