@@ -19,9 +19,9 @@ from pathlib import Path
 
 from bench.corpus import IDENTIFYING, case_command, kilobyte_texts, post
 from bench.report import BenchResult, Figure, Target, median
-from bot.app import load_plugin_classes
 from bot.config import Config, Duration, RateLimitConfig
 from bot.events import Edit, Event, Message, Reaction
+from bot.loading import load_plugin_classes
 from bot.plugin import Plugin
 from bot.testing import START, Harness
 from plugins.secrecy import scan

@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 
 from bot import logs
-from bot.app import known_plugins, known_schemas, load_plugin_classes
 from bot.config import Config, ConfigError, Secrets, as_dict, load
+from bot.loading import known_plugins, known_schemas, load_plugin_classes
 
 log = logging.getLogger("casebot")
 

@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.app import known_plugins
 from bot.config import Config, Duration, MatrixConfig, Secrets
 from bot.homeserver import LocalSynapse
+from bot.loading import known_plugins
 from bot.matrix import Seen, UserClient
 from bot.service import serve
 

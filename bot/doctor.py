@@ -17,10 +17,10 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from bot.app import known_plugins, known_schemas, load_plugin_classes
 from bot.backup import MAIN_DB, read_only
 from bot.config import Config, ConfigError, Secrets, load
 from bot.findings import Finding, Report
+from bot.loading import known_plugins, known_schemas, load_plugin_classes
 from bot.scheduler import OVERDUE_AFTER, OVERDUE_SQL
 from bot.syncstore import HELD_KEY
 

@@ -9,9 +9,10 @@ import signal
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.app import App, load_plugin_classes
+from bot.app import App
 from bot.config import Config, Secrets
 from bot.events import Event
+from bot.loading import load_plugin_classes
 from bot.matrix import MatrixTransport, secure_tree
 from bot.metrics import SyncProbe, serve_metrics
 from bot.startup import phases

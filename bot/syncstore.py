@@ -1,6 +1,6 @@
 """What the sync loop keeps across restarts: the sync token and the events held for their keys.
 
-Two rows of the core's `kv` table (created by `bot.app.CORE_MIGRATIONS`; the keys are those
+Two rows of the core's `kv` table (created by `bot.loading.CORE_MIGRATIONS`; the keys are those
 of earlier versions, so an upgrade keeps both). The App saves the token once a batch is
 handled (its exactly-once contract); the transport saves which events wait for their keys.
 Neither reaches into the other for it: each is given this store.

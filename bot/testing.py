@@ -217,8 +217,8 @@ class Harness:
         self.app: App
 
     async def __aenter__(self) -> Harness:
-        from bot.app import configure, with_required
         from bot.config import ConfigError
+        from bot.loading import configure, with_required
 
         problems: list[str] = []
         specs = [(cls, configure(cls, self.sections.get(cls.name), problems))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import known_plugins, load_plugin_classes
 from bot.config import ConfigError, load, parse_duration
+from bot.loading import known_plugins, load_plugin_classes
 
 REPO = Path(__file__).resolve().parents[1]
 

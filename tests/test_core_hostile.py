@@ -119,10 +119,10 @@ async def test_unknown_commands_are_rate_limited_too() -> None:
             await h.say(ALICE, "!zzz")
         assert len(h.sent) == 6  # five answers, then one "too many commands"
         assert "Trop de commandes" in h.last().body
-        assert h.app._recent  # the window is remembered while it lasts
+        assert h.app.dispatch._recent  # the window is remembered while it lasts
         await h.advance(61)
         await h.say(BOB, "hello")
-        assert ALICE not in h.app._recent and not h.app._room_locks
+        assert ALICE not in h.app.dispatch._recent and not h.app.dispatch._room_locks
 
 
 async def test_long_input_is_quoted_back_cut_short() -> None:

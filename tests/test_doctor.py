@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.app import known_schemas
 from bot.doctor import Report, check_data_dir, check_database
 from bot.homeserver import free_port
+from bot.loading import known_schemas
 from bot.testing import START, Harness
 from plugins.cases import Cases
 from plugins.specialties import Specialties

@@ -30,9 +30,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import events as ev
-from bot.app import load_plugin_classes
 from bot.config import Config, RateLimitConfig
 from bot.i18n import CORE_STRINGS
+from bot.loading import load_plugin_classes
 from bot.testing import Harness
 
 ROOM = "!room:test"

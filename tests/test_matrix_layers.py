@@ -15,9 +15,9 @@ import pytest
 from nio import JoinedMembersResponse, MegolmEvent, RoomGetEventResponse, RoomMember, SyncResponse
 
 import bot.matrix.rooms as rooms_module
-from bot.app import CORE_MIGRATIONS
 from bot.config import Config, MatrixConfig, Secrets
 from bot.events import Undecryptable
+from bot.loading import CORE_MIGRATIONS
 from bot.matrix import MatrixTransport
 from bot.storage import Database
 from bot.syncstore import HELD_KEY, Held, SyncStore

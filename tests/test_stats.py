@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import load_plugin_classes
 from bot.config import Config
+from bot.loading import load_plugin_classes
 from bot.storage import Database
 from bot.testing import Harness
 from plugins.cases.model import CLOSED, MANUAL, OPEN, RESOLVED, SUGGESTED, WITHDRAWN

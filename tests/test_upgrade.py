@@ -8,7 +8,7 @@ import importlib
 import sqlite3
 from pathlib import Path
 
-from bot.app import CORE_MIGRATIONS
+from bot.loading import CORE_MIGRATIONS
 from bot.scheduler import MIGRATIONS as TIMER_MIGRATIONS
 from bot.testing import Harness
 from plugins import DEFAULT_PLUGINS

@@ -57,6 +57,7 @@ from plugins.cases.target import (
     TagWords,
     bad_number,
     case_number,
+    number_in,
     numbered_usage,
     split_tag_words,
 )
@@ -87,8 +88,6 @@ def plural(ctx: Context, key: str, count: int) -> str:
     return one if (count < 2 if ctx.lang == "fr" else count == 1) else many
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class CasesConfig:
     unanswered_reminder: Duration = bounded(Duration(4 * 3600), 1, 30 * 86400)
@@ -96,14 +95,6 @@ class CasesConfig:
     auto_close: Duration = bounded(Duration(14 * 86400), 1, 365 * 86400)
     resolve_power_level: int = bounded(50, 0, 100)
     list_limit: int = bounded(15, 1, 50)
-
-
-def number_in(values: dict[str, Any]) -> int | None:
-    """The case number a command's parsed arguments name (None: the thread's case)."""
-    if "number" in values:
-        return values["number"]
-    words = values.get("specialties") or ()
-    return words[0] if words and isinstance(words[0], int) else None
 
 
 def poster_or_moderator(command: str) -> Check:

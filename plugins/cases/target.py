@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.content import Rich
 from bot.i18n import LANGUAGES
@@ -97,6 +98,14 @@ def split_tag_words(ctx: Context, words: Sequence[int | Specialty]
     if not ids:
         raise Refusal(ctx.t(UNKNOWN_SPECIALTY, name="—", prefix=ctx.prefix))
     return number, ids
+
+
+def number_in(values: dict[str, Any]) -> int | None:
+    """The case number a command's parsed arguments name (None: the thread's case)."""
+    if "number" in values:
+        return values["number"]
+    words = values.get("specialties") or ()
+    return words[0] if words and isinstance(words[0], int) else None
 
 
 @dataclass(frozen=True, slots=True)
