@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.app import App
 from bot.config import Config, Secrets
-from bot.events import Event
+from bot.events import Event, Unavailable
 from bot.loading import load_plugin_classes
 from bot.matrix import MatrixTransport, secure_tree
 from bot.metrics import SyncProbe, serve_metrics
@@ -48,23 +48,34 @@ async def serve(config: Config, secrets: Secrets, insecure_dev: bool = False,
                 ready: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or SIGINT/SIGTERM), then shut down in order.
 
-    Order on the way out: leave the sync loop after the batch in hand (its replies are sent
-    and its token saved), stop the timers, stop the plugins, close the database.
+    Order on the way in: the device is restored and the stored sync token read, the first
+    sync request goes out, and the plugins are imported and the App started while the
+    homeserver works on it; the sync loop hands its answer to the App only after that
+    (`SyncLoop.prepare`). Order on the way out: leave the sync loop after the batch in hand
+    (its replies are sent and its token saved), stop the timers, stop the plugins, close the
+    database.
     """
-    plugins = load_plugin_classes(config)
-    phases.mark("plugin imports")
     transport = MatrixTransport(config, secrets, insecure_dev=insecure_dev)
-    await transport.connect()
-    db = await Database.open(config.data_dir / "casebot.db")
-    phases.mark("database open")
-    app = App(config, transport, db, plugins)
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    db: Database | None = None
+    app: App | None = None
     metrics: web.AppRunner | None = None
+    loop = asyncio.get_running_loop()
     try:
+        await transport.connect()
+        db = await Database.open(config.data_dir / "casebot.db")
+        phases.mark("database open")
+        store = SyncStore(db)
+        # before the core's migrations ran once (a new database) there is no token yet; a
+        # database unavailable now leaves the first request to the sync loop, which waits
+        with contextlib.suppress(Unavailable):
+            transport.prepare(await store.token() if await db.version("core") else None)
+        plugins = load_plugin_classes(config)
+        phases.mark("plugin imports")
+        app = App(config, transport, db, plugins)
+        stop = stop or asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
         await app.start()
         phases.mark("migrations, plugins started")
         if config.metrics.listen:
@@ -74,7 +85,7 @@ async def serve(config: Config, secrets: Secrets, insecure_dev: bool = False,
                                         lambda: sync_loop.undecryptable))
             metrics = await serve_metrics(app.metrics, config.metrics.listen,
                                           app.refresh_metrics)
-        sync = asyncio.create_task(transport.run(_TimedSink(app), SyncStore(db)), name="sync")
+        sync = asyncio.create_task(transport.run(_TimedSink(app), store), name="sync")
         timers = asyncio.create_task(app.scheduler.run(), name="timers")
         log.info("casebot running as %s (device %s)", transport.user_id, transport.device_id)
         if ready is not None:
@@ -98,9 +109,11 @@ async def serve(config: Config, secrets: Secrets, insecure_dev: bool = False,
         if metrics is not None:
             await metrics.cleanup()
         try:
-            await app.stop()
+            if app is not None:
+                await app.stop()
         finally:  # whatever happened, close the database: its thread would keep us alive
-            await db.close()
+            if db is not None:
+                await db.close()
             await transport.close()
             secure_tree(config.data_dir)
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
 import pytest
 from nio import JoinedMembersResponse, MegolmEvent, RoomGetEventResponse, RoomMember, SyncResponse
 
@@ -19,6 +20,7 @@ from bot.config import Config, MatrixConfig, Secrets
 from bot.events import Undecryptable
 from bot.loading import CORE_MIGRATIONS
 from bot.matrix import MatrixTransport
+from bot.matrix.sync import SYNC_FILTER
 from bot.storage import Database
 from bot.syncstore import HELD_KEY, Held, SyncStore
 
@@ -310,3 +312,96 @@ def test_invites_from_the_bots_homeserver_only_by_default(transport) -> None:
     assert transport.sync.invites.allowed("@alice:test")
     assert not transport.sync.invites.allowed("@alice:test.evil")
     assert not transport.sync.invites.allowed("@mallory:elsewhere")
+
+
+class RecordingSink:
+    """The App's side of the sync loop: records each batch and token, stops after `batches`."""
+
+    def __init__(self, transport: Any, token: str | None, batches: int = 1) -> None:
+        self.transport, self.token, self.left = transport, token, batches
+        self.batches: list[list[str]] = []
+        self.saved: list[str] = []
+
+    async def load_sync_token(self) -> str | None:
+        return self.token
+
+    async def save_sync_token(self, token: str) -> None:
+        self.saved.append(token)
+        self.left -= 1
+        if not self.left:
+            self.transport.stop()
+
+    async def handle_batch(self, events: Any) -> None:
+        self.batches.append([e.event_id for e in events])
+
+
+@pytest.fixture
+def syncs(transport, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The sync requests sent (their arguments); each answers the next of `transport.answers`
+    (a response, applied like nio does, or an exception raised)."""
+    client = transport.client
+    sent: list[dict[str, Any]] = []
+    transport.answers = []  # type: ignore[attr-defined]
+
+    async def fake_sync(**kwargs: Any) -> Any:
+        sent.append(kwargs)
+        answer = transport.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        await client.receive_response(answer)
+        return answer
+
+    async def no_upkeep() -> None:
+        pass
+
+    monkeypatch.setattr(client, "sync", fake_sync)
+    monkeypatch.setattr(transport.session, "keys_upkeep", no_upkeep)
+    return sent
+
+
+def command(body: str) -> dict[str, Any]:
+    """A message sent now (older ones are not caught up with)."""
+    return {**ev("m.room.message", {"msgtype": "m.text", "body": body}),
+            "origin_server_ts": int(time.time() * 1000)}
+
+
+async def test_prepared_first_sync_is_handed_over_only_by_run(transport, syncs) -> None:
+    """`prepare` sends the first sync at once, with the stored token; its answer waits for
+    `run()` (started only once the App has) and is its first batch: no second request."""
+    message = command("!case early")
+    transport.answers = [sync("s3", timeline=[message])]
+    transport.prepare("s2")
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert syncs == [{"timeout": 0, "since": "s2", "full_state": True,
+                      "sync_filter": SYNC_FILTER}]
+    assert transport.answers == []  # answered and applied to the room model already
+    sink = RecordingSink(transport, "s2")
+    assert sink.batches == []
+    await asyncio.wait_for(transport.run(sink, MemoryStore([])), timeout=10)
+    assert sink.batches == [[message["event_id"]]] and sink.saved == ["s3"]
+    assert len(syncs) == 1
+
+
+async def test_failed_prepared_sync_is_retried_like_any_sync(transport, syncs) -> None:
+    message = command("!case retried")
+    transport.answers = [aiohttp.ClientConnectionError("down"), sync("s3", timeline=[message])]
+    transport.prepare("s2")
+    sink = RecordingSink(transport, "s2")
+    await asyncio.wait_for(transport.run(sink, MemoryStore([])), timeout=10)
+    assert [s["since"] for s in syncs] == ["s2", "s2"]
+    assert [s["full_state"] for s in syncs] == [True, True]  # still the first sync
+    assert sink.batches == [[message["event_id"]]] and sink.saved == ["s3"]
+
+
+async def test_prepared_sync_with_another_token_is_dropped(transport, syncs) -> None:
+    """Should the token `run()` loads differ from the one `prepare` was given, the early
+    answer is not used: the batch after the loaded token is fetched and handled."""
+    early, current = command("!case early"), command("!case current")
+    transport.answers = [sync("s3", timeline=[early]), sync("s4", timeline=[current])]
+    transport.prepare("s1")
+    await asyncio.sleep(0)
+    sink = RecordingSink(transport, "s2")
+    await asyncio.wait_for(transport.run(sink, MemoryStore([])), timeout=10)
+    assert [s["since"] for s in syncs] == ["s1", "s2"]
+    assert sink.batches == [[current["event_id"]]] and sink.saved == ["s4"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import io
 import struct
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -100,9 +102,8 @@ def test_thumbnails_and_xmp() -> None:
     out = io.BytesIO()
     plain().save(out, "JPEG", exif=thumbnail_exif())
     assert inspect(out.getvalue()).kinds == {"thumbnail"}
-    heif = io.BytesIO()
-    plain().save(heif, "HEIF", thumbnails=[64])
-    assert inspect(heif.getvalue()).kinds == {"thumbnail"}
+    heif = encode(plain(), "HEIF", thumbnails=[64])
+    assert inspect(heif).kinds == {"thumbnail"}
     xmp = b'<x:xmpmeta><rdf:Description exif:GPSLatitude="48,51.5N"/></x:xmpmeta>'
     assert inspect(encode(plain(), "WEBP", xmp=xmp)).kinds == {"gps"}
     assert inspect(encode(plain(), "JPEG", xmp=xmp)).kinds == {"gps"}
@@ -556,3 +557,19 @@ def test_a_thin_strip_costs_no_more_than_a_photo(monkeypatch, size: tuple[int, i
     assert max(height, width) <= vision.MAX_ASPECT * min(height, width) + vision.MAX_ASPECT
     cleaned = clean(data)
     assert cleaned is not None and (cleaned.width, cleaned.height) == size
+
+
+def test_pillow_is_imported_on_the_first_photo_heic_included(tmp_path) -> None:
+    """Loading the secrecy plugin imports neither Pillow nor pillow-heif (the bot's start);
+    the first photo does, HEIC read included (a fresh interpreter: this one has both)."""
+    heic = tmp_path / "photo.heic"
+    heic.write_bytes(encode(plain(), "HEIF", thumbnails=[64]))
+    script = (
+        "import sys\n"
+        "import plugins.secrecy.plugin\n"
+        "from plugins.secrecy.photo import inspect\n"
+        "assert 'PIL' not in sys.modules and 'pillow_heif' not in sys.modules\n"
+        f"print(sorted(inspect(open({str(heic)!r}, 'rb').read()).kinds))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "['thumbnail']"

@@ -74,6 +74,7 @@ class SyncLoop:
         self.started_at = time.time()
         self._stopping = False
         self._sync_task: asyncio.Task[Any] | None = None
+        self._early: tuple[str | None, asyncio.Task[Any]] | None = None
         self.held = HeldEvents(config, session)
         self.invites = InvitePolicy(config, session)
         self._state = "starting"
@@ -106,6 +107,27 @@ class SyncLoop:
         self._stopping = True
         if self._sync_task and not self._sync_task.done():
             self._sync_task.cancel()
+        self._drop_early()
+
+    def prepare(self, token: str | None) -> None:
+        """Send the first sync request now, with `token` (the stored one), while the App still
+        starts: Synapse works on it meanwhile, and `run()` takes its answer as its first
+        batch. The request only fetches: its events reach the App through `run()`, once the
+        App has started; should `run()` load another token, the answer is dropped."""
+        self._drop_early()
+        self._early = (token, asyncio.ensure_future(self._first_sync(token)))
+
+    def _first_sync(self, token: str | None) -> Awaitable[Any]:
+        """The first sync: the whole state, no waiting."""
+        return self.client.sync(timeout=0, since=token, full_state=True,
+                                sync_filter=SYNC_FILTER)
+
+    def _drop_early(self) -> None:
+        if self._early is not None:
+            task = self._early[1]
+            self._early = None
+            task.cancel()
+            task.add_done_callback(_retrieve)
 
     async def run(self, sink: Sink, store: HeldStore) -> None:
         """Sync until `stop()`: handle each batch, then save its token (exactly-once); the
@@ -126,10 +148,19 @@ class SyncLoop:
         first = True
         failures = 0
         timeout_ms = int(self.config.matrix.sync_timeout * 1000)
+        early, self._early = self._early, None
+        if early is not None and early[0] != token:  # not the token `prepare` was given
+            self._early = early
+            self._drop_early()
+            early = None
         while not self._stopping:
-            self._sync_task = asyncio.ensure_future(client.sync(
-                timeout=0 if first else timeout_ms, since=token, full_state=first or None,
-                sync_filter=SYNC_FILTER))
+            if early is not None:  # the first request, sent by `prepare` (same arguments)
+                self._sync_task, early = early[1], None
+            elif first:
+                self._sync_task = asyncio.ensure_future(self._first_sync(token))
+            else:
+                self._sync_task = asyncio.ensure_future(client.sync(
+                    timeout=timeout_ms, since=token, sync_filter=SYNC_FILTER))
             try:
                 resp = await self._sync_task
             except asyncio.CancelledError:
@@ -265,3 +296,9 @@ class SyncLoop:
             log.warning("back-fill of %s stopped after %d pages", room_id, BACKFILL_PAGES)
         log.info("back-filled %d events in %s", len(found), room_id)
         return found[::-1]
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """A dropped request's outcome, read so that asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()

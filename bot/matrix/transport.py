@@ -98,6 +98,7 @@ class MatrixTransport:
         return await self.session.cross_sign(reset=reset)
 
     async def close(self) -> None:
+        self.sync.stop()  # a first request `prepare` sent and no `run` took is dropped
         await self.session.close()
 
     # ---- the sync loop -----------------------------------------------------------------------
@@ -108,6 +109,11 @@ class MatrixTransport:
     @started_at.setter
     def started_at(self, value: float) -> None:
         self.sync.started_at = value
+
+    def prepare(self, token: str | None) -> None:
+        """Send the first sync request now, with the stored `token`, for `run()` to take as
+        its first batch (the homeserver answers it while the App starts)."""
+        self.sync.prepare(token)
 
     async def run(self, sink: Sink, store: HeldStore) -> None:
         """Sync until `stop()`: handle each batch, then save its token (exactly-once); the

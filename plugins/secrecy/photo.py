@@ -16,20 +16,20 @@ identifiers, and encodes a JPEG without any metadata.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import warnings
 from dataclasses import dataclass
-
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
-from pillow_heif import register_heif_opener
+from typing import TYPE_CHECKING
 
 from bot.events import Attachment
 from plugins.secrecy import vision
 from plugins.secrecy.detector import KINDS, scan
 from plugins.secrecy.vision import Box
 
-register_heif_opener()
+if TYPE_CHECKING:
+    from PIL import Image
 
 METADATA_KINDS = ("gps", "serial", "owner", "shot_date", "thumbnail", "description")
 WRITTEN_KINDS = tuple(f"written_{kind}" for kind in KINDS)
@@ -117,8 +117,20 @@ def worth_reading(attachment: Attachment) -> bool:
     return attachment.mimetype.lower() in PHOTO_TYPES and attachment.size <= MAX_PHOTO
 
 
+@functools.cache
+def _heif_registered() -> None:
+    """Pillow reads HEIC once `pillow-heif` registered it: done on the first photo, as Pillow
+    itself is imported then (imports cost the bot's start ~17 ms; most rooms post no photo)."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+
+
 def _open(data: bytes) -> Image.Image | None:
     """The image in `data` when it is one of `FORMATS`, header read, pixels not yet decoded."""
+    from PIL import Image, UnidentifiedImageError
+
+    _heif_registered()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -169,6 +181,8 @@ def _has(ifds: dict[int, dict], tags: dict[int, tuple[int, ...]]) -> bool:
 def _exif(image: Image.Image, may_decode: bool) -> Image.Exif:
     """The image's EXIF. A PNG's may follow its pixels, and Pillow decodes them to find it:
     not for an image too big to decode (only the EXIF before the pixels is read)."""
+    from PIL import Image
+
     if image.format == "PNG" and not may_decode:
         exif = Image.Exif()
         raw = image.info.get("exif")
@@ -234,6 +248,8 @@ def metadata_kinds(image: Image.Image, may_decode: bool = True) -> set[str]:
 def _oriented_rgb(image: Image.Image, side: int | None) -> Image.Image:
     """The decoded image, turned as its EXIF orientation says, in RGB, its long side reduced
     to `side` (None: full size). A JPEG is decoded at the reduced scale directly."""
+    from PIL import Image, ImageOps
+
     if side is not None and image.format in ("JPEG", "MPO"):
         image.draft("RGB", (side, side))
     with warnings.catch_warnings():
@@ -297,6 +313,8 @@ def inspect(data: bytes) -> PhotoFindings:
 def _blur(image: Image.Image, box: Box) -> None:
     """Make the region unreadable for good: pixelate (cells a third of its smaller side, so
     a line of text is three cells high), then blur the cells' edges."""
+    from PIL import Image, ImageFilter
+
     left, top, right, bottom = box.pixels(*image.size, margin=0.25)
     width, height = right - left, bottom - top
     if width < 2 or height < 2:
@@ -312,6 +330,8 @@ def _blur(image: Image.Image, box: Box) -> None:
 def clean(data: bytes) -> CleanPhoto | None:
     """A copy of the photo without metadata, faces and written identifiers blurred, as a JPEG
     (None: not an image we read). CPU work: run it in a worker thread."""
+    from PIL import Image
+
     image = _open(data)
     if image is None:
         return None
