@@ -54,7 +54,7 @@ class JsClient:
     >>> await js.stop()
     """
 
-    def __init__(self, log_path: Path | None = None, default_timeout: float = 30.0,
+    def __init__(self, log_path: Path | None = None, default_timeout: float = 60.0,
                  debug: bool = False) -> None:
         self.log_path = log_path
         self.default_timeout = default_timeout
@@ -93,7 +93,8 @@ class JsClient:
 
     async def _read(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
-        while line := await self._proc.stdout.readline():
+        stdout = self._proc.stdout  # stop() forgets the process before this loop ends
+        while line := await stdout.readline():
             try:
                 message = json.loads(line)
             except ValueError:
@@ -107,6 +108,15 @@ class JsClient:
             if future is not None and not future.done():
                 future.set_result(message)
         self._fail_all(JsClientError(f"the JS client exited (see {self.log_path or 'stderr'})"))
+
+    def _log_tail(self, chars: int = 2000) -> str:
+        """The end of the client's stderr log, to read in a failure's report (CI keeps no
+        temporary directory)."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - chars))
+            return "; the client's log ends with:\n" + log.read().decode(errors="replace")
 
     def _fail_all(self, error: JsClientError) -> None:
         if self._ready is not None and not self._ready.done():
@@ -138,7 +148,8 @@ class JsClient:
             answer = await asyncio.wait_for(future, limit)
         except TimeoutError:
             self._pending.pop(request_id, None)
-            raise JsClientError(f"{cmd}: no answer within {limit:.0f} s") from None
+            raise JsClientError(
+                f"{cmd}: no answer within {limit:.0f} s{self._log_tail()}") from None
         if not answer.get("ok"):
             raise JsClientError(f"{cmd}: {answer.get('error', 'unknown error')}")
         return {k: v for k, v in answer.items() if k not in ("id", "ok")}
