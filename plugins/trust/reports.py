@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 REPORTS_PER_HOUR = 5
 """Reports one member may make in an hour; beyond, they are refused (nobody is told)."""
 REPORT_WINDOW = 3600.0
-_PATTERN_CHARS = frozenset("*?[")
 _PERMALINK = re.compile(r"https://matrix\.to/#/([^/?\s]+)/([^/?\s]+)\S*(?:\s+|$)")
 """A message's matrix.to link (room id or alias, event id), as Element copies it."""
 
@@ -133,6 +132,5 @@ class Reports:
         skip = {author, reporter, self.bot.user_id}
         moderators = [u for u in ctx.moderators() if u not in skip]
         if not moderators:  # the operator's people, when the room has nobody else
-            moderators = sorted(a for a in self.bot.config.admins
-                                if a not in skip and not _PATTERN_CHARS & set(a))
+            moderators = sorted(self.verification.reachable_admins(author, reporter))
         return None, moderators
