@@ -20,6 +20,7 @@ from plugins.learning.digest import next_due
 from plugins.learning.fmc import to_csv
 from plugins.learning.references import normalise, references
 from plugins.specialties import Specialties
+from tests.support.charts import kept_charts
 
 POSTER = "@alice:test"
 DOC = "@bob:test"
@@ -385,21 +386,9 @@ def test_no_csv_cell_starts_what_a_spreadsheet_runs(name: str) -> None:
     assert rows[2] == ["a;=1", "b\n=2"]  # quoted: one cell each, in their column
 
 
-async def drawn_by(monkeypatch: pytest.MonkeyPatch) -> list[ChartData]:
-    """What the chart would draw, kept instead of drawn."""
-    drawn: list[ChartData] = []
-
-    async def keep(data: ChartData) -> bytes:
-        drawn.append(data)
-        return b"\x89PNG"
-
-    monkeypatch.setattr("plugins.learning.commands.draw", keep)
-    return drawn
-
-
 async def test_the_chart_shows_at_most_eight_specialties_the_busiest(
         h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    drawn = await drawn_by(monkeypatch)
+    drawn = kept_charts(monkeypatch)
     ids = ["mg", "cardio", "dermato", "pedia", "gyneco", "psy", "rhumato", "endocrino", "gastro",
            "pneumo", "neuro", "orl", "ophtalmo", "uro", "nephro", "infectio", "geria"]
     for spec in ids:
@@ -464,7 +453,7 @@ def test_a_specialty_name_with_dollars_is_drawn_as_text(name: str) -> None:
 
 async def test_periods_years_apart_are_two_bars_not_one(
         h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    drawn = await drawn_by(monkeypatch)
+    drawn = kept_charts(monkeypatch)
     now = h.clock.value
     h.clock.value = at("2021-01-13T10:00")  # the week of Monday 11/01/2021
     await h.say(POSTER, CASE)

@@ -42,13 +42,19 @@ def _tables(db: Path) -> list[str]:
         conn.close()
 
 
-def test_the_bot_writes_and_reads_the_old_directory_while_an_import_runs(
-        tmp_path: Path) -> None:
+def _with_a_directory(tmp_path: Path) -> tuple[Path, Path, int]:
+    """A bot's database holding a first directory of 3,000 physicians: the database, the
+    extract it came from, and its count."""
     db = tmp_path / "casebot.db"
     asyncio.run(_prepare(db))
     old = tmp_path / "old.txt"
     write_extract(old, 3_000, seed=3)
-    before = import_directory(old, db).physicians
+    return db, old, import_directory(old, db).physicians
+
+
+def test_the_bot_writes_and_reads_the_old_directory_while_an_import_runs(
+        tmp_path: Path) -> None:
+    db, old, before = _with_a_directory(tmp_path)
     new = tmp_path / "new.txt"
     physicians = write_extract(new, 4 * BATCH, seed=4)
     seen: list[int] = []
@@ -81,11 +87,7 @@ def test_the_bot_writes_and_reads_the_old_directory_while_an_import_runs(
 
 def test_an_interrupted_import_leaves_the_old_directory_and_no_half_table(
         tmp_path: Path) -> None:
-    db = tmp_path / "casebot.db"
-    asyncio.run(_prepare(db))
-    old = tmp_path / "old.txt"
-    write_extract(old, 3_000, seed=3)
-    before = import_directory(old, db).physicians
+    db, _, before = _with_a_directory(tmp_path)
     new = tmp_path / "new.txt"
     write_extract(new, 3 * BATCH, seed=4)
 

@@ -23,6 +23,7 @@ from plugins.cases.store import MIGRATIONS, CaseStore
 from plugins.cases.sums import CHART_STEPS
 from plugins.learning import charts
 from plugins.learning.charts import ChartData
+from tests.support.charts import kept_charts
 
 ROOMS = ("!a:test", "!b:test")
 SPECS = ("cardio", "dermato", "psy")
@@ -272,15 +273,7 @@ async def test_the_french_text_names_the_french_command(h: Harness) -> None:
 # ---- the chart -------------------------------------------------------------------------------
 @pytest.fixture
 def drawn(monkeypatch: pytest.MonkeyPatch) -> list[ChartData]:
-    """What the chart would draw, kept instead of drawn."""
-    kept: list[ChartData] = []
-
-    async def keep(data: ChartData) -> bytes:
-        kept.append(data)
-        return b"\x89PNG"
-
-    monkeypatch.setattr("plugins.learning.commands.draw", keep)
-    return kept
+    return kept_charts(monkeypatch)
 
 
 async def test_long_periods_are_drawn_by_month_then_year_never_past_26_bars(
