@@ -18,7 +18,7 @@ from bot.homeserver import LocalSynapse
 from tests.support import photos
 from tests.support.federation import FederatedPair, start_pair
 from tests.support.jsclient import JsClient
-from tests.support.live import Live, live_session
+from tests.support.live import Live, live_session, start_synapse
 
 # The same generated examples on every run (a hash of each test picks its seed), so that the
 # suite's verdict never depends on chance; HYPOTHESIS_PROFILE=explore draws new ones.
@@ -29,30 +29,10 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 # HEIF test pictures in a tenth of the processor time (make bench keeps x265's default).
 photos.HEIF_OPTIONS["enc_params"] = {"preset": "ultrafast"}
 
-_SYNAPSE_ATTEMPTS = 3
-"""A port found free may be taken (by any outgoing connection on the machine) before Synapse
-binds it, seconds later: then Synapse exits at once and another port is tried."""
-
-
-def _start_synapse() -> LocalSynapse:
-    for _ in range(_SYNAPSE_ATTEMPTS - 1):
-        hs = LocalSynapse()
-        try:
-            hs.start()
-        except RuntimeError as err:
-            hs.stop()
-            if "exited" not in str(err):
-                raise
-        else:
-            return hs
-    hs = LocalSynapse()
-    hs.start()
-    return hs
-
 
 @pytest.fixture(scope="session")
 def synapse() -> Iterator[LocalSynapse]:
-    hs = _start_synapse()
+    hs = start_synapse()
     try:
         yield hs
     finally:

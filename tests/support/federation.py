@@ -16,11 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.homeserver import LocalSynapse
-from tests.support.live import Live
-
-_ATTEMPTS = 3
-"""A port found free may be taken before Synapse binds it (then it exits at once): each server
-of the pair tries again on new ports, as the single test server does."""
+from tests.support.live import Live, start_synapse
 
 
 @dataclass
@@ -35,25 +31,11 @@ class FederatedPair:
         self.b.stop()
 
 
-def _start_federating() -> LocalSynapse:
-    for attempt in range(_ATTEMPTS):
-        hs = LocalSynapse(federation=True)
-        try:
-            hs.start()
-        except RuntimeError as err:
-            hs.stop()
-            if "exited" not in str(err) or attempt == _ATTEMPTS - 1:
-                raise
-        else:
-            return hs
-    raise AssertionError("unreachable")
-
-
 def start_pair() -> FederatedPair:
     """Start two federating homeservers side by side; both are running on return."""
     began = time.monotonic()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(_start_federating) for _ in range(2)]
+        futures = [pool.submit(start_synapse, True) for _ in range(2)]
     errors = [err for f in futures if (err := f.exception()) is not None]
     started = [f.result() for f in futures if f.exception() is None]
     if errors:

@@ -24,6 +24,27 @@ from bot.matrix import UserClient
 from bot.service import serve
 
 PASSWORD = "correct horse battery staple"
+START_ATTEMPTS = 3
+"""A port found free may be taken (by any outgoing connection on the machine) before Synapse
+binds it, seconds later: then Synapse exits at once and new ports are tried."""
+
+
+def start_synapse(federation: bool = False) -> LocalSynapse:
+    """A running throwaway Synapse (federating on loopback when asked), on new ports when the
+    ones found free were taken before it bound them."""
+    for attempt in range(START_ATTEMPTS):
+        hs = LocalSynapse(federation=federation)
+        try:
+            hs.start()
+        except RuntimeError as err:
+            hs.stop()
+            if "exited" not in str(err) or attempt == START_ATTEMPTS - 1:
+                raise
+        else:
+            return hs
+    raise AssertionError("unreachable")
+
+
 PICKLE_KEY = "test-pickle-key"
 REPO = Path(__file__).resolve().parents[2]
 _names = itertools.count(1)
