@@ -28,7 +28,7 @@ from bot.events import (
     Unavailable,
 )
 from bot.help import Help
-from bot.i18n import LANGUAGES, Catalog
+from bot.i18n import Catalog
 from bot.loading import CORE_MIGRATIONS
 from bot.logs import report_exception
 from bot.metrics import Metrics
@@ -94,8 +94,8 @@ class App:
         self.dispatch = Dispatcher(self, self.metrics, self.catalog, self.commands, self.plugins)
         self.handle_batch = self.dispatch.handle_batch
         """The event sink: a sync batch, each event handled once (see `bot.dispatch`)."""
-        self.publish = self.dispatch.publish
-        """`BotAPI.publish`: the hooks subscribed to a plugin event, in plugin order."""
+        self.hooks = self.dispatch
+        """`BotAPI.hooks`: tell, ask and gate the plugins' hooks (`Context.tell`)."""
         self.help = Help(self.commands, self.catalog)
         self.scheduler = Scheduler(db, now, self.dispatch.fire_timer)
         self._token: str | None = None
@@ -169,22 +169,6 @@ class App:
 
     async def invite(self, room_id: str, user_id: str) -> bool:
         return await self.transport.invite(room_id, user_id)
-
-    def room_config(self, plugin: Plugin, room_id: str) -> Any:
-        return self.settings.config_for(plugin, room_id)
-
-    def lang(self, room_id: str) -> str:
-        lang = self.settings.value(room_id, "language")
-        return lang if lang in LANGUAGES else self.config.language
-
-    def t(self, lang: str, key: str, /, **values: object) -> str:
-        return self.catalog.t(lang, key, **values)
-
-    def prefix(self, room_id: str) -> str:
-        return self.config.command_prefix
-
-    def prefixes(self, room_id: str) -> tuple[str, ...]:
-        return (self.config.command_prefix, *self.settings.value(room_id, "prefix_aliases"))
 
     def timezone(self, room_id: str) -> str:
         return str(self.settings.value(room_id, "timezone"))

@@ -14,10 +14,19 @@ import sqlite3
 import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from bot import content
-from bot.events import Event, Message, PluginEvent, Redaction, Unavailable, Undecryptable
+from bot.events import (
+    Event,
+    Gate,
+    Message,
+    PluginEvent,
+    Query,
+    Redaction,
+    Unavailable,
+    Undecryptable,
+)
 from bot.i18n import Catalog, echo
 from bot.logs import report_exception
 from bot.metrics import Metrics
@@ -33,6 +42,7 @@ LATE = 300.0
 """Events older than this (origin time) may be late deliveries: checked in the database."""
 
 Handler = Callable[..., Awaitable[Any]]
+R = TypeVar("R")
 
 
 class Dispatcher:
@@ -56,17 +66,48 @@ class Dispatcher:
         self._warned_rate: dict[str, float] = {}
         self._handled: OrderedDict[str, None] = OrderedDict()
 
-    async def publish(self, ctx: Context, event: PluginEvent) -> list[Any]:
-        """Run the hooks subscribed to `event` in plugin order (see `Context.publish`)."""
-        results: list[Any] = []
-        for func, where in self.hooks_for(type(event)):
+    async def tell(self, ctx: Context, event: PluginEvent) -> None:
+        """`Context.tell`: every subscribed hook runs; a failure (a `Refusal` too: only
+        gates refuse) is reported and the next hook runs. A service outage goes up."""
+        for func, where in self._by_kind.get(type(event)) or self.hooks_for(type(event)):
             try:
-                results.append(await func(ctx, event))
-            except (Refusal, Unavailable):
+                await func(ctx, event)
+            except Unavailable:
                 raise
             except Exception as exc:
                 report_exception(log, where, exc)
-        return results
+
+    async def ask(self, ctx: Context, query: Query[R]) -> list[R]:
+        """`Context.ask`: the hooks' answers of the declared type, in plugin order."""
+        answers: list[R] = []
+        for func, where in self._by_kind.get(type(query)) or self.hooks_for(type(query)):
+            try:
+                found = await func(ctx, query)
+                if found is not None and not isinstance(found, query.answers):
+                    raise TypeError(f"{type(query).__name__} answered with a "
+                                    f"{type(found).__name__}")
+            except Unavailable:
+                raise
+            except Exception as exc:
+                report_exception(log, where, exc)
+                continue
+            if found is not None:
+                answers.append(found)
+        return answers
+
+    async def gate(self, ctx: Context, event: Gate) -> None:
+        """`Context.gate`: every hook runs until one refuses or fails (fail closed)."""
+        for func, _ in self._by_kind.get(type(event)) or self.hooks_for(type(event)):
+            await func(ctx, event)
+
+    async def settle(self, ctx: Context) -> None:
+        """Run the work the handlers left for after them (`Context.after`), each under the
+        guard; work that leaves more work runs it too, in order."""
+        while ctx._after:
+            key = next(iter(ctx._after))
+            work = ctx._after.pop(key)
+            await self._guard(f"after {key[0] if isinstance(key, tuple) else key}", ctx,
+                              work())
 
     def hooks_for(self, kind: type) -> list[tuple[Handler, str]]:
         """The hooks an event of type `kind` runs, in plugin order, each with its name in
@@ -141,8 +182,9 @@ class Dispatcher:
                 await self._guard("undecryptable notice", ctx, ctx.reply(ctx.t("undecryptable")))
             if isinstance(event, Message):
                 await self._maybe_command(ctx, event)
-            for func, where in self.hooks_for(type(event)):
+            for func, where in self._by_kind.get(type(event)) or self.hooks_for(type(event)):
                 await self._guard(where, ctx, func(ctx, event))
+            await self.settle(ctx)
         try:
             await self.bot.db.execute(
                 "INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?, ?)",

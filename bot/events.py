@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar, Generic, TypeVar
 
 from bot.text import shown_name
+
+R = TypeVar("R")
 
 
 class Unavailable(RuntimeError):
@@ -20,8 +23,25 @@ class Unavailable(RuntimeError):
 
 
 class PluginEvent:
-    """Base of the events a plugin publishes for others (`ctx.publish`): the publishing
-    plugin defines them (frozen dataclasses); subscribers declare `@on(TheEvent)` hooks."""
+    """Base of what a plugin tells the others (`ctx.tell`): a notification, no answer. The
+    plugin that tells defines its events (frozen dataclasses); subscribers declare
+    `@on(TheEvent)` hooks. `Query` and `Gate` are the two other verbs' kinds."""
+
+    __slots__ = ()
+
+
+class Query(PluginEvent, Generic[R]):
+    """A question a plugin asks the others (`ctx.ask`): each hook answers with one value of
+    the type its class names in `answers` (or None: no answer). The asker gets the list of
+    answers, checked: a hook answering another type is reported and left out."""
+
+    __slots__ = ()
+    answers: ClassVar[type | tuple[type, ...]] = object
+
+
+class Gate(PluginEvent):
+    """Something about to happen that another plugin may stop (`ctx.gate`): a hook raises
+    `bot.plugin.Refusal` to refuse. A failing hook refuses too (fail closed)."""
 
     __slots__ = ()
 

@@ -7,6 +7,7 @@ own tables (migrations), config section (a dataclass) and strings (French and En
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import logging
@@ -16,8 +17,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from bot import content
 from bot.content import Say
-from bot.events import Attachment, Event, Message, PluginEvent, Reaction, RoomInfo
-from bot.i18n import Strings
+from bot.events import (
+    Attachment,
+    Event,
+    Gate,
+    Message,
+    PluginEvent,
+    Query,
+    Reaction,
+    RoomInfo,
+)
+from bot.i18n import Catalog, Strings
 from bot.storage import Database, Step
 
 if TYPE_CHECKING:
@@ -27,6 +37,7 @@ log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 P = TypeVar("P", bound="Plugin")
+R = TypeVar("R")
 Check = Callable[["Context", dict[str, Any]], Awaitable[None]]
 """A command check: given the context and the parsed arguments, raises `Refusal` to refuse."""
 
@@ -40,21 +51,38 @@ class Refusal(Exception):
         self.message = message
 
 
+class RoomValues(Protocol):
+    """The room settings a context and a plugin read (`bot.settings.Settings`): each value
+    is kept in memory until the room changes a setting."""
+
+    def value(self, room_id: str, key: str) -> Any: ...
+    def lang(self, room_id: str) -> str: ...
+    def config_for(self, plugin: Plugin, room_id: str) -> Any: ...
+
+
+class Hooks(Protocol):
+    """The three verbs between plugins (`bot.dispatch.Dispatcher`; see `Context.tell`)."""
+
+    async def tell(self, ctx: Context, event: PluginEvent) -> None: ...
+    async def ask(self, ctx: Context, query: Query[R]) -> list[R]: ...
+    async def gate(self, ctx: Context, event: Gate) -> None: ...
+    async def settle(self, ctx: Context) -> None: ...
+
+
 class BotAPI(Protocol):
     """The core services a plugin may use (implemented by `bot.app.App`)."""
 
     db: Database
     config: Config
     user_id: str
+    catalog: Catalog
+    settings: RoomValues
+    hooks: Hooks
 
     def now(self) -> float: ...
     def room(self, room_id: str) -> RoomInfo: ...
     def room_ids(self) -> tuple[str, ...]: ...
     async def invite(self, room_id: str, user_id: str) -> bool: ...
-    def lang(self, room_id: str) -> str: ...
-    def t(self, lang: str, key: str, /, **values: object) -> str: ...
-    def prefix(self, room_id: str) -> str: ...
-    def prefixes(self, room_id: str) -> tuple[str, ...]: ...
     def timezone(self, room_id: str) -> str: ...
     def admin_level(self, room_id: str) -> int: ...
     def is_bot_admin(self, user_id: str) -> bool: ...
@@ -74,8 +102,6 @@ class BotAPI(Protocol):
                        payload: Mapping[str, Any] | None = None) -> None: ...
     async def cancel(self, component: str, *keys: str) -> None: ...
     def count(self, component: str, name: str, amount: int = 1) -> None: ...
-    def room_config(self, plugin: Plugin, room_id: str) -> Any: ...
-    async def publish(self, ctx: Context, event: PluginEvent) -> list[Any]: ...
 
 
 class Clock(Protocol):
@@ -105,6 +131,7 @@ class Context:
 
     Sends get transaction ids derived from the triggering event, so a replay after a crash
     sends nothing twice (the homeserver answers the same transaction id with the same event).
+    The room's language is read once, and `t` bound to it.
     """
 
     def __init__(self, bot: BotAPI, room_id: str, source: Event | Fired,
@@ -112,13 +139,20 @@ class Context:
         self.bot = bot
         self.room_id = room_id
         self.source = source
-        self.lang = bot.lang(room_id)
         self.thread_root = thread_root
         self.latest = latest
         self._counter = itertools.count(1)
+        self._after: dict[Any, Callable[[], Awaitable[None]]] = {}
         self.plugin: Plugin | None = None
         """The plugin whose command is running (set by the App before its arguments are
         converted): what a converter or a check declared with the command reaches."""
+        self.reread_language()
+
+    def reread_language(self) -> None:
+        """Read the room's language (again, after `!config set language`)."""
+        self.lang = self.bot.settings.lang(self.room_id)
+        self.t: Callable[..., str] = functools.partial(self.bot.catalog.t, self.lang)
+        """`t(key, **values)`: the string `key` in the room's language."""
 
     def in_thread_of(self, root: str) -> Context:
         """The same context answering in the thread on `root` (a case's: its root).
@@ -130,19 +164,18 @@ class Context:
         return self._twin(self.room_id, root)
 
     def _twin(self, room_id: str, thread_root: str | None) -> Context:
-        """A context for the same source elsewhere, sharing our transaction counter."""
+        """A context for the same source elsewhere, sharing our transaction counter and the
+        work left for after the handlers (`after`)."""
         other = Context(self.bot, room_id, self.source, thread_root=thread_root)
         other._counter = self._counter
+        other._after = self._after
         other.plugin = self.plugin
         return other
 
     def in_room(self, room_id: str, thread_root: str | None = None) -> Context:
         """The same source answering in another room (a moderators' room, say), in the
         thread on `thread_root` if given; it shares the transaction counter too."""
-        other = Context(self.bot, room_id, self.source, thread_root=thread_root)
-        other._counter = self._counter
-        other.plugin = self.plugin
-        return other
+        return self._twin(room_id, thread_root)
 
     @classmethod
     def for_event(cls, bot: BotAPI, event: Event) -> Context:
@@ -166,15 +199,13 @@ class Context:
 
     @property
     def prefix(self) -> str:
-        return self.bot.prefix(self.room_id)
+        return self.bot.config.command_prefix
 
     @property
     def prefixes(self) -> tuple[str, ...]:
         """Every prefix that starts a command here (the shown one first)."""
-        return self.bot.prefixes(self.room_id)
-
-    def t(self, key: str, /, **values: object) -> str:
-        return self.bot.t(self.lang, key, **values)
+        return (self.bot.config.command_prefix,
+                *self.bot.settings.value(self.room_id, "prefix_aliases"))
 
     def next_txn(self) -> str:
         base = self.source.event_id if isinstance(self.source, Event) else self.source.txn_key
@@ -212,13 +243,26 @@ class Context:
         default), opened or reused; it shares our transaction counter."""
         return self._twin(await self.bot.direct_room(user_id or self.event.sender), None)
 
-    async def publish(self, event: PluginEvent) -> list[Any]:
-        """Run the hooks subscribed to `event`'s type, in plugin order; their results.
+    async def tell(self, event: PluginEvent) -> None:
+        """Tell the plugins subscribed to `event`'s type (in plugin order). A failing hook
+        is reported (a `Refusal` too: only gates refuse) and the others still run."""
+        await self.bot.hooks.tell(self, event)
 
-        A `Refusal` from a hook stops here and goes up to the command (answered in the
-        room's language); any other failure of one hook is logged and the others still run.
-        """
-        return await self.bot.publish(self, event)
+    async def ask(self, query: Query[R]) -> list[R]:
+        """Ask the subscribed plugins; their answers, each of the type the query declares
+        (`Query.answers`), Nones left out. A failing hook is reported and gives none."""
+        return await self.bot.hooks.ask(self, query)
+
+    async def gate(self, event: Gate) -> None:
+        """Let the subscribed plugins stop what is about to happen: a hook's `Refusal` goes
+        up to the command (answered in the room's language); any other failure of a hook
+        goes up too (fail closed: answered with a reference number)."""
+        await self.bot.hooks.gate(self, event)
+
+    def after(self, key: Any, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` once the event's handlers are done (once per `key`, the last given:
+        a card marked stale by three handlers is redrawn once), under the same guard."""
+        self._after[key] = work
 
     async def edit(self, event_id: str, message: Say) -> str:
         return await self.send(content.edit_of(event_id, content.render(message)))
@@ -334,7 +378,8 @@ def command(name: str, *aliases: str, args: Sequence[Arg] = (), summary: str = "
 
 def on(*kinds: type[Event] | type[PluginEvent]) -> Callable[[F], F]:
     """Declare a hook: `async def h(self, ctx, event)` for the given Matrix event types or
-    plugin events (then its return value goes back to the publisher)."""
+    plugin events (told, asked or gated: see `Context.tell`; a query's hook returns its
+    answer)."""
     def mark(func: F) -> F:
         func.__casebot_hook__ = _HookDecl(kinds)  # type: ignore[attr-defined]
         return func
@@ -389,6 +434,10 @@ class Plugin:
         self.bot = bot
         self.config = config
         self._required: dict[type[Plugin], Plugin] = {}
+        self.config_for: Callable[[str], Any] = functools.partial(bot.settings.config_for,
+                                                                  self)
+        """`config_for(room_id)`: this plugin's config (its `Config` dataclass) with the
+        room's own values applied."""
         self.parts: tuple[object, ...] = ()
         """The handler objects this plugin is made of (set in `__init__`): their `@command`,
         `@on` and `@timer` methods are declared as the plugin's own."""
@@ -411,10 +460,6 @@ class Plugin:
 
     async def start(self) -> None:
         """Called once tables are migrated, before events flow."""
-
-    def config_for(self, room_id: str) -> Any:
-        """This plugin's config (its `Config` dataclass) with the room's own values applied."""
-        return self.bot.room_config(self, room_id)
 
     async def stop(self) -> None:
         """Called on shutdown, before the database closes."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.config import Config, Invalid, as_dict, parse_setting
 from bot.content import Bold, Rich, fill
-from bot.i18n import Strings, echo
+from bot.i18n import LANGUAGES, Strings, echo
 from bot.plugin import Context, Plugin
 from bot.router import Arg, CommandSpec, Rest
 from bot.storage import Database, Migration
@@ -26,6 +26,7 @@ from bot.text import shorten
 log = logging.getLogger(__name__)
 
 CORE_SETTINGS = ("language", "prefix_aliases", "timezone", "admin_power_level")
+_UNSET = object()
 SHOWN_CHARS = 60
 """Longer values (a custom rules text) are shown cut to this length."""
 
@@ -104,6 +105,7 @@ class Settings:
         self._warned: set[tuple[str, str]] = set()
         self._rooms: dict[str, dict[str, str]] = {}
         self._configs: dict[tuple[str, str], Any] = {}
+        self._values: dict[tuple[str, str], Any] = {}
 
     async def start(self) -> None:
         """Create the table if needed and read every room's values."""
@@ -131,10 +133,21 @@ class Settings:
                 (room_id, key, value))
             self._rooms.setdefault(room_id, {})[key] = value
         self._configs = {k: v for k, v in self._configs.items() if k[0] != room_id}
+        self._values = {k: v for k, v in self._values.items() if k[0] != room_id}
 
     def value(self, room_id: str, key: str) -> Any:
-        """The value of setting `key` in force in the room."""
-        return self.effective(room_id, self._by_key[key])[0]
+        """The value of setting `key` in force in the room (kept until the room changes a
+        setting: read for every event)."""
+        found = self._values.get((room_id, key), _UNSET)
+        if found is _UNSET:
+            found = self._values[room_id, key] = self.effective(room_id, self._by_key[key])[0]
+        return found
+
+    def lang(self, room_id: str) -> str:
+        """The room's language: its `language` setting when the catalogue has it, else the
+        bot's."""
+        lang = self.value(room_id, "language")
+        return lang if lang in LANGUAGES else self.config.language
 
     def config_for(self, plugin: Plugin, room_id: str) -> Any:
         """`plugin`'s config dataclass with the room's own values applied (kept until the
@@ -219,7 +232,7 @@ class Settings:
             return
         before, _ = self.effective(ctx.room_id, spec)
         await self.set_room_value(ctx.room_id, spec.key, stored(parsed))
-        ctx.lang = ctx.bot.lang(ctx.room_id)
+        ctx.reread_language()
         await ctx.announce(fill(ctx.t("config.changed", key=spec.key, value=show(parsed),
                                       before=show(before)), who=ctx.pill()),
                            f"config set {spec.key}")
@@ -234,7 +247,7 @@ class Settings:
                                   source=ctx.t(f"config.source.{source}")))
             return
         await self.set_room_value(ctx.room_id, spec.key, None)
-        ctx.lang = ctx.bot.lang(ctx.room_id)
+        ctx.reread_language()
         value, source = self.effective(ctx.room_id, spec)
         await ctx.announce(fill(ctx.t("config.reset", key=spec.key, value=show(value),
                                       source=ctx.t(f"config.source.{source}")),

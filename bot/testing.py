@@ -324,6 +324,12 @@ class Harness:
     def last(self) -> Sent:
         return self.transport.sent[-1]
 
+    def last_message(self) -> Sent:
+        """The last new message the bot sent: edits (a card redrawn once the event's
+        handlers are done) and reactions left out."""
+        return next(s for s in reversed(self.transport.sent)
+                    if s.replaces is None and s.event_type == "m.room.message")
+
     def in_thread(self, root: str) -> list[Sent]:
         return [s for s in self.transport.sent if s.thread_root == root]
 

@@ -82,9 +82,9 @@ async def test_reply_tracking_and_resolve_command(h: Harness) -> None:
     assert row["replies"] == 1 and row["first_reply_by"] == DOC
     resolve = await h.say(POSTER, "!resolve traité, ça marche", thread_root=root)
     assert card_of(h, root).startswith("Cas #1 · Dermatologie · résolu")
-    assert resolve in h.sent[-2].content["m.new_content"]["formatted_body"] or any(
-        resolve in s.content.get("m.new_content", {}).get("formatted_body", "") for s in h.sent)
-    assert h.last().body == "Cas #1 résolu. Merci à tous !"
+    assert any(resolve in s.content.get("m.new_content", {}).get("formatted_body", "")
+               for s in h.sent)
+    assert h.last_message().body == "Cas #1 résolu. Merci à tous !"
     row = (await rows(h))[0]
     assert row["status"] == "resolved" and row["resolution_event_id"] == resolve
 
@@ -129,8 +129,8 @@ async def test_check_reaction_by_poster_on_reply_accepts_it(h: Harness) -> None:
     row = (await rows(h))[0]
     assert row["status"] == "resolved" and row["accepted_event_id"] == answer
     assert "Réponse retenue" in card_of(h, root)
-    assert h.last().body == "Cas #1 résolu. Merci à tous !"
-    assert h.last().thread_root == root
+    assert h.last_message().body == "Cas #1 résolu. Merci à tous !"
+    assert h.last_message().thread_root == root
 
 
 @pytest.mark.parametrize("key", ["✅", "✅\ufe0f", "✔️", "✔", "☑️", "✅\ufe0e"])
@@ -138,7 +138,7 @@ async def test_check_reaction_as_element_web_sends_it(h: Harness, key: str) -> N
     root = await h.say(POSTER, CASE)
     await h.react(POSTER, root, key)
     assert (await rows(h))[0]["status"] == "resolved"
-    assert h.last().body == "Cas #1 résolu. Merci à tous !"
+    assert h.last_message().body == "Cas #1 résolu. Merci à tous !"
 
 
 async def test_other_reactions_do_not_resolve(h: Harness) -> None:
@@ -170,7 +170,7 @@ async def test_reopen_and_refused_reopen(h: Harness) -> None:
     await h.say(DOC, "!reopen", thread_root=root)
     assert "Seuls l’auteur" in h.last().body
     await h.say(POSTER, "!rouvrir", thread_root=root)
-    assert h.last().body == "Cas #1 rouvert."
+    assert h.last_message().body == "Cas #1 rouvert."
     assert card_of(h, root).startswith("Cas #1 · Dermatologie · ouvert")
     await h.say(POSTER, "!reopen", thread_root=root)
     assert "déjà ouvert" in h.last().body
@@ -187,7 +187,7 @@ async def test_redacted_root_withdraws_case(h: Harness) -> None:
 async def test_tag_in_thread(h: Harness) -> None:
     root = await h.say(POSTER, CASE)
     await h.say(POSTER, "!tag #rhumato ORL", thread_root=root)
-    assert h.last().body == "Cas #1 : Rhumatologie, ORL."
+    assert h.last_message().body == "Cas #1 : Rhumatologie, ORL."
     assert card_of(h, root).startswith("Cas #1 · Rhumatologie, ORL · ouvert")
     await h.say(POSTER, "!tag banane", thread_root=root)
     assert "Spécialité inconnue : banane" in h.last().body
@@ -293,7 +293,7 @@ async def test_store_cache_matches_the_database(h: Harness) -> None:
 async def test_typed_arguments_name_the_case_and_the_specialties(h: Harness) -> None:
     await h.say(POSTER, CASE)
     await h.say(POSTER, "!tag 1 #cardio rhumato")
-    assert h.last().body == "Cas #1 : Cardiologie, Rhumatologie."
+    assert h.last_message().body == "Cas #1 : Cardiologie, Rhumatologie."
     await h.say(POSTER, "!tag 1 cardio 2")
     assert "Spécialité inconnue : 2" in h.last().body
     await h.say(POSTER, "!tag 9 cardio")

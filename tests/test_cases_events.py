@@ -15,8 +15,8 @@ from bot.storage import Database
 from bot.testing import BOT, Harness
 from plugins.cases import Cases
 from plugins.cases.events import (
+    CardDirty,
     CardLines,
-    CardStale,
     CaseChanged,
     CaseEdited,
     CaseOfThread,
@@ -78,7 +78,7 @@ class Recorder(Plugin):
     @command("stale", args=(Int("number"),))
     async def stale(self, ctx: Context, number: int) -> None:
         self.card_line = "Suivi : @bob:test"
-        await ctx.publish(CardStale(ctx.room_id, number))
+        await ctx.tell(CardDirty(ctx.room_id, number))
 
     def kinds(self) -> list[str]:
         return [type(e).__name__ for e in self.seen]
@@ -165,7 +165,7 @@ async def test_edits_are_published_only_from_their_author(h: Harness) -> None:
     await h.edit(DOC, answer, "psoriasis en plaques", thread_root=root)
     await h.edit(POSTER, root, "!case Homme 60 ans, douleur thoracique #cardio")
     kinds = rec.kinds()
-    assert kinds == ["CaseEdited", "CaseEdited", "CardLines", "CaseChanged"]
+    assert kinds == ["CaseEdited", "CaseEdited", "CaseChanged", "CardLines"]
     reply_edit, root_edit = rec.of(CaseEdited)
     assert (reply_edit.of_root, reply_edit.text) == (False, "psoriasis en plaques")
     assert root_edit.of_root and root_edit.text == "Homme 60 ans, douleur thoracique #cardio"
@@ -173,7 +173,7 @@ async def test_edits_are_published_only_from_their_author(h: Harness) -> None:
     assert (changed.before.specialties, changed.case.specialties) == (("dermato",), ("cardio",))
 
 
-async def test_card_stale_redraws_without_publishing_a_change(h: Harness) -> None:
+async def test_a_dirty_card_is_redrawn_without_telling_a_change(h: Harness) -> None:
     root = await h.say(POSTER, CASE)
     card = h.in_thread(root)[0]
     rec = recorder(h)
@@ -187,13 +187,17 @@ async def test_card_stale_redraws_without_publishing_a_change(h: Harness) -> Non
     assert h.sent[-1] is edit
 
 
-async def test_changes_come_after_the_card_is_redrawn(h: Harness) -> None:
+async def test_the_card_is_redrawn_once_after_the_handlers(h: Harness) -> None:
     root = await h.say(POSTER, CASE)
+    card = h.in_thread(root)[0]
     rec = recorder(h)
     rec.seen.clear()
+    before = len(h.sent)
     await h.say(POSTER, "!resolve", thread_root=root)
-    # The command runs before the hooks: the card, the change, then the reply itself.
-    assert rec.kinds() == ["CardLines", "CaseChanged", "CaseReplied"]
+    # The command runs before the hooks: the change, the reply itself, then the card.
+    assert rec.kinds() == ["CaseChanged", "CaseReplied", "CardLines"]
+    edits = [s for s in h.sent[before:] if s.replaces == card.event_id]
+    assert len(edits) == 1 and "résolu" in edits[0].content["m.new_content"]["body"]
     changed = rec.of(CaseChanged)[0]
     assert (changed.before.status, changed.case.status) == ("open", "resolved")
 
@@ -206,7 +210,7 @@ async def test_root_gone_when_the_redaction_applies(h: Harness, who: str, gone: 
     rec = recorder(h)
     rec.seen.clear()
     await h.redact(who, root)
-    assert rec.kinds() == (["CardLines", "CaseChanged", "CaseRootGone"] if gone else [])
+    assert rec.kinds() == (["CaseChanged", "CaseRootGone", "CardLines"] if gone else [])
     if gone:
         assert rec.of(CaseRootGone)[0].case.status == "withdrawn"
 
@@ -243,7 +247,7 @@ async def test_cases_answers_which_thread_is_a_case_after_a_restart_too(tmp_path
                        clock=h1.clock) as h2:
         h2.add_room(ROOM, members=[POSTER, DOC])
         ctx = Context.for_event(h2.app, Message(ROOM, "$ask", DOC, 0, "?"))
-        (case,) = await ctx.publish(CaseOfThread(ROOM, root))
+        (case,) = await ctx.ask(CaseOfThread(ROOM, root))
         assert isinstance(case, Case) and (case.number, case.poster) == (1, POSTER)
-        assert await ctx.publish(CaseOfThread(ROOM, other)) == [None]
-        assert await ctx.publish(CaseOfThread("!elsewhere:test", root)) == [None]
+        assert await ctx.ask(CaseOfThread(ROOM, other)) == []
+        assert await ctx.ask(CaseOfThread("!elsewhere:test", root)) == []

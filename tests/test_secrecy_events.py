@@ -75,18 +75,18 @@ class Cases:
         the case's thread (as cases does)."""
         post = self.message(sender, f"!case {text}", room, formatted_body=formatted_body)
         ctx = Context.for_event(self.h.app, post).in_thread_of(post.event_id)
-        await ctx.publish(CaseOpening(room, post.event_id, sender, text))
+        await ctx.gate(CaseOpening(room, post.event_id, sender, text))
         number = next(self.numbers)
         card = await ctx.reply(f"Cas #{number} · card")
         case = Case(room, number, post.event_id, card, sender, (), "none", OPEN,
                     self.h.clock())
         self.threads.cases[(room, case.root_event_id)] = case
-        await ctx.publish(CaseOpened(case, text))
+        await ctx.tell(CaseOpened(case, text))
         return case
 
     async def reply(self, case: Case, sender: str, body: str, **fields: object) -> str:
         event = self.message(sender, body, case.room_id, case.root_event_id, **fields)
-        await Context.for_event(self.h.app, event).publish(CaseReplied(case, event))
+        await Context.for_event(self.h.app, event).tell(CaseReplied(case, event))
         await photos_checked(self.h)
         return event.event_id
 
@@ -95,7 +95,7 @@ class Cases:
         self.h.transport.files[url] = data
         event = Attachment(case.room_id, self.h._new_id(), sender, self.h._ts(), "m.image",
                            "image/jpeg", len(data), url, None, case.root_event_id)
-        await Context.for_event(self.h.app, event).publish(CaseReplied(case, event))
+        await Context.for_event(self.h.app, event).tell(CaseReplied(case, event))
         await photos_checked(self.h)
         return event.event_id
 
@@ -104,7 +104,7 @@ class Cases:
         event = Edit(case.room_id, self.h._new_id(), sender, self.h._ts(), original,
                      f"!case {text}" if of_root else text,
                      thread_root=None if of_root else case.root_event_id)
-        await Context.for_event(self.h.app, event).publish(
+        await Context.for_event(self.h.app, event).tell(
             CaseEdited(case, event, text, of_root))
 
 
@@ -312,10 +312,10 @@ async def test_stats_lines_are_counts_by_kind(h: Harness, cases: Cases) -> None:
     case = await cases.open(POSTER, DIRTY)
     await cases.reply(case, DOC, "rappelez le 06 98 76 54 32")
     stats = Context.for_event(h.app, cases.message(POSTER, "!stats"))
-    [lines] = await stats.publish(StatsLines(ROOM, h.clock() - 30 * 86400))
+    [lines] = await stats.ask(StatsLines(ROOM, h.clock() - 30 * 86400))
     assert lines == [("Secret médical : 3 alerte(s) — un numéro de téléphone × 2, "
                       "un nom × 1.",)]
-    [lines] = await stats.publish(StatsLines("!other:test", 0))
+    [lines] = await stats.ask(StatsLines("!other:test", 0))
     assert lines == [("Secret médical : aucune alerte.",)]
 
 

@@ -293,8 +293,8 @@ async def test_take_stops_escalation_and_shows_on_card(h1: Harness) -> None:
     await h.say(POSTER, "!take", thread_root=root)
     assert h.last().body == "C’est votre propre cas."
     await h.say(V1, "!take", thread_root=root)
-    assert h.last().body == "Cas #1 pris en charge par @v1:test. Merci !"
-    assert h.last().mentions == []
+    assert h.last_message().body == "Cas #1 pris en charge par @v1:test. Merci !"
+    assert h.last_message().mentions == []
     assert "Pris en charge par @v1:test" in card_of(h, root).body
     assert await h.db.fetchval("SELECT taken_by FROM volunteer_cases") == V1
     await h.say(V2, "!take", thread_root=root)
@@ -393,7 +393,7 @@ async def test_stats_counts_pages_replies_and_median_reply_time(h1: Harness) -> 
     assert "@v2:test : 2 sollicitations, 0 réponses, délai médian —" in body
     assert "@v3:test : 1 sollicitations, 1 réponses, délai médian 3 h" in body
     assert "@v4:test : 1 sollicitations, 1 réponses, délai médian 20 min" in body
-    assert h.last().mentions == []
+    assert h.last_message().mentions == []
     # V3 answers a second case quickly: the median of 3 h and 2 min is their mean (1 h 31).
     assert pages(h, await h.say(POSTER, DERMATO))[0].mentions == [V1]
     root5 = await h.say(POSTER, DERMATO)
@@ -586,7 +586,7 @@ async def test_tag_pages_a_new_specialty_as_the_next_round(ht: Harness) -> None:
     assert [p.mentions for p in sent] == [[V1], [V3]]
     assert sent[1].body.startswith("Cas #1 (Dermatologie, Rhumatologie) : @v3:test, un avis ?")
     assert "Confrères sollicités : @v1:test, @v3:test" in card_of(h, root).body
-    assert h.last().body == "Cas #1 : Dermatologie, Rhumatologie."
+    assert h.last_message().body == "Cas #1 : Dermatologie, Rhumatologie."
     await h.say(POSTER, "!tag rhumato dermato", thread_root=root)  # nothing new
     await h.say(POSTER, "!tag rhumato", thread_root=root)  # a specialty removed
     assert len(pages(h, root)) == 2

@@ -1,6 +1,6 @@
 """The volunteers feature on the case events alone: no cases plugin, the test publishes
 `CaseNumbered`, `CaseOpened`, `CaseChanged`… itself, as the cases feature does, and records
-`CardStale`."""
+`CardDirty`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from bot.events import Message
+from bot.events import Message, Query
 from bot.plugin import Context, Plugin, on
 from bot.storage import Database
 from bot.testing import Harness
 from plugins.cases.events import (
+    CardDirty,
     CardLines,
-    CardStale,
     CaseChanged,
     CaseNumbered,
     CaseOpened,
@@ -41,10 +41,10 @@ class Cards(Plugin):
 
     def __init__(self, bot: Any, config: Any) -> None:
         super().__init__(bot, config)
-        self.stale: list[CardStale] = []
+        self.stale: list[CardDirty] = []
 
-    @on(CardStale)
-    async def redraw(self, ctx: Context, event: CardStale) -> None:
+    @on(CardDirty)
+    async def redraw(self, ctx: Context, event: CardDirty) -> None:
         self.stale.append(event)
 
 
@@ -68,9 +68,14 @@ def a_case(number: int = 1, **changes: Any) -> Case:
 
 
 async def publish(h: Harness, event: Any, root: str = "$root1") -> list[Any]:
-    """Publish `event` from the context of a message in `root`'s thread (as cases does)."""
+    """Tell `event` (ask it, if a query) from the context of a message in `root`'s thread
+    (as cases does); the answers."""
     source = Message(ROOM, f"$src{len(h.sent)}", POSTER, h._ts(), "!case", thread_root=root)
-    return await Context.for_event(h.app, source).publish(event)
+    ctx = Context.for_event(h.app, source)
+    if isinstance(event, Query):
+        return await ctx.ask(event)
+    await ctx.tell(event)
+    return []
 
 
 async def open_case(h: Harness, case: Case, text: str) -> None:
@@ -81,7 +86,7 @@ async def open_case(h: Harness, case: Case, text: str) -> None:
     await publish(h, CaseOpened(case, text), root)
 
 
-def stale(h: Harness) -> list[CardStale]:
+def stale(h: Harness) -> list[CardDirty]:
     return h.app.plugins["cards"].stale  # type: ignore[attr-defined]
 
 
@@ -113,7 +118,7 @@ async def test_escalation_reads_only_its_own_tables(h: Harness) -> None:
     await open_case(h, a_case(), "plaques")
     await h.advance(30 * MIN)
     assert pages(h) == [[V1], [V2]]
-    assert stale(h) == [CardStale(ROOM, 1)]  # the second round: the card lists it too
+    assert stale(h) == [CardDirty(ROOM, 1)]  # the second round: the card lists it too
     await h.advance(30 * MIN)
     await h.advance(30 * MIN)
     assert "aucun bénévole disponible" in h.last().body and h.last().mentions == [POSTER]
@@ -147,7 +152,7 @@ async def test_take_records_it_here_and_asks_for_a_redraw(h: Harness) -> None:
     await open_case(h, a_case(), "plaques")
     await h.say(V2, "!take", thread_root="$root1")
     assert h.last().body == "Cas #1 pris en charge par @v2:test. Merci !"
-    assert stale(h)[-1] == CardStale(ROOM, 1)
+    assert stale(h)[-1] == CardDirty(ROOM, 1)
     assert await h.db.fetchval("SELECT taken_by FROM volunteer_cases") == V2
     assert await lines(h, a_case()) == ["Confrères sollicités : @v1:test",
                                         "Pris en charge par @v2:test"]
@@ -228,7 +233,7 @@ async def test_a_best_guess_nobody_can_take_yet_redraws_the_card_and_escalates(
     assert any(line.startswith("Sans confirmation") for line in await lines(h, case))
     await h.advance(10 * MIN)
     assert pages(h) == []
-    assert stale(h) == [CardStale(ROOM, 1)]  # redrawn: no more "will be paged in 10 min"
+    assert stale(h) == [CardDirty(ROOM, 1)]  # redrawn: no more "will be paged in 10 min"
     assert not any(line.startswith("Sans confirmation") for line in await lines(h, case))
     await h.advance(30 * MIN)  # still away
     await h.advance(30 * MIN)  # back: the next round pages the first of them

@@ -1,45 +1,49 @@
-"""The case lifecycle, published by the cases plugin for the other features.
+"""The case lifecycle, told by the cases plugin to the other features, and what it asks them.
 
-Data flows one way: cases publishes, secrecy and volunteers subscribe (`@on(CaseOpened)` …)
-and never reach into the cases plugin or its store. A hook receives the publisher's context
-(it answers in the case's thread with `ctx.in_thread_of(case.root_event_id)`); hooks run in
-plugin load order, and what they return goes back to cases (`CardLines`, `StatsLines`).
+Data flows one way: cases tells (`ctx.tell`), asks (`ctx.ask`) and gates (`ctx.gate`);
+secrecy, volunteers and the others subscribe (`@on(CaseOpened)` …) and never reach into the
+cases plugin or its store. A hook receives the teller's context (it answers in the case's
+thread with `ctx.in_thread_of(case.root_event_id)`); hooks run in plugin load order.
 
 In order, for one `!case`:
-1. `CaseOpening` — before anything is stored; a hook may raise `Refusal` (secrecy: a room that
-   is not private and encrypted, or a post it deleted in redact mode). Nothing is kept then,
-   and the refusal is the answer.
-2. the case is stored and numbered, its reminders armed; `CaseNumbered`: hooks settle what
-   the card will show (volunteers choose and record whom they page), so the card is sent
-   once, complete, and not edited seconds later;
-3. its card is posted — always the first bot message of the thread; `CardLines` is
-   published to fill it;
-4. `CaseOpened` — the case exists and its card is in the thread: secrecy checks the text and
-   onboards a first-time poster, volunteers page colleagues.
-Later:
+1. gate `CaseOpening` — before anything is stored; a hook may raise `Refusal` (secrecy: a
+   room that is not private and encrypted, or a post it deleted in redact mode). Nothing is
+   kept then, and the refusal is the answer.
+2. the case is stored and numbered, its reminders armed; tell `CaseNumbered`: hooks settle
+   what the card will show (volunteers choose and record whom they page), so the card is
+   sent once, complete;
+3. its card is posted — always the first bot message of the thread; it asks `CardLines`
+   and `PosterSigns` to fill it;
+4. tell `CaseOpened` — the case exists and its card is in the thread: secrecy checks the
+   text and onboards a first-time poster, volunteers page colleagues.
+Later (told):
 - `CaseReplied`: every message (not a notice) or attachment in a case's thread, commands
   included (`!resolve`, `!redact`…): subscribers filter what they need;
 - `CaseEdited`: an edit, by its own author, of a case's root or of a reply in its thread
-  (published before the case is retagged from the new text);
-- `CaseChanged`: status, tags or the count of answers changed; the card is already redrawn.
-  A reply that is the case's first answer publishes `CaseReplied`, then `CaseChanged`;
+  (told before the case is retagged from the new text);
+- `CaseChanged`: status, tags or the count of answers changed; the card is redrawn once
+  the event's handlers are done. A reply that is the case's first answer tells
+  `CaseReplied`, then `CaseChanged`;
 - `CaseRootGone`: the root was redacted by its poster or a member with the redact power, the
-  bot included; the case is withdrawn (`CaseChanged` is published just before);
-- `StatsLines`: `!stats`, each hook returns lines of counts; then `StatsShown` once the
-  answer is sent (not for `!stats text`), with the figures to draw: hooks may add pictures in
-  its thread.
+  bot included; the case is withdrawn (`CaseChanged` is told just before);
+- `StatsShown` once `!stats` is answered (not for `!stats text`), with the figures to draw:
+  hooks may add pictures in its thread.
+Asked: `StatsLines` (`!stats`: each hook answers lines of counts).
 Others may ask `CaseOfThread` which case a thread is (secrecy's `!redact`): cases answers
 from its store, so the answer holds after a restart and no one else reads its tables.
-Others may publish `CardStale` to have a case's card redrawn (volunteers after `!take`); that
-redraw publishes nothing, so a subscriber of `CaseChanged` never loops back into itself.
+Others tell `CardDirty` when what they add to a card changed (volunteers after `!take`):
+cases redraws the card once, after the event's handlers are done (`Context.after`), however
+many marked it; a redraw tells nothing, so no subscriber loops back into itself.
 Texts carried by these events live in memory only; no subscriber may store or log them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from bot.events import Attachment, Edit, Message, PluginEvent
+from bot.content import Part
+from bot.events import Attachment, Edit, Gate, Message, PluginEvent, Query
 from plugins.cases.model import Case, ChartFigures
 
 CASE_COMMANDS: tuple[str, ...] = ("case", "cas")
@@ -47,7 +51,7 @@ CASE_COMMANDS: tuple[str, ...] = ("case", "cas")
 
 
 @dataclass(frozen=True, slots=True)
-class CaseOpening(PluginEvent):
+class CaseOpening(Gate):
     """A `!case` about to be opened (nothing stored yet): a hook may raise `Refusal`."""
 
     room_id: str
@@ -113,24 +117,30 @@ class CaseRootGone(PluginEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class CardLines(PluginEvent):
-    """Drawing a case's card: each hook returns a list of lines (tuples of parts) to add."""
+class CardLines(Query[list[tuple[Part, ...]]]):
+    """Drawing a case's card: each hook answers a list of lines (tuples of parts) to add."""
+
+    answers: ClassVar[type] = list
 
     case: Case
 
 
 @dataclass(frozen=True, slots=True)
-class PosterSigns(PluginEvent):
+class PosterSigns(Query[Part]):
     """Drawing a case's card: each hook returns a short sign shown after the poster's name
     (text or a `bot.content.Part`: trust's bold "✔ (vérifié, annuaire RPPS)"), or "" for
     none."""
 
+    answers: ClassVar[tuple[type, ...]] = Part.__args__
+
     case: Case
 
 
 @dataclass(frozen=True, slots=True)
-class StatsLines(PluginEvent):
-    """`!stats` for the room since `since`: each hook returns a list of lines (counts only)."""
+class StatsLines(Query[list[tuple[Part, ...]]]):
+    """`!stats` for the room since `since`: each hook answers a list of lines (counts only)."""
+
+    answers: ClassVar[type] = list
 
     room_id: str
     since: float
@@ -146,17 +156,20 @@ class StatsShown(PluginEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class CardStale(PluginEvent):
-    """Published by another feature whose card lines changed: the card is redrawn."""
+class CardDirty(PluginEvent):
+    """Told by another feature whose card lines changed: the card is redrawn once, after the
+    event's handlers are done."""
 
     room_id: str
     number: int
 
 
 @dataclass(frozen=True, slots=True)
-class CaseOfThread(PluginEvent):
+class CaseOfThread(Query[Case]):
     """Asked by another feature: the case whose thread `root` starts in `room_id`. The cases
-    hook returns it (a `Case`), or None when that thread is no case."""
+    hook answers it (a `Case`), or None when that thread is no case."""
+
+    answers: ClassVar[type] = Case
 
     room_id: str
     root: str

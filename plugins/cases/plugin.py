@@ -2,13 +2,14 @@
 until it is resolved, withdrawn or closed. The card at the head of the thread is edited in
 place so it always shows the current state.
 
-Cases publishes the case lifecycle (`plugins.cases.events`) and calls no other feature:
+Cases tells the case lifecycle (`plugins.cases.events`) and calls no other feature:
 secrecy and volunteers subscribe. It uses the specialties feature directly (`requires`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +23,8 @@ from bot.router import Int, Rest, split_command
 from plugins.cases.card import PICK_KEYS, Line, draw, evidence_words, tag_source
 from plugins.cases.events import (
     CASE_COMMANDS,
+    CardDirty,
     CardLines,
-    CardStale,
     CaseChanged,
     CaseEdited,
     CaseNumbered,
@@ -156,32 +157,37 @@ class Cases(Plugin):
     async def card(self, ctx: Context, case: Case, evidence: Sequence[str] = ()) -> Rich:
         """The case's card, with the lines the other features add (`CardLines`) and their
         signs after the poster's name (`PosterSigns`)."""
-        extra: list[Line] = []
-        for lines in await ctx.publish(CardLines(case)):
-            extra.extend(lines or ())
-        signs = [sign for sign in await ctx.publish(PosterSigns(case)) if sign]
+        extra: list[Line] = [line for lines in await ctx.ask(CardLines(case)) for line in lines]
+        signs = [sign for sign in await ctx.ask(PosterSigns(case)) if sign]
         label = self.required(Specialties).label
         proposals = [label(case.room_id, s, ctx.lang) for s in case.proposed]
         return draw(ctx, case, self._names(ctx, case), extra, evidence, proposals, signs)
 
-    async def _redraw(self, ctx: Context, case: Case, evidence: Sequence[str] = ()) -> None:
-        """Edit the card in place so the thread head shows the current state."""
-        if case.card_event_id:
+    def _redraw(self, ctx: Context, room_id: str, number: int,
+                evidence: Sequence[str] = ()) -> None:
+        """Have the card edited in place once the event's handlers are done: one edit
+        however many changes and features marked it, showing the state then (the first
+        mark's `evidence`: cases marks before it tells anyone)."""
+        ctx.after(("card", room_id, number),
+                  functools.partial(self._draw_again, ctx, room_id, number, tuple(evidence)))
+
+    async def _draw_again(self, ctx: Context, room_id: str, number: int,
+                          evidence: Sequence[str]) -> None:
+        case = await self.store.get(room_id, number)
+        if case is not None and case.card_event_id:
             await ctx.in_thread_of(case.root_event_id).edit(
                 case.card_event_id, await self.card(ctx, case, evidence))
 
     async def _changed(self, ctx: Context, case: Case, before: Case,
                        evidence: Sequence[str] = ()) -> None:
-        """Redraw the card, then tell the other features (`CaseChanged`)."""
-        await self._redraw(ctx, case, evidence)
-        await ctx.publish(CaseChanged(case, before))
+        """Mark the card for a redraw, then tell the other features (`CaseChanged`)."""
+        self._redraw(ctx, case.room_id, case.number, evidence)
+        await ctx.tell(CaseChanged(case, before))
 
-    @on(CardStale)
-    async def card_stale(self, ctx: Context, event: CardStale) -> None:
-        """Another feature's card lines changed: redraw, and publish nothing (no loop)."""
-        case = await self.store.get(event.room_id, event.number)
-        if case is not None:
-            await self._redraw(ctx, case)
+    @on(CardDirty)
+    async def card_dirty(self, ctx: Context, event: CardDirty) -> None:
+        """Another feature's card lines changed: the card is redrawn after the handlers."""
+        self._redraw(ctx, event.room_id, event.number)
 
     # ---- reminders ---------------------------------------------------------------------------
     async def _timers(self, case: Case, opened: bool = False) -> None:
@@ -249,13 +255,13 @@ class Cases(Plugin):
             await ctx.reply(ctx.t("cases.template", prefix=ctx.prefix))
             return
         ctx = ctx.in_thread_of(message.event_id)  # the case's thread: its card, pages, warnings
-        await ctx.publish(CaseOpening(ctx.room_id, message.event_id, message.sender, text))
+        await ctx.gate(CaseOpening(ctx.room_id, message.event_id, message.sender, text))
         tags = self.required(Specialties).tag(ctx, message.event_id, text, MAX_TAGS)
         case = await self.store.open_case(ctx.room_id, message.event_id, message.sender,
                                           [t.specialty_id for t in tags], tag_source(tags),
                                           self.bot.now())
         await self._timers(case, opened=True)
-        await ctx.publish(CaseNumbered(case, text))
+        await ctx.tell(CaseNumbered(case, text))
         card_id = await ctx.reply(await self.card(ctx, case, evidence_words(tags)))
         case = await self.store.update(case, card_event_id=card_id)
         if case.awaiting_tag:
@@ -264,7 +270,7 @@ class Cases(Plugin):
             picks = await asyncio.gather(*(thread.react(card_id, key)
                                            for key in PICK_KEYS[:len(case.proposed)]))
             case = await self.store.update(case, pick_events=picks)
-        await ctx.publish(CaseOpened(case, text))
+        await ctx.tell(CaseOpened(case, text))
         self.bot.count(self.name, "opened")
 
     async def _show(self, ctx: Context, case: Case) -> None:
@@ -277,7 +283,7 @@ class Cases(Plugin):
     @on(Message)
     async def track_reply(self, ctx: Context, event: Message) -> None:
         """Record a message of a case's thread (an answer when it is neither the poster's,
-        nor a command, nor a notice: another bot's output), then publish `CaseReplied` (not
+        nor a command, nor a notice: another bot's output), then tell `CaseReplied` (not
         for notices), and `CaseChanged` when it counted as an answer."""
         if not event.thread_root:
             return
@@ -293,9 +299,9 @@ class Cases(Plugin):
         if before.replies == 0 and case.replies and case.is_open:
             await self._timers(case)
         if not notice:
-            await ctx.publish(CaseReplied(case, event))
+            await ctx.tell(CaseReplied(case, event))
         if case.replies != before.replies:
-            await ctx.publish(CaseChanged(case, before))
+            await ctx.tell(CaseChanged(case, before))
 
     @on(CaseOfThread)
     async def case_of_thread(self, ctx: Context, event: CaseOfThread) -> Case | None:
@@ -306,7 +312,7 @@ class Cases(Plugin):
         """An image or a file in a case's thread: `CaseReplied` (it is not counted)."""
         case = await self.store.by_root(event.room_id, event.thread_root or "")
         if case is not None:
-            await ctx.publish(CaseReplied(case, event))
+            await ctx.tell(CaseReplied(case, event))
 
     @on(Reaction)
     async def reaction(self, ctx: Context, event: Reaction) -> None:
@@ -371,7 +377,7 @@ class Cases(Plugin):
         case = await self.store.update(case, status=WITHDRAWN, closed_at=self.bot.now())
         await self._timers(case)
         await self._changed(ctx, case, before)
-        await ctx.publish(CaseRootGone(case))
+        await ctx.tell(CaseRootGone(case))
 
     @on(Edit)
     async def edited(self, ctx: Context, event: Edit) -> None:
@@ -387,7 +393,7 @@ class Cases(Plugin):
         split = split_command(event.body, ctx.prefixes)
         opens = split is not None and split[0] in CASE_COMMANDS
         text = split[1] if of_root and split is not None and opens else event.body
-        await ctx.publish(CaseEdited(case, event, text, of_root))
+        await ctx.tell(CaseEdited(case, event, text, of_root))
         if not of_root or not opens or case.tag_source == MANUAL:
             return
         tags = self.required(Specialties).tag(ctx, case.root_event_id, text, MAX_TAGS)
@@ -474,8 +480,8 @@ class Cases(Plugin):
     async def stats(self, ctx: Context, days: int) -> None:
         """The figures, then `StatsShown`: other features add pictures in the thread."""
         since = await self._stats(ctx, days)
-        await ctx.publish(StatsShown(ctx.room_id, since,
-                                     await self.store.chart(ctx.room_id, since)))
+        await ctx.tell(StatsShown(ctx.room_id, since,
+                                  await self.store.chart(ctx.room_id, since)))
 
     @command("stats text", "stats texte", args=(STATS_DAYS,), summary="cases.stats_text.summary")
     async def stats_text(self, ctx: Context, days: int) -> None:
@@ -505,8 +511,8 @@ class Cases(Plugin):
         if figures.per_specialty:
             lines.append((self._specialties_line(ctx, figures.per_specialty),))
         lines.extend(self._tagging_lines(ctx, figures.tagging))
-        for added in await ctx.publish(StatsLines(ctx.room_id, since)):
-            lines.extend(added or ())
+        for added in await ctx.ask(StatsLines(ctx.room_id, since)):
+            lines.extend(added)
         await ctx.reply(Rich(tuple(lines)))
         return since
 

@@ -124,7 +124,7 @@ class CasesFilter(Rest):
     def convert(self, raw: str, ctx: Context) -> Listing:
         word = fold(raw.strip().strip('"«»“” ').lstrip("#"))
         mine = {fold(w.strip()) for lang in LANGUAGES
-                for w in ctx.bot.t(lang, "cases.filter.mine").split(",")}
+                for w in ctx.bot.catalog.t(lang, "cases.filter.mine").split(",")}
         if word in mine:
             return Listing(mine=True)
         return Listing(SpecialtyArg(self.name, unknown=UNKNOWN_SPECIALTY).convert(raw, ctx).id)

@@ -6,7 +6,6 @@ from bot.content import fill
 from bot.events import Message
 from bot.plugin import Context, Refusal, command
 from plugins.cases.events import CaseOfThread
-from plugins.cases.model import Case
 from plugins.secrecy.base import SecrecyBase
 from plugins.secrecy.flags import target
 
@@ -16,8 +15,7 @@ REDACT_COMMANDS = ("redact", "masquer")
 async def is_case(ctx: Context, root: str) -> bool:
     """Whether the thread of `root` is a case: cases answers from its table, so it holds
     after a restart (nothing flagged then) and for a case nobody wrote in since."""
-    return any(isinstance(found, Case)
-               for found in await ctx.publish(CaseOfThread(ctx.room_id, root)))
+    return bool(await ctx.ask(CaseOfThread(ctx.room_id, root)))
 
 
 class Redact(SecrecyBase):

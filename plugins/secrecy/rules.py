@@ -11,8 +11,8 @@ from plugins.secrecy.store import SecrecyStore
 
 async def added_rules(ctx: Context, first_case: bool) -> list[tuple[Part, ...]]:
     """Other features' lines after the rules (`RulesLines`: the conduct charter)."""
-    return [line for lines in await ctx.publish(RulesLines(ctx.room_id, first_case))
-            for line in lines or ()]
+    return [line for lines in await ctx.ask(RulesLines(ctx.room_id, first_case))
+            for line in lines]
 
 
 async def onboard(ctx: Context, store: SecrecyStore, user_id: str, root: str) -> None:

@@ -183,7 +183,7 @@ class Specialties(Plugin):
                 return spec.name(lang)
         gone = room.removed.get(specialty_id)
         name = gone.name(lang) if gone else specialty_id
-        return self.bot.t(lang, "specialties.removed_name", name=name)
+        return self.bot.catalog.t(lang, "specialties.removed_name", name=name)
 
     async def _save(self, room_id: str, specialty_id: str, change: Override) -> None:
         await self.store.put(room_id, specialty_id, change)
@@ -211,18 +211,16 @@ class Specialties(Plugin):
 
     async def _removed(self, ctx: Context, specialty: Specialty) -> list[tuple[Part, ...]]:
         """Tell the features that keep something per specialty; the lines they return."""
-        lines: list[tuple[Part, ...]] = []
-        for added in await ctx.publish(SpecialtyRemoved(ctx.room_id, specialty)):
-            lines.extend(added or ())
-        return lines
+        return [line for lines in await ctx.ask(SpecialtyRemoved(ctx.room_id, specialty))
+                for line in lines]
 
     # ---- commands ------------------------------------------------------------------------------
     @command("specialties", "specialites", summary="specialties.list.summary")
     async def list_specialties(self, ctx: Context) -> None:
         room = self.room_set(ctx.room_id)
         figures: dict[str, list[str]] = {}
-        for found in await ctx.publish(SpecialtyFigures(ctx.room_id)):
-            for sid, items in (found or {}).items():
+        for found in await ctx.ask(SpecialtyFigures(ctx.room_id)):
+            for sid, items in found.items():
                 figures.setdefault(sid, []).extend(items)
         lines: list[tuple[Part, ...]] = [(Bold(ctx.t("specialties.list.header",
                                                      count=len(room.active))),)]

@@ -20,7 +20,7 @@ from bot.i18n import human_duration
 from bot.plugin import Clock, Context, Refusal, command, on
 from bot.router import Arg, BadArguments, Choice, Many
 from bot.text import fold
-from plugins.cases.events import CardStale
+from plugins.cases.events import CardDirty
 from plugins.specialties import Specialties, find_specialty
 from plugins.specialties.events import SpecialtyFigures, SpecialtyRemoved
 from plugins.volunteers.availability import (
@@ -231,7 +231,7 @@ class Commands:
                                who=names(ctx.room, [followed.taken_by])))
         await self.store.update_case(ctx.room_id, followed.number, taken_by=event.sender)
         await self.pager.stop(followed)
-        await ctx.publish(CardStale(ctx.room_id, followed.number))
+        await ctx.tell(CardDirty(ctx.room_id, followed.number))
         await ctx.reply(fill(ctx.t("volunteers.take.done"), number=followed.number,
                              who=names(ctx.room, [event.sender])))
 

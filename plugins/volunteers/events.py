@@ -1,6 +1,6 @@
 """What the volunteers feature asks other features (data flows one way: they subscribe).
 
-`VolunteerMarks` is published before a round is chosen and before volunteers are named (the
+`VolunteerMarks` is asked (`ctx.ask`) before a round is chosen and before volunteers are named (the
 page, `!volunteers`): each hook returns a `Marks` for the given users — who must not be
 paged in this room, and a short sign shown after a name (the trust feature's ✔ for verified
 physicians). No hook: nobody is skipped, no sign.
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from bot.content import Part
-from bot.events import PluginEvent
+from bot.events import Query
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +25,10 @@ class Marks:
 
 
 @dataclass(frozen=True, slots=True)
-class VolunteerMarks(PluginEvent):
+class VolunteerMarks(Query[Marks]):
     """Volunteers is about to page or name `users` in `room_id`: hooks return a `Marks`."""
+
+    answers: ClassVar[type] = Marks
 
     room_id: str
     users: tuple[str, ...]

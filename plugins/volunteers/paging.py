@@ -14,7 +14,7 @@ across restarts). An urgent case does not wait: its best guess is paged at once.
 Everything here reads this feature's own tables: what it knows of a case came with the case
 events (`store.Followed`). A new case's first round is chosen before its card is drawn
 (`CaseNumbered`), so the card is sent once with who is paged; after each later page the card
-is redrawn (`CardStale`).
+is redrawn (`CardDirty`).
 
 Every round (the first, the best guess, a retag's, an escalation's) is paged by `Pager._round`
 from a `Round` its caller describes. One lock serializes every selection with the recording
@@ -39,8 +39,8 @@ from bot.logs import report_exception
 from bot.plugin import BotAPI, Context, Fired, on, timer
 from bot.text import fold
 from plugins.cases.events import (
+    CardDirty,
     CardLines,
-    CardStale,
     CaseChanged,
     CaseNumbered,
     CaseOpened,
@@ -121,10 +121,9 @@ async def marks(ctx: Context, room_id: str, users: Iterable[str]) -> Marks:
     """What the other features say of these users here (`VolunteerMarks`), merged."""
     skip: set[str] = set()
     signs: dict[str, Part] = {}
-    for found in await ctx.publish(VolunteerMarks(room_id, tuple(users))):
-        if isinstance(found, Marks):
-            skip |= found.skip
-            signs.update(found.signs)
+    for found in await ctx.ask(VolunteerMarks(room_id, tuple(users))):
+        skip |= found.skip
+        signs.update(found.signs)
     return Marks(frozenset(skip), signs)
 
 
@@ -385,7 +384,7 @@ class Pager:
                                          delay=RETRY)
                 raise
         if users or (waited and round_.considered):  # listed on the card, or promised there
-            await ctx.publish(CardStale(room_id, number))
+            await ctx.tell(CardDirty(room_id, number))
         if round_.arm == "sent":
             async with self._lock:
                 followed = await self.store.get(room_id, number)
