@@ -60,31 +60,32 @@ def fill(template: str, **values: Part | int | Sequence[Part]) -> tuple[Part, ..
     (a list of pills). A field with no value stays as written; text longer than
     `MAX_FILLED` is cut.
     """
-    out: list[Part] = []
-
-    def add(part: Part) -> None:
-        if isinstance(part, str) and out and isinstance(out[-1], str):
-            out[-1] += part
-        elif part != "":
-            out.append(part)
-
+    pieces: list[Part] = []
     pos = 0
     for match in _FIELD.finditer(template):
-        add(template[pos:match.start()])
+        pieces.append(template[pos:match.start()])
         value = values.get(match[1])
         if value is None:
-            add(match[0])
+            pieces.append(match[0])
         elif isinstance(value, str):
-            add(shorten(value, MAX_FILLED))
+            pieces.append(shorten(value, MAX_FILLED))
         elif isinstance(value, Pill | Link | Bold):
-            add(value)
+            pieces.append(value)
         elif isinstance(value, int):
-            add(str(value))
+            pieces.append(str(value))
         else:
-            for part in value:
-                add(part)
+            pieces.extend(value)
         pos = match.end()
-    add(template[pos:])
+    pieces.append(template[pos:])
+    out: list[Part] = []  # adjacent texts joined, empty ones dropped
+    for part in pieces:
+        if isinstance(part, str):
+            if not part:
+                continue
+            if out and isinstance(out[-1], str):
+                out[-1] += part
+                continue
+        out.append(part)
     return tuple(out)
 
 
@@ -119,27 +120,6 @@ class Rich:
         return Rich(self.lines + other.lines)
 
 
-def _plain(part: Part) -> str:
-    if isinstance(part, Pill):
-        return part.name
-    if isinstance(part, Link):
-        return f"{part.label} ({part.url})"
-    if isinstance(part, Bold):
-        return part.text
-    return part
-
-
-def _html(part: Part) -> str:
-    if isinstance(part, Pill):
-        href = f"https://matrix.to/#/{quote(part.user_id, safe='@:')}"
-        return f'<a href="{html.escape(href)}">{html.escape(part.name)}</a>'
-    if isinstance(part, Link):
-        return f'<a href="{html.escape(part.url)}">{html.escape(part.label)}</a>'
-    if isinstance(part, Bold):
-        return f"<b>{html.escape(part.text)}</b>"
-    return html.escape(part)
-
-
 Say = str | Rich | tuple[Part, ...]
 """What a handler can say: plain text, one line of parts, or several lines."""
 
@@ -147,19 +127,38 @@ Say = str | Rich | tuple[Part, ...]
 def render(message: Say, msgtype: str = "m.notice") -> dict[str, Any]:
     """Content for an m.room.message: plain body, escaped HTML and m.mentions."""
     rich = message if isinstance(message, Rich) else Rich.of(message)
-    body = "\n".join("".join(_plain(p) for p in line) for line in rich.lines)
-    # "<br>\n": Element's thread summary and room list drop the tags (a reply's <br> comes
-    # back from its sanitizer as "<br />", which its preview no longer turns into a line
-    # break), so the newline is what keeps two lines apart there.
-    formatted = "<br>\n".join("".join(_html(p) for p in line) for line in rich.lines)
-    mentioned = sorted({p.user_id for line in rich.lines for p in line
-                        if isinstance(p, Pill) and p.notify})
+    plain: list[str] = []
+    markup: list[str] = []
+    mentioned: set[str] = set()
+    for line in rich.lines:
+        for part in line:
+            if isinstance(part, str):
+                plain.append(part)
+                markup.append(html.escape(part))
+            elif isinstance(part, Pill):
+                href = f"https://matrix.to/#/{quote(part.user_id, safe='@:')}"
+                plain.append(part.name)
+                markup.append(f'<a href="{html.escape(href)}">{html.escape(part.name)}</a>')
+                if part.notify:
+                    mentioned.add(part.user_id)
+            elif isinstance(part, Link):
+                plain.append(f"{part.label} ({part.url})")
+                markup.append(f'<a href="{html.escape(part.url)}">'
+                              f'{html.escape(part.label)}</a>')
+            else:
+                plain.append(part.text)
+                markup.append(f"<b>{html.escape(part.text)}</b>")
+        plain.append("\n")
+        # "<br>\n": Element's thread summary and room list drop the tags (a reply's <br>
+        # comes back from its sanitizer as "<br />", which its preview no longer turns into
+        # a line break), so the newline is what keeps two lines apart there.
+        markup.append("<br>\n")
     return {
         "msgtype": msgtype,
-        "body": body,
+        "body": "".join(plain[:-1]),
         "format": "org.matrix.custom.html",
-        "formatted_body": formatted,
-        "m.mentions": {"user_ids": mentioned} if mentioned else {},
+        "formatted_body": "".join(markup[:-1]),
+        "m.mentions": {"user_ids": sorted(mentioned)} if mentioned else {},
     }
 
 

@@ -122,7 +122,7 @@ class Database:
         async with self._lock:
             try:
                 if self._pending:
-                    await self._trip("SELECT 1")
+                    await self._turn("SELECT 1", held=True)
             finally:
                 await self._conn.close()
 
@@ -133,7 +133,7 @@ class Database:
             yield self
             return
         async with self._lock, _storage_errors():
-            await self._trip("BEGIN IMMEDIATE")
+            await self._turn("BEGIN IMMEDIATE", held=True)
             token = _in_tx.set(True)
             try:
                 yield self
@@ -148,19 +148,35 @@ class Database:
                 _in_tx.reset(token)
 
     async def _turn(self, sql: str, params: Params | Iterable[Sequence[Any]] = (),
-                    many: bool = False) -> tuple[list[sqlite3.Row], int]:
-        """`_trip` in this task's turn on the connection (held already inside a transaction),
-        a storage fault raised as `StorageUnavailable`. (No context manager: this runs for
-        every statement, and a generator-based one costs more than the rest.)"""
-        if _in_tx.get():
-            return await self._trip(sql, params, many)
-        async with self._lock:
+                    many: bool = False, held: bool = False
+                    ) -> tuple[list[sqlite3.Row], int]:
+        """One trip to aiosqlite's thread in this task's turn on the connection (`held`
+        already, or inside a transaction): the queued writes (not inside a transaction: they
+        are not its own), then the statement; a storage fault raised as
+        `StorageUnavailable`. (One function, no context manager: this runs for every
+        statement.)"""
+        in_tx = _in_tx.get()
+        locking = not (in_tx or held)
+        if locking:
+            await self._lock.acquire()
+        try:
+            self.trips += 1
+            pending: list[Pending] = []
+            if self._pending and not in_tx:
+                pending, self._pending = self._pending, []
             try:
-                return await self._trip(sql, params, many)
-            except sqlite3.Error as exc:
-                if (unavailable := _unavailable(exc)) is None:
-                    raise
-                raise unavailable from None
+                return await self._conn._execute(self._run, pending, sql, params, many)
+            except _Unqueued as failed:
+                if _unavailable(failed.error):  # tried again by the next statement: the
+                    self._pending[:0] = pending[failed.done:]  # event waits for them
+                raise failed.error from None
+        except sqlite3.Error as exc:
+            if in_tx or (unavailable := _unavailable(exc)) is None:
+                raise
+            raise unavailable from None
+        finally:
+            if locking:
+                self._lock.release()
 
     @contextmanager
     def deferring(self) -> Iterator[None]:
@@ -237,21 +253,6 @@ class Database:
         if many:
             return conn.executemany(sql, params)  # type: ignore[arg-type]
         return conn.execute(sql, params)  # type: ignore[arg-type]
-
-    async def _trip(self, sql: str, params: Params | Iterable[Sequence[Any]] = (),
-                    many: bool = False) -> tuple[list[sqlite3.Row], int]:
-        """One trip to aiosqlite's thread: the queued writes (not inside a transaction: they
-        are not its own), then the statement."""
-        self.trips += 1
-        pending: list[Pending] = []
-        if self._pending and not _in_tx.get():
-            pending, self._pending = self._pending, []
-        try:
-            return await self._conn._execute(self._run, pending, sql, params, many)
-        except _Unqueued as failed:
-            if _unavailable(failed.error):  # tried again by the next statement: the event
-                self._pending[:0] = pending[failed.done:]  # is not recorded before they pass
-            raise failed.error from None
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return the number of rows it changed.
