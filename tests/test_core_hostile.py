@@ -160,11 +160,11 @@ class Flaky(Plugin):
                                 {"room_id": ctx.room_id})
 
     @timer("job")
-    async def job(self, fired: Fired) -> None:
+    async def job(self, ctx: Context, fired: Fired) -> None:
         if Flaky.failures:
             Flaky.failures -= 1
             raise RuntimeError("handler failed")
-        await Context(self.bot, fired.payload["room_id"], fired).reply("job done")
+        await ctx.reply("job done")
 
 
 async def test_an_unavailable_database_keeps_the_event_for_a_retry() -> None:
