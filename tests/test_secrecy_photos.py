@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
+from bot import lane as core_lane
 from bot.testing import BOT, Harness
-from plugins.secrecy import photo, photo_lane, vision
+from plugins.secrecy import photo, photos, vision
 from plugins.secrecy.photo import clean, inspect, worth_reading
 from plugins.secrecy.plugin import Secrecy
 from tests.support.photos import (
@@ -372,7 +373,7 @@ class Blocked:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.release = threading.Event()
         self.seen: list[bytes] = []
-        monkeypatch.setattr(photo_lane, "inspect", self)
+        monkeypatch.setattr(photos, "inspect", self)
 
     def __call__(self, data: bytes) -> photo.PhotoFindings:
         assert self.release.wait(10)
@@ -398,7 +399,7 @@ async def test_a_photo_being_checked_holds_up_no_event(h: Harness, monkeypatch) 
 
 async def test_a_burst_of_photos_is_bounded_and_others_go_first(h: Harness,
                                                                  monkeypatch) -> None:
-    """A member posting 30 photos at once: `PER_SENDER` wait (and the one being checked), the
+    """A member posting 30 photos at once: `PER_MEMBER` wait (and the one being checked), the
     rest are not checked and the poster is told once; another member's photo is checked
     next but one, not after the whole burst."""
     blocked = Blocked(monkeypatch)
@@ -408,16 +409,15 @@ async def test_a_burst_of_photos_is_bounded_and_others_go_first(h: Harness,
         for i in range(30):
             await h.attach(DOC, f"doc-{i}".encode(), thread_root=root)
         await h.attach(POSTER, b"poster", thread_root=root)
-        lane = h.app.plugins["secrecy"].lane  # type: ignore[attr-defined]
-        assert lane.waiting(DOC) == photo_lane.PER_SENDER
+        assert h.app.lane.waiting(DOC) == core_lane.PER_MEMBER
         busy = [s for s in h.sent if "trop de photos attendent" in s.body]
         assert len(busy) == 1 and busy[0].mentions == [DOC] and busy[0].thread_root == root
     finally:
         blocked.release.set()
     await photos_checked(h)
-    assert len(blocked.seen) == photo_lane.PER_SENDER + 2
+    assert len(blocked.seen) == core_lane.PER_MEMBER + 2
     assert blocked.seen.index(b"poster") <= 2
-    assert lane.waiting(DOC) == 0
+    assert h.app.lane.waiting(DOC) == 0
 
 
 @pytest.mark.parametrize(("fmt", "factor"), [("PNG", 257), ("TIFF", 16)])
@@ -441,13 +441,13 @@ async def test_clean_holds_up_no_event(h: Harness, rng: np.random.Generator,
     await h.attach(DOC, encode(with_face(rng, (320, 240)), "JPEG", exif(gps=True)),
                    thread_root=root)
     await photos_checked(h)
-    release, real = threading.Event(), photo_lane.clean
+    release, real = threading.Event(), photos.clean
 
     def slow(data: bytes) -> photo.CleanPhoto | None:
         assert release.wait(10)
         return real(data)
 
-    monkeypatch.setattr(photo_lane, "clean", slow)
+    monkeypatch.setattr(photos, "clean", slow)
     h.clear()
     try:
         await asyncio.wait_for(h.say(DOC, "!clean", thread_root=root), 5)
@@ -503,7 +503,7 @@ async def test_clean_is_refused_while_the_member_has_too_many_waiting(
     await photos_checked(h)
     blocked = Blocked(monkeypatch)
     try:
-        for i in range(photo_lane.PER_SENDER + 1):
+        for i in range(core_lane.PER_MEMBER + 1):
             await h.attach(DOC, f"doc-{i}".encode(), thread_root=root)
         await h.say(DOC, "!nettoyer", thread_root=root)
         assert "refaites !clean dans une minute" in h.last().body
