@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import struct
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from bot import lane as core_lane
+from bot.events import Unavailable
 from bot.testing import BOT, Harness
 from plugins.secrecy import photo, photos, vision
 from plugins.secrecy.photo import clean, inspect, worth_reading
@@ -573,3 +575,44 @@ def test_pillow_is_imported_on_the_first_photo_heic_included(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.strip() == "['thumbnail']"
+
+
+# ---- the lane's guard ---------------------------------------------------------------------------
+def failing_downloads(h: Harness, monkeypatch: pytest.MonkeyPatch, error: Exception,
+                      times: int) -> None:
+    """The first `times` downloads raise `error`; then the homeserver answers again."""
+    real, left = h.transport.download, [times]
+
+    async def download(attachment: object, limit: int = 0) -> bytes:
+        if left[0]:
+            left[0] -= 1
+            raise error
+        return await real(attachment, limit)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(h.transport, "download", download)
+
+
+async def test_a_photo_check_that_fails_tells_the_thread_a_reference(
+        h: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    root = await h.say(POSTER, CLEAN)
+    failing_downloads(h, monkeypatch, RuntimeError("a bug in the check"), 1)
+    await h.attach(DOC, encode(plain(), "JPEG", exif(gps=True)), thread_root=root)
+    await photos_checked(h)
+    [notice] = [s for s in h.in_thread(root) if "référence" in s.body]
+    [ref] = re.findall(r"\(ref ([0-9A-F]{6})\)", caplog.text)
+    assert f"référence {ref}" in notice.body
+    assert not any("position GPS" in s.body for s in h.sent)
+
+
+async def test_a_photo_check_met_by_an_outage_is_retried(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The homeserver does not answer the download (or the warning's send): the lane waits
+    and checks the same photo again, once it answers; nothing is swallowed or told twice."""
+    monkeypatch.setattr(core_lane, "RETRY_FIRST", 0.0)
+    root = await h.say(POSTER, CLEAN)
+    failing_downloads(h, monkeypatch, Unavailable("the homeserver did not answer"), 2)
+    await h.attach(DOC, encode(plain(), "JPEG", exif(gps=True)), thread_root=root)
+    await photos_checked(h)
+    warnings = [s for s in h.in_thread(root) if "position GPS" in s.body]
+    assert len(warnings) == 1 and warnings[0].mentions == [DOC]
+    assert not any("référence" in s.body for s in h.sent)

@@ -38,16 +38,16 @@ class Photos(SecrecyBase):
         key = (photo.room_id, photo.sender)
         if self.bot.lane.submit(Job(self.name, "photo.check", photo.sender, photo.room_id,
                                     photo.event_id, root,
-                                    lambda job_ctx: self._check_photo(job_ctx, photo))):
+                                    lambda job_ctx: self._check_photo(job_ctx, photo, root))):
             return
         if key not in self.overflowing:
             self.overflowing.add(key)
             await ctx.in_thread_of(root).reply(fill(
                 ctx.t("secrecy.photo.busy"), poster=ctx.pill(photo.sender, notify=True)))
 
-    async def _check_photo(self, ctx: Context, event: Attachment) -> None:
+    async def _check_photo(self, ctx: Context, event: Attachment, root: str) -> None:
         """A warning (kinds only) that `!redact` and `!clean` answer; `ctx` answers in the
-        case's thread."""
+        case's thread. Run again after an outage: the warning keeps its transaction id."""
         if not self.bot.lane.waiting(event.sender):
             self.overflowing.discard((event.room_id, event.sender))
         if self.flags.gone(ctx.room, event):
@@ -55,7 +55,6 @@ class Photos(SecrecyBase):
         kinds = (await self._inspect(event)).kinds
         if not kinds:
             return
-        await self.count(ctx.room_id, kinds)
         warning = await ctx.reply(
             Rich.of(
                 fill(
@@ -66,8 +65,8 @@ class Photos(SecrecyBase):
                 ctx.t("secrecy.photo.fix", prefix=ctx.prefix),
             )
         )
-        assert ctx.thread_root is not None
-        self.flags.remember(event.event_id, Flag(ctx.room_id, ctx.thread_root, event.sender,
+        await self.count(ctx.room_id, kinds)  # after the warning: a retry counts once
+        self.flags.remember(event.event_id, Flag(ctx.room_id, root, event.sender,
                                                  frozenset(kinds), warning, photo=event))
 
     async def _bytes(self, attachment: Attachment) -> bytes | None:
