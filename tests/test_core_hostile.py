@@ -22,7 +22,7 @@ from bot.events import (
     Unavailable,
 )
 from bot.matrix.convert import convert
-from bot.plugin import Context, Fired, Plugin, command, timer
+from bot.plugin import Context, Fired, Plugin, Refusal, command, timer
 from bot.storage import StorageUnavailable
 from bot.testing import Harness
 from plugins.cases import PLUGIN as CASES
@@ -272,11 +272,13 @@ async def test_a_failing_reminder_tells_its_thread_a_reference_once_then_is_sent
 
 
 class Outage(Plugin):
-    """A timer whose handler meets an unavailable database once, or a room the bot left."""
+    """A timer whose handler meets an unavailable database once, a room the bot left, or
+    refuses."""
 
     name = "outage"
     failures = 0
     gone = False
+    refused = False
 
     @command("later")
     async def later(self, ctx: Context) -> None:
@@ -291,6 +293,8 @@ class Outage(Plugin):
             raise StorageUnavailable("the database cannot be used (read-only)")
         if Outage.gone:
             raise NotInRoom("send refused: the bot is not in the room")
+        if Outage.refused:
+            raise Refusal("not now")
         await ctx.reply("job done")
 
 
@@ -317,3 +321,13 @@ async def test_a_timer_whose_room_the_bot_left_is_dropped_without_a_notice(
         assert await h.advance(11) == 1
         assert await h.db.fetchval("SELECT COUNT(*) FROM timers") == 0
         assert [s.body for s in h.sent if s.body != "started"] == []
+
+
+async def test_a_timer_that_refuses_is_answered_and_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with Harness([Outage]) as h:
+        h.add_room(members=[ALICE])
+        asked = await h.say(ALICE, "!later")
+        monkeypatch.setattr(Outage, "refused", True)
+        assert await h.advance(11) == 1
+        assert [s.body for s in h.in_thread(asked)] == ["started", "not now"]
+        assert await h.db.fetchval("SELECT COUNT(*) FROM timers") == 0

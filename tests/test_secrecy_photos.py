@@ -21,6 +21,7 @@ from PIL import Image, ImageFile
 
 from bot import lane as core_lane
 from bot.events import Unavailable
+from bot.storage import StorageUnavailable
 from bot.testing import BOT, Harness
 from plugins.secrecy import photo, photos, vision
 from plugins.secrecy.photo import clean, inspect, worth_reading
@@ -616,3 +617,26 @@ async def test_a_photo_check_met_by_an_outage_is_retried(
     warnings = [s for s in h.in_thread(root) if "position GPS" in s.body]
     assert len(warnings) == 1 and warnings[0].mentions == [DOC]
     assert not any("référence" in s.body for s in h.sent)
+
+
+async def test_a_photo_check_whose_count_meets_an_outage_warns_and_counts_once(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database fails after the warning was sent: the check runs again, its warning
+    reuses its transaction id (shown once) and the kind is counted once."""
+    monkeypatch.setattr(core_lane, "RETRY_FIRST", 0.0)
+    root = await h.say(POSTER, CLEAN)
+    store = h.app.plugins["secrecy"].store  # type: ignore[attr-defined]
+    real, left = store.count, [1]
+
+    async def count(*args: object) -> None:
+        if left[0]:
+            left[0] -= 1
+            raise StorageUnavailable("the database cannot be used (read-only)")
+        await real(*args)
+
+    monkeypatch.setattr(store, "count", count)
+    await h.attach(DOC, encode(plain(), "JPEG", exif(gps=True)), thread_root=root)
+    await photos_checked(h)
+    assert len([s for s in h.sent if "position GPS" in s.body]) == 1
+    rows = await h.db.fetchall("SELECT kind, count FROM secrecy_counts")
+    assert [tuple(r) for r in rows] == [("gps", 1)]
