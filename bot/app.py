@@ -29,6 +29,7 @@ from bot.events import (
 )
 from bot.help import Help
 from bot.i18n import Catalog
+from bot.lane import Lane
 from bot.loading import CORE_MIGRATIONS
 from bot.logs import report_exception
 from bot.metrics import Metrics
@@ -98,6 +99,7 @@ class App:
         """`BotAPI.hooks`: tell, ask and gate the plugins' hooks (`Context.tell`)."""
         self.help = Help(self.commands, self.catalog)
         self.scheduler = Scheduler(db, now, self.dispatch.fire_timer)
+        self.lane = Lane(self.dispatch.run_job)
         self._token: str | None = None
         self._token_written = -TOKEN_EVERY
         self.monotonic: Callable[[], float] = time.monotonic
@@ -147,8 +149,10 @@ class App:
             await plugin.start()
 
     async def stop(self) -> None:
-        """Write the last sync token (if the database takes it: else the last batches replay
-        at the next start, answered once all the same), then stop the plugins."""
+        """Drop the lane's waiting jobs, write the last sync token (if the database takes it:
+        else the last batches replay at the next start, answered once all the same), then
+        stop the plugins."""
+        await self.lane.stop()
         try:
             await self._write_token()
         except Unavailable as exc:

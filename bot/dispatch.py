@@ -1,5 +1,6 @@
 """Dispatch: each event handled exactly once, commands routed under the rate limit, hooks
-and timers run, every handler guarded (a failure is answered with a reference, not raised).
+run, every handler guarded (a failure is answered with a reference, not raised); timers and
+the lane's jobs run under the same guard, in a `Context` built here.
 
 Rooms are handled in parallel, the events of one room in order. Every handled event id is
 recorded before the App saves the batch's sync token, so a crash replays at most the
@@ -14,6 +15,7 @@ import sqlite3
 import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from bot import content
@@ -21,6 +23,7 @@ from bot.events import (
     Event,
     Gate,
     Message,
+    NotInRoom,
     PluginEvent,
     Query,
     Redaction,
@@ -28,7 +31,8 @@ from bot.events import (
     Undecryptable,
 )
 from bot.i18n import Catalog, echo
-from bot.logs import report_exception
+from bot.lane import Job
+from bot.logs import Reported, report_exception
 from bot.metrics import Metrics
 from bot.plugin import BotAPI, Context, Fired, Plugin, Refusal
 from bot.router import BadArguments, CommandSpec, family, parse_args, resolve, split_command
@@ -196,26 +200,37 @@ class Dispatcher:
         if len(self._handled) > REMEMBERED:
             self._handled.popitem(last=False)
 
-    async def _guard(self, where: str, ctx: Context, work: Awaitable[Any]) -> None:
-        """Run one handler; a failure is logged (no text) and answered with a reference.
+    async def _guard(self, where: str, ctx: Context, work: Awaitable[Any], *,
+                     passes: tuple[type[Exception], ...] = (Unavailable,),
+                     notice: str | None = "internal_error") -> str | None:
+        """Run one handler; a failure is logged (no text) and answered with a reference (the
+        string `notice`; None: not answered), which is returned (None: no failure).
 
-        A database that cannot be written is not the handler's fault: that propagates, and
-        the transport retries the whole batch once the database is back (nothing lost)."""
+        A database that cannot be written is not the handler's fault: that propagates (with
+        the rest of `passes`), and the transport retries the whole batch once the database is
+        back (nothing lost)."""
         started = time.perf_counter()
         try:
             await work
         except Refusal as refusal:
             await ctx.reply(refusal.message)
-        except Unavailable:
+        except passes:
             raise
         except Exception as exc:
             ref = report_exception(log, where, exc)
-            try:
-                await ctx.reply(ctx.t("internal_error", ref=ref))
-            except Exception as again:
-                report_exception(log, f"{where} error notice", again)
+            if notice is not None:
+                await self._tell_failure(where, ctx, notice, ref)
+            return ref
         finally:
             self.metrics.spent(where, time.perf_counter() - started)
+        return None
+
+    async def _tell_failure(self, where: str, ctx: Context, notice: str, ref: str) -> None:
+        """Answer a failure with its reference; a notice that cannot be sent is logged."""
+        try:
+            await ctx.reply(ctx.t(notice, ref=ref))
+        except Exception as again:
+            report_exception(log, f"{where} error notice", again)
 
     def _rate_limited(self, user_id: str) -> float:
         """Seconds to wait before `user_id` may run another command (0 when allowed)."""
@@ -285,11 +300,48 @@ class Dispatcher:
         usage = spec.usage(ctx.prefix, self.catalog, ctx.lang)
         await ctx.reply(content.Rich.of(f"{reason}.", ctx.t("usage", usage=usage)))
 
-    async def fire_timer(self, fired: Fired) -> None:
+    async def fire_timer(self, fired: Fired, attempts: int = 0) -> None:
+        """Run a timer's handler in a `Context` of the room (and thread) its payload names
+        (`room_id`, `thread_root`), under the guard: a `Refusal` is answered there, a failure
+        is told there with a reference the first time (`attempts` 0) and raised as `Reported`
+        for the scheduler to try again later; an outage (`Unavailable`) and `NotInRoom` go
+        up as they are (the scheduler retries the first, drops the second). A timer with no
+        room (a bot-wide chore) gets no `Context` (None) and its failures are only logged."""
         name = fired.key.split(":", 1)[0]
         handler = self.timers.get((fired.component, name))
         if handler is None:
             log.warning("no handler for timer %s:%s; dropped", fired.component, name)
             return
-        await handler(fired)
+        room_id, root = fired.payload.get("room_id"), fired.payload.get("thread_root")
+        if not isinstance(room_id, str):
+            await handler(None, fired)
+            return
+        ctx = Context(self.bot, room_id, fired, thread_root=root if isinstance(root, str) else None)
+        ctx.plugin = self.plugins.get(fired.component)
+        where = f"{fired.component}.{handler.__name__}"
+        ref = await self._guard(where, ctx, handler(ctx, fired),
+                                passes=(Unavailable, NotInRoom), notice=None)
+        if ref is None:
+            await self.settle(ctx)
+            return
+        if not attempts:  # from a source of its own: no transaction id of the retries'
+            told = Context(self.bot, room_id, replace(fired, key=f"{fired.key}#failed"),
+                           thread_root=ctx.thread_root)
+            await self._tell_failure(where, told, "background_error", ref)
+        raise Reported(ref)
 
+    async def run_job(self, job: Job) -> None:
+        """Run one of the lane's jobs (`bot.lane`) in a `Context` built from what it records,
+        under the guard: a failure is told in its room with a reference; an outage and
+        `NotInRoom` go up to the lane (which retries the first, drops the second).
+
+        Its sends get transaction ids of their own (its `Context`'s source is a `Fired`
+        named after the job and its event): none is one of its event's handlers', and a
+        retry after an outage sends nothing twice."""
+        source = Fired(job.owner, f"lane:{job.name}:{job.event_id}", 0.0, {})
+        ctx = Context(self.bot, job.room_id, source, thread_root=job.thread_root,
+                      latest=job.event_id)
+        ctx.plugin = self.plugins.get(job.owner)
+        if await self._guard(f"{job.owner}.{job.name}", ctx, job.work(ctx),
+                             passes=(Unavailable, NotInRoom), notice="background_error") is None:
+            await self.settle(ctx)

@@ -100,6 +100,13 @@ CORE_STRINGS: Strings = {
         "en": "Moderation: {prefix}help moderation",
     },
     "help.also": {"fr": "Aussi : {commands}", "en": "Also: {commands}"},
+    # session 6: timers and the lane under the guard
+    "background_error": {
+        "fr": "Erreur interne dans une tâche de fond (rappel, vérification), référence {ref}. "
+              "Signalez la référence à l’administrateur si besoin.",
+        "en": "Internal error in a background task (a reminder, a check), reference {ref}. "
+              "Give the reference to the administrator if needed.",
+    },
 }
 
 

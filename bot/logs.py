@@ -43,6 +43,15 @@ def setup(level: str = "INFO", fmt: str = "text") -> None:
     logging.getLogger("nio.rooms").setLevel(logging.ERROR)
 
 
+class Reported(RuntimeError):
+    """A failure already logged with its reference (and told to its room): whoever catches it
+    logs nothing more, only decides what comes next (a timer's retry)."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"reported as {ref}")
+        self.ref = ref
+
+
 def new_reference() -> str:
     return secrets.token_hex(3).upper()
 

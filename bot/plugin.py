@@ -28,6 +28,7 @@ from bot.events import (
     RoomInfo,
 )
 from bot.i18n import Catalog, Strings
+from bot.lane import Lane
 from bot.storage import Database, Step
 
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ class BotAPI(Protocol):
     catalog: Catalog
     settings: RoomValues
     hooks: Hooks
+    lane: Lane
+    """Background work about an event, under the guard (`bot.lane`)."""
 
     def now(self) -> float: ...
     def room(self, room_id: str) -> RoomInfo: ...
@@ -387,7 +390,16 @@ def on(*kinds: type[Event] | type[PluginEvent]) -> Callable[[F], F]:
 
 
 def timer(name: str) -> Callable[[F], F]:
-    """Declare the handler of this plugin's persistent timers whose key starts with `name:`."""
+    """Declare the handler of this plugin's persistent timers whose key starts with `name:`:
+    `async def h(self, ctx, fired)`, a method of the plugin or of one of its `parts`.
+
+    Arm one with `bot.schedule(plugin, f"{name}:…", due, payload)`; the payload's `room_id`
+    (and `thread_root`) say where `ctx` answers (None for a timer with no room). The App runs
+    the handler under the events' guard: a `Refusal` is answered, a failure is told in the
+    room with a reference (the first time) and tried again later with back-off, with the same
+    transaction ids; an outage (`Unavailable`) is retried once the service is back, and a
+    timer whose room the bot left is dropped.
+    """
     def mark(func: F) -> F:
         func.__casebot_timer__ = _TimerDecl(name)  # type: ignore[attr-defined]
         return func

@@ -4,8 +4,9 @@ A timer is identified by (component, key); scheduling it again replaces it. A ro
 only after its handler returned, and only if it was not rescheduled meanwhile, so a crash
 during the handler fires it again after restart (the handler's sends reuse the same
 transaction ids, so nothing shows twice). A handler that raises is retried later with
-back-off (`retry_at`), keeping its due time and so its transaction ids; a database that
-cannot be written pauses the timers until it can.
+back-off (`retry_at`), keeping its due time and so its transaction ids (the App tells its
+room the first time, `bot.dispatch`); a database that cannot be written pauses the timers
+until it can.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bot.events import NotInRoom, Unavailable
-from bot.logs import report_exception
+from bot.logs import Reported, report_exception
 from bot.plugin import Fired
 from bot.storage import Database, Migration
 
@@ -52,7 +53,8 @@ stuck), given `now - OVERDUE_AFTER`: read by the metrics and by `casebot doctor`
 
 class Scheduler:
     def __init__(self, db: Database, now: Callable[[], float],
-                 fire: Callable[[Fired], Awaitable[None]]) -> None:
+                 fire: Callable[[Fired, int], Awaitable[None]]) -> None:
+        """`fire(timer, attempts)`: run a timer's handler (`attempts`: its failures so far)."""
         self._db = db
         self._now = now
         self._fire = fire
@@ -60,6 +62,8 @@ class Scheduler:
 
     async def schedule(self, component: str, key: str, due: float,
                        payload: Mapping[str, Any] | None = None) -> None:
+        """Arm (or re-arm) a timer. `payload` is JSON; its `room_id` (and `thread_root`)
+        say where the handler's `Context` answers (see `bot.plugin.timer`)."""
         await self._db.execute_later(  # the loop's next read runs it first
             "INSERT INTO timers (component, key, due, payload) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(component, key) DO UPDATE SET due = excluded.due, "
@@ -89,14 +93,16 @@ class Scheduler:
         for row in rows:
             fired = Fired(row["component"], row["key"], row["due"], json.loads(row["payload"]))
             try:
-                await self._fire(fired)
+                await self._fire(fired, row["attempts"])
             except Unavailable:
                 raise
             except NotInRoom:  # its room is gone for the bot: nothing to retry
                 log.info("timer %s:%s dropped: the bot is no longer in its room",
                          fired.component, fired.key.split(":")[0])
             except Exception as exc:
-                report_exception(log, f"timer {fired.component}:{fired.key.split(':')[0]}", exc)
+                if not isinstance(exc, Reported):
+                    report_exception(log, f"timer {fired.component}:{fired.key.split(':')[0]}",
+                                     exc)
                 if row["attempts"] + 1 < ATTEMPTS:
                     await self._retry_later(fired, row["attempts"] + 1)
                     continue

@@ -40,11 +40,10 @@ class Echo(Plugin):
     @command("later", args=(Int("seconds", low=1),))
     async def later(self, ctx: Context, seconds: int) -> None:
         await self.bot.schedule(self.name, f"ping:{ctx.event.event_id}", self.bot.now() + seconds,
-                                {"room_id": ctx.room_id, "root": ctx.event.event_id})
+                                {"room_id": ctx.room_id, "thread_root": ctx.event.event_id})
 
     @timer("ping")
-    async def on_ping(self, fired: Fired) -> None:
-        ctx = Context(self.bot, fired.payload["room_id"], fired, fired.payload["root"])
+    async def on_ping(self, ctx: Context, fired: Fired) -> None:
         await ctx.reply("pong")
 
     @on(Message)
@@ -247,8 +246,8 @@ class Clerk:
         self.seen.append(event.event_id)
 
     @timer("remind")
-    async def due(self, fired: Fired) -> None:
-        await Context(self.bot, fired.payload["room_id"], fired).send(fired.payload["text"])
+    async def due(self, ctx: Context, fired: Fired) -> None:
+        await ctx.send(fired.payload["text"])
 
 
 class Office(Plugin):
@@ -289,7 +288,7 @@ class Twice(Office):
 
 class TimerTwice(Office):
     @timer("remind")
-    async def remind_due(self, fired: Fired) -> None:
+    async def remind_due(self, ctx: Context, fired: Fired) -> None:
         pass
 
 

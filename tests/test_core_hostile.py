@@ -4,6 +4,7 @@ input, a database or homeserver that goes away, timers whose handler fails."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -14,13 +15,14 @@ from bot.events import (
     Edit,
     MemberChange,
     Message,
+    NotInRoom,
     Reaction,
     Redaction,
     StateChange,
     Unavailable,
 )
 from bot.matrix.convert import convert
-from bot.plugin import Context, Fired, Plugin, command, timer
+from bot.plugin import Context, Fired, Plugin, Refusal, command, timer
 from bot.storage import StorageUnavailable
 from bot.testing import Harness
 from plugins.cases import PLUGIN as CASES
@@ -160,11 +162,11 @@ class Flaky(Plugin):
                                 {"room_id": ctx.room_id})
 
     @timer("job")
-    async def job(self, fired: Fired) -> None:
+    async def job(self, ctx: Context, fired: Fired) -> None:
         if Flaky.failures:
             Flaky.failures -= 1
             raise RuntimeError("handler failed")
-        await Context(self.bot, fired.payload["room_id"], fired).reply("job done")
+        await ctx.reply("job done")
 
 
 async def test_an_unavailable_database_keeps_the_event_for_a_retry() -> None:
@@ -240,3 +242,92 @@ async def test_a_card_lost_to_an_unavailable_homeserver_is_sent_on_the_retry() -
         cards = [s for s in h.sent if s.body.startswith("Cas #")]
         assert [c.body.split(" ·")[0] for c in cards] == ["Cas #1"]
         assert await h.db.fetchval("SELECT card_event_id FROM cases") == cards[0].event_id
+
+
+# ---- timers under the events' guard ------------------------------------------------------------
+async def test_a_failing_reminder_tells_its_thread_a_reference_once_then_is_sent(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A reminder whose handler fails: the case's thread gets a reference (the one logged,
+    no text), once; the timer is retried with back-off and the reminder then comes, once."""
+    async with Harness([SPECIALTIES, CASES]) as h:
+        h.add_room(members=[ALICE])
+        root = await h.say(ALICE, "!case angine, amoxicilline ? #orl")
+        cases = h.app.plugins["cases"]
+        real = cases.config_for
+
+        def broken(room_id: str) -> Any:
+            raise RuntimeError("a bug in the reminder")
+
+        monkeypatch.setattr(cases, "config_for", broken)
+        await h.advance(4 * 3600 + 1)
+        [notice] = [s for s in h.in_thread(root) if "référence" in s.body]
+        [ref] = re.findall(r"\(ref ([0-9A-F]{6})\)", caplog.text)
+        assert f"référence {ref}" in notice.body and "tâche de fond" in notice.body
+        monkeypatch.setattr(cases, "config_for", real)
+        await h.advance(61)
+        await h.advance(3600)
+        thread = [s.body for s in h.in_thread(root)]
+        assert sum("référence" in b for b in thread) == 1
+        assert sum("pas encore de réponse" in b for b in thread) == 1
+
+
+class Outage(Plugin):
+    """A timer whose handler meets an unavailable database once, a room the bot left, or
+    refuses."""
+
+    name = "outage"
+    failures = 0
+    gone = False
+    refused = False
+
+    @command("later")
+    async def later(self, ctx: Context) -> None:
+        await self.bot.schedule(self.name, "job:1", self.bot.now() + 10,
+                                {"room_id": ctx.room_id, "thread_root": ctx.event.event_id})
+
+    @timer("job")
+    async def job(self, ctx: Context, fired: Fired) -> None:
+        await ctx.reply("started")
+        if Outage.failures:
+            Outage.failures -= 1
+            raise StorageUnavailable("the database cannot be used (read-only)")
+        if Outage.gone:
+            raise NotInRoom("send refused: the bot is not in the room")
+        if Outage.refused:
+            raise Refusal("not now")
+        await ctx.reply("job done")
+
+
+async def test_an_outage_in_a_timer_is_retried_not_reported() -> None:
+    async with Harness([Outage]) as h:
+        h.add_room(members=[ALICE])
+        asked = await h.say(ALICE, "!later")
+        Outage.failures = 1
+        with pytest.raises(StorageUnavailable):  # up to the timer loop, which waits and retries
+            await h.advance(11)
+        assert await h.db.fetchval("SELECT attempts FROM timers") == 0
+        assert await h.advance(0) == 1
+        # In the thread of the command; the retry's "started" reused its transaction id.
+        assert [s.body for s in h.in_thread(asked)] == ["started", "job done"]
+        assert await h.db.fetchval("SELECT COUNT(*) FROM timers") == 0
+
+
+async def test_a_timer_whose_room_the_bot_left_is_dropped_without_a_notice(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async with Harness([Outage]) as h:
+        h.add_room(members=[ALICE])
+        await h.say(ALICE, "!later")
+        monkeypatch.setattr(Outage, "gone", True)
+        assert await h.advance(11) == 1
+        assert await h.db.fetchval("SELECT COUNT(*) FROM timers") == 0
+        assert [s.body for s in h.sent if s.body != "started"] == []
+
+
+async def test_a_timer_that_refuses_is_answered_and_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with Harness([Outage]) as h:
+        h.add_room(members=[ALICE])
+        asked = await h.say(ALICE, "!later")
+        monkeypatch.setattr(Outage, "refused", True)
+        assert await h.advance(11) == 1
+        assert [s.body for s in h.in_thread(asked)] == ["started", "not now"]
+        assert await h.db.fetchval("SELECT COUNT(*) FROM timers") == 0

@@ -323,7 +323,7 @@ async def test_a_timer_whose_room_the_bot_left_is_dropped_not_retried() -> None:
     await db.migrate("scheduler", MIGRATIONS)
     fired: list[str] = []
 
-    async def fire(timer: Fired) -> None:
+    async def fire(timer: Fired, attempts: int) -> None:
         fired.append(timer.key)
         if timer.key == "gone":
             raise NotInRoom("send refused: the bot is not in !r:test")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import struct
 import subprocess
 import sys
@@ -18,8 +19,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
+from bot import lane as core_lane
+from bot.events import Unavailable
+from bot.storage import StorageUnavailable
 from bot.testing import BOT, Harness
-from plugins.secrecy import photo, photo_lane, vision
+from plugins.secrecy import photo, photos, vision
 from plugins.secrecy.photo import clean, inspect, worth_reading
 from plugins.secrecy.plugin import Secrecy
 from tests.support.photos import (
@@ -372,7 +376,7 @@ class Blocked:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.release = threading.Event()
         self.seen: list[bytes] = []
-        monkeypatch.setattr(photo_lane, "inspect", self)
+        monkeypatch.setattr(photos, "inspect", self)
 
     def __call__(self, data: bytes) -> photo.PhotoFindings:
         assert self.release.wait(10)
@@ -398,7 +402,7 @@ async def test_a_photo_being_checked_holds_up_no_event(h: Harness, monkeypatch) 
 
 async def test_a_burst_of_photos_is_bounded_and_others_go_first(h: Harness,
                                                                  monkeypatch) -> None:
-    """A member posting 30 photos at once: `PER_SENDER` wait (and the one being checked), the
+    """A member posting 30 photos at once: `PER_MEMBER` wait (and the one being checked), the
     rest are not checked and the poster is told once; another member's photo is checked
     next but one, not after the whole burst."""
     blocked = Blocked(monkeypatch)
@@ -408,16 +412,15 @@ async def test_a_burst_of_photos_is_bounded_and_others_go_first(h: Harness,
         for i in range(30):
             await h.attach(DOC, f"doc-{i}".encode(), thread_root=root)
         await h.attach(POSTER, b"poster", thread_root=root)
-        lane = h.app.plugins["secrecy"].lane  # type: ignore[attr-defined]
-        assert lane.waiting(DOC) == photo_lane.PER_SENDER
+        assert h.app.lane.waiting(DOC) == core_lane.PER_MEMBER
         busy = [s for s in h.sent if "trop de photos attendent" in s.body]
         assert len(busy) == 1 and busy[0].mentions == [DOC] and busy[0].thread_root == root
     finally:
         blocked.release.set()
     await photos_checked(h)
-    assert len(blocked.seen) == photo_lane.PER_SENDER + 2
+    assert len(blocked.seen) == core_lane.PER_MEMBER + 2
     assert blocked.seen.index(b"poster") <= 2
-    assert lane.waiting(DOC) == 0
+    assert h.app.lane.waiting(DOC) == 0
 
 
 @pytest.mark.parametrize(("fmt", "factor"), [("PNG", 257), ("TIFF", 16)])
@@ -441,13 +444,13 @@ async def test_clean_holds_up_no_event(h: Harness, rng: np.random.Generator,
     await h.attach(DOC, encode(with_face(rng, (320, 240)), "JPEG", exif(gps=True)),
                    thread_root=root)
     await photos_checked(h)
-    release, real = threading.Event(), photo_lane.clean
+    release, real = threading.Event(), photos.clean
 
     def slow(data: bytes) -> photo.CleanPhoto | None:
         assert release.wait(10)
         return real(data)
 
-    monkeypatch.setattr(photo_lane, "clean", slow)
+    monkeypatch.setattr(photos, "clean", slow)
     h.clear()
     try:
         await asyncio.wait_for(h.say(DOC, "!clean", thread_root=root), 5)
@@ -503,7 +506,7 @@ async def test_clean_is_refused_while_the_member_has_too_many_waiting(
     await photos_checked(h)
     blocked = Blocked(monkeypatch)
     try:
-        for i in range(photo_lane.PER_SENDER + 1):
+        for i in range(core_lane.PER_MEMBER + 1):
             await h.attach(DOC, f"doc-{i}".encode(), thread_root=root)
         await h.say(DOC, "!nettoyer", thread_root=root)
         assert "refaites !clean dans une minute" in h.last().body
@@ -573,3 +576,67 @@ def test_pillow_is_imported_on_the_first_photo_heic_included(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.strip() == "['thumbnail']"
+
+
+# ---- the lane's guard ---------------------------------------------------------------------------
+def failing_downloads(h: Harness, monkeypatch: pytest.MonkeyPatch, error: Exception,
+                      times: int) -> None:
+    """The first `times` downloads raise `error`; then the homeserver answers again."""
+    real, left = h.transport.download, [times]
+
+    async def download(attachment: object, limit: int = 0) -> bytes:
+        if left[0]:
+            left[0] -= 1
+            raise error
+        return await real(attachment, limit)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(h.transport, "download", download)
+
+
+async def test_a_photo_check_that_fails_tells_the_thread_a_reference(
+        h: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    root = await h.say(POSTER, CLEAN)
+    failing_downloads(h, monkeypatch, RuntimeError("a bug in the check"), 1)
+    await h.attach(DOC, encode(plain(), "JPEG", exif(gps=True)), thread_root=root)
+    await photos_checked(h)
+    [notice] = [s for s in h.in_thread(root) if "référence" in s.body]
+    [ref] = re.findall(r"\(ref ([0-9A-F]{6})\)", caplog.text)
+    assert f"référence {ref}" in notice.body
+    assert not any("position GPS" in s.body for s in h.sent)
+
+
+async def test_a_photo_check_met_by_an_outage_is_retried(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The homeserver does not answer the download (or the warning's send): the lane waits
+    and checks the same photo again, once it answers; nothing is swallowed or told twice."""
+    monkeypatch.setattr(core_lane, "RETRY_FIRST", 0.0)
+    root = await h.say(POSTER, CLEAN)
+    failing_downloads(h, monkeypatch, Unavailable("the homeserver did not answer"), 2)
+    await h.attach(DOC, encode(plain(), "JPEG", exif(gps=True)), thread_root=root)
+    await photos_checked(h)
+    warnings = [s for s in h.in_thread(root) if "position GPS" in s.body]
+    assert len(warnings) == 1 and warnings[0].mentions == [DOC]
+    assert not any("référence" in s.body for s in h.sent)
+
+
+async def test_a_photo_check_whose_count_meets_an_outage_warns_and_counts_once(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database fails after the warning was sent: the check runs again, its warning
+    reuses its transaction id (shown once) and the kind is counted once."""
+    monkeypatch.setattr(core_lane, "RETRY_FIRST", 0.0)
+    root = await h.say(POSTER, CLEAN)
+    store = h.app.plugins["secrecy"].store  # type: ignore[attr-defined]
+    real, left = store.count, [1]
+
+    async def count(*args: object) -> None:
+        if left[0]:
+            left[0] -= 1
+            raise StorageUnavailable("the database cannot be used (read-only)")
+        await real(*args)
+
+    monkeypatch.setattr(store, "count", count)
+    await h.attach(DOC, encode(plain(), "JPEG", exif(gps=True)), thread_root=root)
+    await photos_checked(h)
+    assert len([s for s in h.sent if "position GPS" in s.body]) == 1
+    rows = await h.db.fetchall("SELECT kind, count FROM secrecy_counts")
+    assert [tuple(r) for r in rows] == [("gps", 1)]

@@ -34,7 +34,7 @@ async def h():
 
 async def photos_checked(h: Harness) -> None:
     """Wait for the photos queued for their check (they are checked behind the handlers)."""
-    await h.app.plugins["secrecy"].lane.idle()  # type: ignore[attr-defined]
+    await h.app.lane.idle()
 
 
 async def cases(h: Harness) -> list[dict]:

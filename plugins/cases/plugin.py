@@ -195,7 +195,8 @@ class Cases(Plugin):
         case, which has no reminder to cancel)."""
         keys = {k: f"{k}:{case.room_id}:{case.number}" for k in ("unanswered", "resolve",
                                                                  "autoclose")}
-        payload = {"room_id": case.room_id, "number": case.number}
+        payload = {"room_id": case.room_id, "thread_root": case.root_event_id,
+                   "number": case.number}
         if not case.is_open:
             await self.bot.cancel(self.name, *keys.values())
             return
@@ -557,15 +558,17 @@ class Cases(Plugin):
         return lines
 
     # ---- reminders ---------------------------------------------------------------------------
-    async def _fired_case(self, fired: Fired) -> tuple[Context, Case] | None:
-        case = await self.store.get(fired.payload["room_id"], int(fired.payload["number"]))
+    async def _fired_case(self, ctx: Context, fired: Fired) -> tuple[Context, Case] | None:
+        """The open case a reminder is about, and `ctx` in its thread (a timer armed before
+        payloads named their thread has a `ctx` in the main timeline)."""
+        case = await self.store.get(ctx.room_id, int(fired.payload["number"]))
         if case is None or not case.is_open:
             return None
-        return Context(self.bot, case.room_id, fired, thread_root=case.root_event_id), case
+        return ctx.in_thread_of(case.root_event_id), case
 
     @timer("unanswered")
-    async def remind_unanswered(self, fired: Fired) -> None:
-        found = await self._fired_case(fired)
+    async def remind_unanswered(self, ctx: Context, fired: Fired) -> None:
+        found = await self._fired_case(ctx, fired)
         if found is None or found[1].replies:
             return
         ctx, case = found
@@ -575,8 +578,8 @@ class Cases(Plugin):
                              poster=ctx.pill(case.poster, notify=True)))
 
     @timer("resolve")
-    async def remind_resolve(self, fired: Fired) -> None:
-        found = await self._fired_case(fired)
+    async def remind_resolve(self, ctx: Context, fired: Fired) -> None:
+        found = await self._fired_case(ctx, fired)
         if found is None:
             return
         ctx, case = found
@@ -584,8 +587,8 @@ class Cases(Plugin):
                              poster=ctx.pill(case.poster, notify=True)))
 
     @timer("autoclose")
-    async def auto_close(self, fired: Fired) -> None:
-        found = await self._fired_case(fired)
+    async def auto_close(self, ctx: Context, fired: Fired) -> None:
+        found = await self._fired_case(ctx, fired)
         if found is None:
             return
         ctx, before = found

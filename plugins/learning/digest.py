@@ -155,8 +155,8 @@ class Digests:
             self.due[room_id] = due
 
     @timer("digest")
-    async def fired(self, fired: Fired) -> None:
-        room_id = str(fired.payload["room_id"])
+    async def fired(self, ctx: Context, fired: Fired) -> None:
+        room_id = ctx.room_id
         schedule = self.schedule(room_id)
         if schedule != self.armed.get(room_id):
             await self._arm(room_id, schedule, self.bot.now())  # follow the new setting
@@ -167,7 +167,6 @@ class Digests:
             self.due.pop(room_id, None)
             return
         if not await self.store.digest_sent(room_id, fired.due):
-            ctx = Context(self.bot, room_id, fired)
             digest = await self.render(ctx, fired.due)
             event_id = await ctx.send(digest, in_thread=False) if digest else None
             await self.store.record_digest(room_id, fired.due, event_id)

@@ -1,4 +1,4 @@
-"""What secrecy's jobs share: its config, its store, the flags in memory, the photo lane.
+"""What secrecy's jobs share: its config, its store, the flags in memory.
 
 Each job (`gate`, `warnings`, `redact`, `rules`, `photos`) is a class over this base that
 declares its own commands and hooks; `plugin.py` joins them into the `Secrecy` plugin, so no
@@ -12,7 +12,6 @@ from typing import Literal
 
 from bot.plugin import BotAPI, Plugin
 from plugins.secrecy.flags import Flags
-from plugins.secrecy.photo_lane import PhotoLane
 from plugins.secrecy.store import SecrecyStore
 
 
@@ -33,10 +32,9 @@ class SecrecyBase(Plugin):
         super().__init__(bot, config)
         self.store = SecrecyStore(bot.db)
         self.flags = Flags()
-        self.lane = PhotoLane(bot)
         self.overflowing: set[tuple[str, str]] = set()
-        """(room, member) told that their next photos are not checked, until their queue
-        empties."""
+        """(room, member) told that their next photos are not checked, until their jobs
+        waiting in the lane are done."""
 
     async def count(self, room_id: str, kinds: Iterable[str]) -> None:
         """Add one per kind to today's counts (kinds only: no text, no value)."""

@@ -1,15 +1,26 @@
-"""6. Photos of a case's thread: checked in the lane (metadata, faces, written identifiers),
-warned about; `!clean` posts a cleaned copy of a flagged one."""
+"""6. Photos of a case's thread: checked in the core's lane (`bot.lane`: one at a time, off the
+loop, behind the room's events; metadata, faces, written identifiers), warned about; `!clean`
+posts a cleaned copy of a flagged one."""
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.content import Rich, fill
-from bot.events import Attachment, Message
+from bot.events import Attachment, DownloadFailed, Message
+from bot.lane import Job
 from bot.plugin import Context, Refusal, command, on
 from plugins.cases.events import CaseReplied
 from plugins.secrecy.base import SecrecyBase
 from plugins.secrecy.flags import Flag, target
-from plugins.secrecy.photo import worth_reading
+from plugins.secrecy.photo import (
+    MAX_PHOTO,
+    CleanPhoto,
+    PhotoFindings,
+    clean,
+    inspect,
+    worth_reading,
+)
 from plugins.secrecy.words import kinds_text
 
 CLEAN_COMMANDS = ("clean", "nettoyer")
@@ -18,15 +29,16 @@ CLEAN_COMMANDS = ("clean", "nettoyer")
 class Photos(SecrecyBase):
     @on(CaseReplied)
     async def photo_replied(self, ctx: Context, event: CaseReplied) -> None:
-        """Queue a photo's check (`PhotoLane`: off the loop and behind the room's events);
-        when the poster has too many photos waiting, say once that the next ones are not
-        checked."""
+        """Queue a photo's check in the lane; when the poster has too many jobs waiting, say
+        once that the next photos are not checked."""
         photo = event.event
         if not isinstance(photo, Attachment) or not worth_reading(photo):
             return
         root = event.case.root_event_id
         key = (photo.room_id, photo.sender)
-        if self.lane.submit(photo.sender, lambda: self._check_photo(ctx, photo, root)):
+        if self.bot.lane.submit(Job(self.name, "photo.check", photo.sender, photo.room_id,
+                                    photo.event_id, root,
+                                    lambda job_ctx: self._check_photo(job_ctx, photo, root))):
             return
         if key not in self.overflowing:
             self.overflowing.add(key)
@@ -34,16 +46,16 @@ class Photos(SecrecyBase):
                 ctx.t("secrecy.photo.busy"), poster=ctx.pill(photo.sender, notify=True)))
 
     async def _check_photo(self, ctx: Context, event: Attachment, root: str) -> None:
-        """A warning (kinds only) that `!redact` and `!clean` answer."""
-        if not self.lane.waiting(event.sender):
+        """A warning (kinds only) that `!redact` and `!clean` answer; `ctx` answers in the
+        case's thread. Run again after an outage: the warning keeps its transaction id."""
+        if not self.bot.lane.waiting(event.sender):
             self.overflowing.discard((event.room_id, event.sender))
         if self.flags.gone(ctx.room, event):
             return
-        kinds = (await self.lane.inspect(event)).kinds
+        kinds = (await self._inspect(event)).kinds
         if not kinds:
             return
-        await self.count(ctx.room_id, kinds)
-        warning = await ctx.in_thread_of(root).reply(
+        warning = await ctx.reply(
             Rich.of(
                 fill(
                     ctx.t("secrecy.photo"), kinds=kinds_text(ctx, kinds),
@@ -53,11 +65,26 @@ class Photos(SecrecyBase):
                 ctx.t("secrecy.photo.fix", prefix=ctx.prefix),
             )
         )
+        await self.count(ctx.room_id, kinds)  # after the warning: a retry counts once
         self.flags.remember(event.event_id, Flag(ctx.room_id, root, event.sender,
                                                  frozenset(kinds), warning, photo=event))
 
-    async def stop(self) -> None:
-        await self.lane.stop()
+    async def _bytes(self, attachment: Attachment) -> bytes | None:
+        try:
+            return await self.bot.download(attachment, MAX_PHOTO)
+        except DownloadFailed:  # bigger than it claimed, or gone
+            return None
+
+    async def _inspect(self, attachment: Attachment) -> PhotoFindings:
+        """What identifies the patient in the photo (nothing when it cannot be downloaded),
+        found in a worker thread: the event loop never decodes a pixel."""
+        data = await self._bytes(attachment)
+        return PhotoFindings() if data is None else await asyncio.to_thread(inspect, data)
+
+    async def _clean(self, attachment: Attachment) -> CleanPhoto | None:
+        """A cleaned copy of the photo (None: gone, or not an image we read)."""
+        data = await self._bytes(attachment)
+        return None if data is None else await asyncio.to_thread(clean, data)
 
     @command(*CLEAN_COMMANDS, summary="secrecy.clean.summary")
     async def clean(self, ctx: Context) -> None:
@@ -71,13 +98,15 @@ class Photos(SecrecyBase):
         if found is None:
             raise Refusal(ctx.t("secrecy.clean.nothing"))
         flag = dict(photos)[found]
-        if not self.lane.submit(event.sender, lambda: self._send_clean(ctx, flag)):
+        if not self.bot.lane.submit(Job(self.name, "photo.clean", event.sender, event.room_id,
+                                        event.event_id, root,
+                                        lambda job_ctx: self._send_clean(job_ctx, flag))):
             raise Refusal(ctx.t("secrecy.clean.busy", prefix=ctx.prefix))
 
     async def _send_clean(self, ctx: Context, flag: Flag) -> None:
         """`!clean`'s work, in the lane (a 50-MP photo takes seconds: not in the handler)."""
         assert flag.photo is not None
-        cleaned = await self.lane.clean(flag.photo)
+        cleaned = await self._clean(flag.photo)
         if cleaned is None:
             await ctx.reply(ctx.t("secrecy.clean.failed", prefix=ctx.prefix))
             return

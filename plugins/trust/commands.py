@@ -403,7 +403,7 @@ class Verification:
             log.info("erased the verification of a member who left every room")
 
     @timer("sweep")
-    async def sweep(self, fired: Fired) -> None:
+    async def sweep(self, ctx: Context | None, fired: Fired) -> None:
         """Daily: erase the records of members who share no room with the bot any more (they
         may have left while the bot was away longer than its catch-up)."""
         await self._erase_gone()

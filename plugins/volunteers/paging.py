@@ -160,7 +160,8 @@ class Pager:
             await self.bot.schedule(
                 self.component, self._confirm_key(case.room_id, case.number),
                 case.opened_at + self.config_for(case.room_id).confirm_wait,
-                {"room_id": case.room_id, "number": case.number})
+                {"room_id": case.room_id, "thread_root": case.root_event_id,
+                 "number": case.number})
             return
         specs = self._targets(case.room_id, case.specialties[:1] if case.awaiting_tag
                               else case.specialties)
@@ -218,11 +219,11 @@ class Pager:
                               self._confirm_key(case.room_id, case.number))
 
     @timer("confirm")
-    async def confirm_wait_over(self, fired: Fired) -> None:
+    async def confirm_wait_over(self, ctx: Context, fired: Fired) -> None:
         """Nobody confirmed a proposed specialty in time: page the best guess, once (a replay
         pages the same people with the same transaction ids), and arm the escalation as after
         a first round (when its specialty has volunteers, even none available now)."""
-        room_id, number = str(fired.payload["room_id"]), int(fired.payload["number"])
+        room_id, number = ctx.room_id, int(fired.payload["number"])
         def plan(followed: Followed) -> Round | None:
             best = followed.tags[:1]
             return Round(1, self._targets(room_id, best), best, followed.urgent,
@@ -232,8 +233,7 @@ class Pager:
 
         followed = await self.store.get(room_id, number)
         if followed is not None:
-            await self._round(Context(self.bot, room_id, fired,
-                                      thread_root=followed.root_event_id), room_id, number, plan)
+            await self._round(ctx.in_thread_of(followed.root_event_id), room_id, number, plan)
 
     @on(CaseReplied)
     async def replied(self, ctx: Context, event: CaseReplied) -> None:
@@ -371,7 +371,7 @@ class Pager:
                         await self.store.update_case(room_id, number, **changes)
                 if ((round_.arm == "paged" and users)
                         or (round_.arm == "volunteers" and volunteers)):
-                    await self._schedule(room_id, number, round_.number, round_.urgent)
+                    await self._schedule(followed, round_.number, round_.urgent)
         if not round_.send:
             return
         if users:
@@ -380,7 +380,7 @@ class Pager:
                                       round_.tags, users, round_.urgent, signs)
             except Exception:
                 if round_.arm == "sent":  # the same page again in a minute
-                    await self._schedule(room_id, number, round_.number - 1, round_.urgent,
+                    await self._schedule(followed, round_.number - 1, round_.urgent,
                                          delay=RETRY)
                 raise
         if users or (waited and round_.considered):  # listed on the card, or promised there
@@ -389,7 +389,7 @@ class Pager:
             async with self._lock:
                 followed = await self.store.get(room_id, number)
                 if followed is not None and plan(followed) is not None:  # not superseded
-                    await self._schedule(room_id, number, round_.number, round_.urgent)
+                    await self._schedule(followed, round_.number, round_.urgent)
 
     async def _send_page(self, ctx: Context, room_id: str, number: int, root: str,
                          tags: Sequence[str], users: list[str], urgent: bool,
@@ -416,21 +416,22 @@ class Pager:
     def _confirm_key(room_id: str, number: int) -> str:
         return f"confirm:{room_id}:{number}"
 
-    async def _schedule(self, room_id: str, number: int, round_: int, urgent: bool,
+    async def _schedule(self, followed: Followed, round_: int, urgent: bool,
                         delay: float | None = None) -> None:
         """Arm the escalation after `round_` (replacing any earlier timer of the case)."""
+        room_id, number = followed.room_id, followed.number
         if delay is None:
             delay = self.config_for(room_id).escalate_after
         due = self.bot.now() + delay
         async with self.bot.db.transaction():
             await self.bot.schedule(self.component, self._key(room_id, number), due,
-                                    {"room_id": room_id, "number": number, "round": round_,
-                                     "urgent": urgent})
+                                    {"room_id": room_id, "thread_root": followed.root_event_id,
+                                     "number": number, "round": round_, "urgent": urgent})
             await self.store.update_case(room_id, number, due=due)
 
     # ---- escalation ------------------------------------------------------------------------
     @timer("escalate")
-    async def escalate(self, fired: Fired) -> None:
+    async def escalate(self, ctx: Context, fired: Fired) -> None:
         """The escalation timer of a case, due `escalate_after` past its last round.
 
         Nothing happens when the case is no longer awaiting anyone (closed, answered, taken,
@@ -447,7 +448,7 @@ class Pager:
         - a page the homeserver refuses re-arms this round a minute later (`RETRY`), the
           same people, rather than letting the escalation die with this timer.
         """
-        room_id = str(fired.payload["room_id"])
+        room_id = ctx.room_id
         number = int(fired.payload["number"])
         round_ = int(fired.payload.get("round", 1))
         urgent = bool(fired.payload.get("urgent", False))
@@ -456,7 +457,7 @@ class Pager:
             return
         if followed.due is not None and followed.due != fired.due:
             return  # superseded by a retag's own round
-        ctx = Context(self.bot, room_id, fired, thread_root=followed.root_event_id)
+        ctx = ctx.in_thread_of(followed.root_event_id)
         if round_ >= self.config_for(room_id).max_rounds:
             await ctx.reply(fill(ctx.t("volunteers.nobody"), prefix=ctx.prefix,
                                  poster=Pill(followed.poster,
