@@ -61,6 +61,19 @@ def test_learning_that_changes_nothing_is_not_shown() -> None:
     assert plain[0].learned == ()
 
 
+def test_learned_words_of_a_runner_up_do_not_make_a_sure_tag_unsure() -> None:
+    """The catalogue is sure of endocrinology; the room's two psychiatry posts shared two
+    words with this one: psychiatry gains but stays behind, and the tag still pages."""
+    post = "Fatigue, insomnie, TSH à 12 : hypothyroïdie ?"
+    plain = classify(post, DEFAULTS)
+    assert plain[0].specialty_id == "endocrino" and plain[0].confident
+    model = RoomModel()
+    model.learn("Fatigue et insomnie depuis le deuil, antidépresseur ?", ["psy"])
+    model.learn("Insomnie et fatigue, idées noires", ["psy"])
+    assert model.scores(post)["psy"][0] > 1.0  # enough to cut the margin under the ratio
+    assert classify(post, DEFAULTS, learned=model) == plain
+
+
 def test_forget_one_specialty_or_all() -> None:
     model = RoomModel()
     model.learn("genou et eczéma", ["rhumato", "dermato"])
