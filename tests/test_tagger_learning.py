@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.testing import Harness
 from plugins.cases import Cases
+from plugins.secrecy._gazetteer import FIRST_NAMES, SURNAMES
 from plugins.specialties import RoomModel, Specialties, classify, load_defaults
 from plugins.specialties.learn import CONFIRMED, CORRECTED, SECONDARY, vocabulary, vocabulary_words
 from tests.support.cases import card_of
@@ -24,6 +25,18 @@ def test_a_marker_word_in_a_post_never_reaches_the_table() -> None:
     assert {word for word, _, _ in rows} == {"genou", "chaud"} or "genou" in {w for w, _, _ in rows}
     assert all(MARKER not in word and word in vocabulary().values() for word, _, _ in rows)
     assert all(MARKER not in repr(row) for row in rows)
+
+
+def test_a_patient_name_that_is_also_an_eponym_never_reaches_the_table() -> None:
+    """Gilbert, Raynaud, Achille name syndromes of the catalogue and patients too."""
+    model = RoomModel()
+    model.learn("M. Gilbert Raynaud, 54 ans, tendon d'Achille douloureux", ["rhumato"])
+    assert {word for word, _, _ in model.rows()} == {"tendon", "douloureux"}
+
+
+def test_no_vocabulary_word_is_a_first_name_or_a_surname() -> None:
+    names = FIRST_NAMES | SURNAMES
+    assert set(vocabulary()) & names <= {"dos"}  # the back: a common word
 
 
 def test_only_distinct_vocabulary_words_are_kept_without_order_or_counts() -> None:
