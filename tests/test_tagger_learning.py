@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from bot.storage import Database
 from bot.testing import Harness
 from plugins.cases import Cases
 from plugins.secrecy._gazetteer import FIRST_NAMES, SURNAMES
 from plugins.specialties import RoomModel, Specialties, classify, load_defaults
 from plugins.specialties.learn import CONFIRMED, CORRECTED, SECONDARY, vocabulary, vocabulary_words
+from plugins.specialties.lessons import MIGRATIONS, Lessons
 from tests.support.cases import card_of
 
 DEFAULTS = load_defaults()
@@ -37,6 +40,21 @@ def test_a_patient_name_that_is_also_an_eponym_never_reaches_the_table() -> None
 def test_no_vocabulary_word_is_a_first_name_or_a_surname() -> None:
     names = FIRST_NAMES | SURNAMES
     assert set(vocabulary()) & names <= {"dos"}  # the back: a common word
+
+
+async def test_a_stored_word_the_vocabulary_dropped_is_erased_at_start(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "casebot.db")
+    try:
+        await db.migrate("specialties.lessons", MIGRATIONS)
+        await db.executemany("INSERT INTO tagger_weights VALUES (?, ?, ?, ?)",
+                             [(ROOM, "gilbert", "gastro", 1.0), (ROOM, "ictere", "gastro", 1.0)])
+        lessons = Lessons(db, "room")
+        await lessons.load()
+        assert [tuple(r) for r in await db.fetchall("SELECT * FROM tagger_weights")] == [
+            (ROOM, "ictere", "gastro", 1.0)]
+        assert lessons.models[ROOM].weights == {"ictere": {"gastro": 1.0}}
+    finally:
+        await db.close()
 
 
 def test_only_distinct_vocabulary_words_are_kept_without_order_or_counts() -> None:
