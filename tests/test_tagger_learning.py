@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,14 @@ from bot.testing import Harness
 from plugins.cases import Cases
 from plugins.secrecy._gazetteer import FIRST_NAMES, SURNAMES
 from plugins.specialties import RoomModel, Specialties, classify, load_defaults
-from plugins.specialties.learn import CONFIRMED, CORRECTED, SECONDARY, vocabulary, vocabulary_words
+from plugins.specialties.learn import (
+    CONFIRMED,
+    CORRECTED,
+    SECONDARY,
+    VOCABULARY_FILES,
+    vocabulary,
+    vocabulary_words,
+)
 from plugins.specialties.lessons import MIGRATIONS, Lessons
 from tests.support.cases import card_of
 
@@ -55,6 +64,21 @@ async def test_a_stored_word_the_vocabulary_dropped_is_erased_at_start(tmp_path:
         assert lessons.models[ROOM].weights == {"ictere": {"gastro": 1.0}}
     finally:
         await db.close()
+
+
+def test_the_vocabulary_files_ship_with_the_package() -> None:
+    """An installed bot reads them as package data: pyproject's package-data must cover them."""
+    root = Path(__file__).resolve().parents[1]
+    with (root / "pyproject.toml").open("rb") as f:
+        shipped = tomllib.load(f)["tool"]["setuptools"]["package-data"]["*"]
+    for name in VOCABULARY_FILES:
+        assert (root / "plugins" / "specialties" / name).is_file()
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in shipped), name
+
+
+def test_public_drug_names_are_vocabulary_words() -> None:
+    assert {"vortioxetine", "tofacitinib", "ivabradine"} <= set(vocabulary_words(
+        "Vortioxétine, tofacitinib et ivabradine ?"))
 
 
 def test_only_distinct_vocabulary_words_are_kept_without_order_or_counts() -> None:

@@ -3,8 +3,8 @@ room's confirmed cases that contained them were about.
 
 Nothing a patient said is kept: a post is reduced to the set of its vocabulary words (the
 words of the shipped catalogue's keywords and their inflections, plus the general clinical
-words of `vocabulary.txt`, less any word that is also a first name or a surname); every other
-word is dropped before anything is stored, and the
+words of `vocabulary.txt` and the drug names of `vocabulary_drugs.txt`, less any word that is
+also a first name or a surname); every other word is dropped before anything is stored, and the
 model holds one summed weight per (word, specialty), never the order of words nor which post
 they came from. `classify(text, specs, learned=model)` adds the model's evidence to the
 catalogue's keywords.
@@ -42,6 +42,11 @@ MAX_LEARNED_WORDS = 200
 """Vocabulary words of one post a lesson keeps at most (a 64 KB post costs no more)."""
 
 
+VOCABULARY_FILES = ("vocabulary.txt", "vocabulary_drugs.txt")
+"""Shipped word lists besides the catalogue, each with its source and licence in its header:
+general clinical words written for the project, drug names of the French public drug database."""
+
+
 @functools.cache
 def vocabulary() -> Mapping[str, str]:
     """Every accepted form of a vocabulary word → its canonical (normalized) form."""
@@ -50,10 +55,11 @@ def vocabulary() -> Mapping[str, str]:
         for keyword in (*spec.all_keywords, spec.name_fr, spec.name_en):
             if not is_ending(keyword):
                 words.extend(normalize(keyword).split())
-    text = resources.files(__package__).joinpath("vocabulary.txt").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if line.strip() and not line.startswith("#"):
-            words.extend(normalize(line).split())
+    for name in VOCABULARY_FILES:
+        text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+        for line in text.splitlines():
+            if line.strip() and not line.startswith("#"):
+                words.extend(normalize(line).split())
     forms: dict[str, str] = {}
     for word in words:
         if len(word) < 3 or word.isdigit() or word in _STOPWORDS or word in _NAMES:
