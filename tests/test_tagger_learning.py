@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from bench.learning import room_order
 from bot.storage import Database
 from bot.testing import Harness
 from plugins.cases import Cases
@@ -22,6 +23,7 @@ from plugins.specialties.learn import (
 )
 from plugins.specialties.lessons import MIGRATIONS, Lessons
 from tests.support.cases import card_of
+from tests.test_tagging_corpus import DEV, POSTS
 
 DEFAULTS = load_defaults()
 MARKER = "zorglubine"  # no vocabulary word: stands for a name or any word of a patient's
@@ -222,3 +224,28 @@ async def test_pooled_rooms_share_one_model_that_no_room_admin_erases() -> None:
         await h.say(MOD, "!tagger forget", room=other)
         assert "opérateur" in h.sent[-1].body
         assert len(await weights(h)) == 3
+
+
+# --- the benchmark's replay (bench/learning.py) ----------------------------------------------
+
+
+def test_a_room_order_is_blind_to_labels_and_to_the_file_order() -> None:
+    posts = [(f"post {i}", ["cardio"] if i < 10 else ["pneumo"]) for i in range(20)]
+    texts = [text for text, _ in room_order(posts, 1)]
+    assert texts == [text for text, _ in room_order(posts[::-1], 1)]
+    assert texts == [text for text, _ in room_order([(t, ["mg"]) for t, _ in posts], 1)]
+    assert texts != [text for text, _ in room_order(posts, 2)]
+    assert sorted(texts) == sorted(text for text, _ in posts)
+
+
+def test_in_a_room_order_the_first_half_taught_the_second_half_specialties() -> None:
+    """The corpus file is sorted by specialty: replayed in file order, the first half of the
+    development part taught 5 of the 141 tagged posts' specialties."""
+    posts = [(p.text, p.labels) for p in POSTS if p.part == DEV]
+    half = len(posts) // 2
+    for number in range(3):
+        order = room_order(posts, number)
+        taught = {ids[0] for _, ids in order[:half]}
+        assert sum(ids[0] in taught for _, ids in order[half:]) >= 0.95 * (len(posts) - half)
+    taught = {ids[0] for _, ids in posts[:half]}
+    assert sum(ids[0] in taught for _, ids in posts[half:]) < 0.1 * (len(posts) - half)
