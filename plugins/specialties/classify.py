@@ -303,8 +303,9 @@ def classify(text: str, specialties: Sequence[Specialty], max_tags: int = 3,
     PHRASE_WEIGHT per phrase, STRONG_WEIGHT per strong keyword, AGE_WEIGHT for an age in its
     range, plus what the room `learned` (`RoomModel.scores`). A best score clearly ahead of the
     others (`_is_confident`) is the one confident tag; otherwise the `max_tags` likeliest come
-    back, not confident: proposals to confirm. A tag's `learned` words are kept only when the
-    learning changed the first tag or made it confident.
+    back, not confident: proposals to confirm. The learning can change the first tag or make
+    it confident, never make a confident first tag unsure while it stays first; a tag's
+    `learned` words are kept only when the learning changed the first tag or made it confident.
     """
     if max_tags < 1:
         raise ValueError(f"max_tags must be at least 1, got {max_tags}")
@@ -317,6 +318,10 @@ def classify(text: str, specialties: Sequence[Specialty], max_tags: int = 3,
     if learned is None or not learned.weights:
         return plain
     decided = _decide(_with_learned(scores, text, compiled, learned), max_tags)
+    if plain and plain[0].confident and decided[0].specialty_id == plain[0].specialty_id:
+        # The room's words for a runner-up that stays behind withdraw nothing: a room's few
+        # confirmed posts are weaker evidence than the catalogue's (bench learning).
+        return plain
     if decided and (not plain or plain[0].specialty_id != decided[0].specialty_id
                     or plain[0].confident != decided[0].confident):
         return decided

@@ -3,7 +3,8 @@ room's confirmed cases that contained them were about.
 
 Nothing a patient said is kept: a post is reduced to the set of its vocabulary words (the
 words of the shipped catalogue's keywords and their inflections, plus the general clinical
-words of `vocabulary.txt`); every other word is dropped before anything is stored, and the
+words of `vocabulary.txt` and the drug names of `vocabulary_drugs.txt`, less any word that is
+also a first name or a surname); every other word is dropped before anything is stored, and the
 model holds one summed weight per (word, specialty), never the order of words nor which post
 they came from. `classify(text, specs, learned=model)` adds the model's evidence to the
 catalogue's keywords.
@@ -41,6 +42,11 @@ MAX_LEARNED_WORDS = 200
 """Vocabulary words of one post a lesson keeps at most (a 64 KB post costs no more)."""
 
 
+VOCABULARY_FILES = ("vocabulary.txt", "vocabulary_drugs.txt")
+"""Shipped word lists besides the catalogue, each with its source and licence in its header:
+general clinical words written for the project, drug names of the French public drug database."""
+
+
 @functools.cache
 def vocabulary() -> Mapping[str, str]:
     """Every accepted form of a vocabulary word → its canonical (normalized) form."""
@@ -49,16 +55,18 @@ def vocabulary() -> Mapping[str, str]:
         for keyword in (*spec.all_keywords, spec.name_fr, spec.name_en):
             if not is_ending(keyword):
                 words.extend(normalize(keyword).split())
-    text = resources.files(__package__).joinpath("vocabulary.txt").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if line.strip() and not line.startswith("#"):
-            words.extend(normalize(line).split())
+    for name in VOCABULARY_FILES:
+        text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+        for line in text.splitlines():
+            if line.strip() and not line.startswith("#"):
+                words.extend(normalize(line).split())
     forms: dict[str, str] = {}
     for word in words:
-        if len(word) < 3 or word.isdigit() or word in _STOPWORDS:
+        if len(word) < 3 or word.isdigit() or word in _STOPWORDS or word in _NAMES:
             continue
         for form in sorted(word_forms(word) | {word}):
-            forms.setdefault(form, word)
+            if form not in _NAMES:
+                forms.setdefault(form, word)
     return forms
 
 
@@ -74,6 +82,16 @@ _STOPWORDS = frozenset({
     "les", "des", "une", "aux", "par", "pour", "sur", "sans", "avec", "dans", "chez", "entre",
     "vers", "sous", "que", "qui", "est", "son", "ses", "leur", "the", "and", "for", "with", "from",
     "that", "this", "into", "over", "under", "out", "off", "not", "all", "any", "per", "day",
+})
+
+
+# Words of the catalogue's eponyms ("syndrome de Gilbert", "Raynaud", "tendon d'Achille") and
+# other vocabulary words that are also first names or surnames of the secrecy plugin's
+# gazetteer: never learned, since a patient's name could be one. "dos" (the back) stays: a
+# common word. tests/test_tagger_learning.py keeps this list in step with the gazetteer.
+_NAMES = frozenset({
+    "achille", "ana", "anas", "come", "diane", "gilbert", "gilles", "isaac", "laroche", "line",
+    "marine", "martial", "raynaud", "steven", "vidal",
 })
 
 

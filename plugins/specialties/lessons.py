@@ -49,10 +49,16 @@ class Lessons:
         if self.mode == "off":
             return
         known = canonical_words()
+        dropped: set[str] = set()
         for row in await self.db.fetchall("SELECT * FROM tagger_weights"):
-            if row["word"] in known:  # a word a later vocabulary dropped is not used
+            if row["word"] in known:
                 model = self.models.setdefault(row["scope"], RoomModel())
                 model.weights.setdefault(row["word"], {})[row["specialty_id"]] = row["weight"]
+            else:
+                dropped.add(row["word"])
+        # A word a later vocabulary dropped (a name among the eponyms) is erased, not only unused.
+        await self.db.executemany("DELETE FROM tagger_weights WHERE word = ?",
+                                  [(word,) for word in sorted(dropped)])
 
     def model(self, room_id: str) -> RoomModel | None:
         """The model tagging the room's posts (None when learning is off or empty)."""
