@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from bot.config import Config
@@ -33,7 +33,7 @@ from bot.lane import Lane
 from bot.loading import CORE_MIGRATIONS
 from bot.logs import report_exception
 from bot.metrics import Metrics
-from bot.plugin import Plugin, stable_id
+from bot.plugin import Plugin
 from bot.router import CommandSpec, Many
 from bot.scheduler import MIGRATIONS as TIMER_MIGRATIONS
 from bot.scheduler import Scheduler
@@ -64,7 +64,7 @@ class Transport(Protocol):
     async def get_state(self, room_id: str, event_type: str,
                         state_key: str = "") -> dict[str, Any] | None: ...
     async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
-                        state_key: str) -> bool: ...
+                        state_key: str = "") -> bool: ...
     async def download(self, attachment: Attachment, limit: int = ...) -> bytes: ...
     async def upload(self, data: bytes, mimetype: str, filename: str) -> dict[str, Any]: ...
     async def direct_room(self, user_id: str) -> str: ...
@@ -99,6 +99,23 @@ class App:
         """`BotAPI.hooks`: tell, ask and gate the plugins' hooks (`Context.tell`)."""
         self.help = Help(self.commands, self.catalog)
         self.scheduler = Scheduler(db, now, self.dispatch.fire_timer)
+        # Services plugins reach through `BotAPI` with no layer of the App's own.
+        self.room_ids = transport.room_ids
+        self.invite = transport.invite
+        self.get_state = transport.get_state
+        """The room's current state content, read from the homeserver (before a write that
+        must keep what others set, like the pins)."""
+        self.put_state = transport.put_state
+        self.redact = transport.redact
+        self.upload = transport.upload
+        """Upload bytes encrypted: the `file` dict of an encrypted attachment."""
+        self.event_sender = transport.event_sender
+        """Who sent an event in a room, per the homeserver (None: not there, or hidden)."""
+        self.resolve_alias = transport.resolve_alias
+        self.schedule = self.scheduler.schedule
+        self.cancel = self.scheduler.cancel
+        self.count = self.metrics.count
+        """Add to the metric `casebot_<component>_<name>_total` (cases opened, pages sent)."""
         self.lane = Lane(self.dispatch.run_job)
         self._token: str | None = None
         self._token_written = -TOKEN_EVERY
@@ -168,12 +185,6 @@ class App:
     def room(self, room_id: str) -> RoomInfo:
         return self.transport.room(room_id) or RoomInfo(room_id)
 
-    def room_ids(self) -> tuple[str, ...]:
-        return self.transport.room_ids()
-
-    async def invite(self, room_id: str, user_id: str) -> bool:
-        return await self.transport.invite(room_id, user_id)
-
     def timezone(self, room_id: str) -> str:
         return str(self.settings.value(room_id, "timezone"))
 
@@ -183,60 +194,23 @@ class App:
     def is_bot_admin(self, user_id: str) -> bool:
         return any(fnmatch.fnmatchcase(user_id, pattern) for pattern in self.config.admins)
 
-    async def send(self, room_id: str, body: dict[str, Any], txn_key: str,
+    async def send(self, room_id: str, body: dict[str, Any], txn_id: str,
                    event_type: str = "m.room.message") -> str:
         try:
-            event_id = await self.transport.send(room_id, event_type, body, stable_id(txn_key))
+            event_id = await self.transport.send(room_id, event_type, body, txn_id)
         except Exception:
             self.metrics.reply_failures.inc()
             raise
         self.metrics.replies.inc()
         return event_id
 
-    async def redact(self, room_id: str, event_id: str, reason: str, txn_key: str) -> bool:
-        return await self.transport.redact(room_id, event_id, reason, stable_id(txn_key))
-
-    async def get_state(self, room_id: str, event_type: str,
-                        state_key: str = "") -> dict[str, Any] | None:
-        """The room's current state content, read from the homeserver (before a write that
-        must keep what others set, like the pins)."""
-        return await self.transport.get_state(room_id, event_type, state_key)
-
-    async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
-                        state_key: str = "") -> bool:
-        return await self.transport.put_state(room_id, event_type, body, state_key)
-
     async def download(self, attachment: Attachment, limit: int = 20 * 1024 * 1024) -> bytes:
         """An attachment's bytes (decrypted), refused past `limit` bytes however it is sent."""
         return await self.transport.download(attachment, limit)
 
-    async def upload(self, data: bytes, mimetype: str, filename: str) -> dict[str, Any]:
-        """Upload `data` encrypted: the `file` dict of an encrypted attachment."""
-        return await self.transport.upload(data, mimetype, filename)
-
     async def direct_room(self, user_id: str) -> str:
         """The encrypted direct room with `user_id`, reused while they stay in it."""
         return await self.transport.direct_room(user_id)
-
-    async def event_sender(self, room_id: str, event_id: str) -> str | None:
-        """Who sent `event_id` in `room_id`, per the homeserver; None when it is not there
-        (or not visible to the bot)."""
-        return await self.transport.event_sender(room_id, event_id)
-
-    async def resolve_alias(self, alias: str) -> str | None:
-        """The room an alias names in the homeserver's directory; None when unknown."""
-        return await self.transport.resolve_alias(alias)
-
-    async def schedule(self, component: str, key: str, due: float,
-                       payload: Mapping[str, Any] | None = None) -> None:
-        await self.scheduler.schedule(component, key, due, payload)
-
-    async def cancel(self, component: str, *keys: str) -> None:
-        await self.scheduler.cancel(component, *keys)
-
-    def count(self, component: str, name: str, amount: int = 1) -> None:
-        """Add to the metric `casebot_<component>_<name>_total` (cases opened, pages sent)."""
-        self.metrics.count(component, name, amount)
 
     async def refresh_metrics(self) -> None:
         """Before a scrape: the figures read from the database (kept if it is unavailable)."""

@@ -68,7 +68,7 @@ def fill(template: str, **values: Part | int | Sequence[Part]) -> tuple[Part, ..
         if value is None:
             pieces.append(match[0])
         elif isinstance(value, str):
-            pieces.append(shorten(value, MAX_FILLED))
+            pieces.append(value if len(value) <= MAX_FILLED else shorten(value, MAX_FILLED))
         elif isinstance(value, Pill | Link | Bold):
             pieces.append(value)
         elif isinstance(value, int):

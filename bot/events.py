@@ -74,6 +74,9 @@ class RoomInfo:
     power_invite: int = 50
     pinned_events: tuple[str, ...] = ()
     canonical_alias: str | None = None
+    _shown: dict[str, str] = field(default_factory=dict, init=False, compare=False,
+                                   repr=False)
+    """Names as printed, kept with this snapshot (a card and a page print the same ones)."""
 
     def power_level(self, user_id: str) -> int:
         return int(self.power_users.get(user_id, self.power_users_default))
@@ -81,7 +84,11 @@ class RoomInfo:
     def display_name(self, user_id: str) -> str:
         """The member's name as the bot prints it (`shown_name`: nothing hidden, no check
         mark nor the words of the verified mark), else their id."""
-        return shown_name(self.display_names.get(user_id) or "") or user_id
+        shown = self._shown.get(user_id)
+        if shown is None:
+            shown = self._shown[user_id] = (
+                shown_name(self.display_names.get(user_id) or "") or user_id)
+        return shown
 
     def can_invite(self, user_id: str) -> bool:
         return self.power_level(user_id) >= self.power_invite

@@ -58,7 +58,7 @@ class RoomValues(Protocol):
 
     def value(self, room_id: str, key: str) -> Any: ...
     def lang(self, room_id: str) -> str: ...
-    def config_for(self, plugin: Plugin, room_id: str) -> Any: ...
+    def configs(self, plugin: Plugin) -> Mapping[str, Any]: ...
 
 
 class Hooks(Protocol):
@@ -89,9 +89,9 @@ class BotAPI(Protocol):
     def timezone(self, room_id: str) -> str: ...
     def admin_level(self, room_id: str) -> int: ...
     def is_bot_admin(self, user_id: str) -> bool: ...
-    async def send(self, room_id: str, body: dict[str, Any], txn_key: str,
+    async def send(self, room_id: str, body: dict[str, Any], txn_id: str,
                    event_type: str = "m.room.message") -> str: ...
-    async def redact(self, room_id: str, event_id: str, reason: str, txn_key: str) -> bool: ...
+    async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> bool: ...
     async def get_state(self, room_id: str, event_type: str,
                         state_key: str = "") -> dict[str, Any] | None: ...
     async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
@@ -144,11 +144,25 @@ class Context:
         self.source = source
         self.thread_root = thread_root
         self.latest = latest
+        self.prefix = bot.config.command_prefix
+        """The prefix commands are shown with here."""
         self._counter = itertools.count(1)
         self._after: dict[Any, Callable[[], Awaitable[None]]] = {}
         self.plugin: Plugin | None = None
         """The plugin whose command is running (set by the App before its arguments are
         converted): what a converter or a check declared with the command reaches."""
+        hooks = bot.hooks
+        self.tell: Callable[[PluginEvent], Awaitable[None]] = functools.partial(hooks.tell,
+                                                                                self)
+        """`tell(event)`: tell the plugins subscribed to `event`'s type (in plugin order). A
+        failing hook is reported (a `Refusal` too: only gates refuse) and the others run."""
+        self.ask = functools.partial(hooks.ask, self)
+        """`ask(query)`: the subscribed plugins' answers, each of the type the query
+        declares (`Query.answers`), Nones left out; a failing hook is reported, gives none."""
+        self.gate: Callable[[Gate], Awaitable[None]] = functools.partial(hooks.gate, self)
+        """`gate(event)`: let the subscribed plugins stop what is about to happen: a hook's
+        `Refusal` goes up to the command (answered in the room's language); any other
+        failure goes up too (fail closed: answered with a reference number)."""
         self.reread_language()
 
     def reread_language(self) -> None:
@@ -173,6 +187,8 @@ class Context:
         other._counter = self._counter
         other._after = self._after
         other.plugin = self.plugin
+        if room_id == self.room_id and "room" in self.__dict__:
+            other.room = self.room  # the same snapshot (`room` is kept once read)
         return other
 
     def in_room(self, room_id: str, thread_root: str | None = None) -> Context:
@@ -196,23 +212,21 @@ class Context:
         assert isinstance(self.source, Event)
         return self.source
 
-    @property
+    @functools.cached_property
     def room(self) -> RoomInfo:
+        """The room as the client knew it when first asked (one snapshot per context)."""
         return self.bot.room(self.room_id)
 
-    @property
-    def prefix(self) -> str:
-        return self.bot.config.command_prefix
-
-    @property
+    @functools.cached_property
     def prefixes(self) -> tuple[str, ...]:
         """Every prefix that starts a command here (the shown one first)."""
         return (self.bot.config.command_prefix,
                 *self.bot.settings.value(self.room_id, "prefix_aliases"))
 
     def next_txn(self) -> str:
+        """The next transaction id, derived from the source: a replay reuses it."""
         base = self.source.event_id if isinstance(self.source, Event) else self.source.txn_key
-        return f"{base}#{next(self._counter)}"
+        return stable_id(f"{base}#{next(self._counter)}")
 
     async def send(self, message: Say | dict[str, Any], *,
                    thread_root: str | None = None, in_thread: bool = True,
@@ -245,22 +259,6 @@ class Context:
         """A context answering in the encrypted direct room with `user_id` (the sender by
         default), opened or reused; it shares our transaction counter."""
         return self._twin(await self.bot.direct_room(user_id or self.event.sender), None)
-
-    async def tell(self, event: PluginEvent) -> None:
-        """Tell the plugins subscribed to `event`'s type (in plugin order). A failing hook
-        is reported (a `Refusal` too: only gates refuse) and the others still run."""
-        await self.bot.hooks.tell(self, event)
-
-    async def ask(self, query: Query[R]) -> list[R]:
-        """Ask the subscribed plugins; their answers, each of the type the query declares
-        (`Query.answers`), Nones left out. A failing hook is reported and gives none."""
-        return await self.bot.hooks.ask(self, query)
-
-    async def gate(self, event: Gate) -> None:
-        """Let the subscribed plugins stop what is about to happen: a hook's `Refusal` goes
-        up to the command (answered in the room's language); any other failure of a hook
-        goes up too (fail closed: answered with a reference number)."""
-        await self.bot.hooks.gate(self, event)
 
     def after(self, key: Any, work: Callable[[], Awaitable[None]]) -> None:
         """Run `work` once the event's handlers are done (once per `key`, the last given:
@@ -446,8 +444,7 @@ class Plugin:
         self.bot = bot
         self.config = config
         self._required: dict[type[Plugin], Plugin] = {}
-        self.config_for: Callable[[str], Any] = functools.partial(bot.settings.config_for,
-                                                                  self)
+        self.config_for: Callable[[str], Any] = bot.settings.configs(self).__getitem__
         """`config_for(room_id)`: this plugin's config (its `Config` dataclass) with the
         room's own values applied."""
         self.parts: tuple[object, ...] = ()

@@ -82,6 +82,19 @@ def stored(value: Any) -> str:
     return " ".join(map(str, plain)) if isinstance(plain, list) else str(plain)
 
 
+class _RoomConfigs(dict[str, Any]):
+    """One plugin's config per room, built on first read (`Settings.configs`)."""
+
+    def __init__(self, settings: Settings, plugin: Plugin) -> None:
+        super().__init__()
+        self.settings = settings
+        self.plugin = plugin
+
+    def __missing__(self, room_id: str) -> Any:
+        found = self[room_id] = self.settings._build(self.plugin, room_id)
+        return found
+
+
 MIGRATIONS = (
     Migration("each room's own values, as typed by its admins", """
     CREATE TABLE IF NOT EXISTS room_settings (
@@ -104,7 +117,7 @@ class Settings:
         self._by_key: dict[str, SettingSpec] = {}
         self._warned: set[tuple[str, str]] = set()
         self._rooms: dict[str, dict[str, str]] = {}
-        self._configs: dict[tuple[str, str], Any] = {}
+        self._configs: dict[str, _RoomConfigs] = {}
         self._values: dict[tuple[str, str], Any] = {}
 
     async def start(self) -> None:
@@ -132,7 +145,8 @@ class Settings:
                 "ON CONFLICT(room_id, key) DO UPDATE SET value = excluded.value",
                 (room_id, key, value))
             self._rooms.setdefault(room_id, {})[key] = value
-        self._configs = {k: v for k, v in self._configs.items() if k[0] != room_id}
+        for configs in self._configs.values():
+            configs.pop(room_id, None)
         self._values = {k: v for k, v in self._values.items() if k[0] != room_id}
 
     def value(self, room_id: str, key: str) -> Any:
@@ -149,18 +163,17 @@ class Settings:
         lang = self.value(room_id, "language")
         return lang if lang in LANGUAGES else self.config.language
 
-    def config_for(self, plugin: Plugin, room_id: str) -> Any:
-        """`plugin`'s config dataclass with the room's own values applied (kept until the
-        room changes a setting)."""
-        key = (room_id, plugin.name)
-        found = self._configs.get(key)
-        if found is None:
-            changes = {name: self.value(room_id, f"{plugin.name}.{name}")
-                       for name in plugin.room_settings
-                       if self.room_value(room_id, f"{plugin.name}.{name}") is not None}
-            found = dataclasses.replace(plugin.config, **changes) if changes else plugin.config
-            self._configs[key] = found
-        return found
+    def configs(self, plugin: Plugin) -> dict[str, Any]:
+        """`plugin`'s config dataclass per room, the room's own values applied: a mapping
+        that builds a room's on first read and keeps it until the room changes a setting
+        (`Plugin.config_for` is its lookup: no call on the way once built)."""
+        return self._configs.setdefault(plugin.name, _RoomConfigs(self, plugin))
+
+    def _build(self, plugin: Plugin, room_id: str) -> Any:
+        changes = {name: self.value(room_id, f"{plugin.name}.{name}")
+                   for name in plugin.room_settings
+                   if self.room_value(room_id, f"{plugin.name}.{name}") is not None}
+        return dataclasses.replace(plugin.config, **changes) if changes else plugin.config
 
     def find(self, word: str) -> SettingSpec | None:
         """The setting named `word`: its key, or its field name when no other has it."""

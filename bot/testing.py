@@ -148,7 +148,7 @@ class FakeTransport:
         return True
 
     async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
-                        state_key: str) -> bool:
+                        state_key: str = "") -> bool:
         self.state.append((room_id, event_type, body))
         if event_type == "m.room.pinned_events" and room_id in self.rooms:
             self.rooms[room_id] = dataclasses.replace(

@@ -130,7 +130,7 @@ class Actions:
         raise TransportError(f"state read refused: {getattr(resp, 'status_code', '')}")
 
     async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
-                        state_key: str) -> bool:
+                        state_key: str = "") -> bool:
         """Write a state event; the bot's own pins show in `room()` at once (other state
         arrives with the next sync, as the homeserver applied it)."""
         try:

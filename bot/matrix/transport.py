@@ -153,7 +153,7 @@ class MatrixTransport:
         return await self.actions.get_state(room_id, event_type, state_key)
 
     async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
-                        state_key: str) -> bool:
+                        state_key: str = "") -> bool:
         return await self.actions.put_state(room_id, event_type, body, state_key)
 
     async def download(self, attachment: Attachment, limit: int = MAX_DOWNLOAD) -> bytes:

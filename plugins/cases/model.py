@@ -5,7 +5,7 @@ figures `!stats` draws, and when a redaction applies. The cases plugin alone wri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.events import Redaction, RoomInfo
@@ -50,22 +50,22 @@ class Case:
     was kept)."""
     tag_pick: str = ""
     """The reaction that chose them, as the bot offered it ("": `!tag`)."""
+    is_open: bool = field(init=False, compare=False)
+    awaiting_tag: bool = field(init=False, compare=False)
+    """Open, with proposed specialties nobody confirmed yet."""
+
+    def __post_init__(self) -> None:
+        # Kept as fields, not properties: every hook of a case's lifecycle reads them.
+        object.__setattr__(self, "is_open", self.status == OPEN)
+        object.__setattr__(self, "awaiting_tag", self.is_open and self.tag_source == SUGGESTED)
 
     @classmethod
     def from_row(cls, row: Any) -> Case:
         values = dict(row)
-        for field in LISTS:
-            values[field] = tuple(s for s in values[field].split(",") if s)
+        for name in LISTS:
+            values[name] = tuple(filter(None, values[name].split(",")))
         return cls(**values)
 
-    @property
-    def is_open(self) -> bool:
-        return self.status == OPEN
-
-    @property
-    def awaiting_tag(self) -> bool:
-        """Open, with proposed specialties nobody confirmed yet."""
-        return self.is_open and self.tag_source == SUGGESTED
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,21 +121,28 @@ class Cases(Plugin):
     room_settings = ("unanswered_reminder", "resolve_reminder", "auto_close",
                      "resolve_power_level")
 
+    tagger: Specialties
+    """The specialties feature (set when the plugins are bound)."""
+
     def __init__(self, bot: Any, config: CasesConfig) -> None:
         super().__init__(bot, config)
         self.store = CaseStore(bot.db)
 
+    def bind(self, loaded: Sequence[Plugin]) -> None:
+        super().bind(loaded)
+        self.tagger = self.required(Specialties)
+
     # ---- specialties -------------------------------------------------------------------------
     def specialties(self, room_id: str) -> tuple[Specialty, ...]:
         """The specialties the room tags its cases with."""
-        return self.required(Specialties).for_room(room_id)
+        return self.tagger.for_room(room_id)
 
     def _names(self, ctx: Context, case: Case) -> str:
         """The case's specialties as the room names them (marked when it removed one); the
         likeliest one, marked as a guess, while its tag awaits confirmation."""
         if not case.specialties:
             return ctx.t("cases.unclassified")
-        label = self.required(Specialties).label
+        label = self.tagger.label
         if case.awaiting_tag:
             return ctx.t("cases.card.guess", name=label(case.room_id, case.specialties[0],
                                                         ctx.lang))
@@ -159,7 +166,7 @@ class Cases(Plugin):
         signs after the poster's name (`PosterSigns`)."""
         extra: list[Line] = [line for lines in await ctx.ask(CardLines(case)) for line in lines]
         signs = [sign for sign in await ctx.ask(PosterSigns(case)) if sign]
-        label = self.required(Specialties).label
+        label = self.tagger.label
         proposals = [label(case.room_id, s, ctx.lang) for s in case.proposed]
         return draw(ctx, case, self._names(ctx, case), extra, evidence, proposals, signs)
 
@@ -257,7 +264,7 @@ class Cases(Plugin):
             return
         ctx = ctx.in_thread_of(message.event_id)  # the case's thread: its card, pages, warnings
         await ctx.gate(CaseOpening(ctx.room_id, message.event_id, message.sender, text))
-        tags = self.required(Specialties).tag(ctx, message.event_id, text, MAX_TAGS)
+        tags = self.tagger.tag(ctx, message.event_id, text, MAX_TAGS)
         case = await self.store.open_case(ctx.room_id, message.event_id, message.sender,
                                           [t.specialty_id for t in tags], tag_source(tags),
                                           self.bot.now())
@@ -356,7 +363,7 @@ class Cases(Plugin):
         """Member `by` chose the case's specialties (with the reaction `pick`, or `!tag`):
         kept, counted, shown, said in the thread."""
         case = await self.store.retag(before, chosen[:MAX_TAGS], self.bot.now(), by, pick)
-        await self.required(Specialties).confirmed(case.room_id, case.root_event_id,
+        await self.tagger.confirmed(case.room_id, case.root_event_id,
                                                    case.specialties)
         await self._changed(ctx, case, before)
         await ctx.reply(ctx.t("cases.retagged", number=case.number,
@@ -397,7 +404,7 @@ class Cases(Plugin):
         await ctx.tell(CaseEdited(case, event, text, of_root))
         if not of_root or not opens or case.tag_source == MANUAL:
             return
-        tags = self.required(Specialties).tag(ctx, case.root_event_id, text, MAX_TAGS)
+        tags = self.tagger.tag(ctx, case.root_event_id, text, MAX_TAGS)
         ids = tuple(t.specialty_id for t in tags)
         source = tag_source(tags)
         if (ids, source) == (case.specialties, case.tag_source):
@@ -519,7 +526,7 @@ class Cases(Plugin):
 
     def _specialties_line(self, ctx: Context, per: Sequence[tuple[str, int, int]]) -> str:
         """The busiest specialties on one line, then how many others: a line however many."""
-        label = self.required(Specialties).label
+        label = self.tagger.label
 
         def item(name: str, opened: int, resolved: int) -> str:
             return ctx.t("cases.stats.specialty", name=name,
@@ -538,7 +545,7 @@ class Cases(Plugin):
         as `!specialty keywords` takes them), and what became of its proposals."""
         if not tags.tagged:
             return []
-        label = self.required(Specialties).label
+        label = self.tagger.label
         worst = [ctx.t("cases.stats.retagged_by", name=label(ctx.room_id, spec, ctx.lang),
                        changed=changed, cases=cases)
                  for spec, cases, changed in tags.per_specialty[:STATS_SPECIALTIES] if changed]

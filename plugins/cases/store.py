@@ -163,7 +163,7 @@ class TagFigures:
     """… confirmed with another proposal."""
 
 
-_COLUMNS = ", ".join(f.name for f in dataclasses.fields(Case))
+_COLUMNS = ", ".join(f.name for f in dataclasses.fields(Case) if f.init)
 
 
 CACHED = 4096

@@ -304,6 +304,7 @@ class Pager:
         config = self.config_for(room_id)
         members = self.bot.room(room_id).members
         now = self.bot.now()
+        room_tz = self.bot.timezone(room_id)
         chosen: list[str] = []
         for prefs, pages_today in found:
             user = prefs.user_id
@@ -311,8 +312,8 @@ class Pager:
                 break
             if user in (poster, self.bot.user_id) or user in exclude or user not in members:
                 continue
-            tz = prefs.tz or self.bot.timezone(room_id)
-            if pages_today >= config.daily_cap or not available(prefs, tz, now, urgent):
+            if pages_today >= config.daily_cap or not available(prefs, prefs.tz or room_tz,
+                                                                 now, urgent):
                 continue
             chosen.append(user)
         return chosen
