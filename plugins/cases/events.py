@@ -30,6 +30,9 @@ Later:
   its thread.
 Others may ask `CaseOfThread` which case a thread is (secrecy's `!redact`): cases answers
 from its store, so the answer holds after a restart and no one else reads its tables.
+Others may ask `OpenCase` to open a case on a message the bot posted itself (network: a case
+relayed from another room), and `CaseStatusWanted` to resolve, reopen or withdraw a case as
+its poster would (network: both cards of a relayed case follow the poster's act).
 Others may publish `CardStale` to have a case's card redrawn (volunteers after `!take`); that
 redraw publishes nothing, so a subscriber of `CaseChanged` never loops back into itself.
 Texts carried by these events live in memory only; no subscriber may store or log them.
@@ -160,3 +163,29 @@ class CaseOfThread(PluginEvent):
 
     room_id: str
     root: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCase(PluginEvent):
+    """Asked by another feature: open a case on `root`, a message the bot posted in `room_id`
+    for `poster` (the bot's own messages are no commands). It goes the way of `!case`
+    (`CaseOpening` may refuse: the `Refusal` comes back to the asker); cases answers the new
+    `Case`."""
+
+    room_id: str
+    root: str
+    poster: str
+    text: str
+    """The case's text (memory only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseStatusWanted(PluginEvent):
+    """Asked by another feature: set case `number` of `room_id` to `status` (`resolved` by
+    `by`, `open` again, or `withdrawn`) as `!resolve`, `!reopen` or a redaction would. Cases
+    answers the case as it is then, or None when there is no such case."""
+
+    room_id: str
+    number: int
+    status: str
+    by: str
