@@ -1,0 +1,139 @@
+"""Answers come back: every message of a relayed case's thread (either side) is mirrored in
+the other thread, naming its author and room; edits and redactions follow; the poster's ✅,
+`!resolve` and `!reopen` apply to both cards.
+
+Mirrors are the bot's own messages, which the core never hands to a hook: they are never
+mirrored again (no loop, no echo). Commands are not mirrored; a message holding identifying
+data is not either (secrecy warns its author in its own room), until an edit makes it clean.
+A source room that no longer names the wider room (`network.relay_to`) stops the mirroring;
+both keep their history.
+"""
+
+from __future__ import annotations
+
+from bot.content import Bold, Part, Rich, emoji_key, fill
+from bot.events import Message, Reaction, Redaction
+from bot.plugin import BotAPI, Context, on
+from bot.router import split_command
+from plugins.cases.events import CaseChanged, CaseEdited, CaseReplied, CaseStatusWanted
+from plugins.cases.model import OPEN, RESOLVED, Case, redaction_applies
+from plugins.network.links import Links, room_name
+from plugins.network.relay import kinds_found, text_lines
+from plugins.network.store import NetworkStore, Relay
+
+RESOLVE_KEYS = frozenset(map(emoji_key, ("✅", "✔️", "☑️")))
+
+
+class Mirrors:
+    def __init__(self, bot: BotAPI, store: NetworkStore, links: Links,
+                 component: str) -> None:
+        self.bot = bot
+        self.store = store
+        self.links = links
+        self.component = component
+
+    async def _linked(self, case: Case) -> Relay | None:
+        """The active relay `case`'s thread belongs to, while the source still names the
+        wider room."""
+        for relay in await self.store.of_thread(case.room_id, case.root_event_id):
+            if relay.active and relay.target_number is not None and (
+                    relay.target_room in await self.links.targets(relay.source_room)):
+                return relay
+        return None
+
+    def _mirror(self, ctx: Context, event_room: str, sender: str, text: str) -> Rich:
+        origin = self.bot.room(event_room)
+        head = fill(ctx.t("network.mirror"), who=Bold(origin.display_name(sender)),
+                    room=room_name(ctx, origin))
+        lines: list[tuple[Part, ...]] = text_lines(text)
+        return Rich(((*head, *lines[0]), *lines[1:]))
+
+    async def _post(self, ctx: Context, relay: Relay, case: Case, event_id: str, sender: str,
+                    text: str) -> None:
+        room, root, _ = relay.other_side(case.room_id)
+        there = ctx.in_room(room, root)
+        if await kinds_found(there, text):
+            return
+        mirror = await there.send(self._mirror(there, case.room_id, sender, text))
+        answer = case.room_id == relay.target_room and sender != relay.poster
+        await self.store.add_mirror(relay.id, case.room_id, event_id, room, mirror,
+                                    self.bot.now(), answer)
+        if answer:
+            self.bot.count(self.component, "answers")
+
+    @on(CaseReplied)
+    async def replied(self, ctx: Context, event: CaseReplied) -> None:
+        message = event.event
+        if not isinstance(message, Message) or message.sender == self.bot.user_id:
+            return
+        if split_command(message.body, ctx.prefixes) is not None:
+            return
+        relay = await self._linked(event.case)
+        if relay is not None:
+            await self._post(ctx, relay, event.case, message.event_id, message.sender,
+                             message.body)
+
+    @on(CaseEdited)
+    async def edited(self, ctx: Context, event: CaseEdited) -> None:
+        """An answer edited by its author: its mirror is edited (posted, if it was held)."""
+        if event.of_root:
+            return
+        relay = await self._linked(event.case)
+        if relay is None:
+            return
+        mirror = await self.store.mirror_of(event.case.room_id, event.event.original)
+        if mirror is None:
+            await self._post(ctx, relay, event.case, event.event.original, event.event.sender,
+                             event.text)
+            return
+        room, mirror_id = mirror
+        there = ctx.in_room(room)
+        if await kinds_found(there, event.text):
+            return
+        await there.edit(mirror_id, self._mirror(there, event.case.room_id,
+                                                 event.event.sender, event.text))
+
+    @on(Redaction)
+    async def redacted(self, ctx: Context, event: Redaction) -> None:
+        """A mirrored message deleted (as the homeserver applies it): its mirror too."""
+        mirror = await self.store.mirror_of(event.room_id, event.redacts)
+        if mirror is None:
+            return
+        author = await self.bot.event_sender(event.room_id, event.redacts)
+        if author is None or not redaction_applies(ctx.room, event, author):
+            return
+        room, mirror_id = mirror
+        await ctx.in_room(room).redact(mirror_id, "its original was deleted")
+
+    @on(Reaction)
+    async def resolved_on_mirror(self, ctx: Context, event: Reaction) -> None:
+        """✅ by the poster on a mirrored answer resolves the case (cases does not see the
+        bot's own messages, the mirrors)."""
+        if emoji_key(event.key) not in RESOLVE_KEYS:
+            return
+        relay = await self.store.mirrored_from(event.room_id, event.relates_to)
+        if relay is None or event.sender != relay.poster:
+            return
+        number = (relay.source_number if event.room_id == relay.source_room
+                  else relay.target_number)
+        if number is not None:
+            await ctx.publish(CaseStatusWanted(event.room_id, number, RESOLVED, event.sender))
+
+    @on(CaseChanged)
+    async def changed(self, ctx: Context, event: CaseChanged) -> None:
+        """The poster resolved or reopened one card: the other follows."""
+        case, before = event.case, event.before
+        if case.status == before.status or case.status not in (RESOLVED, OPEN):
+            return
+        relays = [r for r in await self.store.of_thread(case.room_id, case.root_event_id)
+                  if r.active and r.target_number is not None]
+        for relay in relays:
+            await self.store.resolved(relay.id, self.bot.now() if case.status == RESOLVED
+                                      else None)
+        actor = getattr(ctx.source, "sender", None)
+        if actor != case.poster:
+            return
+        for relay in relays:
+            room, _, number = relay.other_side(case.room_id)
+            if number is not None:
+                await ctx.publish(CaseStatusWanted(room, number, case.status, actor))
