@@ -32,7 +32,9 @@ Others may ask `CaseOfThread` which case a thread is (secrecy's `!redact`): case
 from its store, so the answer holds after a restart and no one else reads its tables.
 Others may ask `OpenCase` to open a case on a message the bot posted itself (network: a case
 relayed from another room), and `CaseStatusWanted` to resolve, reopen or withdraw a case as
-its poster would (network: both cards of a relayed case follow the poster's act).
+its poster would (network: both cards of a relayed case follow the poster's act), and tell
+`ReplyMirrored` when the bot copied into a case's thread a reply posted elsewhere (network:
+an answer from the wider room counts as an answer; ✅ on it resolves, accepting it).
 Others may publish `CardStale` to have a case's card redrawn (volunteers after `!take`); that
 redraw publishes nothing, so a subscriber of `CaseChanged` never loops back into itself.
 Texts carried by these events live in memory only; no subscriber may store or log them.
@@ -189,3 +191,16 @@ class CaseStatusWanted(PluginEvent):
     number: int
     status: str
     by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyMirrored(PluginEvent):
+    """Told by another feature: the bot posted `event_id` in case `number`'s thread, a copy
+    of `sender`'s reply in another room. Cases records it as `sender`'s reply (an answer
+    unless the poster's) and publishes `CaseChanged` when it counted."""
+
+    room_id: str
+    number: int
+    event_id: str
+    sender: str
+    at: float

@@ -35,6 +35,7 @@ from plugins.cases.events import (
     CaseStatusWanted,
     OpenCase,
     PosterSigns,
+    ReplyMirrored,
     StatsLines,
     StatsShown,
 )
@@ -308,6 +309,20 @@ class Cases(Plugin):
             await ctx.publish(CaseReplied(case, event))
         if case.replies != before.replies:
             await ctx.publish(CaseChanged(case, before))
+
+    @on(ReplyMirrored)
+    async def reply_mirrored(self, ctx: Context, event: ReplyMirrored) -> None:
+        case = await self.store.get(event.room_id, event.number)
+        if case is None:
+            return
+        before = case
+        case = await self.store.add_reply(case, event.event_id, event.sender, event.at,
+                                          event.sender != case.poster)
+        if before.replies == 0 and case.replies and case.is_open:
+            await self._timers(case)
+        if case.replies != before.replies:
+            await ctx.in_room(case.room_id, case.root_event_id).publish(
+                CaseChanged(case, before))
 
     @on(CaseOfThread)
     async def case_of_thread(self, ctx: Context, event: CaseOfThread) -> Case | None:
