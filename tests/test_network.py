@@ -328,3 +328,13 @@ async def test_a_refusal_in_the_wider_room_is_undone(h: Harness) -> None:
     copy = copy_in_b(h)
     assert copy.event_id in h.transport.redacted
     assert await h.db.fetchval("SELECT COUNT(*) FROM network_relays") == 0
+
+
+async def test_an_answer_from_the_wider_room_counts_in_the_source_room(h: Harness) -> None:
+    root, copy = await shared_case(h)
+    await h.say(ZOE, "Psoriasis", room=B, thread_root=copy.event_id)
+    await h.advance(5 * 3600)
+    assert not [s for s in h.in_thread(root) if "pas encore de réponse" in s.body]
+    rows = await h.db.fetchall("SELECT sender, counts FROM case_replies WHERE room_id = ?",
+                               (A,))
+    assert [r["sender"] for r in rows if r["counts"]] == [ZOE]

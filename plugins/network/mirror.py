@@ -1,6 +1,8 @@
 """Answers come back: every message of a relayed case's thread (either side) is mirrored in
 the other thread, naming its author and room; edits and redactions follow; the poster's ✅,
-`!resolve` and `!reopen` apply to both cards.
+`!resolve` and `!reopen` apply to both cards. Each mirror is told to cases
+(`ReplyMirrored`): an answer from the wider room counts as one (reminders, escalation), and
+the poster's ✅ on it resolves accepting it.
 
 Mirrors are the bot's own messages, which the core never hands to a hook: they are never
 mirrored again (no loop, no echo). Commands are not mirrored; a message holding identifying
@@ -12,10 +14,16 @@ both keep their history.
 from __future__ import annotations
 
 from bot.content import Bold, Part, Rich, emoji_key, fill
-from bot.events import Message, Reaction, Redaction
+from bot.events import Message, Redaction
 from bot.plugin import BotAPI, Context, on
 from bot.router import split_command
-from plugins.cases.events import CaseChanged, CaseEdited, CaseReplied, CaseStatusWanted
+from plugins.cases.events import (
+    CaseChanged,
+    CaseEdited,
+    CaseReplied,
+    CaseStatusWanted,
+    ReplyMirrored,
+)
 from plugins.cases.model import OPEN, RESOLVED, Case, redaction_applies
 from plugins.network.links import Links, room_name
 from plugins.network.relay import kinds_found, text_lines
@@ -50,7 +58,7 @@ class Mirrors:
 
     async def _post(self, ctx: Context, relay: Relay, case: Case, event_id: str, sender: str,
                     text: str) -> None:
-        room, root, _ = relay.other_side(case.room_id)
+        room, root, number = relay.other_side(case.room_id)
         there = ctx.in_room(room, root)
         if await kinds_found(there, text):
             return
@@ -58,6 +66,8 @@ class Mirrors:
         answer = case.room_id == relay.target_room and sender != relay.poster
         await self.store.add_mirror(relay.id, case.room_id, event_id, room, mirror,
                                     self.bot.now(), answer)
+        if number is not None:
+            await ctx.publish(ReplyMirrored(room, number, mirror, sender, self.bot.now()))
         if answer:
             self.bot.count(self.component, "answers")
 
@@ -104,20 +114,6 @@ class Mirrors:
             return
         room, mirror_id = mirror
         await ctx.in_room(room).redact(mirror_id, "its original was deleted")
-
-    @on(Reaction)
-    async def resolved_on_mirror(self, ctx: Context, event: Reaction) -> None:
-        """✅ by the poster on a mirrored answer resolves the case (cases does not see the
-        bot's own messages, the mirrors)."""
-        if emoji_key(event.key) not in RESOLVE_KEYS:
-            return
-        relay = await self.store.mirrored_from(event.room_id, event.relates_to)
-        if relay is None or event.sender != relay.poster:
-            return
-        number = (relay.source_number if event.room_id == relay.source_room
-                  else relay.target_number)
-        if number is not None:
-            await ctx.publish(CaseStatusWanted(event.room_id, number, RESOLVED, event.sender))
 
     @on(CaseChanged)
     async def changed(self, ctx: Context, event: CaseChanged) -> None:
