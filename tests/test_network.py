@@ -280,7 +280,7 @@ async def test_the_offer_after_offer_after_and_the_poster_reacts(h: Harness) -> 
     await h.advance(3600)
     offer = next(s for s in h.in_thread(root) if "pas de réponse depuis" in s.body)
     assert offer.body == ("Dr Alice, pas de réponse depuis 2 h. Ce cas peut être partagé dans "
-                          "« Cas cliniques AURA » (2 membres) : réagissez 🔁 à ce message ou "
+                          "« Cas cliniques AURA » (membres : 2) : réagissez 🔁 à ce message ou "
                           "tapez !partager. Rien n’est partagé sans vous.")
     assert offer.mentions == [POSTER]
     await h.react(BOB, offer.event_id, "🔁", room=A)

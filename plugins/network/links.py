@@ -29,7 +29,7 @@ class NetworkConfig:
     """Wider rooms (ids or aliases) this room's cases may be relayed to."""
     accept_from: tuple[str, ...] = ()
     """Rooms (ids or aliases) whose cases this room accepts; `off` pauses every relay."""
-    offer_after: Duration = bounded(Duration(2 * 3600), 60, 30 * 86400)
+    offer_after: Duration = bounded(Duration(2 * 3600), 1, 30 * 86400)
     """A case unanswered this long is offered to the wider room (before cases' reminder)."""
     max_shares_per_day: int = bounded(3, 0, 100)
     """Relays per member in 24 hours (all rooms)."""

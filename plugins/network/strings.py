@@ -123,8 +123,8 @@ STRINGS = {
               "{places} : {how}",
         "en": "{poster}, no answer for {delay}. This case could be shared in {places}: {how}",
     },
-    "network.offer.place": {"fr": "« {room} » ({members} membres)",
-                            "en": "“{room}” ({members} members)"},
+    "network.offer.place": {"fr": "« {room} » (membres : {members})",
+                            "en": "“{room}” (members: {members})"},
     "network.offer.how_one": {
         "fr": "réagissez 🔁 à ce message ou tapez {prefix}partager. Rien n’est partagé sans "
               "vous.",
