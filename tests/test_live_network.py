@@ -184,4 +184,4 @@ async def test_the_wider_room_on_another_homeserver(federation: FederatedPair,
         assert zoe.user_id.endswith(f":{b.server_name}")
         await link_rooms(bot, alice, room_a, zoe, room_b, FEDERATION_WAIT)
         await relay_answer_resolve(bot, alice, room_a, zoe, room_b, FEDERATION_WAIT,
-                                   edits=False)
+                                   edits=True)

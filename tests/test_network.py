@@ -338,3 +338,19 @@ async def test_an_answer_from_the_wider_room_counts_in_the_source_room(h: Harnes
     rows = await h.db.fetchall("SELECT sender, counts FROM case_replies WHERE room_id = ?",
                                (A,))
     assert [r["sender"] for r in rows if r["counts"]] == [ZOE]
+
+
+async def test_a_long_room_word_is_not_looked_up(h: Harness) -> None:
+    await link(h)
+    root = await h.say(POSTER, CASE, room=A)
+    looked: list[str] = []
+
+    async def resolve(alias: str) -> str | None:
+        looked.append(alias)
+        return None
+    h.transport.resolve_alias = resolve  # type: ignore[method-assign]
+    await h.say(POSTER, "!share #" + "a" * 65000, room=A, thread_root=root)
+    assert h.last().body.startswith("Ce salon n’est pas lié à ce salon-là. Salons liés : "
+                                    "« Cas cliniques AURA ».")
+    assert looked == []
+    assert "aaaa" not in h.last().body

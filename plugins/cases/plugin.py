@@ -321,8 +321,8 @@ class Cases(Plugin):
         if before.replies == 0 and case.replies and case.is_open:
             await self._timers(case)
         if case.replies != before.replies:
-            await ctx.in_room(case.room_id, case.root_event_id).publish(
-                CaseChanged(case, before))
+            thread = ctx.in_room(case.room_id, case.root_event_id)
+            await thread.publish(CaseChanged(case, before))
 
     @on(CaseOfThread)
     async def case_of_thread(self, ctx: Context, event: CaseOfThread) -> Case | None:

@@ -21,6 +21,8 @@ from plugins.trust import Trust
 
 ACCEPT_KEYS = frozenset(map(emoji_key, ("✅", "✔️", "☑️")))
 PAUSED = "off"
+MAX_ID = 255
+"""Matrix room ids and aliases are at most 255 bytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +53,10 @@ class Links:
         self.trust = trust
 
     async def room_of(self, word: str) -> str | None:
-        """The room a setting's word names: a room id as is, an alias through the directory."""
+        """The room a setting's word names: a room id as is, an alias through the directory
+        (a word longer than Matrix allows names none: never sent to the homeserver)."""
+        if len(word) > MAX_ID:
+            return None
         if word.startswith("!"):
             return word
         if word.startswith("#"):

@@ -306,8 +306,9 @@ class Relays:
         there = ctx.in_room(relay.target_room)
         await self.store.withdrawn(relay.id, self.bot.now())
         if relay.target_number is not None:
-            await ctx.publish(CaseStatusWanted(relay.target_room, relay.target_number,
-                                               WITHDRAWN, relay.poster))
+            withdraw = CaseStatusWanted(relay.target_room, relay.target_number, WITHDRAWN,
+                                        relay.poster)
+            await ctx.publish(withdraw)
         for event_id in [relay.target_root,
                          *await self.store.mirrors_into(relay.id, relay.target_room)]:
             await there.redact(event_id, "withdrawn by its poster")
