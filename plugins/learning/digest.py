@@ -18,12 +18,13 @@ from __future__ import annotations
 import functools
 import statistics
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import parse_weekly
 from bot.content import Link, Part, Rich, fill, permalink
-from bot.events import Message
+from bot.events import Message, PluginEvent
 from bot.i18n import human_duration
 from bot.plugin import BotAPI, Context, Fired, on, timer
 from plugins.cases.events import CaseOpened
@@ -41,6 +42,16 @@ LISTED = 15
 
 Names = Callable[[Context, str, Sequence[str]], str]
 """(context, room, specialty ids) -> the specialties as the room names them."""
+
+
+@dataclass(frozen=True, slots=True)
+class DigestLines(PluginEvent):
+    """Drawing the weekly digest of `room_id` for [start, end): each hook returns a list of
+    lines (counts only) added after the median delay (network: its one line)."""
+
+    room_id: str
+    start: float
+    end: float
 
 
 def specialty_names(specialties: Callable[[], Specialties], ctx: Context, room_id: str,
@@ -194,6 +205,8 @@ class Digests:
         if delays:
             lines.append((ctx.t("learning.digest.median",
                                 delay=human_duration(ctx.t, statistics.median(delays))),))
+        for added in await ctx.publish(DigestLines(room_id, start, end)):
+            lines.extend(added or ())
         thread = ctx.t("learning.thread")
         if resolved:
             lines.append((ctx.t("learning.digest.resolved"),))
