@@ -354,3 +354,22 @@ async def test_a_long_room_word_is_not_looked_up(h: Harness) -> None:
                                     "« Cas cliniques AURA ».")
     assert looked == []
     assert "aaaa" not in h.last().body
+
+
+async def test_the_weekly_digest_says_it_in_one_line() -> None:
+    from plugins.learning import Learning
+
+    async with Harness([Specialties, Cases, Secrecy, Volunteers, Trust, Learning,
+                        Network]) as hh:
+        hh.add_room(A, members=[POSTER, ADMIN_A], powers={ADMIN_A: 100}, name="Cabinet X")
+        hh.add_room(B, members=[ZOE, ADMIN_B], powers={ADMIN_B: 100},
+                    name="Cas cliniques AURA")
+        root, copy = await shared_case(hh)
+        await hh.say(ZOE, "Psoriasis", room=B, thread_root=copy.event_id)
+        await hh.react(POSTER, root, "✅", room=A)
+        await hh.advance(3 * 86400)
+        digest = next(s for s in in_room(hh, A) if s.body.startswith("Bilan de la semaine"))
+        assert ("Cercle élargi : 1 cas partagés, 1 réponses venues d’autres salons, 1 cas "
+                "résolus après elles ; 0 cas reçus d’autres salons.") in digest.body.splitlines()
+        digest_b = next(s for s in in_room(hh, B) if s.body.startswith("Bilan de la semaine"))
+        assert "0 cas partagés" in digest_b.body and "1 cas reçus" in digest_b.body

@@ -35,6 +35,7 @@ from plugins.cases.events import (
     StatsLines,
 )
 from plugins.cases.model import WITHDRAWN, Case
+from plugins.learning.digest import DigestLines
 from plugins.network.links import Links, NetworkConfig, room_name
 from plugins.network.store import NetworkStore, Relay
 from plugins.secrecy.text import scan_off_loop
@@ -343,7 +344,16 @@ class Relays:
 
     @on(StatsLines)
     async def stats_lines(self, ctx: Context, event: StatsLines) -> list[tuple[Part, ...]]:
-        figures = await self.store.figures(event.room_id, event.since)
+        return await self._line(ctx, event.room_id, event.since)
+
+    @on(DigestLines)
+    async def digest_lines(self, ctx: Context, event: DigestLines) -> list[tuple[Part, ...]]:
+        """The weekly digest's one line (when the room shared or received a case)."""
+        return await self._line(ctx, event.room_id, event.start, event.end)
+
+    async def _line(self, ctx: Context, room_id: str, since: float,
+                    until: float = float("inf")) -> list[tuple[Part, ...]]:
+        figures = await self.store.figures(room_id, since, until)
         if not (figures.shared or figures.received):
             return []
         return [(ctx.t("network.stats", shared=figures.shared, answers=figures.answers,

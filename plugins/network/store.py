@@ -190,22 +190,23 @@ class NetworkStore:
             "accepted_at IS NOT NULL", (source_room, target_room)))
 
     # ---- figures -----------------------------------------------------------------------------
-    async def figures(self, room_id: str, since: float) -> Figures:
-        """Cases of the room relayed since `since`, answers that came back to them, those
-        resolved after such an answer, and cases relayed into the room."""
+    async def figures(self, room_id: str, since: float, until: float = float("inf")
+                      ) -> Figures:
+        """Cases of the room relayed in [since, until), answers that came back to them in
+        that period, those resolved after such an answer, and cases relayed into the room."""
         shared = await self.db.fetchval(
-            "SELECT COUNT(*) FROM network_relays WHERE source_room = ? AND shared_at >= ?",
-            (room_id, since))
+            "SELECT COUNT(*) FROM network_relays WHERE source_room = ? AND shared_at >= ? "
+            "AND shared_at < ?", (room_id, since, until))
         answers = await self.db.fetchval(
             "SELECT COUNT(*) FROM network_mirrors m JOIN network_relays r ON r.id = m.relay_id"
-            " WHERE r.source_room = ? AND m.to_room = ? AND m.answer = 1 AND m.at >= ?",
-            (room_id, room_id, since))
+            " WHERE r.source_room = ? AND m.to_room = ? AND m.answer = 1 AND m.at >= ? "
+            "AND m.at < ?", (room_id, room_id, since, until))
         resolved = await self.db.fetchval(
-            "SELECT COUNT(*) FROM network_relays r WHERE r.source_room = ? AND r.shared_at >= ?"
-            " AND r.resolved_at IS NOT NULL AND EXISTS (SELECT 1 FROM network_mirrors m WHERE "
-            "m.relay_id = r.id AND m.to_room = r.source_room AND m.answer = 1 "
-            "AND m.at <= r.resolved_at)", (room_id, since))
+            "SELECT COUNT(*) FROM network_relays r WHERE r.source_room = ? AND "
+            "r.resolved_at >= ? AND r.resolved_at < ? AND EXISTS (SELECT 1 FROM "
+            "network_mirrors m WHERE m.relay_id = r.id AND m.to_room = r.source_room AND "
+            "m.answer = 1 AND m.at <= r.resolved_at)", (room_id, since, until))
         received = await self.db.fetchval(
-            "SELECT COUNT(*) FROM network_relays WHERE target_room = ? AND shared_at >= ?",
-            (room_id, since))
+            "SELECT COUNT(*) FROM network_relays WHERE target_room = ? AND shared_at >= ? "
+            "AND shared_at < ?", (room_id, since, until))
         return Figures(int(shared), int(answers), int(resolved), int(received))
