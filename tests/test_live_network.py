@@ -119,6 +119,10 @@ async def relay_answer_resolve(bot: BotHandle, alice: UserClient, room_a: str,
                          timeout=wait)
     await zoe.wait_for(replaced(bot, card_b.event_id, "Cas #1 · Dermatologie · résolu"),
                        timeout=wait)
+    # No echo: nothing of B's thread came back to B, one copy of Zoé's answer reached A.
+    assert not [e for e in zoe.seen if f"({name_b}) : " in e.body]
+    assert len([e for e in alice.seen if e.type == "m.room.message"
+                and e.body.startswith(f"{zoe_name} ({name_b}) : ")]) == 1
 
 
 def no_marker(data_dir: Path, logged: list[str]) -> None:
