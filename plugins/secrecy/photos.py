@@ -8,6 +8,7 @@ from bot.events import Attachment, Message
 from bot.plugin import Context, Refusal, command, on
 from plugins.cases.events import CaseReplied
 from plugins.secrecy.base import SecrecyBase
+from plugins.secrecy.events import PhotoCleaned, PhotoClear
 from plugins.secrecy.flags import Flag, target
 from plugins.secrecy.photo import worth_reading
 from plugins.secrecy.words import kinds_text
@@ -41,6 +42,7 @@ class Photos(SecrecyBase):
             return
         kinds = (await self.lane.inspect(event)).kinds
         if not kinds:
+            await ctx.publish(PhotoClear(event, root))
             return
         await self.count(ctx.room_id, kinds)
         warning = await ctx.in_thread_of(root).reply(
@@ -81,7 +83,11 @@ class Photos(SecrecyBase):
         if cleaned is None:
             await ctx.reply(ctx.t("secrecy.clean.failed", prefix=ctx.prefix))
             return
-        await ctx.send_file(cleaned.data, ctx.t("secrecy.clean.filename"), cleaned.mimetype,
-                            image_size=(cleaned.width, cleaned.height))
+        size = (cleaned.width, cleaned.height)
+        copy = await ctx.send_file(cleaned.data, ctx.t("secrecy.clean.filename"),
+                                   cleaned.mimetype, image_size=size)
+        done = PhotoCleaned(ctx.room_id, flag.root, flag.sender, copy, cleaned.data,
+                            cleaned.mimetype, size)
+        await ctx.publish(done)
         await ctx.reply(fill(ctx.t("secrecy.clean.done"), regions=cleaned.blurred,
                              prefix=ctx.prefix, poster=ctx.pill(flag.sender, notify=True)))
