@@ -373,3 +373,35 @@ async def test_the_weekly_digest_says_it_in_one_line() -> None:
                 "résolus après elles ; 0 cas reçus d’autres salons.") in digest.body.splitlines()
         digest_b = next(s for s in in_room(hh, B) if s.body.startswith("Bilan de la semaine"))
         assert "0 cas partagés" in digest_b.body and "1 cas reçus" in digest_b.body
+
+
+async def test_photos_go_when_checked_clean_or_as_clean_copies(h: Harness) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from tests.support.photos import encode, exif, xray
+    from tests.test_secrecy_plugin import photos_checked
+
+    root, copy = await shared_case(h)
+    data = encode(xray(np.random.default_rng(3), (640, 480)), "PNG")
+    photo = await h.attach(ZOE, data, mimetype="image/png", room=B, thread_root=copy.event_id)
+    await photos_checked(h)
+    mirror = h.in_thread(root)[-1]
+    assert mirror.content["msgtype"] == "m.image" and mirror.room_id == A
+    assert mirror.body == "Dr Zoé (Cas cliniques AURA) : photo"
+    assert h.file(mirror) == data and mirror.content["info"]["w"] == 640
+    await h.redact(ZOE, photo, room=B)
+    assert mirror.event_id in h.transport.redacted
+    # A photo with a finding (GPS) is not copied; its !clean copy is.
+    located = encode(Image.new("RGB", (320, 240), (180, 150, 130)), "JPEG", exif(gps=True))
+    await h.attach(POSTER, located, room=A, thread_root=root)
+    await photos_checked(h)
+    assert not [s for s in in_room(h, B) if s.content.get("msgtype") == "m.image"]
+    await h.say(POSTER, "!clean", room=A, thread_root=root)
+    await photos_checked(h)
+    cleaned = next(s for s in in_room(h, A) if s.content.get("msgtype") == "m.image"
+                   and s.thread_root == root and s.event_id != mirror.event_id)
+    copied = [s for s in in_room(h, B) if s.content.get("msgtype") == "m.image"]
+    assert len(copied) == 1 and copied[0].thread_root == copy.event_id
+    assert copied[0].body == "Dr Alice (Cabinet X) : photo"
+    assert h.file(copied[0]) == h.file(cleaned) and h.file(copied[0]) != located

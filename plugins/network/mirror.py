@@ -4,6 +4,10 @@ the other thread, naming its author and room; edits and redactions follow; the p
 (`ReplyMirrored`): an answer from the wider room counts as one (reminders, escalation), and
 the poster's ✅ on it resolves accepting it.
 
+Photos go only when secrecy checked them and found nothing (`PhotoClear`), or as `!clean`'s
+copies (`PhotoCleaned`), re-uploaded encrypted with a caption naming author and room; files
+that are not photos are not copied.
+
 Mirrors are the bot's own messages, which the core never hands to a hook: they are never
 mirrored again (no loop, no echo). Commands are not mirrored; a message holding identifying
 data is not either (secrecy warns its author in its own room), until an edit makes it clean.
@@ -13,8 +17,14 @@ both keep their history.
 
 from __future__ import annotations
 
-from bot.content import Bold, Part, Rich, emoji_key, fill
-from bot.events import Message, Redaction
+import asyncio
+import io
+
+from PIL import Image
+
+from bot import content
+from bot.content import Bold, Part, Rich, fill
+from bot.events import DownloadFailed, Message, Redaction
 from bot.plugin import BotAPI, Context, on
 from bot.router import split_command
 from plugins.cases.events import (
@@ -28,8 +38,19 @@ from plugins.cases.model import OPEN, RESOLVED, Case, redaction_applies
 from plugins.network.links import Links, room_name
 from plugins.network.relay import kinds_found, text_lines
 from plugins.network.store import NetworkStore, Relay
+from plugins.secrecy.events import PhotoCleaned, PhotoClear
 
-RESOLVE_KEYS = frozenset(map(emoji_key, ("✅", "✔️", "☑️")))
+PHOTO_NAME = "photo"
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the image's header, or None when it is no image Pillow reads
+    (then it goes as a file). CPU work: run it in a worker thread."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:
+        return None
 
 
 class Mirrors:
@@ -43,7 +64,10 @@ class Mirrors:
     async def _linked(self, case: Case) -> Relay | None:
         """The active relay `case`'s thread belongs to, while the source still names the
         wider room."""
-        for relay in await self.store.of_thread(case.room_id, case.root_event_id):
+        return await self._linked_thread(case.room_id, case.root_event_id)
+
+    async def _linked_thread(self, room_id: str, root: str) -> Relay | None:
+        for relay in await self.store.of_thread(room_id, root):
             if relay.active and relay.target_number is not None and (
                     relay.target_room in await self.links.targets(relay.source_room)):
                 return relay
@@ -70,6 +94,43 @@ class Mirrors:
             await ctx.publish(ReplyMirrored(room, number, mirror, sender, self.bot.now()))
         if answer:
             self.bot.count(self.component, "answers")
+
+    # ---- photos: only those checked clean, or !clean's copies -----------------------------
+    @on(PhotoClear)
+    async def photo_clear(self, ctx: Context, event: PhotoClear) -> None:
+        photo = event.photo
+        relay = await self._linked_thread(photo.room_id, event.root)
+        if relay is None:
+            return
+        try:
+            data = await self.bot.download(photo)
+        except DownloadFailed:
+            return
+        await self._send_photo(ctx, relay, photo.room_id, photo.event_id, photo.sender, data,
+                               photo.mimetype, await asyncio.to_thread(image_size, data))
+
+    @on(PhotoCleaned)
+    async def photo_cleaned(self, ctx: Context, event: PhotoCleaned) -> None:
+        relay = await self._linked_thread(event.room_id, event.root)
+        if relay is not None:
+            await self._send_photo(ctx, relay, event.room_id, event.event_id, event.sender,
+                                   event.data, event.mimetype, event.size)
+
+    async def _send_photo(self, ctx: Context, relay: Relay, from_room: str, event_id: str,
+                          sender: str, data: bytes, mimetype: str,
+                          size: tuple[int, int] | None) -> None:
+        """The photo in the other thread, its caption naming its author and room."""
+        room, root, _ = relay.other_side(from_room)
+        there = ctx.in_room(room, root)
+        origin = self.bot.room(from_room)
+        caption = there.t("network.photo", who=origin.display_name(sender),
+                          room=room_name(there, origin))
+        file = await self.bot.upload(data, mimetype, PHOTO_NAME)
+        body = content.attachment(file, PHOTO_NAME, mimetype, len(data), size)
+        body["body"] = caption  # a caption (the file name stays in `filename`)
+        mirror = await there.send(body)
+        await self.store.add_mirror(relay.id, from_room, event_id, room, mirror,
+                                    self.bot.now(), False)
 
     @on(CaseReplied)
     async def replied(self, ctx: Context, event: CaseReplied) -> None:

@@ -176,4 +176,5 @@ STRINGS = {
               "{resolved} cases resolved after them; {received} cases received from other "
               "rooms.",
     },
+    "network.photo": {"fr": "{who} ({room}) : photo", "en": "{who} ({room}): photo"},
 }
