@@ -146,6 +146,7 @@ async def test_the_relay_opens_a_case_in_the_wider_room_and_cards_link(h: Harnes
     assert card_b.room_id == B and card_b.body.startswith("Cas #1 · Dermatologie · ouvert")
     assert f"🔁 Relayé depuis « Cabinet X » (réponses montrées là-bas) · l’autre fil " \
            f"(https://matrix.to/#/{A}/{root})" in card_b.body
+    assert not [s for s in h.in_thread(copy.event_id) if s.body.startswith("Bienvenue")]
     page = [s for s in h.in_thread(copy.event_id) if ZOE in s.mentions]
     assert page, "B's volunteer is paged"
     card_a = card_of(h, root)
