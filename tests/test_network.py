@@ -406,3 +406,27 @@ async def test_photos_go_when_checked_clean_or_as_clean_copies(h: Harness) -> No
     assert len(copied) == 1 and copied[0].thread_root == copy.event_id
     assert copied[0].body == "Dr Alice (Cabinet X) : photo"
     assert h.file(copied[0]) == h.file(cleaned) and h.file(copied[0]) != located
+
+
+async def test_the_offer_survives_a_restart_and_an_edit_brings_the_text_back(tmp_path) -> None:
+    from bot.testing import FakeClock, FakeTransport
+
+    plugins = [Specialties, Cases, Secrecy, Volunteers, Trust, Network]
+    clock, transport, db = FakeClock(), FakeTransport(), tmp_path / "bot.db"
+    async with Harness(plugins, db_path=db, clock=clock, transport=transport) as first:
+        first.add_room(A, members=[POSTER, ADMIN_A], powers={ADMIN_A: 100}, name="Cabinet X")
+        first.add_room(B, members=[ZOE, ADMIN_B], powers={ADMIN_B: 100},
+                       name="Cas cliniques AURA")
+        await link(first)
+        root = await first.say(POSTER, CASE, room=A)
+    async with Harness(plugins, db_path=db, clock=clock, transport=transport) as h:
+        await h.advance(2 * 3600)
+        offer = next(s for s in h.in_thread(root) if "pas de réponse depuis" in s.body)
+        await h.react(POSTER, offer.event_id, "🔁", room=A)
+        assert h.last().body.startswith("Je n’ai plus le texte de ce cas en mémoire "
+                                        "(redémarrage) : modifiez le message du cas")
+        assert h.last().thread_root == root
+        await h.edit(POSTER, root, CASE + " Merci !", room=A)
+        await h.react(POSTER, offer.event_id, "🔁", room=A)
+        assert copy_in_b(h).body.endswith("#dermato Merci !")
+        assert sum("pas de réponse depuis" in s.body for s in h.in_thread(root)) == 1
