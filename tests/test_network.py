@@ -341,6 +341,31 @@ async def test_an_answer_from_the_wider_room_counts_in_the_source_room(h: Harnes
     assert [r["sender"] for r in rows if r["counts"]] == [ZOE]
 
 
+async def test_share_names_one_of_several_wider_rooms(h: Harness) -> None:
+    h.add_room("!cptd:test", members=[ADMIN_B], powers={ADMIN_B: 100}, name="CPTS Sud")
+    await h.say(ADMIN_A, f"!config set network.relay_to {B} #cpts:test", room=A)
+    h.transport.aliases["#cpts:test"] = "!cptd:test"
+    await h.say(ADMIN_B, f"!config set network.accept_from {A}", room="!cptd:test")
+    await h.say(ADMIN_B, f"!config set network.accept_from {A}", room=B)
+    root = await h.say(POSTER, CASE, room=A)
+    await h.say(POSTER, "!share", room=A, thread_root=root)
+    assert h.last().body == ("Plusieurs salons élargis sont liés : « Cas cliniques AURA », "
+                             "« CPTS Sud ». Tapez !partager <salon>.")
+    await h.say(POSTER, "!share cpts sud", room=A, thread_root=root)
+    assert h.last().body.startswith("Cas partagé dans « CPTS Sud »")
+    await h.say(POSTER, "!share #cpts:test", room=A, thread_root=root)
+    assert h.last().body == "Ce cas est déjà partagé dans « CPTS Sud »."
+    await h.say(POSTER, f"!share {B}", room=A, thread_root=root)
+    assert h.last().body.startswith("Cas partagé dans « Cas cliniques AURA »")
+    copies = [s for s in h.sent if s.body.startswith("🔁 Cas relayé")]
+    assert [c.room_id for c in copies] == ["!cptd:test", B]
+    note = await h.say(POSTER, "Pas de fièvre", room=A, thread_root=root)
+    for c in copies:
+        assert h.in_thread(c.event_id)[-1].body == "Dr Alice (Cabinet X) : Pas de fièvre"
+    await h.redact(POSTER, note, room=A)
+    assert {h.in_thread(c.event_id)[-1].event_id for c in copies} <= set(h.transport.redacted)
+
+
 async def test_a_long_room_word_is_not_looked_up(h: Harness) -> None:
     await link(h)
     root = await h.say(POSTER, CASE, room=A)

@@ -61,17 +61,15 @@ class Mirrors:
         self.links = links
         self.component = component
 
-    async def _linked(self, case: Case) -> Relay | None:
-        """The active relay `case`'s thread belongs to, while the source still names the
-        wider room."""
-        return await self._linked_thread(case.room_id, case.root_event_id)
-
-    async def _linked_thread(self, room_id: str, root: str) -> Relay | None:
+    async def _relays(self, room_id: str, root: str) -> list[Relay]:
+        """The active relays the thread on `root` belongs to (a source thread may have
+        several), while their source still names the wider room."""
+        found = []
         for relay in await self.store.of_thread(room_id, root):
             if relay.active and relay.target_number is not None and (
                     relay.target_room in await self.links.targets(relay.source_room)):
-                return relay
-        return None
+                found.append(relay)
+        return found
 
     def _mirror(self, ctx: Context, event_room: str, sender: str, text: str) -> Rich:
         origin = self.bot.room(event_room)
@@ -99,20 +97,21 @@ class Mirrors:
     @on(PhotoClear)
     async def photo_clear(self, ctx: Context, event: PhotoClear) -> None:
         photo = event.photo
-        relay = await self._linked_thread(photo.room_id, event.root)
-        if relay is None:
+        relays = await self._relays(photo.room_id, event.root)
+        if not relays:
             return
         try:
             data = await self.bot.download(photo)
         except DownloadFailed:
             return
-        await self._send_photo(ctx, relay, photo.room_id, photo.event_id, photo.sender, data,
-                               photo.mimetype, await asyncio.to_thread(image_size, data))
+        size = await asyncio.to_thread(image_size, data)
+        for relay in relays:
+            await self._send_photo(ctx, relay, photo.room_id, photo.event_id, photo.sender,
+                                   data, photo.mimetype, size)
 
     @on(PhotoCleaned)
     async def photo_cleaned(self, ctx: Context, event: PhotoCleaned) -> None:
-        relay = await self._linked_thread(event.room_id, event.root)
-        if relay is not None:
+        for relay in await self._relays(event.room_id, event.root):
             await self._send_photo(ctx, relay, event.room_id, event.event_id, event.sender,
                                    event.data, event.mimetype, event.size)
 
@@ -139,42 +138,38 @@ class Mirrors:
             return
         if split_command(message.body, ctx.prefixes) is not None:
             return
-        relay = await self._linked(event.case)
-        if relay is not None:
-            await self._post(ctx, relay, event.case, message.event_id, message.sender,
-                             message.body)
+        case = event.case
+        for relay in await self._relays(case.room_id, case.root_event_id):
+            await self._post(ctx, relay, case, message.event_id, message.sender, message.body)
 
     @on(CaseEdited)
     async def edited(self, ctx: Context, event: CaseEdited) -> None:
         """An answer edited by its author: its mirror is edited (posted, if it was held)."""
         if event.of_root:
             return
-        relay = await self._linked(event.case)
-        if relay is None:
-            return
-        mirror = await self.store.mirror_of(event.case.room_id, event.event.original)
-        if mirror is None:
-            await self._post(ctx, relay, event.case, event.event.original, event.event.sender,
-                             event.text)
-            return
-        room, mirror_id = mirror
-        there = ctx.in_room(room)
-        if await kinds_found(there, event.text):
-            return
-        await there.edit(mirror_id, self._mirror(there, event.case.room_id,
-                                                 event.event.sender, event.text))
+        case, edit = event.case, event.event
+        mirrors = await self.store.mirrors_of(case.room_id, edit.original)
+        for relay in await self._relays(case.room_id, case.root_event_id):
+            room, _, _ = relay.other_side(case.room_id)
+            if room not in mirrors:
+                await self._post(ctx, relay, case, edit.original, edit.sender, event.text)
+                continue
+            there = ctx.in_room(room)
+            if not await kinds_found(there, event.text):
+                await there.edit(mirrors[room], self._mirror(there, case.room_id, edit.sender,
+                                                             event.text))
 
     @on(Redaction)
     async def redacted(self, ctx: Context, event: Redaction) -> None:
         """A mirrored message deleted (as the homeserver applies it): its mirror too."""
-        mirror = await self.store.mirror_of(event.room_id, event.redacts)
-        if mirror is None:
+        mirrors = await self.store.mirrors_of(event.room_id, event.redacts)
+        if not mirrors:
             return
         author = await self.bot.event_sender(event.room_id, event.redacts)
         if author is None or not redaction_applies(ctx.room, event, author):
             return
-        room, mirror_id = mirror
-        await ctx.in_room(room).redact(mirror_id, "its original was deleted")
+        for room, mirror_id in mirrors.items():
+            await ctx.in_room(room).redact(mirror_id, "its original was deleted")
 
     @on(CaseChanged)
     async def changed(self, ctx: Context, event: CaseChanged) -> None:

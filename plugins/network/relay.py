@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 from bot.content import Bold, Link, Part, Rich, emoji_key, fill, permalink
 from bot.events import Reaction, Unavailable
 from bot.i18n import human_duration
-from bot.plugin import Arg, BotAPI, Context, Fired, Refusal, command, on, timer
+from bot.plugin import BotAPI, Context, Fired, Refusal, command, on, timer
+from bot.router import Rest
 from plugins.cases.events import (
     CardLines,
     CardStale,
@@ -136,7 +137,7 @@ class Relays:
             await there.edit(relay.target_root, await self._copy(ctx, there, case, event.text))
 
     # ---- commands ----------------------------------------------------------------------------
-    @command("share", "partager", args=(Arg("room", optional=True),),
+    @command("share", "partager", args=(Rest("room", optional=True),),
              summary="network.share.summary")
     async def share(self, ctx: Context, room: str | None) -> None:
         case = await self._own_case(ctx, "share")
@@ -213,6 +214,7 @@ class Relays:
         if not targets:
             raise Refusal(ctx.t("network.refused.no_link", prefix=ctx.prefix))
         if word is not None:
+            word = word.strip()
             chosen = await self.links.room_of(word)
             named = [t for t in targets if t == chosen or room_name(ctx, self.bot.room(t))
                      .casefold() == word.casefold()]

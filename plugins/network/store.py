@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS network_mirrors (
     from_room TEXT NOT NULL, from_event TEXT NOT NULL,
     to_room TEXT NOT NULL, to_event TEXT NOT NULL,
     at REAL NOT NULL, answer INTEGER NOT NULL,
-    PRIMARY KEY (from_room, from_event)
+    PRIMARY KEY (from_room, from_event, to_room)
 );
 CREATE INDEX IF NOT EXISTS network_mirrors_to ON network_mirrors (to_room, to_event);
 CREATE INDEX IF NOT EXISTS network_mirrors_relay ON network_mirrors (relay_id);
@@ -132,18 +132,12 @@ class NetworkStore:
             "INSERT OR REPLACE INTO network_mirrors VALUES (?, ?, ?, ?, ?, ?, ?)",
             (relay_id, from_room, from_event, to_room, to_event, at, int(answer)))
 
-    async def mirror_of(self, from_room: str, from_event: str) -> tuple[str, str] | None:
-        """(room, event) of the mirror of this message."""
-        row = await self.db.fetchone(
+    async def mirrors_of(self, from_room: str, from_event: str) -> dict[str, str]:
+        """The mirrors of this message: room → event."""
+        rows = await self.db.fetchall(
             "SELECT to_room, to_event FROM network_mirrors WHERE from_room = ? AND "
             "from_event = ?", (from_room, from_event))
-        return (row["to_room"], row["to_event"]) if row else None
-
-    async def mirrored_from(self, to_room: str, to_event: str) -> Relay | None:
-        """The relay of the message this bot message mirrors."""
-        return self._relay(await self.db.fetchone(
-            "SELECT r.* FROM network_mirrors m JOIN network_relays r ON r.id = m.relay_id "
-            "WHERE m.to_room = ? AND m.to_event = ?", (to_room, to_event)))
+        return {r["to_room"]: r["to_event"] for r in rows}
 
     async def mirrors_into(self, relay_id: int, to_room: str) -> list[str]:
         rows = await self.db.fetchall(
