@@ -455,3 +455,22 @@ async def test_the_offer_survives_a_restart_and_an_edit_brings_the_text_back(tmp
         await h.react(POSTER, offer.event_id, "🔁", room=A)
         assert copy_in_b(h).body.endswith("#dermato Merci !")
         assert sum("pas de réponse depuis" in s.body for s in h.in_thread(root)) == 1
+
+
+async def test_a_room_that_unlinks_keeps_its_history_and_gets_no_more_copies(h: Harness
+                                                                             ) -> None:
+    root, copy = await shared_case(h)
+    await h.say(ADMIN_B, "!config set network.accept_from off", room=B)  # a pause: copies go on
+    await h.say(ZOE, "Psoriasis ?", room=B, thread_root=copy.event_id)
+    assert h.in_thread(root)[-1].body == "Dr Zoé (Cas cliniques AURA) : Psoriasis ?"
+    await h.say(ADMIN_B, "!config unset network.accept_from", room=B)  # unlinked
+    count = len(h.sent)
+    await h.say(ZOE, "Encore là ?", room=B, thread_root=copy.event_id)
+    await h.say(POSTER, "Merci", room=A, thread_root=root)
+    assert not [s for s in h.sent[count:] if s.body.startswith("Dr ")]
+    assert h.transport.redacted == []
+    await h.say(ADMIN_B, f"!config set network.accept_from {A}", room=B)
+    await h.say(ADMIN_A, "!config unset network.relay_to", room=A)  # unlinked the other way
+    count = len(h.sent)
+    await h.say(ZOE, "Toujours là ?", room=B, thread_root=copy.event_id)
+    assert not [s for s in h.sent[count:] if s.body.startswith("Dr ")]

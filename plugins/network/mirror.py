@@ -11,8 +11,9 @@ that are not photos are not copied.
 Mirrors are the bot's own messages, which the core never hands to a hook: they are never
 mirrored again (no loop, no echo). Commands are not mirrored; a message holding identifying
 data is not either (secrecy warns its author in its own room), until an edit makes it clean.
-A source room that no longer names the wider room (`network.relay_to`) stops the mirroring;
-both keep their history.
+A source room that no longer names the wider room (`network.relay_to`), or a wider room that
+no longer accepts it (`network.accept_from`; `off` only pauses new relays), stops the
+mirroring; both keep their history.
 """
 
 from __future__ import annotations
@@ -63,11 +64,14 @@ class Mirrors:
 
     async def _relays(self, room_id: str, root: str) -> list[Relay]:
         """The active relays the thread on `root` belongs to (a source thread may have
-        several), while their source still names the wider room."""
+        several), while both rooms stay linked: the source names the wider room, which has
+        not withdrawn its acceptance (a pause stops new relays only)."""
         found = []
         for relay in await self.store.of_thread(room_id, root):
-            if relay.active and relay.target_number is not None and (
-                    relay.target_room in await self.links.targets(relay.source_room)):
+            if (relay.active and relay.target_number is not None
+                    and relay.target_room in await self.links.targets(relay.source_room)
+                    and await self.links.accepts(relay.target_room, relay.source_room)
+                    is not False):
                 found.append(relay)
         return found
 
