@@ -82,7 +82,8 @@ class Dispatcher:
                 report_exception(log, where, exc)
 
     async def ask(self, ctx: Context, query: Query[R]) -> list[R]:
-        """`Context.ask`: the hooks' answers of the declared type, in plugin order."""
+        """`Context.ask`: the hooks' answers of the declared type, in plugin order. An
+        answerer may refuse the question (`Refusal`): that goes up to the asker."""
         answers: list[R] = []
         for func, where in self._by_kind.get(type(query)) or self.hooks_for(type(query)):
             try:
@@ -90,7 +91,7 @@ class Dispatcher:
                 if found is not None and not isinstance(found, query.answers):
                     raise TypeError(f"{type(query).__name__} answered with a "
                                     f"{type(found).__name__}")
-            except Unavailable:
+            except (Refusal, Unavailable):
                 raise
             except Exception as exc:
                 report_exception(log, where, exc)

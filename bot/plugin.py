@@ -158,7 +158,9 @@ class Context:
         failing hook is reported (a `Refusal` too: only gates refuse) and the others run."""
         self.ask = functools.partial(hooks.ask, self)
         """`ask(query)`: the subscribed plugins' answers, each of the type the query
-        declares (`Query.answers`), Nones left out; a failing hook is reported, gives none."""
+        declares (`Query.answers`), Nones left out; a failing hook is reported, gives none;
+        a hook's `Refusal` goes up to the asker (cases refusing to open a case it is asked
+        to, say)."""
         self.gate: Callable[[Gate], Awaitable[None]] = functools.partial(hooks.gate, self)
         """`gate(event)`: let the subscribed plugins stop what is about to happen: a hook's
         `Refusal` goes up to the command (answered in the room's language); any other

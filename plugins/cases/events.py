@@ -34,6 +34,12 @@ from its store, so the answer holds after a restart and no one else reads its ta
 Others tell `CardDirty` when what they add to a card changed (volunteers after `!take`):
 cases redraws the card once, after the event's handlers are done (`Context.after`), however
 many marked it; a redraw tells nothing, so no subscriber loops back into itself.
+Others may ask `OpenCase` to open a case on a message the bot posted itself (network: a case
+relayed from another room; `CaseOpening` may refuse: the `Refusal` comes back to the asker),
+and `CaseStatusWanted` to resolve, reopen or withdraw a case as its poster would (network:
+both cards of a relayed case follow the poster's act), and tell `ReplyMirrored` when the bot
+copied into a case's thread a reply posted elsewhere (network: an answer from the wider room
+counts as an answer; ✅ on it resolves, accepting it).
 Texts carried by these events live in memory only; no subscriber may store or log them.
 """
 
@@ -173,3 +179,46 @@ class CaseOfThread(Query[Case]):
 
     room_id: str
     root: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCase(Query[Case]):
+    """Asked by another feature: open a case on `root`, a message the bot posted in `room_id`
+    for `poster` (the bot's own messages are no commands). It goes the way of `!case`
+    (`CaseOpening` may refuse: the `Refusal` comes back to the asker); cases answers the new
+    `Case`."""
+
+    answers: ClassVar[type] = Case
+
+    room_id: str
+    root: str
+    poster: str
+    text: str
+    """The case's text (memory only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseStatusWanted(Query[Case]):
+    """Asked by another feature: set case `number` of `room_id` to `status` (`resolved` by
+    `by`, `open` again, or `withdrawn`) as `!resolve`, `!reopen` or a redaction would. Cases
+    answers the case as it is then, or None when there is no such case."""
+
+    answers: ClassVar[type] = Case
+
+    room_id: str
+    number: int
+    status: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyMirrored(PluginEvent):
+    """Told by another feature: the bot posted `event_id` in case `number`'s thread, a copy
+    of `sender`'s reply in another room. Cases records it as `sender`'s reply (an answer
+    unless the poster's) and tells `CaseChanged` when it counted."""
+
+    room_id: str
+    number: int
+    event_id: str
+    sender: str
+    at: float

@@ -33,7 +33,10 @@ from plugins.cases.events import (
     CaseOpening,
     CaseReplied,
     CaseRootGone,
+    CaseStatusWanted,
+    OpenCase,
     PosterSigns,
+    ReplyMirrored,
     StatsLines,
     StatsShown,
 )
@@ -262,10 +265,19 @@ class Cases(Plugin):
             # A case is a new post, not a reply inside another case's thread.
             await ctx.reply(ctx.t("cases.template", prefix=ctx.prefix))
             return
-        ctx = ctx.in_thread_of(message.event_id)  # the case's thread: its card, pages, warnings
-        await ctx.gate(CaseOpening(ctx.room_id, message.event_id, message.sender, text))
-        tags = self.tagger.tag(ctx, message.event_id, text, MAX_TAGS)
-        case = await self.store.open_case(ctx.room_id, message.event_id, message.sender,
+        await self._open(ctx, message.event_id, message.sender, text)
+
+    @on(OpenCase)
+    async def open_asked(self, ctx: Context, event: OpenCase) -> Case:
+        return await self._open(ctx.in_room(event.room_id), event.root, event.poster,
+                                event.text)
+
+    async def _open(self, ctx: Context, root: str, poster: str, text: str) -> Case:
+        """Open the case on `root` (see `case`) and return it."""
+        ctx = ctx.in_thread_of(root)  # the case's thread: its card, pages, warnings
+        await ctx.gate(CaseOpening(ctx.room_id, root, poster, text))
+        tags = self.tagger.tag(ctx, root, text, MAX_TAGS)
+        case = await self.store.open_case(ctx.room_id, root, poster,
                                           [t.specialty_id for t in tags], tag_source(tags),
                                           self.bot.now())
         await self._timers(case, opened=True)
@@ -280,6 +292,7 @@ class Cases(Plugin):
             case = await self.store.update(case, pick_events=picks)
         await ctx.tell(CaseOpened(case, text))
         self.bot.count(self.name, "opened")
+        return case
 
     async def _show(self, ctx: Context, case: Case) -> None:
         await ctx.reply(await self.card(ctx, case) + Rich.of(
@@ -310,6 +323,19 @@ class Cases(Plugin):
             await ctx.tell(CaseReplied(case, event))
         if case.replies != before.replies:
             await ctx.tell(CaseChanged(case, before))
+
+    @on(ReplyMirrored)
+    async def reply_mirrored(self, ctx: Context, event: ReplyMirrored) -> None:
+        case = await self.store.get(event.room_id, event.number)
+        if case is None:
+            return
+        before = case
+        case = await self.store.add_reply(case, event.event_id, event.sender, event.at,
+                                          event.sender != case.poster)
+        if before.replies == 0 and case.replies and case.is_open:
+            await self._timers(case)
+        if case.replies != before.replies:
+            await self._changed(ctx.in_room(case.room_id, case.root_event_id), case, before)
 
     @on(CaseOfThread)
     async def case_of_thread(self, ctx: Context, event: CaseOfThread) -> Case | None:
@@ -448,6 +474,9 @@ class Cases(Plugin):
         if case.is_open or case.status == WITHDRAWN:
             raise Refusal(ctx.t("cases.already", number=case.number,
                                 status=ctx.t(f"cases.status.{case.status}")))
+        await self._reopen(ctx, case)
+
+    async def _reopen(self, ctx: Context, case: Case) -> None:
         before = case
         case = await self.store.update(case, status=OPEN, resolved_at=None, resolved_by=None,
                                        accepted_event_id=None, resolution_event_id=None,
@@ -456,6 +485,25 @@ class Cases(Plugin):
         await self._changed(ctx, case, before)
         await ctx.in_thread_of(case.root_event_id).reply(
             ctx.t("cases.reopened", number=case.number))
+
+    @on(CaseStatusWanted)
+    async def status_wanted(self, ctx: Context, event: CaseStatusWanted) -> Case | None:
+        """Another feature asks for the poster's act (`CaseStatusWanted`); a case already in
+        that status is left as it is (no message, no `CaseChanged`)."""
+        case = await self.store.get(event.room_id, event.number)
+        if case is None:
+            return None
+        ctx = ctx.in_room(case.room_id, case.root_event_id)
+        if event.status == RESOLVED and case.is_open:
+            await self._resolve(ctx, case, event.by)
+        elif event.status == OPEN and case.status in (RESOLVED, CLOSED):
+            await self._reopen(ctx, case)
+        elif event.status == WITHDRAWN and case.status != WITHDRAWN:
+            before = case
+            case = await self.store.update(case, status=WITHDRAWN, closed_at=self.bot.now())
+            await self._timers(case)
+            await self._changed(ctx, case, before)
+        return await self.store.get(event.room_id, event.number)
 
     @command("tag", args=(TagWords("specialties"),), summary="cases.tag.summary",
              checks=(poster_or_moderator("tag"),), order=2)

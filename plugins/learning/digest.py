@@ -27,6 +27,7 @@ from bot.events import Message
 from bot.i18n import human_duration
 from bot.plugin import BotAPI, Context, Fired, on, timer
 from plugins.cases.events import CaseOpened
+from plugins.learning.events import DigestLines
 from plugins.learning.store import Known, LearningStore
 from plugins.specialties import Specialties
 
@@ -193,6 +194,8 @@ class Digests:
         if delays:
             lines.append((ctx.t("learning.digest.median",
                                 delay=human_duration(ctx.t, statistics.median(delays))),))
+        for added in await ctx.ask(DigestLines(room_id, start, end)):
+            lines.extend(added)
         thread = ctx.t("learning.thread")
         if resolved:
             lines.append((ctx.t("learning.digest.resolved"),))

@@ -3,6 +3,10 @@
 `RulesLines` is asked (`ctx.ask`) when the room's rules are shown — `!rules`, `!rules pin` and the
 reminder under a member's first case (`first_case`) — and each hook returns lines (tuples of
 parts) shown after the secrecy rules (the trust feature's conduct charter).
+
+`PhotoClear` is published when a photo of a case's thread was checked and nothing was found,
+`PhotoCleaned` when `!clean` posted a cleaned copy (its bytes, memory only): the only photos
+the network feature copies into a linked thread.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from bot.content import Part
-from bot.events import Query
+from bot.events import Attachment, PluginEvent, Query
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,3 +26,25 @@ class RulesLines(Query[list[tuple[Part, ...]]]):
 
     room_id: str
     first_case: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoClear(PluginEvent):
+    """`photo`, in the thread of the case on `root`, was checked: nothing found."""
+
+    photo: Attachment
+    root: str
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoCleaned(PluginEvent):
+    """`!clean` posted `event_id`, the cleaned copy of `sender`'s flagged photo, in the thread
+    on `root`; `data` is that copy (memory only)."""
+
+    room_id: str
+    root: str
+    sender: str
+    event_id: str
+    data: bytes
+    mimetype: str
+    size: tuple[int, int]

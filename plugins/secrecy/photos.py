@@ -12,6 +12,7 @@ from bot.lane import Job
 from bot.plugin import Context, Refusal, command, on
 from plugins.cases.events import CaseReplied
 from plugins.secrecy.base import SecrecyBase
+from plugins.secrecy.events import PhotoCleaned, PhotoClear
 from plugins.secrecy.flags import Flag, target
 from plugins.secrecy.photo import (
     MAX_PHOTO,
@@ -54,6 +55,7 @@ class Photos(SecrecyBase):
             return
         kinds = (await self._inspect(event)).kinds
         if not kinds:
+            await ctx.tell(PhotoClear(event, root))
             return
         warning = await ctx.reply(
             Rich.of(
@@ -110,7 +112,11 @@ class Photos(SecrecyBase):
         if cleaned is None:
             await ctx.reply(ctx.t("secrecy.clean.failed", prefix=ctx.prefix))
             return
-        await ctx.send_file(cleaned.data, ctx.t("secrecy.clean.filename"), cleaned.mimetype,
-                            image_size=(cleaned.width, cleaned.height))
+        size = (cleaned.width, cleaned.height)
+        copy = await ctx.send_file(cleaned.data, ctx.t("secrecy.clean.filename"),
+                                   cleaned.mimetype, image_size=size)
+        done = PhotoCleaned(ctx.room_id, flag.root, flag.sender, copy, cleaned.data,
+                            cleaned.mimetype, size)
+        await ctx.tell(done)
         await ctx.reply(fill(ctx.t("secrecy.clean.done"), regions=cleaned.blurred,
                              prefix=ctx.prefix, poster=ctx.pill(flag.sender, notify=True)))

@@ -17,8 +17,9 @@ async def added_rules(ctx: Context, first_case: bool) -> list[tuple[Part, ...]]:
 
 async def onboard(ctx: Context, store: SecrecyStore, user_id: str, root: str) -> None:
     """The first time `user_id` opens a case in the room: a short reminder under the card
-    (three lines, the full rules one command away), naming them without a ping."""
-    if not await store.first_time(ctx.room_id, user_id):
+    (three lines, the full rules one command away), naming them without a ping. Not to a
+    poster who is no member (a case relayed from another room: the bot posted it)."""
+    if user_id not in ctx.room.members or not await store.first_time(ctx.room_id, user_id):
         return
     await ctx.in_thread_of(root).reply(
         Rich.of(
