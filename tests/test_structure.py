@@ -60,3 +60,11 @@ def test_no_class_name_is_defined_twice_in_a_plugin() -> None:
         if doubles := sorted(n for n, count in names.items() if count > 1):
             twice[plugin.name] = doubles
     assert twice == {}
+
+
+def test_no_file_over_600_lines() -> None:
+    """Past that, a file holds several jobs: split it by job (issue 23)."""
+    long = {str(path.relative_to(ROOT)): n
+            for folder in ("bot", "plugins") for path in sorted((ROOT / folder).rglob("*.py"))
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > 600}
+    assert long == {}
