@@ -1,16 +1,15 @@
 """What secrecy's jobs share: its config, its store, the flags in memory.
 
-Each job (`gate`, `warnings`, `redact`, `rules`, `photos`) is a class over this base that
-declares its own commands and hooks; `plugin.py` joins them into the `Secrecy` plugin, so no
-handler is a forwarder (the core reads declarations on the plugin's class)."""
+Each job (`gate`, `warnings`, `redact`, `rules`, `photos`) is a handler object over this base
+that declares its own commands and hooks; `plugin.py` lists them as the plugin's parts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.plugin import BotAPI, Plugin
+from bot.plugin import BotAPI
 from plugins.secrecy.flags import Flags
 from plugins.secrecy.store import SecrecyStore
 
@@ -25,16 +24,19 @@ class SecrecyConfig:
     """Empty: the built-in rules text."""
 
 
-class SecrecyBase(Plugin):
-    config: SecrecyConfig
+class SecrecyPart:
+    """Base of secrecy's parts, the handler objects of its jobs: what they share (the bot, the
+    config, the store, the flags in memory), given by the plugin's wiring."""
 
-    def __init__(self, bot: BotAPI, config: SecrecyConfig) -> None:
-        super().__init__(bot, config)
-        self.store = SecrecyStore(bot.db)
-        self.flags = Flags()
-        self.overflowing: set[tuple[str, str]] = set()
-        """(room, member) told that their next photos are not checked, until their jobs
-        waiting in the lane are done."""
+    def __init__(self, bot: BotAPI, name: str, config: SecrecyConfig,
+                 config_for: Callable[[str], SecrecyConfig], store: SecrecyStore,
+                 flags: Flags) -> None:
+        self.bot = bot
+        self.name = name
+        self.config = config
+        self.config_for = config_for
+        self.store = store
+        self.flags = flags
 
     async def count(self, room_id: str, kinds: Iterable[str]) -> None:
         """Add one per kind to today's counts (kinds only: no text, no value)."""

@@ -7,7 +7,7 @@ from bot.content import Rich
 from bot.events import RoomInfo
 from bot.plugin import Context, Refusal, on
 from plugins.cases.events import CaseOpening
-from plugins.secrecy.base import SecrecyBase
+from plugins.secrecy.base import SecrecyPart
 from plugins.secrecy.detector import HIGH_CONFIDENCE
 from plugins.secrecy.text import html_of, scan_off_loop
 from plugins.secrecy.words import redacted_notice
@@ -25,7 +25,7 @@ def problems(room: RoomInfo) -> list[str]:
     return found
 
 
-class Gate(SecrecyBase):
+class Opening(SecrecyPart):
     @on(CaseOpening)
     async def opening(self, ctx: Context, event: CaseOpening) -> None:
         """No case in a room unfit for health data (checked on every case: a room turned

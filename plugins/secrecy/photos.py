@@ -5,13 +5,14 @@ posts a cleaned copy of a flagged one."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from bot.content import Rich, fill
 from bot.events import Attachment, DownloadFailed, Message
 from bot.lane import Job
 from bot.plugin import Context, Refusal, command, on
 from plugins.cases.events import CaseReplied
-from plugins.secrecy.base import SecrecyBase
+from plugins.secrecy.base import SecrecyPart
 from plugins.secrecy.events import PhotoCleaned, PhotoClear
 from plugins.secrecy.flags import Flag, target
 from plugins.secrecy.photo import (
@@ -27,7 +28,13 @@ from plugins.secrecy.words import kinds_text
 CLEAN_COMMANDS = ("clean", "nettoyer")
 
 
-class Photos(SecrecyBase):
+class Photos(SecrecyPart):
+    def __init__(self, *shared: Any) -> None:
+        super().__init__(*shared)
+        self.overflowing: set[tuple[str, str]] = set()
+        """(room, member) told that their next photos are not checked, until their jobs
+        waiting in the lane are done."""
+
     @on(CaseReplied)
     async def photo_replied(self, ctx: Context, event: CaseReplied) -> None:
         """Queue a photo's check in the lane; when the poster has too many jobs waiting, say

@@ -16,19 +16,30 @@ asks cases (`CaseOfThread`), so `!redact` in an old case's thread is answered th
 
 from __future__ import annotations
 
+from typing import Any
+
+from bot.plugin import Plugin
 from plugins.secrecy.base import SecrecyConfig
-from plugins.secrecy.gate import Gate
+from plugins.secrecy.flags import Flags
+from plugins.secrecy.gate import Opening
 from plugins.secrecy.photos import Photos
 from plugins.secrecy.redact import Redact
 from plugins.secrecy.rules import Rules
-from plugins.secrecy.store import MIGRATIONS
+from plugins.secrecy.store import MIGRATIONS, SecrecyStore
 from plugins.secrecy.strings import STRINGS
 from plugins.secrecy.warnings import Warnings
 
 
-class Secrecy(Gate, Warnings, Redact, Rules, Photos):
+class Secrecy(Plugin):
     name = "secrecy"
     Config = SecrecyConfig
     strings = STRINGS
     migrations = MIGRATIONS
     room_settings = ("mode", "rules_text")
+
+    def __init__(self, bot: Any, config: SecrecyConfig) -> None:
+        super().__init__(bot, config)
+        self.store = SecrecyStore(bot.db)
+        shared = (bot, self.name, config, self.config_for, self.store, Flags())
+        self.parts = (Opening(*shared), Warnings(*shared), Redact(*shared), Rules(*shared),
+                      Photos(*shared))

@@ -6,7 +6,7 @@ from bot.content import fill
 from bot.events import Message
 from bot.plugin import Context, Refusal, command
 from plugins.cases.events import CaseOfThread
-from plugins.secrecy.base import SecrecyBase
+from plugins.secrecy.base import SecrecyPart
 from plugins.secrecy.flags import target
 
 REDACT_COMMANDS = ("redact", "masquer")
@@ -18,7 +18,7 @@ async def is_case(ctx: Context, root: str) -> bool:
     return bool(await ctx.ask(CaseOfThread(ctx.room_id, root)))
 
 
-class Redact(SecrecyBase):
+class Redact(SecrecyPart):
     @command(*REDACT_COMMANDS, summary="secrecy.redact.summary")
     async def redact(self, ctx: Context) -> None:
         event = ctx.event

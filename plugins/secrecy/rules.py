@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.content import Part, Rich, fill
 from bot.plugin import Context, command
-from plugins.secrecy.base import SecrecyBase
+from plugins.secrecy.base import SecrecyPart
 from plugins.secrecy.events import RulesLines
 from plugins.secrecy.store import SecrecyStore
 
@@ -31,7 +31,7 @@ async def onboard(ctx: Context, store: SecrecyStore, user_id: str, root: str) ->
     )
 
 
-class Rules(SecrecyBase):
+class Rules(SecrecyPart):
     def rules_text(self, ctx: Context) -> str:
         """The room's rules text, else the configured one for its language, else built-in."""
         shared = self.config_for(ctx.room_id).rules_text.strip()

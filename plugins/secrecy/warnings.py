@@ -11,7 +11,7 @@ from bot.events import Attachment, Redaction
 from bot.plugin import Context, on
 from bot.router import split_command
 from plugins.cases.events import CaseEdited, CaseOpened, CaseReplied, StatsLines
-from plugins.secrecy.base import SecrecyBase
+from plugins.secrecy.base import SecrecyPart
 from plugins.secrecy.detector import HIGH_CONFIDENCE, Finding
 from plugins.secrecy.flags import Flag
 from plugins.secrecy.photos import CLEAN_COMMANDS
@@ -30,7 +30,7 @@ def warning(ctx: Context, sender: str, kinds: Iterable[str], edited: bool) -> Ri
     )
 
 
-class Warnings(SecrecyBase):
+class Warnings(SecrecyPart):
     async def _check(
         self, ctx: Context, event_id: str, sender: str, root: str, text: str, *,
         edited: bool = False, formatted: str | None = None, body: str = "",
