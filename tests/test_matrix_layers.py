@@ -405,3 +405,32 @@ async def test_prepared_sync_with_another_token_is_dropped(transport, syncs) -> 
     await asyncio.wait_for(transport.run(sink, MemoryStore([])), timeout=10)
     assert [s["since"] for s in syncs] == ["s1", "s2"]
     assert sink.batches == [[current["event_id"]]] and sink.saved == ["s4"]
+
+
+async def test_a_join_refused_at_first_is_tried_again_off_the_loop(monkeypatch) -> None:
+    """Seen live across two homeservers: the bot's join of a room on the other server was
+    refused ("You are not invited to this room") seconds after the invite came; the invite
+    is not in the next syncs again, so one refusal lost the room for good."""
+    from nio import InviteMemberEvent, JoinError, JoinResponse
+
+    import bot.matrix.invites as invites_module
+
+    monkeypatch.setattr(invites_module, "JOIN_RETRIES", (0.0, 0.0, 0.0))
+    answers = [JoinError("You are not invited to this room."),
+               JoinError("You are not invited to this room."), JoinResponse(ROOM)]
+    joins: list[str] = []
+
+    async def join(room_id: str) -> Any:
+        joins.append(room_id)
+        return answers.pop(0)
+
+    session = SimpleNamespace(user_id="@casebot:test", client=SimpleNamespace(join=join))
+    policy = invites_module.InvitePolicy(Config(), session)  # type: ignore[arg-type]
+    invite = InviteMemberEvent({}, "@alice:test", "@casebot:test", "invite", "leave", {})
+    resp = SimpleNamespace(rooms=SimpleNamespace(invite={
+        ROOM: SimpleNamespace(invite_state=[invite])}))
+    await policy.answer(resp)  # type: ignore[arg-type]
+    assert joins == [ROOM]  # the sync loop goes on at once
+    while policy._retrying:
+        await asyncio.sleep(0)
+    assert joins == [ROOM, ROOM, ROOM] and not answers
