@@ -431,6 +431,5 @@ async def test_a_join_refused_at_first_is_tried_again_off_the_loop(monkeypatch) 
         ROOM: SimpleNamespace(invite_state=[invite])}))
     await policy.answer(resp)  # type: ignore[arg-type]
     assert joins == [ROOM]  # the sync loop goes on at once
-    while policy._retrying:
-        await asyncio.sleep(0)
+    await asyncio.gather(*policy._retrying)
     assert joins == [ROOM, ROOM, ROOM] and not answers
