@@ -196,6 +196,8 @@ class Context:
     def in_room(self, room_id: str, thread_root: str | None = None) -> Context:
         """The same source answering in another room (a moderators' room, say), in the
         thread on `thread_root` if given; it shares the transaction counter too."""
+        if room_id == self.room_id and thread_root == self.thread_root:
+            return self
         return self._twin(room_id, thread_root)
 
     @classmethod

@@ -251,3 +251,18 @@ async def test_cases_answers_which_thread_is_a_case_after_a_restart_too(tmp_path
         assert isinstance(case, Case) and (case.number, case.poster) == (1, POSTER)
         assert await ctx.ask(CaseOfThread(ROOM, other)) == []
         assert await ctx.ask(CaseOfThread("!elsewhere:test", root)) == []
+
+
+async def test_a_card_marked_from_another_room_is_redrawn_in_its_own(h: Harness) -> None:
+    """The network feature marks the card of a case of room A while handling an event of
+    room B: the edit goes to A's thread (it went to B's before)."""
+    other = "!wider:test"
+    h.add_room(other, members=[POSTER, DOC])
+    root = await h.say(POSTER, CASE)
+    card = h.in_thread(root)[0]
+    ctx = Context.for_event(h.app, Message(other, "$elsewhere", DOC, 0, "…"))
+    await ctx.tell(CardDirty(ROOM, 1))
+    await h.app.hooks.settle(ctx)
+    edit = h.sent[-1]
+    assert edit.replaces == card.event_id and edit.room_id == ROOM
+    assert edit.thread_root is None  # an edit carries no thread relation of its own

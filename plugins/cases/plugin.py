@@ -177,7 +177,7 @@ class Cases(Plugin):
                           evidence: Sequence[str]) -> None:
         case = await self.store.get(room_id, number)
         if case is not None and case.card_event_id:
-            await ctx.in_thread_of(case.root_event_id).edit(
+            await ctx.in_room(case.room_id, case.root_event_id).edit(
                 case.card_event_id, await self.card(ctx, case, evidence))
 
     async def _changed(self, ctx: Context, case: Case, before: Case,
