@@ -14,13 +14,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from bot.config import Config, Secrets
 from bot.crosssign import CrossSignResult
-from bot.events import Attachment, RoomInfo
+from bot.events import RoomInfo
 from bot.matrix.guarded import GuardedClient
-from bot.matrix.held import HeldStore
 from bot.matrix.rooms import RoomStates
 from bot.matrix.send import MAX_DOWNLOAD, Actions
 from bot.matrix.session import (
@@ -59,6 +57,32 @@ class MatrixTransport:
         self.actions = Actions(self.session, self.rooms)
         self.user_id = self.session.user_id
         self.data_dir = config.data_dir
+        # The layers' own methods, under the names the App and the command line use: no
+        # layer of the transport's own between them.
+        session, sync, actions = self.session, self.sync, self.actions
+        self.login = session.login
+        """`login(password)`: create the bot's device and persist its credentials."""
+        self.connect = session.connect
+        """Restore the bot's device (logging in the first time if a password is given)."""
+        self.cross_sign = session.cross_sign
+        """`cross_sign(reset=False)`: sign the device with its own cross-signing keys."""
+        self.prepare = sync.prepare
+        """`prepare(token)`: send the first sync request now, for `run()` to take."""
+        self.run = sync.run
+        """`run(sink, held_store)`: sync until `stop()`, each batch handled, then its token
+        saved (exactly-once)."""
+        self.stop = sync.stop
+        """Finish the batch in hand, then leave the sync loop."""
+        self.send = actions.send
+        self.redact = actions.redact
+        self.invite = actions.invite
+        self.get_state = actions.get_state
+        self.put_state = actions.put_state
+        self.download = actions.download
+        self.upload = actions.upload
+        self.direct_room = actions.direct_room
+        self.event_sender = actions.event_sender
+        self.resolve_alias = actions.resolve_alias
 
     # ---- the device --------------------------------------------------------------------------
     @property
@@ -85,18 +109,6 @@ class MatrixTransport:
     def cross_signing(self) -> CrossSignResult | None:
         return self.session.cross_signing
 
-    async def login(self, password: str) -> Credentials:
-        """Create the bot's device with a password login and persist its credentials."""
-        return await self.session.login(password)
-
-    async def connect(self) -> None:
-        """Restore the bot's device (logging in the first time if a password is given)."""
-        await self.session.connect()
-
-    async def cross_sign(self, reset: bool = False) -> CrossSignResult:
-        """Sign the bot's device with its own cross-signing keys (Element's strict mode)."""
-        return await self.session.cross_sign(reset=reset)
-
     async def close(self) -> None:
         self.sync.stop()  # a first request `prepare` sent and no `run` took is dropped
         await self.session.close()
@@ -110,20 +122,6 @@ class MatrixTransport:
     def started_at(self, value: float) -> None:
         self.sync.started_at = value
 
-    def prepare(self, token: str | None) -> None:
-        """Send the first sync request now, with the stored `token`, for `run()` to take as
-        its first batch (the homeserver answers it while the App starts)."""
-        self.sync.prepare(token)
-
-    async def run(self, sink: Sink, store: HeldStore) -> None:
-        """Sync until `stop()`: handle each batch, then save its token (exactly-once); the
-        events held for their keys are kept in `store` (`bot.syncstore.SyncStore`)."""
-        await self.sync.run(sink, store)
-
-    def stop(self) -> None:
-        """Finish the batch in hand, then leave the sync loop."""
-        self.sync.stop()
-
     # ---- Transport interface -----------------------------------------------------------------
     def room(self, room_id: str) -> RoomInfo | None:
         """The room as of the last sync, from the cache (no request, no rebuild unless its
@@ -133,40 +131,7 @@ class MatrixTransport:
             return None
         return self.rooms.room(client.rooms, room_id)
 
-    async def send(self, room_id: str, event_type: str, body: dict[str, Any],
-                   txn_id: str) -> str:
-        return await self.actions.send(room_id, event_type, body, txn_id)
-
-    async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> bool:
-        return await self.actions.redact(room_id, event_id, reason, txn_id)
-
     def room_ids(self) -> tuple[str, ...]:
         """The rooms the bot is in, as of the last sync."""
         client = self.session.client
         return tuple(client.rooms) if client is not None else ()
-
-    async def invite(self, room_id: str, user_id: str) -> bool:
-        return await self.actions.invite(room_id, user_id)
-
-    async def get_state(self, room_id: str, event_type: str,
-                        state_key: str = "") -> dict[str, Any] | None:
-        return await self.actions.get_state(room_id, event_type, state_key)
-
-    async def put_state(self, room_id: str, event_type: str, body: dict[str, Any],
-                        state_key: str = "") -> bool:
-        return await self.actions.put_state(room_id, event_type, body, state_key)
-
-    async def download(self, attachment: Attachment, limit: int = MAX_DOWNLOAD) -> bytes:
-        return await self.actions.download(attachment, limit)
-
-    async def upload(self, data: bytes, mimetype: str, filename: str) -> dict[str, Any]:
-        return await self.actions.upload(data, mimetype, filename)
-
-    async def direct_room(self, user_id: str) -> str:
-        return await self.actions.direct_room(user_id)
-
-    async def event_sender(self, room_id: str, event_id: str) -> str | None:
-        return await self.actions.event_sender(room_id, event_id)
-
-    async def resolve_alias(self, alias: str) -> str | None:
-        return await self.actions.resolve_alias(alias)
