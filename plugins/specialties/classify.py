@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
-from .catalog import Specialty, hashtag_key, is_ending, normalize
+from .catalog import Specialty, hashtag_key, is_ending, normalize, normalize_keyword
 
 
 class Learned(Protocol):
@@ -111,10 +111,10 @@ def _compile(specialties: tuple[Specialty, ...]) -> _Compiled:
         for text in spec.all_keywords:
             if is_ending(text):
                 weight = STRONG_WEIGHT if text in strong else 1.0
-                ending = normalize(text)
+                ending = normalize_keyword(text)
                 endings.setdefault(ending, []).append(_Keyword(position, text, (), weight))
                 continue
-            first, *rest = (word_forms(word) for word in normalize(text).split())
+            first, *rest = (word_forms(word) for word in normalize_keyword(text).split())
             weight = STRONG_WEIGHT if text in strong else PHRASE_WEIGHT if rest else 1.0
             keyword = _Keyword(position, text, tuple(rest), weight)
             for form in first:
