@@ -40,6 +40,16 @@ PHASES_WAIT = 60.0
 """Seconds a bot is given to write its start's phases after its first answer."""
 
 
+def bot_environment(base: Path, root: Path, phases: Path) -> dict[str, str]:
+    """A bot process's environment: its source tree, where it writes its start's phases, and
+    its modules' bytecode cached under `base` as an installed package has it (`pip install`
+    compiles it; a machine that sets PYTHONDONTWRITEBYTECODE would otherwise make every
+    restart recompile casebot's ~200 modules, ~0.1 s of CPU, but none of nio's)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return env | {"PYTHONPATH": str(root), PHASES_ENV: str(phases),
+                  "PYTHONPYCACHEPREFIX": str(base / "pycache")}
+
+
 class BotProcess:
     """A bot under test: its account, data directory and, while it runs, its process."""
 
@@ -190,7 +200,7 @@ class Casebot(BotProcess):
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         self.phases_path.unlink(missing_ok=True)
-        env = {**os.environ, "PYTHONPATH": str(self.root), PHASES_ENV: str(self.phases_path)}
+        env = bot_environment(self.data_dir.parent, self.root, self.phases_path)
         return subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "-c", str(self.config_path)],
             cwd=self.data_dir, env=env, stdout=subprocess.DEVNULL,
@@ -217,7 +227,7 @@ class EchoBot(BotProcess):
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         self.phases_path.unlink(missing_ok=True)
-        env = {**os.environ, "PYTHONPATH": str(REPO), PHASES_ENV: str(self.phases_path)}
+        env = bot_environment(self.data_dir.parent, REPO, self.phases_path)
         return subprocess.Popen(
             [sys.executable, "-m", "bench.echo_bot", str(self.config_path)],
             cwd=self.data_dir, env=env, stdout=subprocess.DEVNULL,

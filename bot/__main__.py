@@ -77,6 +77,7 @@ def _cross_sign(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from bot.startup import phases
 
+    phases.pause_collector()
     phases.mark("interpreter and command line")
     from bot.service import serve
 

@@ -23,6 +23,7 @@ from bench import (
 from bench.__main__ import parse
 from bench.corpus import kilobyte_texts
 from bench.report import BenchResult, Figure, Target, percentile, table, write_json
+from bench.world import bot_environment
 from bot.homeserver import LocalSynapse
 
 
@@ -126,6 +127,16 @@ async def test_photos_benchmark(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
                if name in ("faces found", "face false alarms")) == len(few)
 
 
+def test_the_bots_run_with_their_bytecode_cached_as_installed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    env = bot_environment(tmp_path, tmp_path / "tree", tmp_path / "phases.json")
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / "pycache")
+    assert env["PYTHONPATH"] == str(tmp_path / "tree")
+    assert env["CASEBOT_START_PHASES"] == str(tmp_path / "phases.json")
+
+
 @pytest.fixture
 def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     """Shorter pauses (they wait for late duplicates or let a bot settle, nothing else)."""
@@ -157,5 +168,6 @@ async def test_scale_tiny(synapse: LocalSynapse, tmp_path: Path) -> None:
     assert "casebot restart, median of 2" in notes and "echo bot restart, median of 2" in notes
     for phase in ("imports", "crypto store", "cross-signing", "migrations, plugins started",
                   "first sync (request, nio applying it)", "first batch handled",
+                  "garbage collected, the start's objects set aside",
                   "first answer sent", "first answer received"):
         assert f"  {phase} " in notes, phase

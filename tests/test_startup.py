@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.startup import ENV, StartPhases
+from bot.startup import ENV, START_GC_THRESHOLD, StartPhases
 
 
 def test_phases_are_kept_in_order_once_each_and_written_where_asked(
@@ -43,3 +46,53 @@ def test_no_file_without_the_variable(tmp_path: Path, monkeypatch: pytest.Monkey
     phases.finish("first batch handled")
     assert list(tmp_path.iterdir()) == []
     assert [name for name, _, _ in phases.marks] == ["imports", "first batch handled"]
+
+
+class _Node:
+    """Something in a reference cycle: only the cyclic collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+@pytest.fixture
+def collector() -> Iterator[None]:
+    """The collector's settings as they were, whatever the test did to them."""
+    thresholds = gc.get_threshold()
+    yield
+    gc.set_threshold(*thresholds)
+    gc.unfreeze()
+
+
+@pytest.mark.usefixtures("collector")
+def test_the_collector_waits_for_the_end_of_the_start_then_frees_its_garbage(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV, raising=False)
+    thresholds = gc.get_threshold()
+    phases = StartPhases()
+    phases.pause_collector()
+    assert gc.get_threshold() == (START_GC_THRESHOLD, *thresholds[1:])
+    garbage = _Node()
+    gone = weakref.ref(garbage)
+    del garbage
+    phases.mark("first sync")
+    assert gone() is not None  # young collections are held back (a million allocations)
+    phases.finish("first batch handled")
+    assert gone() is None
+    assert gc.get_threshold() == thresholds
+    assert gc.get_freeze_count() > 0  # what the start built is set aside
+    assert [name for name, _, _ in phases.marks] == [
+        "first sync", "first batch handled", "garbage collected, the start's objects set aside"]
+
+
+@pytest.mark.usefixtures("collector")
+def test_a_start_that_did_not_pause_the_collector_leaves_it_alone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV, raising=False)
+    thresholds, frozen = gc.get_threshold(), gc.get_freeze_count()
+    phases = StartPhases()
+    phases.finish("first batch handled")
+    phases.pause_collector()  # too late: the start is over
+    assert gc.get_threshold() == thresholds
+    assert gc.get_freeze_count() == frozen
+    assert [name for name, _, _ in phases.marks] == ["first batch handled"]

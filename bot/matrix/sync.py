@@ -40,11 +40,14 @@ SYNC_FILTER = {
     "presence": {"not_types": ["*"]},
     "account_data": {"not_types": ["*"]},
     "room": {
+        "state": {"not_types": ["m.room.topic", "m.room.avatar", "m.room.guest_access"]},
         "timeline": {"limit": 100},
         "ephemeral": {"not_types": ["*"]},
         "account_data": {"not_types": ["*"]},
     },
 }
+"""No presence, account data, receipts or typing; no room state the bot never reads (every
+start's first sync carries every room's whole state, each event parsed and validated by nio)."""
 BACKFILL_PAGES = 20
 """At most this many pages of 100 events are fetched to fill a gap in a room's timeline."""
 BACKFILL_CONCURRENCY = 8

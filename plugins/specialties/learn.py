@@ -17,7 +17,7 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 
-from .catalog import is_ending, load_defaults, normalize
+from .catalog import is_ending, load_defaults, normalize, normalize_keyword
 from .classify import negated, word_forms
 
 CONFIRMED = 1.0
@@ -54,14 +54,14 @@ def vocabulary() -> Mapping[str, str]:
     for spec in load_defaults():
         for keyword in (*spec.all_keywords, spec.name_fr, spec.name_en):
             if not is_ending(keyword):
-                words.extend(normalize(keyword).split())
+                words.extend(normalize_keyword(keyword).split())
     for name in VOCABULARY_FILES:
         text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
         for line in text.splitlines():
             if line.strip() and not line.startswith("#"):
                 words.extend(normalize(line).split())
     forms: dict[str, str] = {}
-    for word in words:
+    for word in dict.fromkeys(words):  # once each, in order (the first spelling of a form wins)
         if len(word) < 3 or word.isdigit() or word in _STOPWORDS or word in _NAMES:
             continue
         for form in sorted(word_forms(word) | {word}):
