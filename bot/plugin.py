@@ -115,6 +115,23 @@ class Clock(Protocol):
     def timezone(self, room_id: str) -> str: ...
 
 
+class Timers(Clock, Protocol):
+    """The narrow service of a handler that arms persistent timers (`@timer` fires them)."""
+
+    async def schedule(self, component: str, key: str, due: float,
+                       payload: Mapping[str, Any] | None = None) -> None: ...
+    async def cancel(self, component: str, *keys: str) -> None: ...
+
+
+class Rooms(Protocol):
+    """The narrow service of a handler that reads the rooms the bot is in (no request)."""
+
+    user_id: str
+
+    def room(self, room_id: str) -> RoomInfo: ...
+    def room_ids(self) -> tuple[str, ...]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Fired:
     """A persistent timer that came due."""

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from bot.content import Bold, Part, Rich
 from bot.i18n import human_duration
-from bot.plugin import BotAPI, Context, command
+from bot.plugin import Clock, Context, command
 from bot.router import Int
 from plugins.cases.card import Line
 from plugins.cases.events import StatsLines, StatsShown
@@ -29,7 +29,7 @@ def plural(ctx: Context, key: str, count: int) -> str:
 class Statistics:
     """The `!stats` commands of the cases feature."""
 
-    def __init__(self, bot: BotAPI, store: CaseStore,
+    def __init__(self, bot: Clock, store: CaseStore,
                  specialties: Callable[[], Specialties]) -> None:
         self.bot = bot
         self.store = store

@@ -19,13 +19,14 @@ import functools
 import statistics
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.config import parse_weekly
 from bot.content import Link, Part, Rich, fill, permalink
 from bot.events import Message
 from bot.i18n import human_duration
-from bot.plugin import BotAPI, Context, Fired, on, timer
+from bot.plugin import Context, Fired, Rooms, Timers, on, timer
 from plugins.cases.events import CaseOpened
 from plugins.learning.events import DigestLines
 from plugins.learning.store import Known, LearningStore
@@ -84,11 +85,15 @@ def _schedule(setting: str, timezone: str) -> str:
     return f"{day} {hour:02d}:{minute:02d} {timezone}"
 
 
+class DigestServices(Timers, Rooms, Protocol):
+    """What the digest uses of the bot: the time, its timers, the rooms."""
+
+
 class Digests:
     """Arms each room's digest timer from its setting (rooms with a case get one), and posts
     the digest when it fires."""
 
-    def __init__(self, bot: BotAPI, store: LearningStore, component: str,
+    def __init__(self, bot: DigestServices, store: LearningStore, component: str,
                  setting: Callable[[str], str], names: Names) -> None:
         self.bot = bot
         self.store = store

@@ -29,14 +29,15 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from bot.config import Duration, bounded
 from bot.content import Part, Pill, Rich, emoji_key, fill
 from bot.events import Reaction, RoomInfo
 from bot.i18n import human_duration
 from bot.logs import report_exception
-from bot.plugin import BotAPI, Context, Fired, on, timer
+from bot.plugin import Context, Fired, Rooms, Timers, on, timer
+from bot.storage import Database
 from bot.text import fold
 from plugins.cases.events import (
     CardDirty,
@@ -132,11 +133,20 @@ def names(room: RoomInfo, users: Sequence[str]) -> str:
     return ", ".join(map(room.display_name, users))
 
 
+class PagerServices(Timers, Rooms, Protocol):
+    """What paging uses of the bot: the time, its timers, the rooms, its metrics and the
+    database (one transaction records a round's pages)."""
+
+    db: Database
+
+    def count(self, component: str, name: str, amount: int = 1) -> None: ...
+
+
 class Pager:
     """Chooses and pages volunteers for the cases the feature follows, and escalates: it
     follows the case lifecycle and runs the feature's timers."""
 
-    def __init__(self, bot: BotAPI, store: VolunteerStore, component: str,
+    def __init__(self, bot: PagerServices, store: VolunteerStore, component: str,
                  config_for: Callable[[str], VolunteersConfig],
                  specialties: Callable[[], Specialties]) -> None:
         self.bot = bot
