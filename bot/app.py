@@ -69,6 +69,7 @@ class Transport(Protocol):
     async def upload(self, data: bytes, mimetype: str, filename: str) -> dict[str, Any]: ...
     async def direct_room(self, user_id: str) -> str: ...
     async def event_sender(self, room_id: str, event_id: str) -> str | None: ...
+    async def message_text(self, room_id: str, event_id: str) -> str | None: ...
     async def resolve_alias(self, alias: str) -> str | None: ...
 
 
@@ -110,6 +111,9 @@ class App:
         self.upload = transport.upload
         """Upload bytes encrypted: the `file` dict of an encrypted attachment."""
         self.event_sender = transport.event_sender
+        self.message_text = transport.message_text
+        """A message's text as its author last edited it, fetched from the homeserver and
+        decrypted in memory, never kept (None: gone, hidden, not a text, no key)."""
         """Who sent an event in a room, per the homeserver (None: not there, or hidden)."""
         self.resolve_alias = transport.resolve_alias
         self.schedule = self.scheduler.schedule

@@ -109,6 +109,8 @@ class FakeTransport:
     """(room, event id) → sender of every event the homeserver has: delivered or sent."""
     aliases: dict[str, str] = field(default_factory=dict)
     """The homeserver's room directory: alias → room id."""
+    texts: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(room, event id) → a delivered message's text, as its author last edited it."""
     fail_sends: int = 0
     _txns: dict[str, str] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -192,6 +194,9 @@ class FakeTransport:
     async def event_sender(self, room_id: str, event_id: str) -> str | None:
         return self.senders.get((room_id, event_id))
 
+    async def message_text(self, room_id: str, event_id: str) -> str | None:
+        return self.texts.get((room_id, event_id))
+
     async def resolve_alias(self, alias: str) -> str | None:
         return self.aliases.get(alias)
 
@@ -255,8 +260,14 @@ class Harness:
         return int(self.clock() * 1000)
 
     async def deliver(self, *events: Event) -> None:
+        transport = self.transport
         for event in events:
-            self.transport.senders[(event.room_id, event.event_id)] = event.sender
+            transport.senders[(event.room_id, event.event_id)] = event.sender
+            if isinstance(event, Message):
+                transport.texts[(event.room_id, event.event_id)] = event.body
+            elif (isinstance(event, Edit) and event.sender
+                  == transport.senders.get((event.room_id, event.original))):
+                transport.texts[(event.room_id, event.original)] = event.body
         await self.app.handle_batch(list(events))
 
     async def say(self, sender: str, body: str, room: str = "!room:test",

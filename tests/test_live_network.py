@@ -173,6 +173,29 @@ async def test_unanswered_case_is_offered_relayed_answered_and_resolved_on_both_
     no_marker(bot.config.data_dir, logged)
 
 
+async def test_after_a_restart_the_share_reads_the_case_from_the_homeserver(
+        live: Live) -> None:
+    """The bot keeps no case text: after a restart, `!partager` reads the case's message
+    from the homeserver and decrypts it, as its poster last edited it."""
+    bot = await live.bot(PLUGINS)
+    alice = await live.physician("alice")
+    zoe = await live.physician("zoe")
+    room_a = await live.room_with(alice, bot)
+    room_b = await live.room_with(zoe, bot)
+    await link_rooms(bot, alice, room_a, zoe, room_b, 60)
+    root = await alice.say(room_a, CASE)
+    await alice.wait_for(from_bot(bot, lambda e: e.thread_root == root
+                                  and e.body.startswith("Cas #1")), timeout=60)
+    await alice.edit(room_a, root, CASE + " Merci d’avance")
+    await bot.stop()
+    await bot.start()  # same data directory: same device and keys, nothing in memory
+    shared = await command(alice, bot, room_a, "!partager", 60, thread_root=root)
+    assert shared.body.startswith("Cas partagé dans"), shared.body
+    copy = await zoe.wait_for(from_bot(bot, lambda e: e.room_id == room_b
+                                       and e.body.startswith("🔁 Cas relayé")), timeout=60)
+    assert copy.body.endswith("#dermato Merci d’avance"), copy.body
+
+
 async def test_the_wider_room_on_another_homeserver(federation: FederatedPair,
                                                    tmp_path: Path) -> None:
     a, b = federation.a, federation.b

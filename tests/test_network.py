@@ -433,7 +433,10 @@ async def test_photos_go_when_checked_clean_or_as_clean_copies(h: Harness) -> No
     assert h.file(copied[0]) == h.file(cleaned) and h.file(copied[0]) != located
 
 
-async def test_the_offer_survives_a_restart_and_an_edit_brings_the_text_back(tmp_path) -> None:
+async def test_the_offer_survives_a_restart_and_the_text_is_read_from_the_homeserver(
+        tmp_path) -> None:
+    """No case text is kept by the bot: after a restart, the share reads the case's message
+    from the homeserver, as its poster last edited it (an edit by another is no edit)."""
     from bot.testing import FakeClock, FakeTransport
 
     plugins = [Specialties, Cases, Secrecy, Volunteers, Trust, Network]
@@ -444,17 +447,19 @@ async def test_the_offer_survives_a_restart_and_an_edit_brings_the_text_back(tmp
                        name="Cas cliniques AURA")
         await link(first)
         root = await first.say(POSTER, CASE, room=A)
+        await first.edit(POSTER, root, CASE + " Merci !", room=A)
+        await first.edit(ADMIN_A, root, "!case vandalisé", room=A)
     async with Harness(plugins, db_path=db, clock=clock, transport=transport) as h:
         await h.advance(2 * 3600)
         offer = next(s for s in h.in_thread(root) if "pas de réponse depuis" in s.body)
         await h.react(POSTER, offer.event_id, "🔁", room=A)
-        assert h.last().body.startswith("Je n’ai plus le texte de ce cas en mémoire "
-                                        "(redémarrage) : modifiez le message du cas")
-        assert h.last().thread_root == root
-        await h.edit(POSTER, root, CASE + " Merci !", room=A)
-        await h.react(POSTER, offer.event_id, "🔁", room=A)
         assert copy_in_b(h).body.endswith("#dermato Merci !")
         assert sum("pas de réponse depuis" in s.body for s in h.in_thread(root)) == 1
+        transport.texts.clear()  # the homeserver lost it (or the bot never had its key)
+        second = await h.say(POSTER, "!case Femme 30 ans, prurit #dermato", room=A)
+        transport.texts.clear()
+        await h.say(POSTER, "!share", room=A, thread_root=second)
+        assert h.last_message().body.startswith("Partage impossible : je ne peux pas lire")
 
 
 async def test_a_room_that_unlinks_keeps_its_history_and_gets_no_more_copies(h: Harness

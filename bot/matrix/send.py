@@ -18,6 +18,7 @@ import aiohttp
 from nio import (
     AsyncClient,
     MatrixRoom,
+    MegolmEvent,
     RoomCreateError,
     RoomGetStateEventResponse,
     RoomInviteResponse,
@@ -25,11 +26,11 @@ from nio import (
     RoomSendError,
     UploadResponse,
 )
-from nio.api import Api
+from nio.api import MATRIX_API_PATH_V1, Api
 from nio.crypto.attachments import decrypt_attachment, encrypt_attachment
 
-from bot.events import Attachment, DownloadFailed, NotInRoom
-from bot.matrix.convert import as_dict
+from bot.events import Attachment, DownloadFailed, Edit, Message, NotInRoom
+from bot.matrix.convert import as_dict, convert
 from bot.matrix.guarded import GuardedClient
 from bot.matrix.rooms import RoomStates
 from bot.matrix.session import HomeserverUnavailable, Session, TransportError
@@ -245,6 +246,45 @@ class Actions:
             return None
         sender = found.get("sender")
         return sender if isinstance(sender, str) else None
+
+    async def message_text(self, room_id: str, event_id: str) -> str | None:
+        """The text of a message as its author last edited it, asked of the homeserver and
+        decrypted in memory (nothing kept); None when it is gone, hidden from the bot, not a
+        text, or its key is unknown. Edits count only from the message's own author."""
+        original = await self._decrypted(room_id, event_id)
+        if not isinstance(original, Message):
+            return None
+        path = Api._build_path(["rooms", room_id, "relations", event_id, "m.replace"],
+                               {"dir": "b", "limit": "20"}, base_path=MATRIX_API_PATH_V1)
+        status, found = await self._request("GET", path, None, "an edit")
+        chunk = found.get("chunk") if status == 200 and isinstance(found, dict) else None
+        for raw in chunk if isinstance(chunk, list) else ():  # the newest first
+            if isinstance(raw, dict) and raw.get("sender") == original.sender:
+                edit = self._read(raw, room_id)
+                if isinstance(edit, Edit) and edit.original == event_id:
+                    return edit.body
+        return original.body
+
+    async def _decrypted(self, room_id: str, event_id: str) -> Any:
+        path = Api._build_path(["rooms", room_id, "event", event_id])
+        status, found = await self._request("GET", path, None, "an event")
+        if status != 200 or not isinstance(found, dict) or found.get("room_id") != room_id:
+            return None
+        return self._read(found, room_id)
+
+    def _read(self, raw: dict[str, Any], room_id: str) -> Any:
+        """A raw event (decrypted when encrypted) as the bot's own type, or None."""
+        if raw.get("type") != "m.room.encrypted":
+            return convert(raw, room_id, decrypted=False)
+        try:
+            encrypted = MegolmEvent.from_dict(raw)
+        except Exception:
+            return None
+        if not isinstance(encrypted, MegolmEvent):
+            return None
+        decrypted = self.client.safe_decrypt(encrypted, room_id)
+        return None if decrypted is None else convert(decrypted.source or {}, room_id,
+                                                      decrypted=True)
 
     async def resolve_alias(self, alias: str) -> str | None:
         """The room an alias names in the homeserver's directory (never a room's own claim

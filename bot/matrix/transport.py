@@ -6,7 +6,7 @@
 - `sync`: the sync loop with the App's exactly-once contract, retries, back-fill; with
   `held` (events held for their keys, kept across restarts) and `invites` (the policy);
 - `send`: send, redact, read and write state, download, upload, direct rooms, an
-  event's sender, aliases.
+  event's sender, a message's latest text, aliases.
 
 `MatrixTransport` composes them; it adds no behaviour of its own.
 """
@@ -82,6 +82,7 @@ class MatrixTransport:
         self.upload = actions.upload
         self.direct_room = actions.direct_room
         self.event_sender = actions.event_sender
+        self.message_text = actions.message_text
         self.resolve_alias = actions.resolve_alias
 
     # ---- the device --------------------------------------------------------------------------

@@ -8,22 +8,22 @@ then the bot posts the case in the wider room as its own message and asks cases 
 case on it there (`OpenCase`): its own number, tags and volunteers. A relay that fails half-way
 is undone (the copy redacted, its row deleted) and the poster told why.
 
-The case's text is kept in memory only (`Texts`, the most recent cases): after a restart,
-an old case is shared once its poster edits it (the edit brings its text back).
+The case's text is never kept: at `!share` the bot reads the case's message from the
+homeserver, as its poster last edited it, decrypted in memory (`message_text`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from bot.content import Bold, Link, Part, Rich, emoji_key, fill, permalink
 from bot.events import Reaction, Unavailable
 from bot.i18n import human_duration
 from bot.plugin import BotAPI, Context, Fired, Refusal, command, on, timer
-from bot.router import Rest
+from bot.router import Rest, split_command
 from plugins.cases.events import (
+    CASE_COMMANDS,
     CardDirty,
     CardLines,
     CaseEdited,
@@ -44,26 +44,7 @@ from plugins.secrecy.text import scan_off_loop
 log = logging.getLogger(__name__)
 
 SHARE_KEYS = frozenset(map(emoji_key, ("🔁",)))
-KEPT_TEXTS = 4096
-"""Case texts kept in memory for a later `!share` (a restart forgets them)."""
 DAY = 86400.0
-
-
-class Texts:
-    """The latest text of recent cases' roots, in memory only (never stored nor logged)."""
-
-    def __init__(self, size: int = KEPT_TEXTS) -> None:
-        self._texts: OrderedDict[tuple[str, str], str] = OrderedDict()
-        self.size = size
-
-    def keep(self, room_id: str, root: str, text: str) -> None:
-        self._texts[(room_id, root)] = text
-        self._texts.move_to_end((room_id, root))
-        while len(self._texts) > self.size:
-            self._texts.popitem(last=False)
-
-    def get(self, room_id: str, root: str) -> str | None:
-        return self._texts.get((room_id, root))
 
 
 async def case_of(ctx: Context, room_id: str, root: str) -> Case | None:
@@ -94,20 +75,27 @@ class Relays:
         self.links = links
         self.component = component
         self.config_for = config_for
-        self.texts = Texts()
 
     # ---- the case's text ---------------------------------------------------------------------
     @on(CaseOpened)
     async def opened(self, ctx: Context, event: CaseOpened) -> None:
-        """Keep the text (memory) and arm the offer when the room names a wider room."""
+        """Arm the offer when the room names a wider room."""
         case = event.case
-        self.texts.keep(case.room_id, case.root_event_id, event.text)
         if not self.config_for(case.room_id).relay_to or await self._relayed_here(case):
             return
         await self.bot.schedule(
             self.component, f"offer:{case.room_id}:{case.number}",
             case.opened_at + self.config_for(case.room_id).offer_after,
             {"room_id": case.room_id, "thread_root": case.root_event_id})
+
+    async def _text(self, ctx: Context, case: Case) -> str | None:
+        """The case's text as its poster last edited it (without the `!case` command), read
+        from the homeserver; None when the bot cannot read it (deleted, no key)."""
+        body = await self.bot.message_text(case.room_id, case.root_event_id)
+        if body is None:
+            return None
+        split = split_command(body, ctx.prefixes)
+        return split[1] if split is not None and split[0] in CASE_COMMANDS else body
 
     async def _relayed_here(self, case: Case) -> bool:
         """Whether `case` is itself a relayed copy (never relayed again)."""
@@ -120,7 +108,6 @@ class Relays:
         if not event.of_root:
             return
         case = event.case
-        self.texts.keep(case.room_id, case.root_event_id, event.text)
         relays = [r for r in await self.store.of_thread(case.room_id, case.root_event_id)
                   if r.active and r.source_room == case.room_id]
         if not relays:
@@ -249,9 +236,9 @@ class Relays:
         cap = self.config_for(case.room_id).max_shares_per_day
         if await self.store.shares_since(case.poster, self.bot.now() - DAY) >= cap:
             raise Refusal(ctx.t("network.refused.limit", cap=cap))
-        text = self.texts.get(case.room_id, case.root_event_id)
+        text = await self._text(ctx, case)
         if text is None:
-            raise Refusal(ctx.t("network.refused.forgotten"))
+            raise Refusal(ctx.t("network.refused.unreadable"))
         kinds = await kinds_found(ctx, text)
         if kinds:
             raise Refusal(fill(ctx.t("network.refused.secrecy"), kinds=", ".join(kinds),
@@ -359,4 +346,4 @@ class Relays:
                        resolved=figures.resolved, received=figures.received),)]
 
 
-__all__ = ["Relays", "Texts"]
+__all__ = ["Relays"]

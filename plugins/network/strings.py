@@ -79,11 +79,11 @@ STRINGS = {
         "fr": "Partage refusé : au plus {cap} partage(s) par personne et par 24 heures.",
         "en": "Not shared: at most {cap} share(s) per member in 24 hours.",
     },
-    "network.refused.forgotten": {
-        "fr": "Je n’ai plus le texte de ce cas en mémoire (redémarrage) : modifiez le message "
-              "du cas (une retouche suffit), puis partagez à nouveau.",
-        "en": "I no longer hold this case's text (restart): edit the case's message (any "
-              "change), then share again.",
+    "network.refused.unreadable": {
+        "fr": "Partage impossible : je ne peux pas lire le message de ce cas (supprimé, ou sa "
+              "clé de chiffrement ne m’a pas été transmise).",
+        "en": "Not shared: I cannot read this case's message (deleted, or its encryption key "
+              "never reached me).",
     },
     "network.refused.secrecy": {
         "fr": "Partage refusé : le cas contient {kinds}. Modifiez le message pour anonymiser, "
