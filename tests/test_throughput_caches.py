@@ -249,3 +249,26 @@ async def test_a_member_greeted_once_is_not_greeted_again_even_after_a_restart(
         assert await store.first_time(ROOM, "@b:test") is True
     finally:
         await db.close()
+
+
+async def test_a_new_case_is_followed_with_no_trip_and_a_replayed_one_keeps_its_row(
+        tmp_path: Path) -> None:
+    """Cases are numbered upwards and never deleted: one above the highest followed is new
+    (its row queued); one at or below it (a replay after a restart) keeps the row it has."""
+    db, store = await _volunteers(tmp_path / "x.db")
+    try:
+        await store.follow(_case(1), ["cardio"], urgent=False)  # reads the highest: none
+        await store.update_case(ROOM, 1, round=3)
+        with db.deferring():
+            trips = db.trips
+            await store.follow(_case(2), ["cardio"], urgent=True)
+            assert db.trips == trips
+        store = VolunteerStore(db)  # a restart, then both cases replayed
+        for number in (1, 2):
+            before = await VolunteerStore(db).get(ROOM, number)
+            await store.follow(_case(number), ["pneumo"], urgent=False)
+            assert await store.get(ROOM, number) == before
+        assert before is not None and before.urgent is True
+        assert (await store.get(ROOM, 1)).round == 3  # type: ignore[union-attr]
+    finally:
+        await db.close()
