@@ -187,12 +187,19 @@ class Database:
         finally:
             _deferring.reset(token)
 
+    @property
+    def queuing(self) -> bool:
+        """Whether `execute_later` queues writes here and now. Writes queued one after the
+        other, with no await between them, run together in one transaction: a caller that
+        only writes needs no `transaction()` (four trips) then."""
+        return _deferring.get() and not _in_tx.get()
+
     async def execute_later(self, sql: str, params: Params = ()) -> None:
         """A write whose result nobody reads. Within `deferring`, it is queued and runs
         just before the next statement of any task, in the order the writes were asked for
         (so every later read sees it), in that statement's trip to aiosqlite's thread; the
         App's record of the handled event is such a statement. Elsewhere it runs now."""
-        if _deferring.get() and not _in_tx.get():
+        if _deferring.get() and not _in_tx.get():  # (`queuing`, inline: every write)
             self._pending.append((sql, params, False))
         else:
             await self.execute(sql, params)

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.storage import Database
-from plugins.cases.store import Case
+from plugins.cases.store import MIGRATIONS as CASE_MIGRATIONS
+from plugins.cases.store import Case, CaseStore
+from plugins.secrecy.store import MIGRATIONS as SECRECY_MIGRATIONS
+from plugins.secrecy.store import SecrecyStore
 from plugins.trust.store import MIGRATIONS as TRUST_MIGRATIONS
 from plugins.trust.store import TrustStore
 from plugins.volunteers.store import MIGRATIONS as VOLUNTEER_MIGRATIONS
@@ -179,3 +182,93 @@ async def test_writes_the_storage_refused_are_tried_again(db: Database) -> None:
     full = False
     await db.execute("INSERT INTO t (n, v) VALUES (4, 'd')")
     assert [r[0] for r in await db.fetchall("SELECT n FROM t ORDER BY n")] == [2, 3, 4]
+
+
+async def _cases(path: Path) -> tuple[Database, CaseStore]:
+    db = await Database.open(path)
+    await db.migrate("cases", CASE_MIGRATIONS)
+    return db, CaseStore(db)
+
+
+async def test_a_reply_recorded_twice_counts_once_in_a_case_opened_here_or_before(
+        tmp_path: Path) -> None:
+    """A case this store opened records its messages with no trip of their own (queued) and
+    knows a message it already kept; one opened before (by an earlier run's store) asks the
+    database. Either way a replayed message counts once, in memory and in the table."""
+    db, store = await _cases(tmp_path / "x.db")
+    try:
+        before = await store.open_case(ROOM, "$old", "@poster:test", ["cardio"], "hashtag", 1.0)
+        store = CaseStore(db)  # a restart: `$old` was opened by the previous run
+        new = await store.open_case(ROOM, "$new", "@poster:test", ["cardio"], "hashtag", 2.0)
+        for case in (before, new):
+            for _ in range(2):
+                with db.deferring():
+                    trips = db.trips
+                    case = await store.add_reply(case, f"{case.root_event_id}:r", "@doc:test",
+                                                 5.0, counts=True)
+                    queued = db.trips == trips
+                assert queued is (case.number == new.number)
+            assert case.replies == 1 and case.first_reply_by == "@doc:test"
+        fresh = CaseStore(db)
+        for case in (before, new):
+            assert await fresh.get(ROOM, case.number) == await store.get(ROOM, case.number)
+            assert await db.fetchval("SELECT COUNT(*) FROM case_replies WHERE number = ?",
+                                     (case.number,)) == 1
+    finally:
+        await db.close()
+
+
+async def test_a_case_opened_again_for_its_root_is_the_first_one(tmp_path: Path) -> None:
+    """A replayed `!case` (its root already a case, opened by an earlier run) gets that case
+    back, and its messages are then checked in the database (not known to be new)."""
+    db, store = await _cases(tmp_path / "x.db")
+    try:
+        first = await store.open_case(ROOM, "$root", "@poster:test", ["cardio"], "hashtag", 1.0)
+        await store.add_reply(first, "$r", "@doc:test", 5.0, counts=True)
+        store = CaseStore(db)
+        again = await store.open_case(ROOM, "$root", "@poster:test", [], "none", 9.0)
+        assert (again.number, again.opened_at, again.replies) == (first.number, 1.0, 1)
+        again = await store.add_reply(again, "$r", "@doc:test", 5.0, counts=True)
+        assert again.replies == 1
+        assert await store.by_root(ROOM, "$r") is None  # a thread message starts no case
+    finally:
+        await db.close()
+
+
+async def test_a_member_greeted_once_is_not_greeted_again_even_after_a_restart(
+        tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "x.db")
+    try:
+        await db.migrate("secrecy", SECRECY_MIGRATIONS)
+        store = SecrecyStore(db)
+        assert await store.first_time(ROOM, "@a:test") is True
+        trips = db.trips
+        assert await store.first_time(ROOM, "@a:test") is False
+        assert db.trips == trips  # known here: no trip
+        assert await SecrecyStore(db).first_time(ROOM, "@a:test") is False
+        assert await store.first_time(ROOM, "@b:test") is True
+    finally:
+        await db.close()
+
+
+async def test_a_new_case_is_followed_with_no_trip_and_a_replayed_one_keeps_its_row(
+        tmp_path: Path) -> None:
+    """Cases are numbered upwards and never deleted: one above the highest followed is new
+    (its row queued); one at or below it (a replay after a restart) keeps the row it has."""
+    db, store = await _volunteers(tmp_path / "x.db")
+    try:
+        await store.follow(_case(1), ["cardio"], urgent=False)  # reads the highest: none
+        await store.update_case(ROOM, 1, round=3)
+        with db.deferring():
+            trips = db.trips
+            await store.follow(_case(2), ["cardio"], urgent=True)
+            assert db.trips == trips
+        store = VolunteerStore(db)  # a restart, then both cases replayed
+        for number in (1, 2):
+            before = await VolunteerStore(db).get(ROOM, number)
+            await store.follow(_case(number), ["pneumo"], urgent=False)
+            assert await store.get(ROOM, number) == before
+        assert before is not None and before.urgent is True
+        assert (await store.get(ROOM, 1)).round == 3  # type: ignore[union-attr]
+    finally:
+        await db.close()

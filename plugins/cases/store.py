@@ -183,6 +183,10 @@ class CaseStore:
         reactions name them); the store writes them, so this copy is current."""
         self._not_roots: OrderedDict[tuple[str, str], None] = OrderedDict()
         """Recent events known not to start a case (replies looked up as roots)."""
+        self._opened: dict[tuple[str, int], None] = {}
+        """Recent cases this store opened (a row it inserted, not a replay's): every message
+        of their threads was recorded through it, so one it has not kept (`_replies`) is
+        new and its record needs no trip to the database (`add_reply`)."""
 
     def _remember(self, case: Case) -> Case:
         key = (case.room_id, case.number)
@@ -208,18 +212,25 @@ class CaseStore:
                         specialties: Sequence[str], tag_source: str, at: float) -> Case:
         """Create the next case of the room (or return the one already made for `root`).
         A `SUGGESTED` case's specialties are also its proposals."""
-        # One statement, so atomic: numbering and the unique root need no transaction.
+        # One statement, so atomic: numbering and the unique root need no transaction. Its
+        # row comes back only when it is new (a replay's root is already a case: read it).
         self._not_roots.pop((room_id, root), None)
         ids = ",".join(specialties)
-        await self.db.execute_later(  # read back below, in the same trip to SQLite
+        rows = await self.db.fetchall(
             "INSERT OR IGNORE INTO cases (room_id, number, root_event_id, poster, specialties, "
             "tag_source, status, opened_at, auto_tag, proposed) SELECT ?, "
             "COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, 'open', ?, ?, ? FROM cases "
-            "WHERE room_id = ?",
+            f"WHERE room_id = ? RETURNING {_COLUMNS}",
             (room_id, root, poster, ids, tag_source, at, specialties[0] if specialties else "",
              ids if tag_source == SUGGESTED else "", room_id))
-        case = await self.by_root(room_id, root)
-        assert case is not None
+        if not rows:
+            case = await self.by_root(room_id, root)
+            assert case is not None
+            return case
+        case = self._remember(Case.from_row(rows[0]))
+        self._opened[(room_id, case.number)] = None
+        while len(self._opened) > CACHED:
+            del self._opened[next(iter(self._opened))]
         return case
 
     async def get(self, room_id: str, number: int) -> Case | None:
@@ -233,8 +244,8 @@ class CaseStore:
         number = self._roots.get((room_id, root))
         if number is not None:
             return await self.get(room_id, number)
-        if (room_id, root) in self._not_roots:
-            return None
+        if (room_id, root) in self._not_roots or (room_id, root) in self._replies:
+            return None  # (a case starts outside any thread: a thread message never does)
         row = await self.db.fetchone(
             f"SELECT {_COLUMNS} FROM cases WHERE room_id = ? AND root_event_id = ?",
             (room_id, root))
@@ -320,11 +331,17 @@ class CaseStore:
 
     async def add_reply(self, case: Case, event_id: str, sender: str, at: float,
                         counts: bool) -> Case:
-        """Record a thread message; `counts` says whether it is an answer (not the poster's)."""
-        added = await self.db.execute(
-            "INSERT OR IGNORE INTO case_replies (event_id, room_id, number, sender, at, counts) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (event_id, case.room_id, case.number, sender, at, int(counts)))
+        """Record a thread message; `counts` says whether it is an answer (not the poster's).
+        A replay's message is recorded once (and counted once, by the trigger): in a case
+        this store opened, the messages it kept say so and the write is queued; elsewhere
+        the database's row count says so."""
+        sql = ("INSERT OR IGNORE INTO case_replies (event_id, room_id, number, sender, at, "
+               "counts) VALUES (?, ?, ?, ?, ?, ?)")
+        params = (event_id, case.room_id, case.number, sender, at, int(counts))
+        if (case.room_id, case.number) not in self._opened:
+            added = await self.db.execute(sql, params)
+        elif added := (case.room_id, event_id) not in self._replies:
+            await self.db.execute_later(sql, params)
         if added:
             self._keep_reply(case.room_id, event_id, case.number, sender)
         cached = self._cache.get((case.room_id, case.number))

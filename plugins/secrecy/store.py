@@ -30,16 +30,19 @@ MIGRATIONS = (
 class SecrecyStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._onboarded: set[tuple[str, str]] = set()
+        """(room, member) pairs known to be shown the rules: this store is the only writer
+        of `secrecy_onboarded` and never deletes a row, so a pair seen there stays."""
 
     async def count(self, room_id: str, kinds: Iterable[str], at: float) -> None:
-        """Add one per kind to the counts of the day of `at`."""
+        """Add one per kind to the counts of the day of `at` (a write nobody reads at once:
+        queued, see `Database.execute_later`)."""
         day = int(at // DAY)
-        for kind in kinds:
-            await self.db.execute(
+        rows = [(room_id, kind, day) for kind in kinds]
+        if rows:
+            await self.db.executemany_later(
                 "INSERT INTO secrecy_counts (room_id, kind, day, count) VALUES (?, ?, ?, 1) "
-                "ON CONFLICT (room_id, kind, day) DO UPDATE SET count = count + 1",
-                (room_id, kind, day),
-            )
+                "ON CONFLICT (room_id, kind, day) DO UPDATE SET count = count + 1", rows)
 
     async def counts_since(self, room_id: str, since: float) -> list[tuple[str, int]]:
         """(kind, warnings) in the room from the day of `since` on, most frequent first."""
@@ -49,7 +52,12 @@ class SecrecyStore:
         return [(row["kind"], row["n"]) for row in rows]
 
     async def first_time(self, room_id: str, user_id: str) -> bool:
-        """Record that `user_id` was shown the rules in the room; False when already so."""
-        return bool(await self.db.execute(
+        """Record that `user_id` was shown the rules in the room; False when already so (a
+        pair this store has seen costs no trip to the database)."""
+        if (room_id, user_id) in self._onboarded:
+            return False
+        added = bool(await self.db.execute(
             "INSERT OR IGNORE INTO secrecy_onboarded (room_id, user_id) VALUES (?, ?)",
             (room_id, user_id)))
+        self._onboarded.add((room_id, user_id))
+        return added

@@ -25,6 +25,7 @@ message) are handled at the same time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -369,7 +370,11 @@ class Pager:
                     signs = seen.signs
                     users = await self.select(room_id, followed.poster, found,
                                               exclude | seen.skip, round_.urgent)
-            async with self.bot.db.transaction():
+            # Pages recorded are committed before they are sent (a replay finds them);
+            # otherwise the round's writes are queued together (see `_schedule`).
+            db = self.bot.db
+            async with (db.transaction() if (chosen and users) or not db.queuing
+                        else contextlib.nullcontext()):
                 if chosen:
                     done = round_.number if users or round_.counts_empty else followed.round
                     if users:
@@ -434,7 +439,11 @@ class Pager:
         if delay is None:
             delay = self.config_for(room_id).escalate_after
         due = self.bot.now() + delay
-        async with self.bot.db.transaction():
+        # The timer and its `due` together: while an event is handled, queued one after the
+        # other (no await between them), they run in one transaction with the next
+        # statement, with no trip of their own; elsewhere, in a transaction (four trips).
+        db = self.bot.db
+        async with contextlib.nullcontext() if db.queuing else db.transaction():
             await self.bot.schedule(self.component, self._key(room_id, number), due,
                                     {"room_id": room_id, "thread_root": followed.root_event_id,
                                      "number": number, "round": round_, "urgent": urgent})

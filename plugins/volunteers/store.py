@@ -229,6 +229,9 @@ class VolunteerStore:
         """Who each round paged, for the cases followed since the start (this store is the
         only writer of the pages: each is complete)."""
         self._enlisted: dict[str, frozenset[str]] = {}
+        self._highest: dict[str, int] = {}
+        """Per room, the highest case number followed (read once): cases are numbered
+        upwards and never deleted, so a case above it has no row yet (`follow`)."""
 
     @staticmethod
     def _keep(cache: OrderedDict[tuple[str, int], Any], key: tuple[str, int],
@@ -385,13 +388,24 @@ class VolunteerStore:
         """Start following a new case (a replay keeps the row already there)."""
         key = (case.room_id, case.number)
         self._followed.pop(key, None)
-        if await self.db.execute(
-                "INSERT OR IGNORE INTO volunteer_cases (room_id, number, root_event_id, "
-                "card_event_id, poster, tags, considered, urgent, round, open, replied, "
-                "taken_by, awaiting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-                (case.room_id, case.number, case.root_event_id, case.card_event_id,
-                 case.poster, ",".join(case.specialties), ",".join(considered), int(urgent),
-                 round_, int(case.is_open), int(case.replies > 0), int(case.awaiting_tag))):
+        highest = self._highest.get(case.room_id)
+        if highest is None:
+            found = await self.db.fetchval(
+                "SELECT MAX(number) FROM volunteer_cases WHERE room_id = ?", (case.room_id,), 0)
+            highest = max(int(found), self._highest.get(case.room_id, 0))
+        sql = ("INSERT OR IGNORE INTO volunteer_cases (room_id, number, root_event_id, "
+               "card_event_id, poster, tags, considered, urgent, round, open, replied, "
+               "taken_by, awaiting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)")
+        params = (case.room_id, case.number, case.root_event_id, case.card_event_id,
+                  case.poster, ",".join(case.specialties), ",".join(considered), int(urgent),
+                  round_, int(case.is_open), int(case.replies > 0), int(case.awaiting_tag))
+        self._highest[case.room_id] = max(highest, case.number)
+        if case.number > highest:  # new: its row is queued (no trip)
+            await self.db.execute_later(sql, params)
+            added = True
+        else:  # a replay's case, perhaps followed already: the row count says
+            added = bool(await self.db.execute(sql, params))
+        if added:
             self._keep(self._paged, key, [])  # a case followed from now on: no page yet
             self._keep(self._rounds, key, {})
             self._keep(self._followed, key, Followed(
