@@ -18,6 +18,7 @@ are in memory only: a restart forgets them.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
@@ -74,7 +75,9 @@ class Lane:
         self._waiting.setdefault(job.member, deque()).append(job)
         self._count += 1
         if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._run())
+            # A context of its own: not the event's that queued the job (its deferred writes,
+            # its transaction), which a task would inherit.
+            self._worker = asyncio.create_task(self._run(), context=contextvars.Context())
         return True
 
     def waiting(self, member: str) -> int:
