@@ -45,15 +45,24 @@ Texts carried by these events live in memory only; no subscriber may store or lo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 from bot.content import Part
 from bot.events import Attachment, Edit, Gate, Message, PluginEvent, Query
+from bot.router import split_command
 from plugins.cases.model import Case, ChartFigures
 
 CASE_COMMANDS: tuple[str, ...] = ("case", "cas")
 """The command that opens a case, then its aliases (`!case`, `!cas`)."""
+
+
+def case_text(body: str, prefixes: Sequence[str]) -> str | None:
+    """A case post's text without its command (`!case …` -> `…`); None when `body` does not
+    open a case (an edit that dropped the command, say)."""
+    split = split_command(body, prefixes)
+    return split[1] if split is not None and split[0] in CASE_COMMANDS else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from plugins.cases.events import (
     OpenCase,
     PosterSigns,
     ReplyMirrored,
+    case_text,
 )
 from plugins.cases.model import (
     CLOSED,
@@ -416,11 +417,10 @@ class Cases(Plugin):
         if case is None or event.sender != await self.store.sender_of(event.room_id,
                                                                         event.original):
             return
-        split = split_command(event.body, ctx.prefixes)
-        opens = split is not None and split[0] in CASE_COMMANDS
-        text = split[1] if of_root and split is not None and opens else event.body
+        opened = case_text(event.body, ctx.prefixes)
+        text = opened if of_root and opened is not None else event.body
         await ctx.tell(CaseEdited(case, event, text, of_root))
-        if not of_root or not opens or case.tag_source == MANUAL:
+        if not of_root or opened is None or case.tag_source == MANUAL:
             return
         tags = self.tagger.tag(ctx, case.root_event_id, text, MAX_TAGS)
         ids = tuple(t.specialty_id for t in tags)

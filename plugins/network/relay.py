@@ -21,9 +21,8 @@ from bot.content import Bold, Link, Part, Rich, emoji_key, fill, permalink
 from bot.events import Reaction, Unavailable
 from bot.i18n import human_duration
 from bot.plugin import BotAPI, Context, Fired, Refusal, command, on, timer
-from bot.router import Rest, split_command
+from bot.router import Rest
 from plugins.cases.events import (
-    CASE_COMMANDS,
     CardDirty,
     CardLines,
     CaseEdited,
@@ -34,6 +33,7 @@ from plugins.cases.events import (
     OpenCase,
     PosterSigns,
     StatsLines,
+    case_text,
 )
 from plugins.cases.model import WITHDRAWN, Case
 from plugins.learning.events import DigestLines
@@ -94,8 +94,8 @@ class Relays:
         body = await self.bot.message_text(case.room_id, case.root_event_id)
         if body is None:
             return None
-        split = split_command(body, ctx.prefixes)
-        return split[1] if split is not None and split[0] in CASE_COMMANDS else body
+        text = case_text(body, ctx.prefixes)
+        return body if text is None else text
 
     async def _relayed_here(self, case: Case) -> bool:
         """Whether `case` is itself a relayed copy (never relayed again)."""
