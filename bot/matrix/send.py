@@ -240,18 +240,16 @@ class Actions:
     async def event_sender(self, room_id: str, event_id: str) -> str | None:
         """Who sent `event_id` in `room_id`, asked of the homeserver (nothing is decrypted);
         None when it has no such event in that room, or will not show it to the bot."""
-        path = Api._build_path(["rooms", room_id, "event", event_id])
-        status, found = await self._request("GET", path, None, "an event")
-        if status != 200 or not isinstance(found, dict) or found.get("room_id") != room_id:
-            return None
-        sender = found.get("sender")
+        found = await self._event(room_id, event_id)
+        sender = found.get("sender") if found is not None else None
         return sender if isinstance(sender, str) else None
 
     async def message_text(self, room_id: str, event_id: str) -> str | None:
         """The text of a message as its author last edited it, asked of the homeserver and
         decrypted in memory (nothing kept); None when it is gone, hidden from the bot, not a
         text, or its key is unknown. Edits count only from the message's own author."""
-        original = await self._decrypted(room_id, event_id)
+        raw = await self._event(room_id, event_id)
+        original = self._read(raw, room_id) if raw is not None else None
         if not isinstance(original, Message):
             return None
         path = Api._build_path(["rooms", room_id, "relations", event_id, "m.replace"],
@@ -265,12 +263,13 @@ class Actions:
                     return edit.body
         return original.body
 
-    async def _decrypted(self, room_id: str, event_id: str) -> Any:
+    async def _event(self, room_id: str, event_id: str) -> dict[str, Any] | None:
+        """The raw event as the homeserver has it in `room_id` (None: not there, hidden)."""
         path = Api._build_path(["rooms", room_id, "event", event_id])
         status, found = await self._request("GET", path, None, "an event")
         if status != 200 or not isinstance(found, dict) or found.get("room_id") != room_id:
             return None
-        return self._read(found, room_id)
+        return found
 
     def _read(self, raw: dict[str, Any], room_id: str) -> Any:
         """A raw event (decrypted when encrypted) as the bot's own type, or None."""
