@@ -73,7 +73,7 @@ class Dispatcher:
     async def tell(self, ctx: Context, event: PluginEvent) -> None:
         """`Context.tell`: every subscribed hook runs; a failure (a `Refusal` too: only
         gates refuse) is reported and the next hook runs. A service outage goes up."""
-        for func, where in self._by_kind.get(type(event)) or self.hooks_for(type(event)):
+        for func, where in self.hooks_for(type(event)):
             try:
                 await func(ctx, event)
             except Unavailable:
@@ -85,7 +85,7 @@ class Dispatcher:
         """`Context.ask`: the hooks' answers of the declared type, in plugin order. An
         answerer may refuse the question (`Refusal`): that goes up to the asker."""
         answers: list[R] = []
-        for func, where in self._by_kind.get(type(query)) or self.hooks_for(type(query)):
+        for func, where in self.hooks_for(type(query)):
             try:
                 found = await func(ctx, query)
                 if found is not None and not isinstance(found, query.answers):
@@ -102,7 +102,7 @@ class Dispatcher:
 
     async def gate(self, ctx: Context, event: Gate) -> None:
         """`Context.gate`: every hook runs until one refuses or fails (fail closed)."""
-        for func, _ in self._by_kind.get(type(event)) or self.hooks_for(type(event)):
+        for func, _ in self.hooks_for(type(event)):
             await func(ctx, event)
 
     async def settle(self, ctx: Context) -> None:
@@ -187,7 +187,7 @@ class Dispatcher:
                 await self._guard("undecryptable notice", ctx, ctx.reply(ctx.t("undecryptable")))
             if isinstance(event, Message):
                 await self._maybe_command(ctx, event)
-            for func, where in self._by_kind.get(type(event)) or self.hooks_for(type(event)):
+            for func, where in self.hooks_for(type(event)):
                 await self._guard(where, ctx, func(ctx, event))
             await self.settle(ctx)
         try:
