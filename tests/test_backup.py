@@ -140,13 +140,20 @@ async def test_restore_refuses_a_non_empty_data_dir_and_warns_of_mismatches(
     assert "first.backup" not in backup(data, data / "second.backup", PASS).files
 
 
-async def test_cli_backup_and_restore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+async def cli_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data directory, its config file and the command line's secrets in the environment:
+    the config's path."""
     await make_data_dir(tmp_path)
     config = tmp_path / "config.yaml"
     config.write_text("matrix: {user_id: '@bot:test'}\ndata_dir: data\n")
     monkeypatch.setenv("CASEBOT_BACKUP_PASSPHRASE", PASS)
     monkeypatch.setenv("CASEBOT_PICKLE_KEY", PICKLE)
+    return config
+
+
+async def test_cli_backup_and_restore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    config = await cli_setup(tmp_path, monkeypatch)
     (tmp_path / "backups").mkdir()
     assert main(["backup", str(tmp_path / "backups"), "-c", str(config)]) == 0
     [archive] = (tmp_path / "backups").iterdir()

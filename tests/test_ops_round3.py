@@ -152,13 +152,9 @@ def test_a_16_bit_photo_is_bounded_by_its_bytes_not_its_pixels() -> None:
 async def test_backup_into_a_missing_directory_says_so_and_creates_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.test_backup import PASS, PICKLE, make_data_dir
+    from tests.test_backup import cli_setup
 
-    await make_data_dir(tmp_path)
-    config = tmp_path / "config.yaml"
-    config.write_text("matrix: {user_id: '@bot:test'}\ndata_dir: data\n")
-    monkeypatch.setenv("CASEBOT_BACKUP_PASSPHRASE", PASS)
-    monkeypatch.setenv("CASEBOT_PICKLE_KEY", PICKLE)
+    config = await cli_setup(tmp_path, monkeypatch)
     missing = tmp_path / "backups"
     for dest in (missing / "bot.backup", f"{missing}/"):
         assert main(["backup", str(dest), "-c", str(config)]) == 1
