@@ -479,3 +479,17 @@ async def test_a_room_that_unlinks_keeps_its_history_and_gets_no_more_copies(h: 
     count = len(h.sent)
     await h.say(ZOE, "Toujours là ?", room=B, thread_root=copy.event_id)
     assert not [s for s in h.sent[count:] if s.body.startswith("Dr ")]
+
+
+async def test_a_thread_without_relay_costs_no_trip(h: Harness) -> None:
+    """Every message of every case thread asks which relays its thread belongs to: a thread
+    never relayed is answered from memory (it was one query each)."""
+    await link(h)
+    root = await h.say(POSTER, CASE, room=A)
+    store = h.app.plugins["network"].parts[0].store  # type: ignore[attr-defined]
+    trips = h.db.trips
+    assert await store.of_thread(A, root) == []
+    assert h.db.trips == trips
+    await h.say(POSTER, "!share", room=A, thread_root=root)
+    (relay,) = await store.of_thread(A, root)
+    assert (relay.source_root, relay.target_room) == (root, B)

@@ -84,6 +84,10 @@ class Figures:
 class NetworkStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._threads: set[tuple[str, str]] | None = None
+        """Every (room, root) a relay was made from or to, read once: a thread not in it has
+        no relay, and asking costs no trip (every message of every case thread asks). A
+        relay forgotten leaves its threads in: then the query answers none."""
 
     @staticmethod
     def _relay(row: Any) -> Relay | None:
@@ -91,10 +95,13 @@ class NetworkStore:
 
     async def add_relay(self, source_room: str, source_root: str, source_number: int,
                         target_room: str, target_root: str, poster: str, at: float) -> int:
-        return int(await self.db.fetchval(
+        relay_id = int(await self.db.fetchval(
             "INSERT INTO network_relays (source_room, source_root, source_number, target_room,"
             " target_root, poster, shared_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (source_room, source_root, source_number, target_room, target_root, poster, at)))
+        if self._threads is not None:
+            self._threads.update(((source_room, source_root), (target_room, target_root)))
+        return relay_id
 
     async def numbered(self, relay_id: int, number: int) -> None:
         await self.db.execute("UPDATE network_relays SET target_number = ? WHERE id = ?",
@@ -114,6 +121,13 @@ class NetworkStore:
 
     async def of_thread(self, room_id: str, root: str) -> list[Relay]:
         """The relays whose source or relayed thread is this one, oldest first."""
+        if self._threads is None:
+            self._threads = set()
+            for row in await self.db.fetchall("SELECT source_room, source_root, target_room,"
+                                              " target_root FROM network_relays"):
+                self._threads.update(((row[0], row[1]), (row[2], row[3])))
+        if (room_id, root) not in self._threads:
+            return []
         rows = await self.db.fetchall(
             "SELECT * FROM network_relays WHERE (source_room = ? AND source_root = ?) "
             "OR (target_room = ? AND target_root = ?) ORDER BY id",
