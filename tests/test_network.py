@@ -410,8 +410,17 @@ async def test_photos_go_when_checked_clean_or_as_clean_copies(h: Harness) -> No
 
     root, copy = await shared_case(h)
     data = encode(xray(np.random.default_rng(3), (640, 480)), "PNG")
+    downloads: list[str] = []
+    download = h.transport.download
+
+    async def counted(attachment: Any, limit: int = 20 * 1024 * 1024) -> bytes:
+        downloads.append(attachment.event_id)
+        return await download(attachment, limit)
+
+    h.transport.download = counted  # type: ignore[method-assign]
     photo = await h.attach(ZOE, data, mimetype="image/png", room=B, thread_root=copy.event_id)
     await photos_checked(h)
+    assert downloads == [photo]  # read once, for the check; the copy reuses its bytes
     mirror = h.in_thread(root)[-1]
     assert mirror.content["msgtype"] == "m.image" and mirror.room_id == A
     assert mirror.body == "Dr Zoé (Cas cliniques AURA) : photo"

@@ -18,14 +18,9 @@ mirroring; both keep their history.
 
 from __future__ import annotations
 
-import asyncio
-import io
-
-from PIL import Image
-
 from bot import content
 from bot.content import Bold, Part, Rich, fill
-from bot.events import DownloadFailed, Message, Redaction
+from bot.events import Message, Redaction
 from bot.plugin import BotAPI, Context, on
 from bot.router import split_command
 from plugins.cases.events import (
@@ -42,16 +37,6 @@ from plugins.network.store import NetworkStore, Relay
 from plugins.secrecy.events import PhotoCleaned, PhotoClear
 
 PHOTO_NAME = "photo"
-
-
-def image_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the image's header, or None when it is no image Pillow reads
-    (then it goes as a file). CPU work: run it in a worker thread."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.size
-    except Exception:
-        return None
 
 
 class Mirrors:
@@ -100,18 +85,11 @@ class Mirrors:
     # ---- photos: only those checked clean, or !clean's copies -----------------------------
     @on(PhotoClear)
     async def photo_clear(self, ctx: Context, event: PhotoClear) -> None:
+        """The photo as secrecy read it for its check (not downloaded again)."""
         photo = event.photo
-        relays = await self._relays(photo.room_id, event.root)
-        if not relays:
-            return
-        try:
-            data = await self.bot.download(photo)
-        except DownloadFailed:
-            return
-        size = await asyncio.to_thread(image_size, data)
-        for relay in relays:
+        for relay in await self._relays(photo.room_id, event.root):
             await self._send_photo(ctx, relay, photo.room_id, photo.event_id, photo.sender,
-                                   data, photo.mimetype, size)
+                                   event.data, photo.mimetype, event.size)
 
     @on(PhotoCleaned)
     async def photo_cleaned(self, ctx: Context, event: PhotoCleaned) -> None:

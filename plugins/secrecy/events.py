@@ -30,10 +30,14 @@ class RulesLines(Query[list[tuple[Part, ...]]]):
 
 @dataclass(frozen=True, slots=True)
 class PhotoClear(PluginEvent):
-    """`photo`, in the thread of the case on `root`, was checked: nothing found."""
+    """`photo`, in the thread of the case on `root`, was checked: nothing found. `data` is
+    its bytes as read for the check, `size` its (width, height) when it is an image secrecy
+    reads (memory only)."""
 
     photo: Attachment
     root: str
+    data: bytes
+    size: tuple[int, int] | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,8 @@ class PhotoFindings:
 
     kinds: frozenset[str] = frozenset()
     regions: tuple[Box, ...] = ()
+    size: tuple[int, int] | None = None
+    """(width, height) from its header, when it is an image we read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,14 +302,15 @@ def inspect(data: bytes) -> PhotoFindings:
     if image is None:
         return PhotoFindings()
     with image:
+        size = image.size
         kinds = metadata_kinds(image, may_decode=not _too_big(image))
         if _too_big(image):
-            return PhotoFindings(frozenset(kinds))
+            return PhotoFindings(frozenset(kinds), size=size)
         try:
             pixels = pixel_findings(_oriented_rgb(image, ANALYSIS_SIDE), every_face=False)
         except _UNDECODABLE:  # truncated or corrupt pixels
-            return PhotoFindings(frozenset(kinds))
-    return PhotoFindings(frozenset(kinds | pixels.kinds), pixels.regions)
+            return PhotoFindings(frozenset(kinds), size=size)
+    return PhotoFindings(frozenset(kinds | pixels.kinds), pixels.regions, size)
 
 
 def _blur(image: Image.Image, box: Box) -> None:

@@ -18,7 +18,6 @@ from plugins.secrecy.flags import Flag, target
 from plugins.secrecy.photo import (
     MAX_PHOTO,
     CleanPhoto,
-    PhotoFindings,
     clean,
     inspect,
     worth_reading,
@@ -60,9 +59,13 @@ class Photos(SecrecyPart):
             self.overflowing.discard((event.room_id, event.sender))
         if self.flags.gone(ctx.room, event):
             return
-        kinds = (await self._inspect(event)).kinds
+        data = await self._bytes(event)
+        if data is None:  # gone, or bigger than it claimed
+            return
+        found = await asyncio.to_thread(inspect, data)  # the event loop decodes no pixel
+        kinds = found.kinds
         if not kinds:
-            await ctx.tell(PhotoClear(event, root))
+            await ctx.tell(PhotoClear(event, root, data, found.size))
             return
         warning = await ctx.reply(
             Rich.of(
@@ -83,12 +86,6 @@ class Photos(SecrecyPart):
             return await self.bot.download(attachment, MAX_PHOTO)
         except DownloadFailed:  # bigger than it claimed, or gone
             return None
-
-    async def _inspect(self, attachment: Attachment) -> PhotoFindings:
-        """What identifies the patient in the photo (nothing when it cannot be downloaded),
-        found in a worker thread: the event loop never decodes a pixel."""
-        data = await self._bytes(attachment)
-        return PhotoFindings() if data is None else await asyncio.to_thread(inspect, data)
 
     async def _clean(self, attachment: Attachment) -> CleanPhoto | None:
         """A cleaned copy of the photo (None: gone, or not an image we read)."""
