@@ -71,7 +71,7 @@ class Mirrors:
                     text: str) -> None:
         room, root, number = relay.other_side(case.room_id)
         there = ctx.in_room(room, root)
-        if await kinds_found(there, text):
+        if await kinds_found(text):
             return
         mirror = await there.send(self._mirror(there, case.room_id, sender, text))
         answer = case.room_id == relay.target_room and sender != relay.poster
@@ -137,7 +137,7 @@ class Mirrors:
                 await self._post(ctx, relay, case, edit.original, edit.sender, event.text)
                 continue
             there = ctx.in_room(room)
-            if not await kinds_found(there, event.text):
+            if not await kinds_found(event.text):
                 await there.edit(mirrors[room], self._mirror(there, case.room_id, edit.sender,
                                                              event.text))
 

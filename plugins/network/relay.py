@@ -40,6 +40,7 @@ from plugins.learning.events import DigestLines
 from plugins.network.links import Links, NetworkConfig, room_name
 from plugins.network.store import NetworkStore, Relay
 from plugins.secrecy.text import scan_off_loop
+from plugins.secrecy.words import kinds_text
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,10 @@ async def case_of(ctx: Context, room_id: str, root: str) -> Case | None:
     return next(iter(await ctx.ask(CaseOfThread(room_id, root))), None)
 
 
-async def kinds_found(ctx: Context, text: str) -> list[str]:
-    """The kinds of identifying data in `text`, named in the room's language (no value)."""
-    kinds: list[str] = []
-    for finding in await scan_off_loop(text, None, text):
-        if finding.kind not in kinds:
-            kinds.append(finding.kind)
-    return [ctx.t(f"secrecy.kind.{kind}") for kind in kinds]
+async def kinds_found(text: str) -> frozenset[str]:
+    """The kinds of identifying data in `text` (never a value): secrecy's scan, off the loop;
+    named for members with secrecy's `kinds_text`."""
+    return frozenset(finding.kind for finding in await scan_off_loop(text, None, text))
 
 
 def text_lines(text: str) -> list[tuple[Part, ...]]:
@@ -113,10 +111,10 @@ class Relays:
         if not relays:
             return
         here = ctx.in_thread_of(case.root_event_id)
-        kinds = await kinds_found(here, event.text)
+        kinds = await kinds_found(event.text)
         if kinds:
             await here.reply(fill(here.t("network.edit_held"), poster=here.pill(case.poster),
-                                  kinds=", ".join(kinds)))
+                                  kinds=kinds_text(here, kinds)))
             return
         for relay in relays:
             there = ctx.in_room(relay.target_room)
@@ -239,9 +237,9 @@ class Relays:
         text = await self._text(ctx, case)
         if text is None:
             raise Refusal(ctx.t("network.refused.unreadable"))
-        kinds = await kinds_found(ctx, text)
+        kinds = await kinds_found(text)
         if kinds:
-            raise Refusal(fill(ctx.t("network.refused.secrecy"), kinds=", ".join(kinds),
+            raise Refusal(fill(ctx.t("network.refused.secrecy"), kinds=kinds_text(ctx, kinds),
                                prefix=ctx.prefix))
         there = ctx.in_room(target)
         try:
