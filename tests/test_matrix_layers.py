@@ -4,6 +4,7 @@ changed, on real nio sync responses applied by the guarded client (no homeserver
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import json
 import time
@@ -13,7 +14,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-from nio import JoinedMembersResponse, MegolmEvent, RoomGetEventResponse, RoomMember, SyncResponse
+from nio import (
+    JoinedMembersResponse,
+    LocalProtocolError,
+    MegolmEvent,
+    RoomGetEventResponse,
+    RoomMember,
+    SyncResponse,
+)
 
 import bot.matrix.rooms as rooms_module
 from bot.config import Config, MatrixConfig, Secrets
@@ -306,6 +314,25 @@ async def test_held_events_restored_then_noticed_after_the_grace(
     await held.save(store, retry)
     assert store.saved == [[Held(ROOM, "$new", now)]]
     assert transport.sync.pending == 1
+
+
+async def test_a_key_already_requested_leaves_no_failed_task(
+        transport, monkeypatch: pytest.MonkeyPatch) -> None:
+    """nio refuses a second key request for the same session by raising from the coroutine
+    (seen in the restart benchmark's log as "Task exception was never retrieved"): the held
+    event stays held and nothing unhandled reaches the event loop."""
+    async def request_room_key(event: Any) -> None:
+        raise LocalProtocolError("A key sharing request is already sent out for this session id.")
+
+    monkeypatch.setattr(transport.client, "request_room_key", request_room_key)
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict[str, Any]] = []
+    monkeypatch.setattr(loop, "call_exception_handler", unhandled.append)
+    transport.sync.held.hold(megolm("$again"), ROOM)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    gc.collect()  # an unretrieved task exception is reported when the task is collected
+    assert unhandled == [] and transport.sync.pending == 1
 
 
 def test_invites_from_the_bots_homeserver_only_by_default(transport) -> None:

@@ -72,11 +72,16 @@ class HeldEvents:
         if since is None:
             self.undecryptable += 1
         self._pending[event.event_id] = _Pending(event, room_id, since or time.time())
-        with contextlib.suppress(LocalProtocolError):
-            task = asyncio.ensure_future(self.client.request_room_key(event))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+        task = asyncio.ensure_future(self._request_key(event))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
         log.info("undecryptable event in %s; key requested", room_id)
+
+    async def _request_key(self, event: MegolmEvent) -> None:
+        """Ask for the event's key; nio raises, from the coroutine, when a request for its
+        session is already out (another event of the same session, or a restored one)."""
+        with contextlib.suppress(LocalProtocolError):
+            await self.client.request_room_key(event)
 
     def _ids(self) -> list[Held]:
         """What is kept of the held events, in a fixed order."""
