@@ -211,11 +211,15 @@ def test_split_is_about_half_and_both_parts_cover_the_corpus() -> None:
 
 
 def test_figures_do_not_regress() -> None:
-    for part, right, wrong in ((DEV, 0.77, 0.05), (HELD_OUT, 0.74, 0.055)):
+    """Floors a post or two under README's figures (2026-12-05): first tag one of its
+    specialties, confidently wrong (none of them), confident, strict first tag right."""
+    for part, one_of, wrong, sure, first in ((DEV, 0.92, 0.025, 0.78, 0.78),
+                                             (HELD_OUT, 0.89, 0.03, 0.75, 0.75)):
         f = measure(by_part(part))
-        assert f.first_right / f.posts >= right, (part, f)
+        assert f.first_in_labels / f.posts >= one_of, (part, f)
         assert f.confidently_wrong / f.posts <= wrong, (part, f)
-        assert f.confident / f.posts >= 0.5, (part, f)
+        assert f.confident / f.posts >= sure, (part, f)
+        assert f.first_right / f.posts >= first, (part, f)
 
 
 def test_figures_are_computed() -> None:
