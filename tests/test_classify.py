@@ -311,25 +311,30 @@ CASES: list[tuple[str, list[str]]] = [
 
 
 def test_case_table_accuracy() -> None:
-    """The first tag (confident, or the first proposal) is the expected first specialty; a
-    confident tag is one of the expected ones (a wrong confident tag would page for nothing)."""
+    """The first tag (confident, or the first proposal) is one of the expected specialties
+    (and, strict, the expected first one); a confident tag is one of the expected ones (a wrong
+    confident tag would page for nothing). Floors just under the figures of README."""
     assert len(CASES) >= 50
-    top_ok = confident_wrong = 0
+    top_ok = one_of = confident_wrong = 0
     misses = []
     for text, expected in CASES:
         tags = classify(text, DEFAULTS)
         got = [tag.specialty_id for tag in tags]
         top_ok += got[:1] == expected[:1]
+        one_of += got[0] in expected if got else not expected  # [] expected: no tag is right
         if tags and tags[0].confident and got[0] not in expected:
             confident_wrong += 1
         if got[:1] != expected[:1]:
             sure = "confident" if tags and tags[0].confident else "proposed"
             misses.append(f"  {expected} != {got} ({sure}): {text}")
-    top, wrong = top_ok / len(CASES), confident_wrong / len(CASES)
-    print(f"\n{len(CASES)} cases: first tag {top:.1%}, confidently wrong {wrong:.1%}")
+    n = len(CASES)
+    top, lenient, wrong = top_ok / n, one_of / n, confident_wrong / n
+    print(f"\n{n} cases: first tag one of the expected {lenient:.1%}, the expected first"
+          f" {top:.1%}, confidently wrong {wrong:.1%}")
     print("\n".join(misses))
-    assert top >= 0.85
-    assert wrong <= 0.05
+    assert lenient >= 0.88
+    assert top >= 0.86
+    assert wrong <= 0.04
 
 
 def test_tag_shape() -> None:
@@ -434,6 +439,12 @@ def test_a_clear_lead_is_one_confident_tag() -> None:
     # 2.5 + 1 against 1: ahead by the margin and by the ratio
     assert classify("psoriasis, prurit, toux", specs) == [
         Tag("a", 3.5, ("psoriasis", "prurit"), True)]
+    # 3.5 against 2.5: ahead by the margin (1) and by the ratio (1.4 >= 1.3)
+    assert classify("psoriasis, prurit, toux, crachats purulents", specs) == [
+        Tag("a", 3.5, ("psoriasis", "prurit"), True)]
+    # two words against one phrase (2 against 1.5): half a point ahead on more distinct clues
+    assert classify("crachats purulents, prurit, plaque, fièvre", specs) == [
+        Tag("a", 2.0, ("prurit", "plaque"), True)]
 
 
 def test_without_a_clear_lead_the_likeliest_are_proposed() -> None:
@@ -441,9 +452,13 @@ def test_without_a_clear_lead_the_likeliest_are_proposed() -> None:
     # one keyword each, tied: a coin toss, so both are proposals, in catalogue order
     tags = classify("prurit et toux", specs)
     assert [(t.specialty_id, t.confident) for t in tags] == [("a", False), ("b", False)]
-    # ahead by the margin (2 - 1.5 < 1? no: 0.5) and not by the ratio: proposals, best first
-    tags = classify("crachats purulents, prurit, plaque, fièvre", specs)
-    assert [(t.specialty_id, t.score) for t in tags] == [("a", 2.0), ("b", 1.5), ("c", 1.0)]
+    # a phrase against a word (1.5 against 1): half a point ahead on as many clues
+    tags = classify("prurit, crachats purulents, fièvre", specs)
+    assert [(t.specialty_id, t.score) for t in tags] == [("b", 1.5), ("a", 1.0), ("c", 1.0)]
+    assert not any(t.confident for t in tags)
+    # three words against a word and a phrase (3 against 2.5): more clues, but not 1.3 times
+    tags = classify("prurit, plaque, nodule, toux, crachats purulents", specs)
+    assert [(t.specialty_id, t.score) for t in tags] == [("a", 3.0), ("b", 2.5)]
     assert not any(t.confident for t in tags)
     assert [t.specialty_id for t in classify("prurit, toux, fièvre", specs, max_tags=2)] == [
         "a", "b"]

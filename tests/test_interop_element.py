@@ -88,8 +88,8 @@ async def test_a_proposed_specialty_picked_from_element(live: Live, js: JsClient
     _, room_id = await element_room(live, js, bot, strict=True)
 
     root = (await js.call("send_text", room_id=room_id,
-                          body="!case Homme 62 ans, toux sèche depuis 3 semaines et "
-                               "palpitations, ECG normal. Vous feriez quoi ?"))["event_id"]
+                          body="!case Homme 62 ans, toux, dyspnée et palpitations, "
+                               "ECG normal. Vous feriez quoi ?"))["event_id"]
     card = await wait(js, room_id, sender=bot.user_id, thread_root=root,
                       body_contains="Spécialité à confirmer")
     assert card["encryption"]["decrypt_error"] is None

@@ -2,9 +2,13 @@
 
 The corpus is split by a hash of each post's text into a development part (tune on it) and a
 held-out part (report it, never tune on it). `pytest -s tests/test_tagging_corpus.py` prints the
-figures of the current `classify` on both parts. Besides the corpus shape, floors just under
-the figures reported in the README guard against a regression (a keyword change that makes the
-tagger worse fails here); they are not targets to tune against.
+figures of the current `classify` on both parts, by two definitions of right: the first tag is
+"one of its specialties" (one of the post's 1-3 labels, all right for it: it pages colleagues
+who are right for the post; confidently wrong = confident and none of them), which the targets
+are judged on, and the strict "its first specialty" (the first label), the previous definition.
+Besides the corpus shape, floors just under the figures reported in the README guard against a
+regression (a keyword change that makes the tagger worse fails here); they are not targets to
+tune against.
 """
 
 from __future__ import annotations
@@ -82,9 +86,10 @@ POSTS = load_corpus()
 @dataclass(frozen=True, slots=True)
 class Figures:
     posts: int
-    first_right: int  # the tagger's first tag is the post's first label
+    first_right: int  # strict: the tagger's first tag is the post's first label
     first_in_labels: int  # the tagger's first tag is one of the post's labels
-    confidently_wrong: int  # a wrong first tag the tagger is confident of
+    confidently_wrong: int  # a confident first tag that is none of the post's labels
+    confidently_wrong_first: int  # strict: a confident first tag that is not the first label
     unclassified: int  # no tag at all
     confident: int  # the first tag is confident (it pages at once)
 
@@ -93,7 +98,7 @@ class Figures:
 
 
 def measure(posts: Iterable[Post]) -> Figures:
-    n = right = lenient = wrong = none = sure = 0
+    n = right = lenient = wrong = wrong_first = none = sure = 0
     for post in posts:
         n += 1
         tags = classify(post.text, DEFAULTS)
@@ -104,23 +109,26 @@ def measure(posts: Iterable[Post]) -> Figures:
         sure += first.confident
         right += first.specialty_id == post.labels[0]
         lenient += first.specialty_id in post.labels
-        if first.specialty_id != post.labels[0] and first.confident:
-            wrong += 1
-    return Figures(n, right, lenient, wrong, none, sure)
+        wrong += first.confident and first.specialty_id not in post.labels
+        wrong_first += first.confident and first.specialty_id != post.labels[0]
+    return Figures(n, right, lenient, wrong, wrong_first, none, sure)
 
 
 def _row(name: str, f: Figures) -> str:
     return (
-        f"{name:<22} {f.posts:>5} {f.pct(f.first_right):>10.1f} {f.pct(f.first_in_labels):>10.1f}"
-        f" {f.pct(f.confidently_wrong):>10.1f} {f.pct(f.unclassified):>10.1f}"
-        f" {f.pct(f.confident):>10.1f}"
+        f"{name:<22} {f.posts:>5} {f.pct(f.first_in_labels):>10.1f}"
+        f" {f.pct(f.confidently_wrong):>10.1f} {f.pct(f.confident):>10.1f}"
+        f" {f.pct(f.first_right):>10.1f} {f.pct(f.confidently_wrong_first):>10.1f}"
+        f" {f.pct(f.unclassified):>10.1f}"
     )
 
 
 def table(groups: Sequence[tuple[str, Sequence[Post]]]) -> str:
+    """Percentages: "one of" its specialties right and confidently wrong (the targets'
+    definition), confident, then strict: "first" specialty right and confidently wrong."""
     head = (
-        f"{'':<22} {'posts':>5} {'first ok %':>10} {'in labels':>10}"
-        f" {'conf wrong':>10} {'unclass %':>10} {'confident':>10}"
+        f"{'':<22} {'posts':>5} {'one of ok':>10} {'conf wrong':>10} {'confident':>10}"
+        f" {'first ok':>10} {'cw first':>10} {'unclass':>10}"
     )
     return "\n".join([head, *(_row(name, measure(posts)) for name, posts in groups)])
 
@@ -203,11 +211,15 @@ def test_split_is_about_half_and_both_parts_cover_the_corpus() -> None:
 
 
 def test_figures_do_not_regress() -> None:
-    for part, right, wrong in ((DEV, 0.77, 0.05), (HELD_OUT, 0.74, 0.055)):
+    """Floors a post or two under README's figures (2026-12-05): first tag one of its
+    specialties, confidently wrong (none of them), confident, strict first tag right."""
+    for part, one_of, wrong, sure, first in ((DEV, 0.92, 0.025, 0.78, 0.78),
+                                             (HELD_OUT, 0.89, 0.03, 0.75, 0.75)):
         f = measure(by_part(part))
-        assert f.first_right / f.posts >= right, (part, f)
+        assert f.first_in_labels / f.posts >= one_of, (part, f)
         assert f.confidently_wrong / f.posts <= wrong, (part, f)
-        assert f.confident / f.posts >= 0.5, (part, f)
+        assert f.confident / f.posts >= sure, (part, f)
+        assert f.first_right / f.posts >= first, (part, f)
 
 
 def test_figures_are_computed() -> None:
@@ -216,7 +228,9 @@ def test_figures_are_computed() -> None:
         f = measure(posts)
         assert f.posts == len(posts)
         assert 0 <= f.first_right <= f.first_in_labels <= f.posts
-        assert f.first_right + f.confidently_wrong + f.unclassified <= f.posts
+        assert f.confidently_wrong <= f.confidently_wrong_first <= f.confident
+        assert f.first_right + f.confidently_wrong_first + f.unclassified <= f.posts
+        assert f.first_in_labels + f.confidently_wrong + f.unclassified <= f.posts
     print(f"\nTagging corpus: {len(POSTS)} posts, current classify()")
     print(table([(DEV, dev), (HELD_OUT, held), ("all", POSTS)]))
     print(f"\n{DEV} part by language and kind (tune on this part only):")

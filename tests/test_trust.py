@@ -352,7 +352,7 @@ async def test_an_unconfirmed_proposal_pages_only_verified_volunteers(h: Harness
         await h.say(user, "!volunteer pneumo cardio")
     await policy(h, "verified")
     root = await h.say(ALICE, "!case Dyspnée d'effort et œdèmes des chevilles chez une femme "
-                              "de 70 ans, BNP à 450. Écho cœur ou EFR d'abord ?")
+                              "de 70 ans, BNP à 450. Écho cœur ou scanner thoracique d'abord ?")
     assert "Spécialité à confirmer" in h.in_thread(root)[0].body
     assert not [s for s in h.in_thread(root) if "un avis ?" in s.body]
     await h.advance(11 * 60)  # volunteers.confirm_wait: the best guess is paged
