@@ -3,7 +3,8 @@
 Each component (the core, each plugin) owns its tables and a `schema_version` row. Steps run
 in order, each in its own transaction; a database newer than the code is refused rather than
 guessed at. One connection serves the whole bot: statements are serialized by a lock so a
-transaction of one task never swallows another task's statements.
+transaction of one task never swallows another task's statements (a second one, in a worker
+thread, only checkpoints the WAL: see `CHECKPOINT_TRIPS`).
 """
 
 from __future__ import annotations
