@@ -106,7 +106,13 @@ async def mirror(db: Database, room_id: str) -> None:
 
 
 async def db_bytes(db: Database, path: Path) -> int:
-    await db.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+    """The database's size with its WAL emptied (tried again while the storage's worker
+    thread is checkpointing: the truncation then answers busy)."""
+    for _ in range(100):
+        busy = await db.fetchval("PRAGMA wal_checkpoint(TRUNCATE)")
+        if not busy:
+            break
+        await asyncio.sleep(0.01)
     return size_on_disk(path)
 
 

@@ -4,13 +4,16 @@ it mirrors when that changes, checked against a store that reads the database af
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from bot.storage import Database
+from bot.storage import CHECKPOINT_TRIPS, Database
 from plugins.cases.store import MIGRATIONS as CASE_MIGRATIONS
 from plugins.cases.store import Case, CaseStore
 from plugins.secrecy.store import MIGRATIONS as SECRECY_MIGRATIONS
@@ -62,6 +65,32 @@ async def test_close_runs_the_queued_writes(tmp_path: Path, db: Database) -> Non
     await db.close()
     with sqlite3.connect(tmp_path / "x.db") as other:
         assert other.execute("SELECT v FROM t").fetchall() == [("a",)]
+
+
+async def test_a_worker_copies_the_wal_into_the_database_file_while_the_bot_runs(
+        tmp_path: Path) -> None:
+    """Every `CHECKPOINT_TRIPS` trips a worker checkpoints: what was committed is in the
+    database file itself, not only in the WAL (SQLite's own checkpoint, now a backstop at
+    10,000 pages, would not have run yet); closing waits for it and loses nothing."""
+    path = tmp_path / "x.db"
+    db = await Database.open(path)
+    try:
+        await db.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+        for n in range(CHECKPOINT_TRIPS - 2):
+            await db.execute("INSERT INTO t (n) VALUES (?)", (n,))
+        assert await db.fetchval("SELECT count(*) FROM t") == CHECKPOINT_TRIPS - 2  # trip 100
+        if db._checkpointing is not None:
+            await asyncio.wait([db._checkpointing])
+        shutil.copyfile(path, tmp_path / "file-alone.db")  # without its -wal
+        alone = sqlite3.connect(tmp_path / "file-alone.db")
+        assert alone.execute("SELECT count(*) FROM t").fetchone() == (CHECKPOINT_TRIPS - 2,)
+        alone.close()
+        await db.execute("INSERT INTO t (n) VALUES (-1)")
+    finally:
+        await db.close()
+    assert "x.db-wal" not in os.listdir(tmp_path)  # the last connection closed deleted it
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM t").fetchone() == (
+        CHECKPOINT_TRIPS - 1,)
 
 
 async def test_a_transaction_runs_the_writes_queued_before_it_not_inside_it(

@@ -419,11 +419,15 @@ class VolunteerStore:
         before = await self.get(case.room_id, case.number)
         if before is None:
             return None
+        # The card column only when it changes: SQLite rewrites an index entry for every
+        # indexed column a statement sets, same value or not (a page more to commit).
+        card = case.card_event_id is not None and case.card_event_id != before.card_event_id
         await self.db.execute_later(
-            "UPDATE volunteer_cases SET tags = ?, open = ?, replied = ?, awaiting = ?, "
-            "card_event_id = COALESCE(?, card_event_id) WHERE room_id = ? AND number = ?",
+            "UPDATE volunteer_cases SET tags = ?, open = ?, replied = ?, awaiting = ?"
+            f"{', card_event_id = ?' if card else ''} WHERE room_id = ? AND number = ?",
             (",".join(case.specialties), int(case.is_open), int(case.replies > 0),
-             int(case.awaiting_tag), case.card_event_id, case.room_id, case.number))
+             int(case.awaiting_tag), *((case.card_event_id,) if card else ()), case.room_id,
+             case.number))
         now = dataclasses.replace(before, tags=case.specialties, open=case.is_open,
                                   replied=case.replies > 0, awaiting=case.awaiting_tag,
                                   card_event_id=case.card_event_id or before.card_event_id)
