@@ -167,8 +167,8 @@ class Demo:
         # A case the tagger is unsure of: the card proposes, Dr Martin picks with a reaction.
         unsure = await martin.say(
             self.room_id,
-            "!case Dyspnée d'effort et œdèmes des chevilles chez une femme de 70 ans, BNP à 450. "
-            "Écho cœur ou EFR d'abord ?")
+            "!case Dyspnée d'effort chez une femme de 70 ans, BNP à 450, œdèmes des chevilles. "
+            "Échographie cardiaque ou EFR d'abord ?")
         await self.bot_answer(benali, unsure)
         card = next(e for e in benali.seen if e.sender == self.bot_id
                     and e.thread_root == unsure)
