@@ -52,6 +52,18 @@ async def get(http: aiohttp.ClientSession, path: str) -> tuple[int, str]:
         return resp.status, await resp.text()
 
 
+async def test_a_case_is_counted_opened_once_stored_before_its_card_is_sent(served) -> None:
+    """A member who sees the card can read the case in the metrics (the live backup test read
+    them between the card and the count, under load); a card whose sending fails leaves the
+    case opened, and counted."""
+    h, _sync, http, _port = served
+    h.transport.fail_sends = 1
+    await h.say("@alice:test", "!case Plaques des coudes, psoriasis ? #dermato", room=ROOM)
+    assert await h.db.fetchval("SELECT COUNT(*) FROM cases") == 1
+    _status, text = await get(http, "/metrics")
+    assert value(text, "casebot_cases_opened_total") == 1
+
+
 async def test_metrics_count_events_commands_replies_cases_and_pages(served) -> None:
     h, sync, http, _port = served
     await h.say("@vol:test", "!volunteer dermato", room=ROOM)

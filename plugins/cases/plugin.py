@@ -273,6 +273,7 @@ class Cases(Plugin):
         case = await self.store.open_case(ctx.room_id, root, poster,
                                           [t.specialty_id for t in tags], tag_source(tags),
                                           self.bot.now())
+        self.bot.count(self.name, "opened")  # stored: opened, whatever happens to its card
         await self._timers(case, opened=True)
         await ctx.tell(CaseNumbered(case, text))
         card_id = await ctx.reply(await self.card(ctx, case, evidence_words(tags)))
@@ -284,7 +285,6 @@ class Cases(Plugin):
                                            for key in PICK_KEYS[:len(case.proposed)]))
             case = await self.store.update(case, pick_events=picks)
         await ctx.tell(CaseOpened(case, text))
-        self.bot.count(self.name, "opened")
         return case
 
     async def _show(self, ctx: Context, case: Case) -> None:
