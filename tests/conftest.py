@@ -7,6 +7,7 @@ and rooms are unique per test anyway, so nothing is shared between workers but t
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -51,7 +52,13 @@ def federation() -> Iterator[FederatedPair]:
 
 
 @pytest.fixture
-async def live(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[Live]:
+async def live(synapse: LocalSynapse, tmp_path: Path,
+               caplog: pytest.LogCaptureFixture) -> AsyncIterator[Live]:
+    """A live session; the in-process bots' own INFO log (ids and counts only) is captured,
+    so that a failing live test shows what the bot did (a rare load-only failure is
+    otherwise undiagnosable)."""
+    for name in ("bot", "plugins"):
+        caplog.set_level(logging.INFO, logger=name)
     async with live_session(synapse, tmp_path) as session:
         yield session
 
