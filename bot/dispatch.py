@@ -320,10 +320,8 @@ class Dispatcher:
         ctx = Context(self.bot, room_id, fired, thread_root=root if isinstance(root, str) else None)
         ctx.plugin = self.plugins.get(fired.component)
         where = f"{fired.component}.{handler.__name__}"
-        ref = await self._guard(where, ctx, handler(ctx, fired),
-                                passes=(Unavailable, NotInRoom), notice=None)
+        ref = await self._background(where, ctx, handler(ctx, fired), notice=None)
         if ref is None:
-            await self.settle(ctx)
             return
         if not attempts:  # from a source of its own: no transaction id of the retries'
             told = Context(self.bot, room_id, replace(fired, key=f"{fired.key}#failed"),
@@ -343,6 +341,17 @@ class Dispatcher:
         ctx = Context(self.bot, job.room_id, source, thread_root=job.thread_root,
                       latest=job.event_id)
         ctx.plugin = self.plugins.get(job.owner)
-        if await self._guard(f"{job.owner}.{job.name}", ctx, job.work(ctx),
-                             passes=(Unavailable, NotInRoom), notice="background_error") is None:
+        await self._background(f"{job.owner}.{job.name}", ctx, job.work(ctx),
+                               notice="background_error")
+
+    async def _background(self, where: str, ctx: Context, work: Awaitable[Any],
+                          notice: str | None) -> str | None:
+        """Work outside an event's handling (a timer, a lane job) under the guard, then what
+        it left for after (`settle`) when it succeeded; the failure's reference, or None. An
+        outage and `NotInRoom` go up: the scheduler or the lane retries the first and drops
+        the work for the second."""
+        ref = await self._guard(where, ctx, work, passes=(Unavailable, NotInRoom),
+                                notice=notice)
+        if ref is None:
             await self.settle(ctx)
+        return ref
